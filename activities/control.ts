@@ -1,0 +1,103 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { loadAgent } from '../core/agents.js';
+import { AgentInactiveError, AgentNotFoundError, InvalidConfigFileError } from '../core/errors.js';
+import { mergeDemands, rankRunners, type RunnerCandidate } from '../core/matching.js';
+import type { Demands, RunInput } from '../core/schemas.js';
+import { RUNNER_WORKFLOW_TYPE, reserveSlotUpdate, runnerStateQuery, runnerWorkflowId, type RunnerState } from '../workflows/messages.js';
+import type { ExecuteRequest } from './runner.js';
+
+export interface ControlDependencies {
+  client: Client;
+  /** Where `agents/` and `scripts/` live. */
+  configDir: string;
+}
+
+/** What the workflow needs once the agent is resolved. */
+export interface ResolvedRun {
+  demands: Demands;
+  timeout_seconds?: number;
+  request: ExecuteRequest;
+}
+
+/** Activities of the control worker: they read configuration and the fleet, never run executors. */
+export function createControlActivities({ client, configDir }: ControlDependencies) {
+  async function liveRunners(): Promise<RunnerCandidate[]> {
+    const query = `WorkflowType='${RUNNER_WORKFLOW_TYPE}' AND ExecutionStatus='Running' AND AoRunnerOnline=true`;
+    const candidates: RunnerCandidate[] = [];
+    for await (const execution of client.workflow.list({ query })) {
+      // Visibility lags; the workflow's own state is the truth.
+      const state = await client.workflow
+        .getHandle(execution.workflowId)
+        .query(runnerStateQuery)
+        .catch(() => undefined);
+      if (!state?.online || state.draining) continue;
+      candidates.push(toCandidate(state));
+    }
+    return candidates;
+  }
+
+  return {
+    async resolveRun(input: RunInput): Promise<ResolvedRun> {
+      try {
+        const agent = await loadAgent(configDir, input.agent);
+        if (agent.status === 'inactive') throw new AgentInactiveError(agent.name);
+        const demands = mergeDemands(
+          agent.demands,
+          agent.type === 'procedural' ? { executor_type: 'procedural' } : undefined,
+          input.additional_demands,
+        );
+        return {
+          demands,
+          ...(agent.timeout_seconds ? { timeout_seconds: agent.timeout_seconds } : {}),
+          request: {
+            run_id: input.run_id,
+            agent: { name: agent.name, type: agent.type, ...(agent.system_prompt ? { system_prompt: agent.system_prompt } : {}) },
+            ...(input.prompt !== undefined ? { prompt: input.prompt } : {}),
+            parameters: input.parameters,
+          },
+        };
+      } catch (error) {
+        if (error instanceof AgentNotFoundError || error instanceof AgentInactiveError || error instanceof InvalidConfigFileError) {
+          throw ApplicationFailure.create({ type: 'INVALID_RUN', message: error.message, nonRetryable: true });
+        }
+        throw error;
+      }
+    },
+
+    /** Reserves a slot on the best eligible live runner, or says why none can take the run. */
+    async pickRunner({ run_id, demands }: { run_id: string; demands: Demands }): Promise<{
+      runner?: { runner_id: string; executor_profile: string };
+      reason: string;
+    }> {
+      const ranking = rankRunners(await liveRunners(), demands);
+      if (ranking.reason !== undefined) return { reason: ranking.reason };
+      for (const runner of ranking.eligible) {
+        const reply = await client.workflow
+          .getHandle(runnerWorkflowId(runner.runner_id))
+          .executeUpdate(reserveSlotUpdate, { args: [{ run_id }] })
+          .catch((error: unknown) => {
+            if (error instanceof WorkflowUpdateFailedError) return { accepted: false };
+            throw error;
+          });
+        if (reply.accepted) return { runner: { runner_id: runner.runner_id, executor_profile: runner.executor_profile }, reason: '' };
+      }
+      return { reason: 'every matching runner filled up; retrying' };
+    },
+  };
+}
+
+function toCandidate(state: RunnerState): RunnerCandidate {
+  const reg = state.registration;
+  return {
+    runner_id: reg.runner_id,
+    hostname: reg.hostname,
+    project_dir: reg.project_dir,
+    executor_profile: reg.executor_profile,
+    executor_type: reg.executor.type,
+    tags: reg.tags,
+    require_matching_tags: reg.require_matching_tags,
+    capacity: reg.capacity,
+    active_runs: state.active_runs.length,
+  };
+}

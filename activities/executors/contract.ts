@@ -1,0 +1,47 @@
+import { ExecutorOutput, type ExecutorInvocation } from '../../core/schemas.js';
+import type { ProcessOutcome } from './process.js';
+
+/**
+ * The executor contract: the invocation (schema 2.1) as JSON on stdin; progress as any text on
+ * stdout; the last stdout line that is a JSON object is the output (`status`, `result_data`,
+ * `error`, `session_id`). Exit code 0 means success unless the output says `failed`.
+ */
+export interface ExecutorAdapter {
+  /** The command used when the profile gives none; undefined when the profile must give one. */
+  defaultCommand(): string[] | undefined;
+  /** The argv and stdin for one invocation. */
+  plan(invocation: ExecutorInvocation, command: string[]): { argv: string[]; stdin: string };
+  /** The executor's output, from its exit and streams. */
+  interpret(outcome: ProcessOutcome): ExecutorOutput;
+}
+
+export function lastJsonObjectLine(text: string): unknown {
+  const lines = text.split('\n');
+  for (let index = lines.length - 1; index >= 0; index -= 1) {
+    const line = lines[index]!.trim();
+    if (!line.startsWith('{')) continue;
+    try {
+      return JSON.parse(line);
+    } catch {
+      // Not JSON after all: keep looking.
+    }
+  }
+  return undefined;
+}
+
+export function contractAdapter(defaultCommand?: () => string[]): ExecutorAdapter {
+  return {
+    defaultCommand: () => defaultCommand?.(),
+    plan: (invocation, command) => ({ argv: command, stdin: JSON.stringify(invocation) }),
+    interpret: (outcome) => {
+      const parsed = ExecutorOutput.safeParse(lastJsonObjectLine(outcome.stdout) ?? {});
+      const output: ExecutorOutput = parsed.success ? parsed.data : { status: 'completed' };
+      if (outcome.exitCode !== 0) {
+        const how = outcome.exitCode === null ? `was killed by ${outcome.signal ?? 'a signal'}` : `exited with code ${outcome.exitCode}`;
+        const tail = outcome.stderr.trim().split('\n').slice(-5).join('\n');
+        return { ...output, status: 'failed', error: output.error ?? `executor ${how}${tail ? `: ${tail}` : ''}` };
+      }
+      return output;
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+
+export interface ProcessSpec {
+  /** Executable and arguments: never a shell string. */
+  argv: string[];
+  cwd: string;
+  env?: NodeJS.ProcessEnv;
+  stdin?: string;
+  /** Aborting ends the whole process group: SIGTERM, then SIGKILL after `killGraceMs`. */
+  signal?: AbortSignal;
+  killGraceMs?: number;
+  onStart?: (pid: number) => void;
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+}
+
+export interface ProcessOutcome {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  aborted: boolean;
+}
+
+export class ProcessStartError extends Error {
+  constructor(readonly executable: string, readonly code: string | undefined, message: string) {
+    super(message);
+    this.name = 'ProcessStartError';
+  }
+}
+
+/** Keeps the last `limit` characters of a stream: enough for results and error causes, bounded in memory. */
+class Tail {
+  private text = '';
+  constructor(private readonly limit: number) {}
+  push(chunk: string): void {
+    this.text = (this.text + chunk).slice(-this.limit);
+  }
+  toString(): string {
+    return this.text;
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+/**
+ * Runs one executor process in its own process group, so a stop reaches its grandchildren too.
+ * Resolves once the process has exited and its output streams closed.
+ */
+export function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
+  const [executable, ...args] = spec.argv;
+  if (!executable) return Promise.reject(new ProcessStartError('', undefined, 'empty command'));
+  return new Promise((resolve, reject) => {
+    const stdout = new Tail(256 * 1024);
+    const stderr = new Tail(64 * 1024);
+    let aborted = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const child = spawn(executable, args, {
+      cwd: spec.cwd,
+      env: spec.env ?? process.env,
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const onAbort = (): void => {
+      if (aborted || child.pid === undefined) return;
+      aborted = true;
+      killGroup(child.pid, 'SIGTERM');
+      killTimer = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), spec.killGraceMs ?? 5_000);
+    };
+    child.once('spawn', () => {
+      spec.onStart?.(child.pid!);
+      if (spec.signal?.aborted) onAbort();
+      else spec.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      spec.signal?.removeEventListener('abort', onAbort);
+      reject(new ProcessStartError(executable, error.code, `cannot start ${executable}: ${error.message}`));
+    });
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout.push(chunk);
+      spec.onStdout?.(chunk);
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr.push(chunk);
+      spec.onStderr?.(chunk);
+    });
+    // An executor that exits without reading stdin must not crash the runner with EPIPE.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(spec.stdin ?? '');
+    child.once('close', (exitCode, signal) => {
+      spec.signal?.removeEventListener('abort', onAbort);
+      if (killTimer) clearTimeout(killTimer);
+      // Grandchildren that outlived the executor are ended with it.
+      if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+      resolve({ exitCode, signal, stdout: stdout.toString(), stderr: stderr.toString(), aborted });
+    });
+  });
+}

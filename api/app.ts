@@ -1,0 +1,37 @@
+import express, { type ErrorRequestHandler } from 'express';
+import { requireToken } from './auth.js';
+import { HttpError, toHttpError } from './errors.js';
+import type { RunsService } from './runs-service.js';
+import { runsRouter } from './routes/runs.js';
+
+export interface AppDependencies {
+  runs: RunsService;
+  apiToken: string;
+  log?: (message: string) => void;
+}
+
+/** The HTTP API: thin routes over Temporal. Every route but /healthz needs the token. */
+export function createApp({ runs, apiToken, log = console.error }: AppDependencies): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: '1mb' }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.use(requireToken(apiToken));
+  app.use(runsRouter(runs));
+
+  app.use((req) => {
+    throw new HttpError(404, `no route for ${req.method} ${req.path}`);
+  });
+  const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+    // express.json() reports a malformed body as a 400-status SyntaxError.
+    const bodyError = error instanceof SyntaxError && 'status' in error ? new HttpError(400, `malformed JSON body: ${error.message}`) : error;
+    const { status, body } = toHttpError(bodyError);
+    if (status >= 500) log(`${req.method} ${req.path} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    res.status(status).json(body);
+  };
+  app.use(onError);
+  return app;
+}

@@ -1,0 +1,34 @@
+import { ZodError } from 'zod';
+import {
+  AgentInactiveError,
+  AgentNotFoundError,
+  InvalidConfigFileError,
+  ParametersInvalidError,
+  RunNotFoundError,
+  describeIssues,
+} from '../core/errors.js';
+
+export class HttpError extends Error {
+  constructor(readonly status: number, message: string, readonly details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export interface ErrorBody {
+  error: string;
+  details?: Record<string, unknown>;
+}
+
+/** Domain errors → HTTP status and body, in one place. Unknown errors are 500 without internals. */
+export function toHttpError(error: unknown): { status: number; body: ErrorBody } {
+  if (error instanceof HttpError) return { status: error.status, body: { error: error.message, ...(error.details ? { details: error.details } : {}) } };
+  if (error instanceof ZodError) return { status: 400, body: { error: 'invalid request', details: { problems: describeIssues(error.issues) } } };
+  if (error instanceof ParametersInvalidError) {
+    return { status: 400, body: { error: error.message, details: { problems: error.problems, schema: error.schema } } };
+  }
+  if (error instanceof AgentNotFoundError || error instanceof RunNotFoundError) return { status: 404, body: { error: error.message } };
+  if (error instanceof AgentInactiveError) return { status: 409, body: { error: error.message } };
+  if (error instanceof InvalidConfigFileError) return { status: 422, body: { error: error.message, details: { problems: error.problems } } };
+  return { status: 500, body: { error: 'internal error' } };
+}

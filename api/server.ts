@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { defaultConfigDir, defaultDataDir } from '../core/paths.js';
+import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/temporal-connection.js';
+import { createApp } from './app.js';
+import { resolveApiToken } from './auth.js';
+import { RunsService } from './runs-service.js';
+
+const ApiEnv = TemporalEnv.extend({
+  AO_API_HOST: z.string().min(1).default('127.0.0.1'),
+  AO_API_PORT: z.coerce.number().int().min(0).max(65_535).default(8787),
+  /** Bearer token for every route; unset: generated once into the data dir. */
+  AO_API_TOKEN: z.string().min(16, 'AO_API_TOKEN must be at least 16 characters').optional(),
+  AO_DATA_DIR: z.string().min(1).default(defaultDataDir),
+  AO_CONFIG_DIR: z.string().min(1).default(defaultConfigDir),
+  AO_TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
+  /** How long a run waits for a matching runner before it fails. */
+  AO_NO_RUNNER_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(300),
+});
+
+async function main(): Promise<void> {
+  const env = ApiEnv.parse(process.env);
+  const temporal = temporalSettingsFromEnv(env);
+  const client = await connectClient(temporal);
+  const runs = new RunsService({
+    client,
+    configDir: env.AO_CONFIG_DIR,
+    namespace: temporal.namespace,
+    temporalUiUrl: env.AO_TEMPORAL_UI_URL.replace(/\/$/, ''),
+    noRunnerTimeoutSeconds: env.AO_NO_RUNNER_TIMEOUT_SECONDS,
+  });
+  const app = createApp({ runs, apiToken: resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR) });
+  const server = app.listen(env.AO_API_PORT, env.AO_API_HOST, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : env.AO_API_PORT;
+    console.log(`api listening on http://${env.AO_API_HOST}:${port}`);
+  });
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (): Promise<void> =>
+    (closing ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    }).then(async () => {
+      await client.connection.close().catch(() => undefined);
+      console.log('api stopped');
+    }));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void shutdown());
+}
+
+main().catch((error: unknown) => {
+  console.error(`api: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,48 @@
+/** Named domain errors: callers narrow with `instanceof`, never by message text. */
+
+export class ProfileNotFoundError extends Error {
+  constructor(readonly profile: string, readonly available: string[]) {
+    super(`unknown executor profile "${profile}"; available: ${available.length ? available.join(', ') : '(none)'}`);
+    this.name = 'ProfileNotFoundError';
+  }
+}
+
+export class InvalidConfigFileError extends Error {
+  constructor(readonly file: string, readonly problems: string[]) {
+    super(`${file} is invalid: ${problems.join('; ')}`);
+    this.name = 'InvalidConfigFileError';
+  }
+}
+
+export class AgentNotFoundError extends Error {
+  constructor(readonly agent: string) {
+    super(`agent "${agent}" does not exist`);
+    this.name = 'AgentNotFoundError';
+  }
+}
+
+export class AgentInactiveError extends Error {
+  constructor(readonly agent: string) {
+    super(`agent "${agent}" is inactive and cannot be run`);
+    this.name = 'AgentInactiveError';
+  }
+}
+
+export class ParametersInvalidError extends Error {
+  constructor(readonly problems: string[], readonly schema: unknown) {
+    super(`parameters do not match the schema: ${problems.join('; ')}`);
+    this.name = 'ParametersInvalidError';
+  }
+}
+
+export class RunNotFoundError extends Error {
+  constructor(readonly runId: string) {
+    super(`run "${runId}" does not exist`);
+    this.name = 'RunNotFoundError';
+  }
+}
+
+/** Formats zod issues as "path: message" lines a user can act on. */
+export function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string[] {
+  return issues.map((issue) => (issue.path.length ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message));
+}

@@ -1,0 +1,45 @@
+import type { FinalRunStatus } from './run-status.js';
+
+/** Why a run did not complete. Each type is the `ApplicationFailure` type that carries it. */
+export const RUN_FAILURE_TYPES = [
+  /** No live runner met the run's demands before the no-runner timeout. */
+  'NO_RUNNER',
+  /** The executor exited non-zero or reported a failure. */
+  'EXECUTOR_FAILED',
+  /** The executor's command could not be started (missing binary, bad profile). */
+  'EXECUTOR_NOT_FOUND',
+  /** The run exceeded its timeout. */
+  'RUN_TIMEOUT',
+  /** The runner vanished mid-run and did not come back in time. */
+  'RUNNER_LOST',
+  /** The agent or its parameters were not valid when the run started. */
+  'INVALID_RUN',
+  /** The run was stopped on request. */
+  'STOPPED',
+] as const;
+export type RunFailureType = (typeof RUN_FAILURE_TYPES)[number];
+
+export function isRunFailureType(value: string): value is RunFailureType {
+  return (RUN_FAILURE_TYPES as readonly string[]).includes(value);
+}
+
+function assertExhaustive(value: never): never {
+  throw new Error(`unhandled failure type: ${String(value)}`);
+}
+
+/** The final status of a run that ended with a failure of this type. */
+export function finalStatusFor(type: RunFailureType): FinalRunStatus {
+  switch (type) {
+    case 'STOPPED':
+      return 'stopped';
+    case 'NO_RUNNER':
+    case 'EXECUTOR_FAILED':
+    case 'EXECUTOR_NOT_FOUND':
+    case 'RUN_TIMEOUT':
+    case 'RUNNER_LOST':
+    case 'INVALID_RUN':
+      return 'failed';
+    default:
+      return assertExhaustive(type);
+  }
+}

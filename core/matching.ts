@@ -1,0 +1,79 @@
+import type { Demands, ExecutorType } from './schemas.js';
+
+/**
+ * Matching rules (design §3), as users read them in the README:
+ * - property demands (hostname, project_dir, executor_profile, executor_type) match exactly;
+ * - the runner carries every demanded tag;
+ * - a runner with `require_matching_tags` takes only runs that demand tags, sharing at least one;
+ * - among eligible runners the one with the most free capacity wins.
+ */
+
+export interface RunnerCandidate {
+  runner_id: string;
+  hostname: string;
+  project_dir: string;
+  executor_profile: string;
+  executor_type: ExecutorType;
+  tags: string[];
+  require_matching_tags: boolean;
+  capacity: number;
+  active_runs: number;
+}
+
+const PROPERTY_DEMANDS = ['hostname', 'project_dir', 'executor_profile', 'executor_type'] as const;
+
+/** Merges demand layers: the first layer to set a property wins, tags are unioned. */
+export function mergeDemands(...layers: Array<Partial<Demands> | undefined>): Demands {
+  const merged: Demands = { tags: [] };
+  for (const layer of layers) {
+    if (!layer) continue;
+    for (const key of PROPERTY_DEMANDS) {
+      if (merged[key] === undefined && layer[key] !== undefined) (merged as Record<string, unknown>)[key] = layer[key];
+    }
+    for (const tag of layer.tags ?? []) if (!merged.tags.includes(tag)) merged.tags.push(tag);
+  }
+  return merged;
+}
+
+/** Why this runner cannot take a run with these demands, or undefined when it can. */
+export function mismatch(runner: RunnerCandidate, demands: Demands): string | undefined {
+  const actual = {
+    hostname: runner.hostname,
+    project_dir: runner.project_dir,
+    executor_profile: runner.executor_profile,
+    executor_type: runner.executor_type,
+  };
+  for (const key of PROPERTY_DEMANDS) {
+    const wanted = demands[key];
+    if (wanted !== undefined && actual[key] !== wanted) return `${key} ${wanted}`;
+  }
+  const missing = demands.tags.filter((tag) => !runner.tags.includes(tag));
+  if (missing.length) return `tags [${missing.join(', ')}]`;
+  if (runner.require_matching_tags && !demands.tags.some((tag) => runner.tags.includes(tag))) {
+    return 'a demanded tag (runners that require matching tags take only tagged runs)';
+  }
+  return undefined;
+}
+
+export const freeCapacity = (runner: RunnerCandidate): number => runner.capacity - runner.active_runs;
+
+export type RunnerChoice = { eligible: RunnerCandidate[]; reason?: undefined } | { eligible: []; reason: string };
+
+/**
+ * The runners that can take the run, most free capacity first; when there are none,
+ * a reason a user can act on (which demand no live runner meets).
+ */
+export function rankRunners(candidates: RunnerCandidate[], demands: Demands): RunnerChoice {
+  if (candidates.length === 0) return { eligible: [], reason: 'no live runner is registered' };
+  const matching = candidates.filter((runner) => mismatch(runner, demands) === undefined);
+  if (matching.length === 0) {
+    const reasons = [...new Set(candidates.map((runner) => mismatch(runner, demands)!))];
+    return { eligible: [], reason: `no live runner has ${reasons.join(', or ')}` };
+  }
+  const withRoom = matching.filter((runner) => freeCapacity(runner) > 0);
+  if (withRoom.length === 0) {
+    return { eligible: [], reason: `all ${matching.length} matching runner(s) are at capacity` };
+  }
+  const eligible = [...withRoom].sort((a, b) => freeCapacity(b) - freeCapacity(a) || a.runner_id.localeCompare(b.runner_id));
+  return { eligible };
+}

@@ -1,0 +1,189 @@
+import { z } from 'zod';
+import { RUN_STATUSES } from './run-status.js';
+
+/**
+ * The shared domain contract: one schema per shape, its type under the same name.
+ * The API validates requests with these, the web client parses responses with them,
+ * and workers validate files and invocations.
+ */
+
+/** A user-given name that may become a folder name: no separators, no dot-dot, a sane charset. */
+export const Name = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" or "-", starting with a letter or digit')
+  .refine((name) => !name.includes('..'), 'must not contain ".."');
+export type Name = z.infer<typeof Name>;
+
+export const EXECUTOR_TYPES = ['claude-code', 'codex', 'gemini', 'procedural', 'echo'] as const;
+export const ExecutorType = z.enum(EXECUTOR_TYPES);
+export type ExecutorType = z.infer<typeof ExecutorType>;
+
+export const Tag = z.string().min(1).max(64).regex(/^[A-Za-z0-9._:/-]+$/, 'tags use letters, digits and . _ : / -');
+
+/** What a run asks of the runner that executes it (design §3). */
+export const Demands = z
+  .object({
+    hostname: z.string().min(1).optional(),
+    project_dir: z.string().min(1).optional(),
+    executor_profile: Name.optional(),
+    executor_type: ExecutorType.optional(),
+    tags: z.array(Tag).default([]),
+  })
+  .strict();
+export type Demands = z.infer<typeof Demands>;
+
+/** An executable and its leading arguments, never a shell string. A string is one executable path. */
+export const Command = z
+  .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+  .transform((value) => (typeof value === 'string' ? [value] : value));
+
+export const ExecutorConfig = z.record(z.string(), z.unknown());
+export type ExecutorConfig = z.infer<typeof ExecutorConfig>;
+
+/** `profiles/<name>.json`: how a runner executes runs. */
+export const ExecutorProfile = z
+  .object({
+    description: z.string().max(300).optional(),
+    type: ExecutorType,
+    command: Command.optional(),
+    config: ExecutorConfig.default({}),
+    lifecycle: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+export type ExecutorProfile = z.infer<typeof ExecutorProfile>;
+
+/** The executor a runner carries: its profile resolved to type, command and config. */
+export const RunnerExecutor = z.object({
+  type: ExecutorType,
+  command: z.array(z.string()).optional(),
+  config: ExecutorConfig,
+});
+export type RunnerExecutor = z.infer<typeof RunnerExecutor>;
+
+/** What a runner tells the fleet about itself when it registers. */
+export const RunnerRegistration = z.object({
+  runner_id: z.string().min(1),
+  hostname: z.string().min(1),
+  project_dir: z.string().min(1),
+  executor_profile: z.string().min(1),
+  executor: RunnerExecutor,
+  tags: z.array(Tag),
+  require_matching_tags: z.boolean(),
+  capacity: z.number().int().positive(),
+  /** Which process holds this identity, so a second one can be refused with a useful message. */
+  instance: z.object({ id: z.string(), pid: z.number().int(), started_at: z.string() }),
+});
+export type RunnerRegistration = z.infer<typeof RunnerRegistration>;
+
+export const AgentStatus = z.enum(['active', 'inactive']);
+
+/** `config/agents/<name>/agent.json`. */
+export const Agent = z
+  .object({
+    name: Name,
+    description: z.string().max(500).default(''),
+    type: z.enum(['autonomous', 'procedural']).default('autonomous'),
+    system_prompt: z.string().optional(),
+    script: Name.optional(),
+    parameters_schema: z.record(z.string(), z.unknown()).optional(),
+    output_schema: z.record(z.string(), z.unknown()).optional(),
+    tags: z.array(Tag).default([]),
+    demands: Demands.default({ tags: [] }),
+    status: AgentStatus.default('active'),
+    timeout_seconds: z.number().int().positive().optional(),
+  })
+  .strict();
+export type Agent = z.infer<typeof Agent>;
+
+/** `POST /runs` body. Unknown fields are refused so typos do not pass silently. */
+export const CreateRunRequest = z
+  .object({
+    agent: Name,
+    prompt: z.string().max(100_000).optional(),
+    parameters: z.record(z.string(), z.unknown()).default({}),
+    additional_demands: Demands.partial().strict().optional(),
+    timeout_seconds: z.number().int().positive().max(7 * 24 * 3600).optional(),
+  })
+  .strict();
+export type CreateRunRequest = z.infer<typeof CreateRunRequest>;
+
+/** The `run` workflow's input. */
+export const RunInput = z.object({
+  run_id: z.string(),
+  agent: Name,
+  prompt: z.string().optional(),
+  parameters: z.record(z.string(), z.unknown()),
+  additional_demands: Demands.partial().optional(),
+  timeout_seconds: z.number().int().positive().optional(),
+  no_runner_timeout_seconds: z.number().int().positive().optional(),
+  created_at: z.string(),
+});
+export type RunInput = z.infer<typeof RunInput>;
+
+/** What an executor process reads as JSON on stdin. */
+export const EXECUTOR_INVOCATION_SCHEMA_VERSION = '2.1';
+export const ExecutorInvocation = z.object({
+  schema_version: z.literal(EXECUTOR_INVOCATION_SCHEMA_VERSION),
+  run_id: z.string(),
+  agent: z.object({ name: z.string(), type: z.string(), system_prompt: z.string().optional() }),
+  prompt: z.string().optional(),
+  parameters: z.record(z.string(), z.unknown()),
+  executor_type: ExecutorType,
+  executor_config: ExecutorConfig,
+  workspace_dir: z.string(),
+  session_id: z.string().optional(),
+});
+export type ExecutorInvocation = z.infer<typeof ExecutorInvocation>;
+
+/** What an executor process prints as its last JSON line on stdout. */
+export const ExecutorOutput = z.object({
+  status: z.enum(['completed', 'failed']).default('completed'),
+  result_data: z.unknown().optional(),
+  error: z.string().optional(),
+  session_id: z.string().optional(),
+});
+export type ExecutorOutput = z.infer<typeof ExecutorOutput>;
+
+/** What the execute activity returns to the workflow. */
+export const ExecutionResult = z.object({
+  exit_code: z.number().int().nullable(),
+  result_data: z.unknown().optional(),
+  session_id: z.string().optional(),
+  stdout_tail: z.string(),
+  stderr_tail: z.string(),
+});
+export type ExecutionResult = z.infer<typeof ExecutionResult>;
+
+export const RunStatus = z.enum(RUN_STATUSES);
+
+export const StatusChange = z.object({ status: RunStatus, at: z.string(), reason: z.string().optional() });
+export type StatusChange = z.infer<typeof StatusChange>;
+
+/** The run as the workflow knows it (its `runState` query). */
+export const RunState = z.object({
+  run_id: z.string(),
+  agent: z.string(),
+  status: RunStatus,
+  parameters: z.record(z.string(), z.unknown()),
+  demands: Demands.optional(),
+  runner_id: z.string().optional(),
+  pending_reason: z.string().optional(),
+  result: z.unknown().optional(),
+  error: z.object({ type: z.string(), message: z.string() }).optional(),
+  history: z.array(StatusChange),
+  created_at: z.string(),
+});
+export type RunState = z.infer<typeof RunState>;
+
+/** `GET /runs/:id`. */
+export const RunView = RunState.extend({
+  id: z.string(),
+  workflow_id: z.string(),
+  temporal_ui_url: z.string(),
+});
+export type RunView = z.infer<typeof RunView>;
+
+export const CreateRunResponse = z.object({ id: z.string(), status: RunStatus, url: z.string() });
+export type CreateRunResponse = z.infer<typeof CreateRunResponse>;

@@ -1,0 +1,122 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { z } from 'zod';
+import { resolveApiToken } from '../api/auth.js';
+import { defaultDataDir, repoRoot } from '../core/paths.js';
+import { findTemporalCli } from '../temporal-config/cli.js';
+import { startDevServer, type DevServer } from '../temporal-config/dev-server.js';
+
+/**
+ * `npm start`: the whole system on one machine with embedded defaults. A Temporal dev server
+ * (SQLite under .data/, UI on :8233) unless TEMPORAL_ADDRESS points elsewhere, the control
+ * worker, the API and one local runner, each its own process, all stopped on Ctrl-C.
+ */
+const StartEnv = z.object({
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  AO_DATA_DIR: z.string().default(defaultDataDir),
+  AO_TEMPORAL_PORT: z.coerce.number().int().positive().default(7233),
+  AO_TEMPORAL_UI_PORT: z.coerce.number().int().positive().default(8233),
+  AO_API_PORT: z.coerce.number().int().positive().default(8787),
+  AO_API_TOKEN: z.string().optional(),
+  AO_RUNNER_PROFILE: z.string().default('echo'),
+});
+
+const colors = { control: 35, api: 36, runner: 33 } as const;
+
+function launch(name: keyof typeof colors, script: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, script), ...args], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const prefix = process.stdout.isTTY ? `\x1b[${colors[name]}m[${name}]\x1b[0m ` : `[${name}] `;
+  const relay = (stream: NodeJS.WritableStream) => (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim()) stream.write(`${prefix}${line}\n`);
+  };
+  child.stdout?.on('data', relay(process.stdout));
+  child.stderr?.on('data', relay(process.stderr));
+  return child;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+async function main(): Promise<void> {
+  const env = StartEnv.parse(process.env);
+  let server: DevServer | undefined;
+  let address = env.TEMPORAL_ADDRESS;
+  let uiUrl = process.env.AO_TEMPORAL_UI_URL;
+  if (!address) {
+    const cli = await findTemporalCli();
+    server = await startDevServer({
+      cli,
+      dataDir: path.join(env.AO_DATA_DIR, 'temporal'),
+      port: env.AO_TEMPORAL_PORT,
+      uiPort: env.AO_TEMPORAL_UI_PORT,
+      namespace: env.TEMPORAL_NAMESPACE,
+    });
+    address = server.address;
+    uiUrl = server.uiUrl;
+  }
+  // Creates the token file now, so the curl line below works as printed.
+  resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR);
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE,
+    AO_DATA_DIR: env.AO_DATA_DIR,
+    AO_API_PORT: String(env.AO_API_PORT),
+    ...(uiUrl ? { AO_TEMPORAL_UI_URL: uiUrl } : {}),
+  };
+  const children = [
+    launch('control', 'workers/control.ts', [], childEnv),
+    launch('api', 'api/server.ts', [], childEnv),
+    launch('runner', 'workers/runner.ts', ['--profile', env.AO_RUNNER_PROFILE], childEnv),
+  ];
+
+  console.log(
+    [
+      '',
+      'ao is starting:',
+      `  Temporal     ${address} (namespace ${env.TEMPORAL_NAMESPACE})${server ? `, data in ${path.join(env.AO_DATA_DIR, 'temporal')}` : ''}`,
+      `  Temporal UI  ${uiUrl ?? '(external server: see its own UI)'}`,
+      `  API          http://127.0.0.1:${env.AO_API_PORT}  (token in ${path.join(env.AO_DATA_DIR, 'api-token')})`,
+      `  Runner       profile ${env.AO_RUNNER_PROFILE}`,
+      '',
+      `  Try: curl -s -X POST http://127.0.0.1:${env.AO_API_PORT}/runs -H "Authorization: Bearer $(cat ${path.relative(process.cwd(), path.join(env.AO_DATA_DIR, 'api-token'))})" \\`,
+      `         -H 'Content-Type: application/json' -d '{"agent":"echo","prompt":"hello"}'`,
+      '  Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stopAll = (reason: string): Promise<void> =>
+    (stopping ??= (async () => {
+      console.log(`stopping (${reason})…`);
+      await Promise.all(children.map(stopChild));
+      await server?.stop();
+      console.log('all stopped');
+    })());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stopAll(signal).then(() => process.exit(0)));
+  for (const child of children) {
+    child.once('exit', (code) => {
+      if (!stopping) void stopAll(`a process exited with code ${code}`).then(() => process.exit(1));
+    });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

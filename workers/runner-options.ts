@@ -1,0 +1,109 @@
+import crypto from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { describeIssues } from '../core/errors.js';
+import { defaultProfilesDir } from '../core/paths.js';
+import { DEFAULT_PROFILE_NAME } from '../core/profiles.js';
+import { Tag } from '../core/schemas.js';
+
+export const RUNNER_HELP = `Usage: npm run runner -- [options]
+       tsx workers/runner.ts [options]
+
+Starts a runner: a Temporal worker on this machine that executes runs with one executor profile.
+
+Options (each also read from the environment variable shown):
+  --profile NAME             executor profile from profiles/<NAME>.json           AO_RUNNER_PROFILE
+                             (default: built-in "${DEFAULT_PROFILE_NAME}" with an empty config)
+  --profile-list             list the available profiles and exit
+  --tags a,b                 tags this runner offers to matching                 AO_RUNNER_TAGS
+  --require-matching-tags    take only runs that demand a tag this runner has     AO_RUNNER_REQUIRE_MATCHING_TAGS=true
+  --project-dir DIR          folder the runs work in (default: current folder)    AO_RUNNER_PROJECT_DIR
+  --capacity N               runs executed at once (default: 1)                   AO_RUNNER_CAPACITY
+  --drain-seconds N          on SIGTERM, how long running runs may finish (30)    AO_RUNNER_DRAIN_SECONDS
+  --profiles-dir DIR         where profiles live (default: the repo's profiles/)  AO_PROFILES_DIR
+  -h, --help                 show this help
+
+Temporal: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"),
+TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA, TEMPORAL_TLS, TEMPORAL_API_KEY.
+`;
+
+const csv = z
+  .string()
+  .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
+  .pipe(z.array(Tag));
+
+const boolFlag = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', ''])])
+  .transform((value) => value === true || value === 'true' || value === '1');
+
+const RunnerOptions = z.object({
+  profile: z.string().min(1).default(DEFAULT_PROFILE_NAME),
+  profileList: z.boolean().default(false),
+  tags: csv.default([]),
+  requireMatchingTags: boolFlag.default(false),
+  projectDir: z.string().min(1).default(process.cwd()).transform((dir) => path.resolve(dir)),
+  capacity: z.coerce.number().int().min(1, 'capacity must be at least 1').max(1000).default(1),
+  drainSeconds: z.coerce.number().int().min(0).max(86_400).default(30),
+  profilesDir: z.string().min(1).default(defaultProfilesDir).transform((dir) => path.resolve(dir)),
+  help: z.boolean().default(false),
+});
+export type RunnerOptions = z.infer<typeof RunnerOptions>;
+
+export class RunnerOptionsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunnerOptionsError';
+  }
+}
+
+/** Flags win over environment variables; both are validated by one schema. */
+export function parseRunnerOptions(argv: string[], env: NodeJS.ProcessEnv): RunnerOptions {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        profile: { type: 'string' },
+        'profile-list': { type: 'boolean' },
+        tags: { type: 'string' },
+        'require-matching-tags': { type: 'boolean' },
+        'project-dir': { type: 'string' },
+        capacity: { type: 'string' },
+        'drain-seconds': { type: 'string' },
+        'profiles-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new RunnerOptionsError(`${(error as Error).message}\n\n${RUNNER_HELP}`);
+  }
+  const parsed = RunnerOptions.safeParse({
+    profile: values.profile ?? env.AO_RUNNER_PROFILE,
+    profileList: values['profile-list'],
+    tags: values.tags ?? env.AO_RUNNER_TAGS,
+    requireMatchingTags: values['require-matching-tags'] ?? env.AO_RUNNER_REQUIRE_MATCHING_TAGS,
+    projectDir: values['project-dir'] ?? env.AO_RUNNER_PROJECT_DIR,
+    capacity: values.capacity ?? env.AO_RUNNER_CAPACITY,
+    drainSeconds: values['drain-seconds'] ?? env.AO_RUNNER_DRAIN_SECONDS,
+    profilesDir: values['profiles-dir'] ?? env.AO_PROFILES_DIR,
+    help: values.help,
+  });
+  if (!parsed.success) throw new RunnerOptionsError(`invalid runner options:\n  ${describeIssues(parsed.error.issues).join('\n  ')}`);
+  return parsed.data;
+}
+
+/**
+ * The same host, project dir and profile always give the same runner id, so a restarted runner
+ * gets its own queue, workflow and interrupted runs back.
+ */
+export function runnerIdFor(hostname: string, projectDir: string, profile: string): string {
+  const hash = crypto.createHash('sha256').update(`${hostname}\0${projectDir}\0${profile}`).digest('hex').slice(0, 10);
+  const host = hostname.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 40);
+  return `${host}.${profile}.${hash}`;
+}
+
+export const currentHostname = (): string => os.hostname();

@@ -1,0 +1,120 @@
+import crypto from 'node:crypto';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { createRunnerActivities } from '../activities/runner.js';
+import { listProfiles, loadProfile } from '../core/profiles.js';
+import type { RunnerRegistration } from '../core/schemas.js';
+import { TemporalEnv, connectClient, connectWorker, temporalSettingsFromEnv } from '../core/temporal-connection.js';
+import {
+  CONTROL_TASK_QUEUE,
+  RUNNER_WORKFLOW_TYPE,
+  deregisterRunnerSignal,
+  drainRunnerSignal,
+  registerRunnerSignal,
+  runnerStateQuery,
+  runnerTaskQueue,
+  runnerWorkflowId,
+  type RunnerState,
+} from '../workflows/messages.js';
+import { assertIdentityFree } from './runner-identity.js';
+import { RUNNER_HELP, currentHostname, parseRunnerOptions, runnerIdFor, type RunnerOptions } from './runner-options.js';
+
+/** How often the runner checks that the fleet still sees it online (re-registers after a network split). */
+const PRESENCE_CHECK_MS = 15_000;
+
+async function printProfiles(options: RunnerOptions): Promise<void> {
+  for (const entry of await listProfiles(options.profilesDir)) {
+    if ('error' in entry) console.log(`${entry.name.padEnd(14)} INVALID   ${entry.error}`);
+    else console.log(`${entry.name.padEnd(14)} ${entry.profile.type.padEnd(11)} ${entry.profile.description ?? ''}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseRunnerOptions(process.argv.slice(2), process.env);
+  if (options.help) return void console.log(RUNNER_HELP);
+  if (options.profileList) return printProfiles(options);
+
+  const { profile } = await loadProfile(options.profilesDir, options.profile);
+  const temporal = temporalSettingsFromEnv(TemporalEnv.parse(process.env));
+  const hostname = currentHostname();
+  const runnerId = runnerIdFor(hostname, options.projectDir, options.profile);
+  const registration: RunnerRegistration = {
+    runner_id: runnerId,
+    hostname,
+    project_dir: options.projectDir,
+    executor_profile: options.profile,
+    executor: { type: profile.type, ...(profile.command ? { command: profile.command } : {}), config: profile.config },
+    tags: options.tags,
+    require_matching_tags: options.requireMatchingTags,
+    capacity: options.capacity,
+    instance: { id: crypto.randomUUID(), pid: process.pid, started_at: new Date().toISOString() },
+  };
+
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const client = await connectClient(temporal);
+  await assertIdentityFree(client, runnerId, hostname);
+
+  const shutdownController = new AbortController();
+  const worker = await Worker.create({
+    connection: await connectWorker(temporal),
+    namespace: temporal.namespace,
+    taskQueue: runnerTaskQueue(runnerId),
+    activities: createRunnerActivities({ client, registration, shutdownSignal: shutdownController.signal }),
+    // One slot per run, plus the presence activity that is always held.
+    maxConcurrentActivityTaskExecutions: options.capacity + 1,
+    shutdownGraceTime: `${options.drainSeconds} seconds`,
+    identity: `${process.pid}@${hostname}/${runnerId}`,
+  });
+  const running = worker.run();
+
+  const handle = client.workflow.getHandle(runnerWorkflowId(runnerId));
+  const register = (): Promise<unknown> =>
+    client.workflow.signalWithStart(RUNNER_WORKFLOW_TYPE, {
+      workflowId: runnerWorkflowId(runnerId),
+      taskQueue: CONTROL_TASK_QUEUE,
+      args: [],
+      signal: registerRunnerSignal,
+      signalArgs: [registration],
+    });
+  await register();
+  console.log(
+    `runner ${runnerId} registered: profile ${options.profile} (${profile.type}), tags [${options.tags.join(', ')}], ` +
+      `capacity ${options.capacity}, project ${options.projectDir}, queue ${runnerTaskQueue(runnerId)}`,
+  );
+
+  const presenceCheck = setInterval(() => {
+    handle
+      .query(runnerStateQuery)
+      .then((state: RunnerState) => (state.online ? undefined : register()))
+      .catch(() => undefined);
+  }, PRESENCE_CHECK_MS);
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (signal: string): Promise<void> =>
+    (stopping ??= (async () => {
+      console.log(`runner ${runnerId}: ${signal} received, draining (up to ${options.drainSeconds}s for running runs)`);
+      clearInterval(presenceCheck);
+      try {
+        await handle.signal(drainRunnerSignal, { instance_id: registration.instance.id });
+      } catch (error) {
+        console.error('could not announce draining:', error);
+      }
+      shutdownController.abort();
+      worker.shutdown();
+      await running.catch((error: unknown) => console.error('worker stopped with an error:', error));
+      try {
+        await handle.signal(deregisterRunnerSignal, { instance_id: registration.instance.id });
+      } catch (error) {
+        console.error('could not deregister:', error);
+      }
+      await client.connection.close().catch(() => undefined);
+      console.log(`runner ${runnerId}: stopped`);
+    })());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void shutdown(signal));
+  await running;
+  await shutdown('worker exit');
+}
+
+main().catch((error: unknown) => {
+  console.error(`runner: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,2 @@
+export { runWorkflow } from './run.js';
+export { runnerWorkflow } from './runner.js';

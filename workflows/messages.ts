@@ -1,0 +1,48 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { RunState, RunnerRegistration } from '../core/schemas.js';
+
+/**
+ * The contract between workflows, workers and the API: queue names, workflow ids and every
+ * signal, update and query, each defined once.
+ */
+
+/** Workflows and control activities run here. */
+export const CONTROL_TASK_QUEUE = 'ao.control';
+/** Each runner polls its own queue; executor activities are routed to the runner that was picked. */
+export const runnerTaskQueue = (runnerId: string): string => `ao.runner.${runnerId}`;
+
+export const runWorkflowId = (runId: string): string => `run-${runId}`;
+export const runIdFromWorkflowId = (workflowId: string): string => workflowId.replace(/^run-/, '');
+export const runnerWorkflowId = (runnerId: string): string => `runner-${runnerId}`;
+
+export const RUN_WORKFLOW_TYPE = 'runWorkflow';
+export const RUNNER_WORKFLOW_TYPE = 'runnerWorkflow';
+
+// ── run workflow ────────────────────────────────────────────────────────────
+export const runStateQuery = defineQuery<RunState>('runState');
+/** Sent by the runner the moment the executor process is spawned (fire-and-forget). */
+export const executorStartedSignal = defineSignal<[{ pid: number; started_at: string }]>('executorStarted');
+
+// ── runner workflow (registry entry and mailbox of one runner) ─────────────
+export interface RunnerState {
+  registration: RunnerRegistration;
+  online: boolean;
+  /** Why the runner is offline, when it is. */
+  offline_reason?: string;
+  /** When `online` last changed. */
+  since: string;
+  active_runs: string[];
+  draining: boolean;
+}
+
+/** Fire-and-forget: a runner process announces itself (also used to start the workflow). */
+export const registerRunnerSignal = defineSignal<[RunnerRegistration]>('registerRunner');
+/** A draining runner takes no new runs. */
+export const drainRunnerSignal = defineSignal<[{ instance_id: string }]>('drainRunner');
+/** A runner that shut down cleanly leaves the fleet. */
+export const deregisterRunnerSignal = defineSignal<[{ instance_id: string }]>('deregisterRunner');
+/** A run gives its slot back, whatever way it ended. */
+export const releaseSlotSignal = defineSignal<[{ run_id: string }]>('releaseSlot');
+/** An update, because the run must know whether it got the slot; capacity is never exceeded. */
+export const reserveSlotUpdate = defineUpdate<{ accepted: boolean; reason?: string }, [{ run_id: string }]>('reserveSlot');
+export const runnerStateQuery = defineQuery<RunnerState>('runnerState');

@@ -1,0 +1,135 @@
+import {
+  CancellationScope,
+  ActivityCancellationType,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createRunnerActivities } from '../activities/runner.js';
+import type { RunnerRegistration } from '../core/schemas.js';
+import { searchAttributes } from '../core/search-attributes.js';
+import {
+  deregisterRunnerSignal,
+  drainRunnerSignal,
+  registerRunnerSignal,
+  releaseSlotSignal,
+  reserveSlotUpdate,
+  runnerStateQuery,
+  runnerTaskQueue,
+  type RunnerState,
+} from './messages.js';
+
+/** How long a runner may miss heartbeats before it is shown offline. */
+const PRESENCE_HEARTBEAT_TIMEOUT = '10 seconds';
+
+type RunnerActivities = ReturnType<typeof createRunnerActivities>;
+
+/**
+ * One long-lived workflow per runner (`runner-<runner_id>`): its registration, liveness,
+ * capacity bookkeeping and mailbox. Liveness comes from a presence activity that the runner
+ * holds and heartbeats for as long as its process lives: heartbeats add no history, and a
+ * missed heartbeat tells this workflow the runner is gone within a bounded time.
+ */
+export async function runnerWorkflow(carried?: RunnerState): Promise<void> {
+  let state: RunnerState | undefined = carried;
+  let instanceGeneration = 0;
+  let ended = false;
+
+  const now = (): string => new Date().toISOString();
+  const publish = (current: RunnerState): void => {
+    const reg = current.registration;
+    upsertSearchAttributes([
+      { key: searchAttributes.runnerId, value: reg.runner_id },
+      { key: searchAttributes.profile, value: reg.executor_profile },
+      { key: searchAttributes.executorType, value: reg.executor.type },
+      { key: searchAttributes.hostname, value: reg.hostname },
+      { key: searchAttributes.tags, value: reg.tags },
+      { key: searchAttributes.runnerOnline, value: current.online && !current.draining },
+    ]);
+  };
+  const markOffline = (reason: string): void => {
+    if (!state || !state.online) return;
+    state = { ...state, online: false, offline_reason: reason, since: now(), draining: false };
+    publish(state);
+  };
+
+  setHandler(runnerStateQuery, () => {
+    if (!state) throw new Error('runner has not registered yet');
+    return state;
+  });
+
+  setHandler(registerRunnerSignal, (registration: RunnerRegistration) => {
+    const previous = state;
+    if (previous?.registration.instance.id !== registration.instance.id) instanceGeneration += 1;
+    state = {
+      registration,
+      online: true,
+      since: previous?.online ? previous.since : now(),
+      // Runs still holding slots keep them until they release; a restarted runner resumes them.
+      active_runs: previous?.active_runs ?? [],
+      draining: false,
+    };
+    publish(state);
+  });
+
+  setHandler(drainRunnerSignal, ({ instance_id }) => {
+    if (!state || state.registration.instance.id !== instance_id) return;
+    state = { ...state, draining: true };
+    publish(state);
+  });
+
+  setHandler(deregisterRunnerSignal, ({ instance_id }) => {
+    if (state?.registration.instance.id === instance_id) markOffline('runner shut down');
+  });
+
+  setHandler(releaseSlotSignal, ({ run_id }) => {
+    if (state) state = { ...state, active_runs: state.active_runs.filter((id) => id !== run_id) };
+  });
+
+  setHandler(reserveSlotUpdate, ({ run_id }) => {
+    if (!state) return { accepted: false, reason: 'runner has not registered' };
+    if (state.active_runs.includes(run_id)) return { accepted: true };
+    if (!state.online) return { accepted: false, reason: 'runner is offline' };
+    if (state.draining) return { accepted: false, reason: 'runner is draining' };
+    if (state.active_runs.length >= state.registration.capacity) return { accepted: false, reason: 'runner is at capacity' };
+    state = { ...state, active_runs: [...state.active_runs, run_id] };
+    return { accepted: true };
+  });
+
+  await condition(() => state !== undefined);
+
+  while (!ended) {
+    await condition(() => state!.online);
+    const generation = instanceGeneration;
+    const runnerId = state!.registration.runner_id;
+    const { holdPresence } = proxyActivities<RunnerActivities>({
+      taskQueue: runnerTaskQueue(runnerId),
+      heartbeatTimeout: PRESENCE_HEARTBEAT_TIMEOUT,
+      scheduleToStartTimeout: '30 seconds',
+      startToCloseTimeout: '3650 days',
+      retry: { maximumAttempts: 1 },
+      // A dead runner cannot acknowledge a cancel: do not wait for it.
+      cancellationType: ActivityCancellationType.ABANDON,
+    });
+    const scope = new CancellationScope();
+    const presence = scope.run(() => holdPresence()).then(
+      () => 'ended' as const,
+      () => 'lost' as const,
+    );
+    const outcome = await Promise.race([presence, condition(() => instanceGeneration !== generation).then(() => 'replaced' as const)]);
+    if (outcome === 'replaced') {
+      scope.cancel();
+      continue;
+    }
+    if (instanceGeneration !== generation) continue;
+    markOffline(outcome === 'ended' ? 'runner shut down' : 'runner stopped heartbeating (process gone or unreachable)');
+
+    if (workflowInfo().continueAsNewSuggested) {
+      ended = true;
+    }
+  }
+  await continueAsNew<typeof runnerWorkflow>(state);
+}
