@@ -46,15 +46,30 @@ export async function ensureNamespace(connection: Connection, namespace: string,
     await service.describeNamespace({ namespace });
     await service.updateNamespace({ namespace, config: { workflowExecutionRetentionTtl: retention } });
   } catch (error) {
-    if ((error as { code?: number }).code !== 5 /* NOT_FOUND */) throw error;
+    if (!isNotFound(error)) throw error;
     await service.registerNamespace({ namespace, workflowExecutionRetentionPeriod: retention });
   }
-  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+  const { customAttributes } = await untilNamespaceKnown(() => connection.operatorService.listSearchAttributes({ namespace }));
   const missing = allSearchAttributeKeys.filter((key) => !customAttributes || !(key.name in customAttributes));
   if (missing.length) {
     await connection.operatorService.addSearchAttributes({
       namespace,
       searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED_TYPE[key.type]])),
     });
+  }
+}
+
+const isNotFound = (error: unknown): boolean => (error as { code?: number }).code === 5;
+
+/** A namespace just registered takes a few seconds to reach every service of the server. */
+async function untilNamespaceKnown<T>(call: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!isNotFound(error) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 }

@@ -1,0 +1,31 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { findTemporalCli } from '../temporal-config/cli.js';
+import { startDevServer } from '../temporal-config/dev-server.js';
+import { buildWorkflowBundle } from '../workers/workflow-bundle.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    temporalCli: string;
+    workflowBundle: string;
+  }
+}
+
+/** One Temporal dev server and one workflow bundle for the whole test run. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ao-test-'));
+  const cli = await findTemporalCli({ log: (line) => console.log(line) });
+  const [server, bundle] = await Promise.all([startDevServer({ cli, dataDir: path.join(root, 'temporal') }), buildWorkflowBundle()]);
+  const bundlePath = path.join(root, 'workflow-bundle.js');
+  await fs.writeFile(bundlePath, bundle);
+  project.provide('temporalAddress', server.address);
+  project.provide('temporalCli', cli);
+  project.provide('workflowBundle', bundlePath);
+  return async () => {
+    await server.stop();
+    await fs.rm(root, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,136 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { inject } from 'vitest';
+import { ensureNamespace } from '../../temporal-config/namespace.js';
+import { startTsProcess, type TestProcess } from './process.js';
+
+export interface RunnerOptions {
+  profile?: string;
+  tags?: string[];
+  requireMatchingTags?: boolean;
+  capacity?: number;
+  projectDir?: string;
+  extraArgs?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * A whole ao system for one test file, in its own Temporal namespace on the shared dev server:
+ * the control worker, the API and any number of runners, each a real process.
+ */
+export class TestStack {
+  readonly processes: TestProcess[] = [];
+  apiUrl = '';
+  readonly token = crypto.randomBytes(18).toString('base64url');
+
+  private constructor(
+    readonly namespace: string,
+    readonly client: Client,
+    readonly root: string,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  static async create(options: { apiEnv?: NodeJS.ProcessEnv } = {}): Promise<TestStack> {
+    const address = inject('temporalAddress');
+    const namespace = `ao-test-${crypto.randomBytes(4).toString('hex')}`;
+    const connection = await Connection.connect({ address });
+    await ensureNamespace(connection, namespace, 1);
+    const client = new Client({ connection, namespace });
+    await waitForNamespace(client);
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), `${namespace}-`));
+    const env = { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, AO_DATA_DIR: path.join(root, 'data') };
+    const stack = new TestStack(namespace, client, root, env);
+    await stack.startControl();
+    await stack.startApi(options.apiEnv);
+    return stack;
+  }
+
+  async startControl(): Promise<TestProcess> {
+    const control = startTsProcess('control', 'workers/control.ts', [], { ...this.env, AO_WORKFLOW_BUNDLE: inject('workflowBundle') });
+    this.processes.push(control);
+    await control.waitFor(/control worker polling/);
+    return control;
+  }
+
+  async startApi(extraEnv: NodeJS.ProcessEnv = {}): Promise<TestProcess> {
+    const api = startTsProcess('api', 'api/server.ts', [], {
+      ...this.env,
+      AO_API_PORT: '0',
+      AO_API_TOKEN: this.token,
+      AO_TEMPORAL_UI_URL: 'http://127.0.0.1:8233',
+      ...extraEnv,
+    });
+    this.processes.push(api);
+    const [, url] = await api.waitFor(/api listening on (http:\/\/\S+)/);
+    this.apiUrl = url!;
+    return api;
+  }
+
+  /** Starts a runner process and waits until it has registered. */
+  async startRunner(options: RunnerOptions = {}): Promise<{ process: TestProcess; runnerId: string; projectDir: string }> {
+    const projectDir = options.projectDir ?? (await fs.mkdtemp(path.join(this.root, 'project-')));
+    const args = [
+      '--profile', options.profile ?? 'echo',
+      '--project-dir', projectDir,
+      ...(options.tags?.length ? ['--tags', options.tags.join(',')] : []),
+      ...(options.requireMatchingTags ? ['--require-matching-tags'] : []),
+      ...(options.capacity ? ['--capacity', String(options.capacity)] : []),
+      '--drain-seconds', '5',
+      ...(options.extraArgs ?? []),
+    ];
+    const runner = this.spawnRunner(args, options.env);
+    const [, runnerId] = await runner.waitFor(/runner (\S+) registered/);
+    return { process: runner, runnerId: runnerId!, projectDir };
+  }
+
+  /** Starts a runner process without waiting, for tests of its refusals. */
+  spawnRunner(args: string[], env: NodeJS.ProcessEnv = {}): TestProcess {
+    const runner = startTsProcess('runner', 'workers/runner.ts', args, { ...this.env, ...env });
+    this.processes.push(runner);
+    return runner;
+  }
+
+  /** Calls the API with the stack's token (unless `token: null`). */
+  async api<T = unknown>(method: string, route: string, options: { body?: unknown; token?: string | null; rawBody?: string } = {}) {
+    const headers: Record<string, string> = {};
+    const token = options.token === undefined ? this.token : options.token;
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (options.body !== undefined || options.rawBody !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(`${this.apiUrl}${route}`, {
+      method,
+      headers,
+      body: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.processes.map((process) => process.stop()));
+    await this.client.connection.close();
+    await fs.rm(this.root, { recursive: true, force: true });
+  }
+}
+
+/** A new namespace takes a moment to reach every service of the server. */
+async function waitForNamespace(client: Client): Promise<void> {
+  await eventually(async () => {
+    for await (const _ of client.workflow.list({ query: "AoRunStatus='pending'", pageSize: 1 })) break;
+  }, 30_000);
+}
+
+/** Retries `check` until it stops throwing; for state that other processes change. */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}
