@@ -5,6 +5,8 @@ import { resolveApiToken } from '../api/auth.js';
 import { defaultDataDir, repoRoot } from '../core/paths.js';
 import { findTemporalCli } from '../temporal-config/cli.js';
 import { startDevServer, type DevServer } from '../temporal-config/dev-server.js';
+import { ensureNamespace } from '../temporal-config/namespace.js';
+import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/temporal-connection.js';
 
 /**
  * `npm start`: the whole system on one machine with embedded defaults. A Temporal dev server
@@ -51,6 +53,19 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
+/** On an existing server, register the ao search attributes if we may; a managed cluster may refuse. */
+async function prepareExistingNamespace(): Promise<void> {
+  const settings = temporalSettingsFromEnv(TemporalEnv.parse(process.env));
+  const client = await connectClient(settings);
+  try {
+    await ensureNamespace(client.connection, settings.namespace);
+  } catch (error) {
+    console.warn(`could not prepare namespace ${settings.namespace} (register the ao search attributes by hand): ${String(error)}`);
+  } finally {
+    await client.connection.close();
+  }
+}
+
 async function main(): Promise<void> {
   const env = StartEnv.parse(process.env);
   let server: DevServer | undefined;
@@ -67,6 +82,8 @@ async function main(): Promise<void> {
     });
     address = server.address;
     uiUrl = server.uiUrl;
+  } else {
+    await prepareExistingNamespace();
   }
   // Creates the token file now, so the curl line below works as printed.
   resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR);

@@ -1,0 +1,48 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import type { RunView } from '../core/schemas.js';
+import { freePort } from '../temporal-config/dev-server.js';
+import { startTsProcess, type TestProcess } from './support/process.js';
+
+let start: TestProcess | undefined;
+let dataDir: string | undefined;
+afterAll(async () => {
+  await start?.stop('SIGKILL');
+  if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+});
+
+describe('npm start against an existing Temporal server', () => {
+  it('brings up control worker, API and an echo runner that complete a run, and stops them all on Ctrl-C', async () => {
+    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ao-start-'));
+    const apiPort = await freePort();
+    start = startTsProcess('start', 'scripts/start.ts', [], {
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_NAMESPACE: `ao-start-${crypto.randomBytes(4).toString('hex')}`,
+      AO_DATA_DIR: dataDir,
+      AO_API_PORT: String(apiPort),
+      AO_WORKFLOW_BUNDLE: inject('workflowBundle'),
+    });
+    await start.waitFor(/\[api\] api listening/);
+    await start.waitFor(/\[runner\] runner \S+ registered: profile echo/);
+    await start.waitFor(/\[control\] control worker polling/);
+
+    const token = (await fs.readFile(path.join(dataDir, 'api-token'), 'utf8')).trim();
+    const response = await fetch(`http://127.0.0.1:${apiPort}/runs?wait=true`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ agent: 'echo', prompt: 'from npm start' }),
+    });
+    const run = (await response.json()) as RunView;
+    expect(run.status).toBe('completed');
+    expect(run.result).toMatchObject({ echo: { prompt: 'from npm start' } });
+
+    start.child.kill('SIGINT');
+    const { code } = await start.exited;
+    expect(code).toBe(0);
+    expect(start.output).toContain('all stopped');
+    expect(start.output).toMatch(/\[runner\] runner \S+: stopped/);
+  });
+});
