@@ -51,9 +51,12 @@ function connectionOptions(settings: TemporalSettings): ConnectionOptions & Nati
   };
 }
 
+export async function connectTemporal(settings: TemporalSettings): Promise<Connection> {
+  return Connection.connect(connectionOptions(settings));
+}
+
 export async function connectClient(settings: TemporalSettings): Promise<Client> {
-  const connection = await Connection.connect(connectionOptions(settings));
-  return new Client({ connection, namespace: settings.namespace });
+  return new Client({ connection: await connectTemporal(settings), namespace: settings.namespace });
 }
 
 export async function connectWorker(settings: TemporalSettings): Promise<NativeConnection> {

@@ -6,7 +6,7 @@ import { defaultDataDir, repoRoot } from '../core/paths.js';
 import { findTemporalCli } from '../temporal-config/cli.js';
 import { startDevServer, type DevServer } from '../temporal-config/dev-server.js';
 import { ensureNamespace } from '../temporal-config/namespace.js';
-import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/temporal-connection.js';
+import { TemporalEnv, connectTemporal, temporalSettingsFromEnv } from '../core/temporal-connection.js';
 
 /**
  * `npm start`: the whole system on one machine with embedded defaults. A Temporal dev server
@@ -56,13 +56,13 @@ function stopChild(child: ChildProcess): Promise<void> {
 /** On an existing server, register the ao search attributes if we may; a managed cluster may refuse. */
 async function prepareExistingNamespace(): Promise<void> {
   const settings = temporalSettingsFromEnv(TemporalEnv.parse(process.env));
-  const client = await connectClient(settings);
+  const connection = await connectTemporal(settings);
   try {
-    await ensureNamespace(client.connection, settings.namespace);
+    await ensureNamespace(connection, settings.namespace);
   } catch (error) {
     console.warn(`could not prepare namespace ${settings.namespace} (register the ao search attributes by hand): ${String(error)}`);
   } finally {
-    await client.connection.close();
+    await connection.close();
   }
 }
 
