@@ -118,7 +118,7 @@ export class TestStack {
 /** A new namespace takes a moment to reach every service of the server. */
 async function waitForNamespace(client: Client): Promise<void> {
   await eventually(async () => {
-    for await (const _ of client.workflow.list({ query: "AoRunStatus='pending'", pageSize: 1 })) break;
+    await client.workflow.count("AoRunStatus='pending'");
   }, 30_000);
 }
 
