@@ -1,7 +1,7 @@
 import { ApplicationFailure, CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { EXECUTOR_INVOCATION_SCHEMA_VERSION, type ExecutionResult, type ExecutorInvocation, type RunnerRegistration } from '../core/schemas.js';
-import { executorStartedSignal, runWorkflowId } from '../workflows/messages.js';
+import { RUNNER_SHUTDOWN, executorStartedSignal, runWorkflowId } from '../workflows/messages.js';
 import { executorCatalog } from './executors/catalog.js';
 import { ProcessStartError, runProcess } from './executors/process.js';
 
@@ -90,7 +90,12 @@ export function createRunnerActivities({ client, registration, killGraceMs, shut
               });
           },
         });
-        if (outcome.aborted) throw new CancelledFailure('executor stopped');
+        if (outcome.aborted) {
+          if (context.cancellationDetails?.workerShutdown) {
+            throw ApplicationFailure.create({ type: RUNNER_SHUTDOWN, message: `runner ${registration.runner_id} shut down`, nonRetryable: true });
+          }
+          throw new CancelledFailure('executor stopped');
+        }
         const output = adapter.interpret(outcome);
         if (output.status === 'failed') {
           throw ApplicationFailure.create({

@@ -1,17 +1,20 @@
 import express, { type ErrorRequestHandler } from 'express';
 import { requireToken } from './auth.js';
 import { HttpError, toHttpError } from './errors.js';
+import type { FleetService } from './fleet-service.js';
 import type { RunsService } from './runs-service.js';
+import { fleetRouter } from './routes/fleet.js';
 import { runsRouter } from './routes/runs.js';
 
 export interface AppDependencies {
   runs: RunsService;
+  fleet: FleetService;
   apiToken: string;
   log?: (message: string) => void;
 }
 
 /** The HTTP API: thin routes over Temporal. Every route but /healthz needs the token. */
-export function createApp({ runs, apiToken, log = console.error }: AppDependencies): express.Express {
+export function createApp({ runs, fleet, apiToken, log = console.error }: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '1mb' }));
@@ -21,6 +24,7 @@ export function createApp({ runs, apiToken, log = console.error }: AppDependenci
   });
   app.use(requireToken(apiToken));
   app.use(runsRouter(runs));
+  app.use(fleetRouter(fleet));
 
   app.use((req) => {
     throw new HttpError(404, `no route for ${req.method} ${req.path}`);

@@ -14,6 +14,7 @@ export interface RunsServiceOptions {
   namespace: string;
   temporalUiUrl: string;
   noRunnerTimeoutSeconds?: number;
+  dispatchTimeoutSeconds?: number;
 }
 
 export interface RunSummary {
@@ -55,6 +56,7 @@ export class RunsService {
       ...(request.additional_demands ? { additional_demands: request.additional_demands } : {}),
       ...(request.timeout_seconds ? { timeout_seconds: request.timeout_seconds } : {}),
       ...(this.options.noRunnerTimeoutSeconds ? { no_runner_timeout_seconds: this.options.noRunnerTimeoutSeconds } : {}),
+      ...(this.options.dispatchTimeoutSeconds ? { dispatch_timeout_seconds: this.options.dispatchTimeoutSeconds } : {}),
     };
     const handle = await this.options.client.workflow.start(RUN_WORKFLOW_TYPE, {
       workflowId: runWorkflowId(id),

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { defaultConfigDir, defaultDataDir } from '../core/paths.js';
+import { defaultConfigDir, defaultDataDir, defaultProfilesDir } from '../core/paths.js';
 import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/temporal-connection.js';
 import { createApp } from './app.js';
+import { FleetService } from './fleet-service.js';
 import { resolveApiToken } from './auth.js';
 import { RunsService } from './runs-service.js';
 
@@ -12,9 +13,12 @@ const ApiEnv = TemporalEnv.extend({
   AO_API_TOKEN: z.string().min(16, 'AO_API_TOKEN must be at least 16 characters').optional(),
   AO_DATA_DIR: z.string().min(1).default(defaultDataDir),
   AO_CONFIG_DIR: z.string().min(1).default(defaultConfigDir),
+  AO_PROFILES_DIR: z.string().min(1).default(defaultProfilesDir),
   AO_TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
   /** How long a run waits for a matching runner before it fails. */
   AO_NO_RUNNER_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(300),
+  /** How long a picked runner has to take the run before another is picked. */
+  AO_DISPATCH_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(30),
 });
 
 async function main(): Promise<void> {
@@ -27,8 +31,10 @@ async function main(): Promise<void> {
     namespace: temporal.namespace,
     temporalUiUrl: env.AO_TEMPORAL_UI_URL.replace(/\/$/, ''),
     noRunnerTimeoutSeconds: env.AO_NO_RUNNER_TIMEOUT_SECONDS,
+    dispatchTimeoutSeconds: env.AO_DISPATCH_TIMEOUT_SECONDS,
   });
-  const app = createApp({ runs, apiToken: resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR) });
+  const fleet = new FleetService(client, env.AO_PROFILES_DIR);
+  const app = createApp({ runs, fleet, apiToken: resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR) });
   const server = app.listen(env.AO_API_PORT, env.AO_API_HOST, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : env.AO_API_PORT;

@@ -118,6 +118,8 @@ export const RunInput = z.object({
   additional_demands: Demands.partial().optional(),
   timeout_seconds: z.number().int().positive().optional(),
   no_runner_timeout_seconds: z.number().int().positive().optional(),
+  /** How long a picked runner has to take the run before another is picked. */
+  dispatch_timeout_seconds: z.number().int().positive().optional(),
   created_at: z.string(),
 });
 export type RunInput = z.infer<typeof RunInput>;

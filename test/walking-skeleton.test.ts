@@ -14,14 +14,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function finished(id: string): Promise<RunView> {
-  return eventually(async () => {
-    const { body } = await stack.api<RunView>('GET', `/runs/${id}`);
-    if (!['completed', 'failed', 'stopped'].includes(body.status)) throw new Error(`run ${id} is still ${body.status}`);
-    return body;
-  });
-}
-
 describe('when an echo run is posted', () => {
   it('returns an id at once and completes on the runner with the echoed invocation', async () => {
     const created = await stack.api<{ id: string; status: string }>('POST', '/runs', {
@@ -30,7 +22,7 @@ describe('when an echo run is posted', () => {
     expect(created.status).toBe(201);
     expect(created.body.status).toBe('pending');
 
-    const run = await finished(created.body.id);
+    const run = await stack.waitForRun(created.body.id);
     expect(run.status).toBe('completed');
     expect(run.runner_id).toBe(runnerId);
     expect(run.result).toMatchObject({

@@ -23,6 +23,9 @@ export const runStateQuery = defineQuery<RunState>('runState');
 /** Sent by the runner the moment the executor process is spawned (fire-and-forget). */
 export const executorStartedSignal = defineSignal<[{ pid: number; started_at: string }]>('executorStarted');
 
+/** Failure type of an execute activity ended by its runner's shutdown: the run goes to another runner. */
+export const RUNNER_SHUTDOWN = 'RUNNER_SHUTDOWN';
+
 // ── runner workflow (registry entry and mailbox of one runner) ─────────────
 export interface RunnerState {
   registration: RunnerRegistration;

@@ -14,13 +14,14 @@ import { finalStatusFor, isRunFailureType, type RunFailureType } from '../core/f
 import type { RunStatus } from '../core/run-status.js';
 import type { RunInput, RunState } from '../core/schemas.js';
 import { searchAttributes } from '../core/search-attributes.js';
-import { executorStartedSignal, releaseSlotSignal, runStateQuery, runnerTaskQueue, runnerWorkflowId } from './messages.js';
+import { RUNNER_SHUTDOWN, executorStartedSignal, releaseSlotSignal, runStateQuery, runnerTaskQueue, runnerWorkflowId } from './messages.js';
 
 type ControlActivities = ReturnType<typeof createControlActivities>;
 type RunnerActivities = ReturnType<typeof createRunnerActivities>;
 
 const DEFAULT_NO_RUNNER_TIMEOUT_SECONDS = 300;
 const DEFAULT_RUN_TIMEOUT_SECONDS = 3600;
+const DEFAULT_DISPATCH_TIMEOUT_SECONDS = 30;
 /** Polling for a matching runner backs off up to this interval, so history stays small. */
 const MAX_PICK_INTERVAL_MS = 5_000;
 
@@ -70,7 +71,6 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
   state.demands = resolved.demands;
   upsertSearchAttributes([{ key: searchAttributes.tags, value: resolved.demands.tags }]);
 
-  const noRunnerDeadline = Date.now() + (input.no_runner_timeout_seconds ?? DEFAULT_NO_RUNNER_TIMEOUT_SECONDS) * 1000;
   const runTimeoutSeconds = input.timeout_seconds ?? resolved.timeout_seconds ?? DEFAULT_RUN_TIMEOUT_SECONDS;
 
   for (;;) {
@@ -86,9 +86,9 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     const { execute } = proxyActivities<RunnerActivities>({
       taskQueue: runnerTaskQueue(runner.runner_id),
       // The queue belongs to one runner: if it never takes the task, pick another.
-      scheduleToStartTimeout: '30 seconds',
+      scheduleToStartTimeout: `${input.dispatch_timeout_seconds ?? DEFAULT_DISPATCH_TIMEOUT_SECONDS} seconds`,
       startToCloseTimeout: `${runTimeoutSeconds} seconds`,
-      heartbeatTimeout: '20 seconds',
+      heartbeatTimeout: '10 seconds',
       retry: { maximumAttempts: 1 },
     });
     try {
@@ -102,7 +102,18 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
         transition('pending', `runner ${runner.runner_id} did not take the run; choosing another`);
         continue;
       }
-      if (isTimeout(error, 'HEARTBEAT')) throw fail('RUNNER_LOST', `runner ${runner.runner_id} was lost during the run`);
+      if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === RUNNER_SHUTDOWN) {
+        state.runner_id = undefined;
+        transition('pending', `runner ${runner.runner_id} shut down during the run; handing it to another runner`);
+        continue;
+      }
+      if (isTimeout(error, 'HEARTBEAT') && state.status === 'dispatched') {
+        // The runner took the task but never started the executor: it froze or died on the way.
+        state.runner_id = undefined;
+        transition('pending', `runner ${runner.runner_id} stopped responding before starting the run; choosing another`);
+        continue;
+      }
+      if (isTimeout(error, 'HEARTBEAT')) throw fail('RUNNER_LOST', `runner ${runner.runner_id} was lost during the run (no heartbeat)`);
       if (isTimeout(error, 'START_TO_CLOSE')) throw fail('RUN_TIMEOUT', `run exceeded its timeout of ${runTimeoutSeconds}s`);
       const cause = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined;
       const type = cause?.type && isRunFailureType(cause.type) ? cause.type : 'EXECUTOR_FAILED';
@@ -113,6 +124,7 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
   }
 
   async function waitForRunner(): Promise<{ runner_id: string; executor_profile: string }> {
+    const noRunnerDeadline = Date.now() + (input.no_runner_timeout_seconds ?? DEFAULT_NO_RUNNER_TIMEOUT_SECONDS) * 1000;
     let interval = 250;
     for (;;) {
       const pick = await control.pickRunner({ run_id: state.run_id, demands: resolved.demands });

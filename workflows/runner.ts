@@ -23,7 +23,7 @@ import {
 } from './messages.js';
 
 /** How long a runner may miss heartbeats before it is shown offline. */
-const PRESENCE_HEARTBEAT_TIMEOUT = '10 seconds';
+const PRESENCE_HEARTBEAT_TIMEOUT = '6 seconds';
 
 type RunnerActivities = ReturnType<typeof createRunnerActivities>;
 
@@ -108,7 +108,8 @@ export async function runnerWorkflow(carried?: RunnerState): Promise<void> {
     const { holdPresence } = proxyActivities<RunnerActivities>({
       taskQueue: runnerTaskQueue(runnerId),
       heartbeatTimeout: PRESENCE_HEARTBEAT_TIMEOUT,
-      scheduleToStartTimeout: '30 seconds',
+      // A runner that cannot even pick up its presence task is as gone as one that stops heartbeating.
+      scheduleToStartTimeout: PRESENCE_HEARTBEAT_TIMEOUT,
       startToCloseTimeout: '3650 days',
       retry: { maximumAttempts: 1 },
       // A dead runner cannot acknowledge a cancel: do not wait for it.

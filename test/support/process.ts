@@ -16,7 +16,8 @@ export class TestProcess {
     child.stdout?.on('data', append);
     child.stderr?.on('data', append);
     this.exited = new Promise((resolve) =>
-      child.once('exit', (code, signal) => {
+      // 'close', not 'exit': the output streams are drained by then.
+      child.once('close', (code, signal) => {
         resolve({ code, signal });
         for (const wake of this.waiters) wake();
       }),

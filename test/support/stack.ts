@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { inject } from 'vitest';
+import { isFinalRunStatus } from '../../core/run-status.js';
+import type { RunView } from '../../core/schemas.js';
 import { ensureNamespace } from '../../temporal-config/namespace.js';
 import { startTsProcess, type TestProcess } from './process.js';
 
@@ -55,7 +57,8 @@ export class TestStack {
     return control;
   }
 
-  async startApi(extraEnv: NodeJS.ProcessEnv = {}): Promise<TestProcess> {
+  /** Starts an API process; the first one becomes the stack's default `apiUrl`. */
+  async startApi(extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
     const api = startTsProcess('api', 'api/server.ts', [], {
       ...this.env,
       AO_API_PORT: '0',
@@ -65,8 +68,8 @@ export class TestStack {
     });
     this.processes.push(api);
     const [, url] = await api.waitFor(/api listening on (http:\/\/\S+)/);
-    this.apiUrl = url!;
-    return api;
+    this.apiUrl ||= url!;
+    return url!;
   }
 
   /** Starts a runner process and waits until it has registered. */
@@ -94,18 +97,39 @@ export class TestStack {
   }
 
   /** Calls the API with the stack's token (unless `token: null`). */
-  async api<T = unknown>(method: string, route: string, options: { body?: unknown; token?: string | null; rawBody?: string } = {}) {
+  async api<T = unknown>(
+    method: string,
+    route: string,
+    options: { body?: unknown; token?: string | null; rawBody?: string; baseUrl?: string } = {},
+  ) {
     const headers: Record<string, string> = {};
     const token = options.token === undefined ? this.token : options.token;
     if (token) headers.authorization = `Bearer ${token}`;
     if (options.body !== undefined || options.rawBody !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${this.apiUrl}${route}`, {
+    const response = await fetch(`${options.baseUrl ?? this.apiUrl}${route}`, {
       method,
       headers,
       body: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
     });
     const text = await response.text();
     return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+
+  /** Polls the run until `until` holds (default: it has ended), and returns it. */
+  async waitForRun(id: string, until: (run: RunView) => boolean = (run) => isFinalRunStatus(run.status), timeoutMs = 60_000): Promise<RunView> {
+    return eventually(async () => {
+      const { status, body } = await this.api<RunView>('GET', `/runs/${id}`);
+      if (status !== 200) throw new Error(`GET /runs/${id} answered ${status}`);
+      if (!until(body)) throw new Error(`run ${id} is ${body.status} (${body.pending_reason ?? 'no reason'})`);
+      return body;
+    }, timeoutMs);
+  }
+
+  /** Posts a run and returns its id. */
+  async postRun(body: Record<string, unknown>): Promise<string> {
+    const { status, body: created } = await this.api<{ id: string }>('POST', '/runs', { body });
+    if (status !== 201) throw new Error(`POST /runs answered ${status}: ${JSON.stringify(created)}`);
+    return created.id;
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,42 @@
+import type { Client } from '@temporalio/client';
+import { listProfiles, type ProfileListing } from '../core/profiles.js';
+import { RUNNER_WORKFLOW_TYPE, runnerStateQuery, type RunnerState } from '../workflows/messages.js';
+
+export interface RunnerView extends RunnerState {
+  runner_id: string;
+  status: 'online' | 'draining' | 'offline';
+  load: number;
+  capacity: number;
+  /** When the runner's presence last heartbeat reached Temporal. */
+  last_heartbeat_at: string | undefined;
+}
+
+/** Reads the fleet from the runner workflows; Temporal is the registry. */
+export class FleetService {
+  constructor(private readonly client: Client, private readonly profilesDir: string) {}
+
+  async runners(): Promise<RunnerView[]> {
+    const views: RunnerView[] = [];
+    const query = `WorkflowType='${RUNNER_WORKFLOW_TYPE}' AND ExecutionStatus='Running'`;
+    for await (const execution of this.client.workflow.list({ query })) {
+      const handle = this.client.workflow.getHandle(execution.workflowId);
+      const [state, description] = await Promise.all([handle.query(runnerStateQuery).catch(() => undefined), handle.describe().catch(() => undefined)]);
+      if (!state) continue;
+      const presence = description?.raw.pendingActivities?.find((activity) => activity.activityType?.name === 'holdPresence');
+      const seconds = presence?.lastHeartbeatTime?.seconds;
+      views.push({
+        ...state,
+        runner_id: state.registration.runner_id,
+        status: !state.online ? 'offline' : state.draining ? 'draining' : 'online',
+        load: state.active_runs.length,
+        capacity: state.registration.capacity,
+        last_heartbeat_at: seconds === undefined || seconds === null ? undefined : new Date(Number(seconds) * 1000).toISOString(),
+      });
+    }
+    return views.sort((a, b) => a.runner_id.localeCompare(b.runner_id));
+  }
+
+  profiles(): Promise<ProfileListing[]> {
+    return listProfiles(this.profilesDir);
+  }
+}

@@ -1,0 +1,203 @@
+import crypto from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunView } from '../core/schemas.js';
+import type { RunnerView } from '../api/fleet-service.js';
+import { TestStack, eventually } from './support/stack.js';
+
+let stack: TestStack;
+/** A tag no other test uses, so each test reaches only its own runners. */
+const uniqueTag = (label: string): string => `${label}-${crypto.randomBytes(3).toString('hex')}`;
+
+beforeAll(async () => {
+  stack = await TestStack.create({ apiEnv: { AO_DISPATCH_TIMEOUT_SECONDS: '3' } });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function runners(): Promise<RunnerView[]> {
+  const { body } = await stack.api<{ runners: RunnerView[] }>('GET', '/runners');
+  return body.runners;
+}
+
+async function runnerView(runnerId: string): Promise<RunnerView> {
+  const found = (await runners()).find((runner) => runner.runner_id === runnerId);
+  if (!found) throw new Error(`runner ${runnerId} is not listed`);
+  return found;
+}
+
+const intervalOf = (run: RunView): [number, number] => {
+  const at = (status: string) => Date.parse(run.history.find((change) => change.status === status)!.at);
+  return [at('running'), at('completed')];
+};
+
+describe('profiles and registration', () => {
+  it('lists the shipped profiles with their type and config', async () => {
+    const { status, body } = await stack.api<{ profiles: Array<{ name: string; profile: { type: string; config: object } }> }>('GET', '/profiles');
+    expect(status).toBe(200);
+    expect(body.profiles.map((entry) => entry.name)).toEqual(['coding', 'echo', 'procedural', 'research', 'supervised']);
+    expect(body.profiles.find((entry) => entry.name === 'coding')?.profile).toMatchObject({ type: 'claude-code', config: { permission_mode: 'acceptEdits' } });
+  });
+
+  it('shows a registered runner with its profile, executor, tags, capacity and load', async () => {
+    const tag = uniqueTag('reg');
+    const { runnerId, projectDir } = await stack.startRunner({ tags: [tag, 'linux'], capacity: 2, requireMatchingTags: true });
+    const view = await eventually(async () => {
+      const current = await runnerView(runnerId);
+      if (!current.last_heartbeat_at) throw new Error('no presence heartbeat recorded yet');
+      return current;
+    });
+    expect(view).toMatchObject({
+      status: 'online',
+      load: 0,
+      capacity: 2,
+      registration: {
+        executor_profile: 'echo',
+        executor: { type: 'echo', config: {} },
+        tags: [tag, 'linux'],
+        require_matching_tags: true,
+        project_dir: projectDir,
+      },
+    });
+  });
+
+  it('refuses a second live runner with the same identity and names the process that holds it', async () => {
+    const { process: first, projectDir } = await stack.startRunner({ tags: [uniqueTag('dup')] });
+    const second = stack.spawnRunner(['--profile', 'echo', '--project-dir', projectDir]);
+    const { code } = await second.exited;
+    expect(code).toBe(1);
+    expect(second.output).toContain(`is already live: pid ${first.pid} on`);
+  });
+});
+
+describe('matching', () => {
+  it('gives a run to a runner that carries all demanded tags', async () => {
+    const [alpha, beta] = [uniqueTag('alpha'), uniqueTag('beta')];
+    await stack.startRunner({ tags: [alpha] });
+    const both = await stack.startRunner({ tags: [alpha, beta] });
+    const id = await stack.postRun({ agent: 'echo', additional_demands: { tags: [alpha, beta] } });
+    const run = await stack.waitForRun(id);
+    expect(run.status).toBe('completed');
+    expect(run.runner_id).toBe(both.runnerId);
+    expect(run.demands).toMatchObject({ executor_type: 'echo', tags: [alpha, beta] });
+  });
+
+  it('keeps a run pending with the unmet demand as reason, and dispatches it when a matching runner appears', async () => {
+    const late = uniqueTag('late');
+    const id = await stack.postRun({ agent: 'echo', additional_demands: { tags: [late] } });
+    const pending = await stack.waitForRun(id, (run) => run.pending_reason !== undefined);
+    expect(pending.status).toBe('pending');
+    expect(pending.pending_reason).toContain(`tags [${late}]`);
+
+    const { runnerId } = await stack.startRunner({ tags: [late] });
+    const run = await stack.waitForRun(id);
+    expect(run.status).toBe('completed');
+    expect(run.runner_id).toBe(runnerId);
+  });
+
+  it('keeps untagged runs off a runner that requires matching tags', async () => {
+    const gamma = uniqueTag('gamma');
+    const strict = await stack.startRunner({ tags: [gamma], requireMatchingTags: true });
+    const untagged = await stack.postRun({ agent: 'echo', additional_demands: { project_dir: strict.projectDir } });
+    const pending = await stack.waitForRun(untagged, (run) => run.pending_reason !== undefined);
+    expect(pending.pending_reason).toMatch(/runners that require matching tags take only tagged runs/);
+
+    const tagged = await stack.postRun({ agent: 'echo', additional_demands: { project_dir: strict.projectDir, tags: [gamma] } });
+    expect((await stack.waitForRun(tagged)).runner_id).toBe(strict.runnerId);
+    expect((await stack.waitForRun(untagged, (run) => run.status !== 'completed')).status).toBe('pending');
+  });
+
+  it('matches property demands exactly', async () => {
+    const id = await stack.postRun({ agent: 'echo', additional_demands: { executor_profile: 'coding' } });
+    const pending = await stack.waitForRun(id, (run) => run.pending_reason !== undefined);
+    expect(pending.pending_reason).toContain('executor_profile coding');
+  });
+
+  it('never gives a full runner more than its capacity', async () => {
+    const tag = uniqueTag('cap');
+    const { runnerId } = await stack.startRunner({ tags: [tag], capacity: 1 });
+    const ids = await Promise.all([1, 2].map(() => stack.postRun({ agent: 'echo', parameters: { sleep_ms: 1500 }, additional_demands: { tags: [tag] } })));
+    const waiting = await stack.waitForRun(ids[1]!, (run) => run.pending_reason?.includes('at capacity') === true || run.status !== 'pending');
+    const [first, second] = await Promise.all(ids.map((id) => stack.waitForRun(id)));
+    expect([first!.runner_id, second!.runner_id]).toEqual([runnerId, runnerId]);
+    const [a, b] = [intervalOf(first!), intervalOf(second!)].sort((x, y) => x[0] - y[0]);
+    expect(b![0]).toBeGreaterThanOrEqual(a![1]);
+    expect(waiting).toBeDefined();
+  });
+
+  it('prefers the runner with the most free capacity', async () => {
+    const tag = uniqueTag('spread');
+    const one = await stack.startRunner({ tags: [tag], capacity: 2 });
+    const two = await stack.startRunner({ tags: [tag], capacity: 2 });
+    const first = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: 3000 }, additional_demands: { tags: [tag] } });
+    const running = await stack.waitForRun(first, (run) => run.status === 'running');
+    const second = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: 100 }, additional_demands: { tags: [tag] } });
+    const other = running.runner_id === one.runnerId ? two.runnerId : one.runnerId;
+    expect((await stack.waitForRun(second)).runner_id).toBe(other);
+  });
+
+  it('fails a run with NO_RUNNER after the no-runner timeout', async () => {
+    const impatient = await stack.startApi({ AO_NO_RUNNER_TIMEOUT_SECONDS: '1' });
+    const { body } = await stack.api<RunView>('POST', '/runs?wait=true', {
+      baseUrl: impatient,
+      body: { agent: 'echo', additional_demands: { tags: [uniqueTag('nowhere')] } },
+    });
+    expect(body.status).toBe('failed');
+    expect(body.error).toMatchObject({ type: 'NO_RUNNER' });
+    expect(body.error?.message).toMatch(/no runner took the run in time: no live runner has tags \[nowhere-/);
+  });
+});
+
+describe('liveness', () => {
+  it('shows a killed runner offline within a bounded time', async () => {
+    const { process, runnerId } = await stack.startRunner({ tags: [uniqueTag('dies')] });
+    await process.stop('SIGKILL');
+    const view = await eventually(async () => {
+      const current = await runnerView(runnerId);
+      if (current.status !== 'offline') throw new Error('still online');
+      return current;
+    }, 45_000);
+    expect(view.offline_reason).toMatch(/stopped heartbeating/);
+  });
+
+  it('drains and deregisters on SIGTERM', async () => {
+    const { process, runnerId } = await stack.startRunner({ tags: [uniqueTag('bye')] });
+    await process.stop('SIGTERM');
+    expect(process.output).toContain(`runner ${runnerId}: stopped`);
+    const view = await eventually(async () => {
+      const current = await runnerView(runnerId);
+      if (current.status !== 'offline') throw new Error('still online');
+      return current;
+    });
+    expect(view.offline_reason).toBe('runner shut down');
+  });
+
+  it('hands a run back when its runner shuts down mid-run', async () => {
+    const tag = uniqueTag('handback');
+    const leaving = await stack.startRunner({ tags: [tag], extraArgs: ['--drain-seconds', '1'] });
+    const id = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: 4000 }, additional_demands: { tags: [tag] } });
+    await stack.waitForRun(id, (run) => run.status === 'running');
+    const staying = await stack.startRunner({ tags: [tag] });
+    await leaving.process.stop('SIGTERM');
+    const run = await stack.waitForRun(id);
+    expect(run.status).toBe('completed');
+    expect(run.runner_id).toBe(staying.runnerId);
+    expect(run.history.map((change) => change.reason).join('\n')).toContain(`runner ${leaving.runnerId} shut down during the run`);
+  });
+
+  it('picks another runner when the chosen one froze before starting the run', async () => {
+    const tag = uniqueTag('frozen');
+    const frozen = await stack.startRunner({ tags: [tag] });
+    frozen.process.child.kill('SIGSTOP');
+    try {
+      const id = await stack.postRun({ agent: 'echo', additional_demands: { tags: [tag] } });
+      await stack.waitForRun(id, (run) => run.status === 'dispatched' || run.status === 'pending');
+      const healthy = await stack.startRunner({ tags: [tag] });
+      const run = await stack.waitForRun(id, undefined, 90_000);
+      expect(run.status).toBe('completed');
+      expect(run.runner_id).toBe(healthy.runnerId);
+    } finally {
+      frozen.process.child.kill('SIGCONT');
+    }
+  });
+});
