@@ -66,14 +66,31 @@ export type RunnerChoice = { eligible: RunnerCandidate[]; reason?: undefined } |
 export function rankRunners(candidates: RunnerCandidate[], demands: Demands): RunnerChoice {
   if (candidates.length === 0) return { eligible: [], reason: 'no live runner is registered' };
   const matching = candidates.filter((runner) => mismatch(runner, demands) === undefined);
-  if (matching.length === 0) {
-    const reasons = [...new Set(candidates.map((runner) => mismatch(runner, demands)!))];
-    return { eligible: [], reason: `no live runner has ${reasons.join(', or ')}` };
-  }
+  if (matching.length === 0) return { eligible: [], reason: unmetDemandReason(candidates, demands) };
   const withRoom = matching.filter((runner) => freeCapacity(runner) > 0);
   if (withRoom.length === 0) {
     return { eligible: [], reason: `all ${matching.length} matching runner(s) are at capacity` };
   }
   const eligible = [...withRoom].sort((a, b) => freeCapacity(b) - freeCapacity(a) || a.runner_id.localeCompare(b.runner_id));
   return { eligible };
+}
+
+/** Names the demands no live runner meets on its own; else says no runner meets them together. */
+function unmetDemandReason(candidates: RunnerCandidate[], demands: Demands): string {
+  const single: Array<{ label: string; demands: Demands }> = [
+    ...PROPERTY_DEMANDS.filter((key) => demands[key] !== undefined).map((key) => ({
+      label: `${key} ${demands[key]}`,
+      demands: { [key]: demands[key], tags: [] },
+    })),
+  ];
+  const missingTags = demands.tags.filter((tag) => !candidates.some((runner) => runner.tags.includes(tag)));
+  const unmet = single
+    .filter((demand) => candidates.every((runner) => mismatch({ ...runner, require_matching_tags: false }, demand.demands) !== undefined))
+    .map((demand) => demand.label);
+  if (missingTags.length) unmet.push(`tags [${missingTags.join(', ')}]`);
+  if (unmet.length) return `no live runner has ${unmet.join(' and no live runner has ')}`;
+  const strict = candidates.filter((runner) => runner.require_matching_tags && mismatch({ ...runner, require_matching_tags: false }, demands) === undefined);
+  if (strict.length) return 'the only matching runners require matching tags and take only runs that demand one of their tags';
+  const wanted = [...single.map((demand) => demand.label), ...(demands.tags.length ? [`tags [${demands.tags.join(', ')}]`] : [])];
+  return `no live runner meets all of: ${wanted.join(', ')}`;
 }

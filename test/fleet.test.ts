@@ -100,7 +100,7 @@ describe('matching', () => {
     const strict = await stack.startRunner({ tags: [gamma], requireMatchingTags: true });
     const untagged = await stack.postRun({ agent: 'echo', additional_demands: { project_dir: strict.projectDir } });
     const pending = await stack.waitForRun(untagged, (run) => run.pending_reason !== undefined);
-    expect(pending.pending_reason).toMatch(/runners that require matching tags take only tagged runs/);
+    expect(pending.pending_reason).toMatch(/require matching tags and take only runs that demand one of their tags/);
 
     const tagged = await stack.postRun({ agent: 'echo', additional_demands: { project_dir: strict.projectDir, tags: [gamma] } });
     expect((await stack.waitForRun(tagged)).runner_id).toBe(strict.runnerId);

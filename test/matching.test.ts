@@ -31,6 +31,10 @@ describe('ranking runners', () => {
     expect(choice.reason).toBe('no live runner has tags [gpu]');
     const other = rankRunners([runner('r1')], { executor_type: 'codex', tags: [] });
     expect(other.reason).toBe('no live runner has executor_type codex');
+    const apart = rankRunners([runner('r1', { tags: ['gpu'], hostname: 'host-b' }), runner('r2')], { hostname: 'host-a', tags: ['gpu'] });
+    expect(apart.reason).toBe('no live runner meets all of: hostname host-a, tags [gpu]');
+    const strict = rankRunners([runner('r1', { tags: ['gpu'], require_matching_tags: true })], { tags: [] });
+    expect(strict.reason).toMatch(/require matching tags/);
   });
 
   it('orders eligible runners by free capacity, then id', () => {
