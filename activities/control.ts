@@ -4,7 +4,14 @@ import { loadAgent } from '../core/agents.js';
 import { AgentInactiveError, AgentNotFoundError, InvalidConfigFileError } from '../core/errors.js';
 import { mergeDemands, rankRunners, type RunnerCandidate } from '../core/matching.js';
 import type { Demands, RunInput } from '../core/schemas.js';
-import { RUNNER_WORKFLOW_TYPE, reserveSlotUpdate, runnerStateQuery, runnerWorkflowId, type RunnerState } from '../workflows/messages.js';
+import {
+  RUNNER_WORKFLOW_TYPE,
+  reserveSlotUpdate,
+  runWorkflowId,
+  runnerStateQuery,
+  runnerWorkflowId,
+  type RunnerState,
+} from '../workflows/messages.js';
 import type { ExecuteRequest } from './runner.js';
 
 export interface ControlDependencies {
@@ -75,7 +82,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
       for (const runner of ranking.eligible) {
         const reply = await client.workflow
           .getHandle(runnerWorkflowId(runner.runner_id))
-          .executeUpdate(reserveSlotUpdate, { args: [{ run_id }] })
+          .executeUpdate(reserveSlotUpdate, { args: [{ run_id, workflow_id: runWorkflowId(run_id) }] })
           .catch((error: unknown) => {
             if (error instanceof WorkflowUpdateFailedError) return { accepted: false };
             throw error;

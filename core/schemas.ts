@@ -172,6 +172,8 @@ export const RunState = z.object({
   demands: Demands.optional(),
   runner_id: z.string().optional(),
   pending_reason: z.string().optional(),
+  /** When the runner spawned the executor process (runner clock). */
+  executor_started_at: z.string().optional(),
   result: z.unknown().optional(),
   error: z.object({ type: z.string(), message: z.string() }).optional(),
   history: z.array(StatusChange),

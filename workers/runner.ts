@@ -59,35 +59,15 @@ async function main(): Promise<void> {
     namespace: temporal.namespace,
     taskQueue: runnerTaskQueue(runnerId),
     activities: createRunnerActivities({ client, registration, shutdownSignal: shutdownController.signal }),
-    // One slot per run, plus the presence activity that is always held.
-    maxConcurrentActivityTaskExecutions: options.capacity + 1,
+    // One slot per run, plus the presence activity that is always held (two across a continue-as-new).
+    maxConcurrentActivityTaskExecutions: options.capacity + 2,
     shutdownGraceTime: `${options.drainSeconds} seconds`,
     identity: `${process.pid}@${hostname}/${runnerId}`,
   });
   const running = worker.run();
 
   const handle = client.workflow.getHandle(runnerWorkflowId(runnerId));
-  const register = (): Promise<unknown> =>
-    client.workflow.signalWithStart(RUNNER_WORKFLOW_TYPE, {
-      workflowId: runnerWorkflowId(runnerId),
-      taskQueue: CONTROL_TASK_QUEUE,
-      args: [],
-      signal: registerRunnerSignal,
-      signalArgs: [registration],
-    });
-  await register();
-  console.log(
-    `runner ${runnerId} registered: profile ${options.profile} (${profile.type}), tags [${options.tags.join(', ')}], ` +
-      `capacity ${options.capacity}, project ${options.projectDir}, queue ${runnerTaskQueue(runnerId)}`,
-  );
-
-  const presenceCheck = setInterval(() => {
-    handle
-      .query(runnerStateQuery)
-      .then((state: RunnerState) => (state.online ? undefined : register()))
-      .catch(() => undefined);
-  }, PRESENCE_CHECK_MS);
-
+  let presenceCheck: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
   const shutdown = (signal: string): Promise<void> =>
     (stopping ??= (async () => {
@@ -109,7 +89,28 @@ async function main(): Promise<void> {
       await client.connection.close().catch(() => undefined);
       console.log(`runner ${runnerId}: stopped`);
     })());
+  // Handlers go in before anything is announced: without one, a SIGTERM would kill the process outright.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void shutdown(signal));
+
+  const register = (): Promise<unknown> =>
+    client.workflow.signalWithStart(RUNNER_WORKFLOW_TYPE, {
+      workflowId: runnerWorkflowId(runnerId),
+      taskQueue: CONTROL_TASK_QUEUE,
+      args: [],
+      signal: registerRunnerSignal,
+      signalArgs: [registration],
+    });
+  await register();
+  presenceCheck = setInterval(() => {
+    handle
+      .query(runnerStateQuery)
+      .then((state: RunnerState) => (state.online || stopping ? undefined : register()))
+      .catch(() => undefined);
+  }, PRESENCE_CHECK_MS);
+  console.log(
+    `runner ${runnerId} registered: profile ${options.profile} (${profile.type}), tags [${options.tags.join(', ')}], ` +
+      `capacity ${options.capacity}, project ${options.projectDir}, queue ${runnerTaskQueue(runnerId)}`,
+  );
   await running;
   await shutdown('worker exit');
 }

@@ -47,5 +47,7 @@ export const deregisterRunnerSignal = defineSignal<[{ instance_id: string }]>('d
 /** A run gives its slot back, whatever way it ended. */
 export const releaseSlotSignal = defineSignal<[{ run_id: string }]>('releaseSlot');
 /** An update, because the run must know whether it got the slot; capacity is never exceeded. */
-export const reserveSlotUpdate = defineUpdate<{ accepted: boolean; reason?: string }, [{ run_id: string }]>('reserveSlot');
+export const reserveSlotUpdate = defineUpdate<{ accepted: boolean; reason?: string }, [{ run_id: string; workflow_id: string }]>('reserveSlot');
+/** Sent to runs that were refused for lack of room when a slot frees up, so they try again at once. */
+export const runnerAvailableSignal = defineSignal('runnerAvailable');
 export const runnerStateQuery = defineQuery<RunnerState>('runnerState');

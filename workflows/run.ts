@@ -5,7 +5,7 @@ import {
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
-  sleep,
+  condition,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { createControlActivities } from '../activities/control.js';
@@ -14,7 +14,7 @@ import { finalStatusFor, isRunFailureType, type RunFailureType } from '../core/f
 import type { RunStatus } from '../core/run-status.js';
 import type { RunInput, RunState } from '../core/schemas.js';
 import { searchAttributes } from '../core/search-attributes.js';
-import { RUNNER_SHUTDOWN, executorStartedSignal, releaseSlotSignal, runStateQuery, runnerTaskQueue, runnerWorkflowId } from './messages.js';
+import { RUNNER_SHUTDOWN, executorStartedSignal, runnerAvailableSignal, releaseSlotSignal, runStateQuery, runnerTaskQueue, runnerWorkflowId } from './messages.js';
 
 type ControlActivities = ReturnType<typeof createControlActivities>;
 type RunnerActivities = ReturnType<typeof createRunnerActivities>;
@@ -22,8 +22,8 @@ type RunnerActivities = ReturnType<typeof createRunnerActivities>;
 const DEFAULT_NO_RUNNER_TIMEOUT_SECONDS = 300;
 const DEFAULT_RUN_TIMEOUT_SECONDS = 3600;
 const DEFAULT_DISPATCH_TIMEOUT_SECONDS = 30;
-/** Polling for a matching runner backs off up to this interval, so history stays small. */
-const MAX_PICK_INTERVAL_MS = 5_000;
+/** Polling for a matching runner backs off up to this interval; a freed slot wakes the run sooner. */
+const MAX_PICK_INTERVAL_MS = 2_000;
 
 const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '30 seconds',
@@ -58,8 +58,14 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
   };
 
   setHandler(runStateQuery, () => state);
-  setHandler(executorStartedSignal, ({ pid }) => {
-    if (state.status === 'dispatched') transition('running', `executor started (pid ${pid})`);
+  let woken = false;
+  setHandler(runnerAvailableSignal, () => {
+    woken = true;
+  });
+  setHandler(executorStartedSignal, ({ pid, started_at }) => {
+    if (state.status !== 'dispatched') return;
+    state.executor_started_at = started_at;
+    transition('running', `executor started (pid ${pid})`);
   });
 
   let resolved: Awaited<ReturnType<ControlActivities['resolveRun']>>;
@@ -132,7 +138,8 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
       if (state.pending_reason !== pick.reason) state.pending_reason = pick.reason;
       const remaining = noRunnerDeadline - Date.now();
       if (remaining <= 0) throw fail('NO_RUNNER', `no runner took the run in time: ${pick.reason}`);
-      await sleep(Math.min(interval, remaining));
+      woken = false;
+      await condition(() => woken, Math.min(interval, remaining));
       interval = Math.min(interval * 2, MAX_PICK_INTERVAL_MS);
     }
   }

@@ -1,8 +1,10 @@
 import {
   CancellationScope,
   ActivityCancellationType,
+  allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -17,10 +19,14 @@ import {
   registerRunnerSignal,
   releaseSlotSignal,
   reserveSlotUpdate,
+  runnerAvailableSignal,
   runnerStateQuery,
   runnerTaskQueue,
   type RunnerState,
 } from './messages.js';
+
+/** Runs refused for lack of room that are woken when a slot frees; bounded so history stays small. */
+const MAX_WAITERS = 200;
 
 /** How long a runner may miss heartbeats before it is shown offline. */
 const PRESENCE_HEARTBEAT_TIMEOUT = '6 seconds';
@@ -36,7 +42,7 @@ type RunnerActivities = ReturnType<typeof createRunnerActivities>;
 export async function runnerWorkflow(carried?: RunnerState): Promise<void> {
   let state: RunnerState | undefined = carried;
   let instanceGeneration = 0;
-  let ended = false;
+  const waiters: string[] = [];
 
   const now = (): string => new Date().toISOString();
   const publish = (current: RunnerState): void => {
@@ -86,23 +92,36 @@ export async function runnerWorkflow(carried?: RunnerState): Promise<void> {
   });
 
   setHandler(releaseSlotSignal, ({ run_id }) => {
-    if (state) state = { ...state, active_runs: state.active_runs.filter((id) => id !== run_id) };
+    if (!state) return;
+    state = { ...state, active_runs: state.active_runs.filter((id) => id !== run_id) };
+    wakeWaiters(state.registration.capacity - state.active_runs.length);
   });
 
-  setHandler(reserveSlotUpdate, ({ run_id }) => {
+  setHandler(reserveSlotUpdate, ({ run_id, workflow_id }) => {
     if (!state) return { accepted: false, reason: 'runner has not registered' };
     if (state.active_runs.includes(run_id)) return { accepted: true };
     if (!state.online) return { accepted: false, reason: 'runner is offline' };
     if (state.draining) return { accepted: false, reason: 'runner is draining' };
-    if (state.active_runs.length >= state.registration.capacity) return { accepted: false, reason: 'runner is at capacity' };
+    if (state.active_runs.length >= state.registration.capacity) {
+      if (!waiters.includes(workflow_id) && waiters.length < MAX_WAITERS) waiters.push(workflow_id);
+      return { accepted: false, reason: 'runner is at capacity' };
+    }
     state = { ...state, active_runs: [...state.active_runs, run_id] };
     return { accepted: true };
   });
 
+  function wakeWaiters(freeSlots: number): void {
+    for (const workflowId of waiters.splice(0, Math.max(0, freeSlots))) {
+      // A run that has ended or was dispatched elsewhere ignores the signal, or is gone.
+      getExternalWorkflowHandle(workflowId).signal(runnerAvailableSignal).catch(() => undefined);
+    }
+  }
+
   await condition(() => state !== undefined);
 
-  while (!ended) {
-    await condition(() => state!.online);
+  for (;;) {
+    await condition(() => state!.online || workflowInfo().continueAsNewSuggested);
+    if (workflowInfo().continueAsNewSuggested) break;
     const generation = instanceGeneration;
     const runnerId = state!.registration.runner_id;
     const { holdPresence } = proxyActivities<RunnerActivities>({
@@ -120,17 +139,19 @@ export async function runnerWorkflow(carried?: RunnerState): Promise<void> {
       () => 'ended' as const,
       () => 'lost' as const,
     );
-    const outcome = await Promise.race([presence, condition(() => instanceGeneration !== generation).then(() => 'replaced' as const)]);
-    if (outcome === 'replaced') {
+    const outcome = await Promise.race([
+      presence,
+      condition(() => instanceGeneration !== generation || workflowInfo().continueAsNewSuggested).then(() => 'interrupted' as const),
+    ]);
+    if (outcome === 'interrupted') {
+      // A new instance registered, or history is long: the next presence hold starts afresh.
       scope.cancel();
       continue;
     }
     if (instanceGeneration !== generation) continue;
     markOffline(outcome === 'ended' ? 'runner shut down' : 'runner stopped heartbeating (process gone or unreachable)');
-
-    if (workflowInfo().continueAsNewSuggested) {
-      ended = true;
-    }
   }
+  await condition(allHandlersFinished);
+  // Waiting runs poll on their own as well; dropping the waiter list here loses no run.
   await continueAsNew<typeof runnerWorkflow>(state);
 }
