@@ -67,8 +67,22 @@ async function main(): Promise<void> {
   const running = worker.run();
 
   const handle = client.workflow.getHandle(runnerWorkflowId(runnerId));
-  let presenceCheck: NodeJS.Timeout | undefined;
+  const register = (): Promise<unknown> =>
+    client.workflow.signalWithStart(RUNNER_WORKFLOW_TYPE, {
+      workflowId: runnerWorkflowId(runnerId),
+      taskQueue: CONTROL_TASK_QUEUE,
+      args: [],
+      signal: registerRunnerSignal,
+      signalArgs: [registration],
+    });
   let stopping: Promise<void> | undefined;
+  const presenceCheck = setInterval(() => {
+    handle
+      .query(runnerStateQuery)
+      .then((state: RunnerState) => (state.online || stopping ? undefined : register()))
+      .catch(() => undefined);
+  }, PRESENCE_CHECK_MS);
+
   const shutdown = (signal: string): Promise<void> =>
     (stopping ??= (async () => {
       console.log(`runner ${runnerId}: ${signal} received, draining (up to ${options.drainSeconds}s for running runs)`);
@@ -92,21 +106,7 @@ async function main(): Promise<void> {
   // Handlers go in before anything is announced: without one, a SIGTERM would kill the process outright.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void shutdown(signal));
 
-  const register = (): Promise<unknown> =>
-    client.workflow.signalWithStart(RUNNER_WORKFLOW_TYPE, {
-      workflowId: runnerWorkflowId(runnerId),
-      taskQueue: CONTROL_TASK_QUEUE,
-      args: [],
-      signal: registerRunnerSignal,
-      signalArgs: [registration],
-    });
   await register();
-  presenceCheck = setInterval(() => {
-    handle
-      .query(runnerStateQuery)
-      .then((state: RunnerState) => (state.online || stopping ? undefined : register()))
-      .catch(() => undefined);
-  }, PRESENCE_CHECK_MS);
   console.log(
     `runner ${runnerId} registered: profile ${options.profile} (${profile.type}), tags [${options.tags.join(', ')}], ` +
       `capacity ${options.capacity}, project ${options.projectDir}, queue ${runnerTaskQueue(runnerId)}`,
