@@ -1,11 +1,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { loadAgent } from '../core/agents.js';
-import { AgentInactiveError, AgentNotFoundError, InvalidConfigFileError } from '../core/errors.js';
+import { AgentInactiveError, AgentNotFoundError, InvalidConfigFileError, SessionNotResumableError } from '../core/errors.js';
+import { readRunState } from '../core/run-state.js';
 import { mergeDemands, rankRunners, type RunnerCandidate } from '../core/matching.js';
-import type { Demands, RunInput } from '../core/schemas.js';
+import type { Demands, RunInput, RunState, RunnerSummary } from '../core/schemas.js';
 import {
   RUNNER_WORKFLOW_TYPE,
+  RUN_WORKFLOW_TYPE,
   reserveSlotUpdate,
   runWorkflowId,
   runnerStateQuery,
@@ -44,12 +46,26 @@ export function createControlActivities({ client, configDir }: ControlDependenci
     return candidates;
   }
 
+  /** The newest earlier run of the session that reported an executor session, with the runner that holds it. */
+  async function sessionToResume(sessionId: string, runId: string): Promise<Pick<RunState, 'executor_session_id' | 'runner'>> {
+    const query = `WorkflowType='${RUN_WORKFLOW_TYPE}' AND AoSessionId='${sessionId}'`;
+    for await (const execution of client.workflow.list({ query })) {
+      if (execution.workflowId === runWorkflowId(runId)) continue;
+      const state = await readRunState(client, execution.workflowId);
+      if (state?.executor_session_id && state.runner) return state;
+    }
+    throw new SessionNotResumableError(sessionId);
+  }
+
   return {
     async resolveRun(input: RunInput): Promise<ResolvedRun> {
       try {
         const agent = await loadAgent(configDir, input.agent);
         if (agent.status === 'inactive') throw new AgentInactiveError(agent.name);
+        const resumed = input.session_mode === 'resume' ? await sessionToResume(input.session_id, input.run_id) : undefined;
         const demands = mergeDemands(
+          // Session affinity first: a resumed session continues on the runner that holds it.
+          resumed?.runner ? { hostname: resumed.runner.hostname, project_dir: resumed.runner.project_dir, executor_profile: resumed.runner.executor_profile } : undefined,
           agent.demands,
           agent.type === 'procedural' ? { executor_type: 'procedural' } : undefined,
           input.additional_demands,
@@ -62,10 +78,16 @@ export function createControlActivities({ client, configDir }: ControlDependenci
             agent: { name: agent.name, type: agent.type, ...(agent.system_prompt ? { system_prompt: agent.system_prompt } : {}) },
             ...(input.prompt !== undefined ? { prompt: input.prompt } : {}),
             parameters: input.parameters,
+            ...(resumed?.executor_session_id ? { session_id: resumed.executor_session_id } : {}),
           },
         };
       } catch (error) {
-        if (error instanceof AgentNotFoundError || error instanceof AgentInactiveError || error instanceof InvalidConfigFileError) {
+        if (
+          error instanceof AgentNotFoundError ||
+          error instanceof AgentInactiveError ||
+          error instanceof InvalidConfigFileError ||
+          error instanceof SessionNotResumableError
+        ) {
           throw ApplicationFailure.create({ type: 'INVALID_RUN', message: error.message, nonRetryable: true });
         }
         throw error;
@@ -73,10 +95,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
     },
 
     /** Reserves a slot on the best eligible live runner, or says why none can take the run. */
-    async pickRunner({ run_id, demands }: { run_id: string; demands: Demands }): Promise<{
-      runner?: { runner_id: string; executor_profile: string };
-      reason: string;
-    }> {
+    async pickRunner({ run_id, demands }: { run_id: string; demands: Demands }): Promise<{ runner?: RunnerSummary; reason: string }> {
       const ranking = rankRunners(await liveRunners(), demands);
       if (ranking.reason !== undefined) return { reason: ranking.reason };
       for (const runner of ranking.eligible) {
@@ -87,7 +106,10 @@ export function createControlActivities({ client, configDir }: ControlDependenci
             if (error instanceof WorkflowUpdateFailedError) return { accepted: false };
             throw error;
           });
-        if (reply.accepted) return { runner: { runner_id: runner.runner_id, executor_profile: runner.executor_profile }, reason: '' };
+        if (reply.accepted) {
+          const { runner_id, hostname, project_dir, executor_profile } = runner;
+          return { runner: { runner_id, hostname, project_dir, executor_profile }, reason: '' };
+        }
       }
       return { reason: 'every matching runner filled up; retrying' };
     },

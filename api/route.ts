@@ -24,7 +24,9 @@ export function route<P extends ZodType, Q extends ZodType, B extends ZodType>(
   handler: (input: { params: Parsed<P>; query: Parsed<Q>; body: Parsed<B> }, req: Request) => Promise<RouteReply>,
 ): RequestHandler {
   return async (req: Request, res: Response) => {
-    if (shape.body && req.body === undefined) throw new HttpError(415, 'send a JSON body with Content-Type: application/json');
+    if (shape.body && req.body === undefined && !shape.body.safeParse(undefined).success) {
+      throw new HttpError(415, 'send a JSON body with Content-Type: application/json');
+    }
     const input = {
       params: (shape.params ? shape.params.parse(req.params) : undefined) as Parsed<P>,
       query: (shape.query ? shape.query.parse(req.query) : undefined) as Parsed<Q>,

@@ -1,12 +1,22 @@
 import crypto from 'node:crypto';
-import { ApplicationFailure, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { loadAgent } from '../core/agents.js';
 import { AgentInactiveError, ParametersInvalidError, RunNotFoundError } from '../core/errors.js';
 import { jsonSchemaProblems } from '../core/json-schema.js';
 import { RUN_STATUSES, type RunStatus } from '../core/run-status.js';
+import { readRunState } from '../core/run-state.js';
 import type { CreateRunRequest, RunInput, RunState, RunView } from '../core/schemas.js';
 import { searchAttributes } from '../core/search-attributes.js';
-import { CONTROL_TASK_QUEUE, RUN_WORKFLOW_TYPE, runIdFromWorkflowId, runStateQuery, runWorkflowId } from '../workflows/messages.js';
+import {
+  CONTROL_TASK_QUEUE,
+  RUN_ALREADY_ENDED,
+  RUN_WORKFLOW_TYPE,
+  runIdFromWorkflowId,
+  runWorkflowId,
+  stopRunUpdate,
+} from '../workflows/messages.js';
+import { HttpError } from './errors.js';
 
 export interface RunsServiceOptions {
   client: Client;
@@ -22,15 +32,28 @@ export interface RunSummary {
   agent: string | undefined;
   status: RunStatus | undefined;
   runner_id: string | undefined;
+  profile: string | undefined;
+  session_id: string | undefined;
   tags: string[];
-  started_at: string | undefined;
+  started_at: string;
   closed_at: string | undefined;
   temporal_ui_url: string;
 }
 
+export interface RunFilter {
+  status?: RunStatus;
+  agent?: string;
+  runner?: string;
+  session?: string;
+  tag?: string;
+  /** Only runs started before this time: the `next_cursor` of the previous page. */
+  cursor?: string;
+  limit: number;
+}
+
 const isRunStatus = (value: unknown): value is RunStatus => typeof value === 'string' && (RUN_STATUSES as readonly string[]).includes(value);
 
-/** Starts and reads runs. Temporal is the store: no run state is kept here. */
+/** Starts, stops and reads runs. Temporal is the store: no run state is kept here. */
 export class RunsService {
   constructor(private readonly options: RunsServiceOptions) {}
 
@@ -39,7 +62,7 @@ export class RunsService {
     return `${temporalUiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   }
 
-  async create(request: CreateRunRequest): Promise<{ id: string; handle: WorkflowHandle }> {
+  async create(request: CreateRunRequest): Promise<{ id: string }> {
     const agent = await loadAgent(this.options.configDir, request.agent);
     if (agent.status === 'inactive') throw new AgentInactiveError(agent.name);
     if (agent.parameters_schema) {
@@ -47,10 +70,17 @@ export class RunsService {
       if (problems.length) throw new ParametersInvalidError(problems, agent.parameters_schema);
     }
     const id = crypto.randomUUID();
+    const sessionId = request.session_id ?? id;
+    const mode = request.mode ?? 'new';
+    if (mode === 'resume' && (await this.sessionRuns(sessionId, 1)).length === 0) {
+      throw new HttpError(404, `session "${sessionId}" has no runs to resume`);
+    }
     const input: RunInput = {
       run_id: id,
       agent: agent.name,
       parameters: request.parameters,
+      session_id: sessionId,
+      session_mode: mode,
       created_at: new Date().toISOString(),
       ...(request.prompt !== undefined ? { prompt: request.prompt } : {}),
       ...(request.additional_demands ? { additional_demands: request.additional_demands } : {}),
@@ -58,17 +88,18 @@ export class RunsService {
       ...(this.options.noRunnerTimeoutSeconds ? { no_runner_timeout_seconds: this.options.noRunnerTimeoutSeconds } : {}),
       ...(this.options.dispatchTimeoutSeconds ? { dispatch_timeout_seconds: this.options.dispatchTimeoutSeconds } : {}),
     };
-    const handle = await this.options.client.workflow.start(RUN_WORKFLOW_TYPE, {
+    await this.options.client.workflow.start(RUN_WORKFLOW_TYPE, {
       workflowId: runWorkflowId(id),
       taskQueue: CONTROL_TASK_QUEUE,
       args: [input],
       typedSearchAttributes: [
         { key: searchAttributes.agent, value: agent.name },
         { key: searchAttributes.runStatus, value: 'pending' },
+        { key: searchAttributes.sessionId, value: sessionId },
       ],
       staticSummary: `${agent.name} run ${id}`,
     });
-    return { id, handle };
+    return { id };
   }
 
   /** The run's state: live from the workflow while it runs, from its result or failure once closed. */
@@ -82,64 +113,86 @@ export class RunsService {
       if (error instanceof WorkflowNotFoundError) throw new RunNotFoundError(id);
       throw error;
     }
-    const state = description.status.name === 'RUNNING' ? await handle.query(runStateQuery) : await this.finalState(handle);
-    return { ...(state ?? this.stateFromVisibility(id, description)), id, workflow_id: workflowId, temporal_ui_url: this.temporalUiUrl(workflowId) };
+    const state = await readRunState(this.options.client, workflowId, description.status.name === 'RUNNING');
+    return { ...(state ?? this.closedOutsideAo(id, description)), id, workflow_id: workflowId, temporal_ui_url: this.temporalUiUrl(workflowId) };
   }
 
   /** Waits for the run to end and returns its final view. */
   async waitForEnd(id: string): Promise<RunView> {
-    await this.finalState(this.options.client.workflow.getHandle(runWorkflowId(id)));
+    await this.options.client.workflow
+      .getHandle(runWorkflowId(id))
+      .result()
+      .catch(() => undefined);
     return this.get(id);
   }
 
-  private async finalState(handle: WorkflowHandle): Promise<RunState | undefined> {
+  /** Asks the run to stop; answers once the workflow accepted (or refused) the request. */
+  async stop(id: string, reason?: string): Promise<{ status: 'stopping' | 'stopped' }> {
+    const view = await this.get(id);
+    if (view.status === 'completed' || view.status === 'failed' || view.status === 'stopped') {
+      throw new HttpError(409, `the run has already ended (${view.status})`);
+    }
     try {
-      return (await handle.result()) as RunState;
+      return await this.options.client.workflow.getHandle(runWorkflowId(id)).executeUpdate(stopRunUpdate, { args: [reason ? { reason } : {}] });
     } catch (error) {
-      if (error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure) {
-        return error.cause.details?.[0] as RunState | undefined;
+      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
+        throw new HttpError(409, error.cause.message, { type: error.cause.type ?? RUN_ALREADY_ENDED });
       }
-      return undefined;
+      if (error instanceof WorkflowNotFoundError) throw new HttpError(409, 'the run has already ended');
+      throw error;
     }
   }
 
-  /** For runs closed from outside ao (terminated in the Temporal UI, say): what visibility knows. */
-  private stateFromVisibility(id: string, description: Awaited<ReturnType<WorkflowHandle['describe']>>): RunState {
-    const status = description.typedSearchAttributes.get(searchAttributes.runStatus);
-    const closedStatus: RunStatus = description.status.name === 'COMPLETED' ? 'completed' : 'failed';
-    const finalStatus = description.status.name === 'RUNNING' && isRunStatus(status) ? status : closedStatus;
+  async list(filter: RunFilter): Promise<{ runs: RunSummary[]; next_cursor: string | undefined }> {
+    const clauses = [`WorkflowType='${RUN_WORKFLOW_TYPE}'`];
+    // Filter values are validated (enums, names, ids), so they cannot break out of the quotes.
+    if (filter.status) clauses.push(`AoRunStatus='${filter.status}'`);
+    if (filter.agent) clauses.push(`AoAgent='${filter.agent}'`);
+    if (filter.runner) clauses.push(`AoRunnerId='${filter.runner}'`);
+    if (filter.session) clauses.push(`AoSessionId='${filter.session}'`);
+    if (filter.tag) clauses.push(`AoTags='${filter.tag}'`);
+    if (filter.cursor) clauses.push(`StartTime < '${filter.cursor}'`);
+    const runs: RunSummary[] = [];
+    for await (const execution of this.options.client.workflow.list({ query: clauses.join(' AND '), pageSize: filter.limit })) {
+      runs.push(this.summary(execution));
+      if (runs.length >= filter.limit) break;
+    }
+    return { runs, next_cursor: runs.length === filter.limit ? runs.at(-1)!.started_at : undefined };
+  }
+
+  async sessionRuns(sessionId: string, limit = 200): Promise<RunSummary[]> {
+    return (await this.list({ session: sessionId, limit })).runs;
+  }
+
+  private summary(execution: WorkflowExecutionInfo): RunSummary {
+    const attributes = execution.typedSearchAttributes;
+    const status = attributes.get(searchAttributes.runStatus);
     return {
-      run_id: id,
-      agent: description.typedSearchAttributes.get(searchAttributes.agent) ?? 'unknown',
-      status: finalStatus,
-      parameters: {},
-      history: [{ status: finalStatus, at: (description.closeTime ?? description.startTime).toISOString(), reason: `workflow ${description.status.name.toLowerCase()}` }],
-      created_at: description.startTime.toISOString(),
-      ...(finalStatus === 'failed' ? { error: { type: 'WORKFLOW_CLOSED', message: `the run's workflow was ${description.status.name.toLowerCase()} outside ao` } } : {}),
+      id: runIdFromWorkflowId(execution.workflowId),
+      agent: attributes.get(searchAttributes.agent),
+      status: isRunStatus(status) ? status : undefined,
+      runner_id: attributes.get(searchAttributes.runnerId),
+      profile: attributes.get(searchAttributes.profile),
+      session_id: attributes.get(searchAttributes.sessionId),
+      tags: attributes.get(searchAttributes.tags) ?? [],
+      started_at: execution.startTime.toISOString(),
+      closed_at: execution.closeTime?.toISOString(),
+      temporal_ui_url: this.temporalUiUrl(execution.workflowId),
     };
   }
 
-  async list(filter: { status?: RunStatus; agent?: string; limit: number }): Promise<RunSummary[]> {
-    const clauses = [`WorkflowType='${RUN_WORKFLOW_TYPE}'`];
-    // Filter values are validated enums and names, so they cannot break out of the quotes.
-    if (filter.status) clauses.push(`AoRunStatus='${filter.status}'`);
-    if (filter.agent) clauses.push(`AoAgent='${filter.agent}'`);
-    const runs: RunSummary[] = [];
-    for await (const execution of this.options.client.workflow.list({ query: clauses.join(' AND '), pageSize: filter.limit })) {
-      const attributes = execution.typedSearchAttributes;
-      const status = attributes.get(searchAttributes.runStatus);
-      runs.push({
-        id: runIdFromWorkflowId(execution.workflowId),
-        agent: attributes.get(searchAttributes.agent),
-        status: isRunStatus(status) ? status : undefined,
-        runner_id: attributes.get(searchAttributes.runnerId),
-        tags: attributes.get(searchAttributes.tags) ?? [],
-        started_at: execution.startTime.toISOString(),
-        closed_at: execution.closeTime?.toISOString(),
-        temporal_ui_url: this.temporalUiUrl(execution.workflowId),
-      });
-      if (runs.length >= filter.limit) break;
-    }
-    return runs;
+  /** For runs closed from outside ao (terminated in the Temporal UI, say): what visibility knows. */
+  private closedOutsideAo(id: string, description: Pick<WorkflowExecutionInfo, 'status' | 'typedSearchAttributes' | 'closeTime' | 'startTime'>): RunState {
+    const how = description.status.name.toLowerCase();
+    return {
+      run_id: id,
+      agent: description.typedSearchAttributes.get(searchAttributes.agent) ?? 'unknown',
+      session_id: description.typedSearchAttributes.get(searchAttributes.sessionId) ?? id,
+      status: 'failed',
+      parameters: {},
+      history: [{ status: 'failed', at: (description.closeTime ?? description.startTime).toISOString(), reason: `workflow ${how}` }],
+      created_at: description.startTime.toISOString(),
+      error: { type: 'WORKFLOW_CLOSED', message: `the run's workflow was ${how} outside ao` },
+    };
   }
 }

@@ -46,3 +46,10 @@ export class RunNotFoundError extends Error {
 export function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string[] {
   return issues.map((issue) => (issue.path.length ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message));
 }
+
+export class SessionNotResumableError extends Error {
+  constructor(readonly sessionId: string) {
+    super(`session "${sessionId}" has no earlier run with an executor session to resume`);
+    this.name = 'SessionNotResumableError';
+  }
+}

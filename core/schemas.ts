@@ -97,6 +97,8 @@ export const Agent = z
   .strict();
 export type Agent = z.infer<typeof Agent>;
 
+export const SessionId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'use letters, digits, ".", "_" or "-"');
+
 /** `POST /runs` body. Unknown fields are refused so typos do not pass silently. */
 export const CreateRunRequest = z
   .object({
@@ -105,8 +107,16 @@ export const CreateRunRequest = z
     parameters: z.record(z.string(), z.unknown()).default({}),
     additional_demands: Demands.partial().strict().optional(),
     timeout_seconds: z.number().int().positive().max(7 * 24 * 3600).optional(),
+    /** The conversation this run belongs to; a new session when unset. */
+    session_id: SessionId.optional(),
+    /** `resume` continues the session's executor session on the runner that holds it. */
+    mode: z.enum(['new', 'resume']).optional(),
   })
-  .strict();
+  .strict()
+  .refine((request) => request.mode !== 'resume' || request.session_id !== undefined, {
+    message: 'mode "resume" needs a session_id',
+    path: ['mode'],
+  });
 export type CreateRunRequest = z.infer<typeof CreateRunRequest>;
 
 /** The `run` workflow's input. */
@@ -120,6 +130,8 @@ export const RunInput = z.object({
   no_runner_timeout_seconds: z.number().int().positive().optional(),
   /** How long a picked runner has to take the run before another is picked. */
   dispatch_timeout_seconds: z.number().int().positive().optional(),
+  session_id: z.string(),
+  session_mode: z.enum(['new', 'resume']),
   created_at: z.string(),
 });
 export type RunInput = z.infer<typeof RunInput>;
@@ -164,9 +176,23 @@ export const StatusChange = z.object({ status: RunStatus, at: z.string(), reason
 export type StatusChange = z.infer<typeof StatusChange>;
 
 /** The run as the workflow knows it (its `runState` query). */
+export const RunnerSummary = z.object({
+  runner_id: z.string(),
+  hostname: z.string(),
+  project_dir: z.string(),
+  executor_profile: z.string(),
+});
+export type RunnerSummary = z.infer<typeof RunnerSummary>;
+
 export const RunState = z.object({
   run_id: z.string(),
   agent: z.string(),
+  session_id: z.string(),
+  /** The executor's own session (Claude session id, Codex thread id): what a resumed run continues. */
+  executor_session_id: z.string().optional(),
+  /** The runner that ran (or runs) it, for session affinity. */
+  runner: RunnerSummary.optional(),
+  timeout_seconds: z.number().optional(),
   status: RunStatus,
   parameters: z.record(z.string(), z.unknown()),
   demands: Demands.optional(),

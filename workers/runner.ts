@@ -62,6 +62,8 @@ async function main(): Promise<void> {
     // One slot per run, plus the presence activity that is always held (two across a continue-as-new).
     maxConcurrentActivityTaskExecutions: options.capacity + 2,
     shutdownGraceTime: `${options.drainSeconds} seconds`,
+    // Cancellation (a stop) reaches an activity with a heartbeat reply: heartbeat often so stops are quick.
+    maxHeartbeatThrottleInterval: '1 second',
     identity: `${process.pid}@${hostname}/${runnerId}`,
   });
   const running = worker.run();

@@ -21,7 +21,17 @@ export const RUNNER_WORKFLOW_TYPE = 'runnerWorkflow';
 // ── run workflow ────────────────────────────────────────────────────────────
 export const runStateQuery = defineQuery<RunState>('runState');
 /** Sent by the runner the moment the executor process is spawned (fire-and-forget). */
-export const executorStartedSignal = defineSignal<[{ pid: number; started_at: string }]>('executorStarted');
+export const executorStartedSignal = defineSignal<[{ pid: number; started_at: string; attempt: number; resumed_session?: string }]>(
+  'executorStarted',
+);
+/**
+ * An update, because the caller must learn whether the stop was accepted: a validator refuses a
+ * second stop and a stop of a finished run before anything is written to history.
+ */
+export const stopRunUpdate = defineUpdate<{ status: 'stopping' | 'stopped' }, [{ reason?: string }]>('stopRun');
+/** Failure types of a refused stop. */
+export const RUN_ALREADY_ENDED = 'RUN_ALREADY_ENDED';
+export const RUN_ALREADY_STOPPING = 'RUN_ALREADY_STOPPING';
 
 /** Failure type of an execute activity ended by its runner's shutdown: the run goes to another runner. */
 export const RUNNER_SHUTDOWN = 'RUNNER_SHUTDOWN';

@@ -1,20 +1,33 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   TimeoutFailure,
+  condition,
   getExternalWorkflowHandle,
+  isCancellation,
   proxyActivities,
   setHandler,
-  condition,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { createControlActivities } from '../activities/control.js';
 import type { createRunnerActivities } from '../activities/runner.js';
 import { finalStatusFor, isRunFailureType, type RunFailureType } from '../core/failures.js';
-import type { RunStatus } from '../core/run-status.js';
-import type { RunInput, RunState } from '../core/schemas.js';
+import { isFinalRunStatus, type RunStatus } from '../core/run-status.js';
+import type { RunInput, RunState, RunnerSummary } from '../core/schemas.js';
 import { searchAttributes } from '../core/search-attributes.js';
-import { RUNNER_SHUTDOWN, executorStartedSignal, runnerAvailableSignal, releaseSlotSignal, runStateQuery, runnerTaskQueue, runnerWorkflowId } from './messages.js';
+import {
+  RUNNER_SHUTDOWN,
+  RUN_ALREADY_ENDED,
+  RUN_ALREADY_STOPPING,
+  executorStartedSignal,
+  releaseSlotSignal,
+  runStateQuery,
+  runnerAvailableSignal,
+  runnerTaskQueue,
+  runnerWorkflowId,
+  stopRunUpdate,
+} from './messages.js';
 
 type ControlActivities = ReturnType<typeof createControlActivities>;
 type RunnerActivities = ReturnType<typeof createRunnerActivities>;
@@ -22,6 +35,8 @@ type RunnerActivities = ReturnType<typeof createRunnerActivities>;
 const DEFAULT_NO_RUNNER_TIMEOUT_SECONDS = 300;
 const DEFAULT_RUN_TIMEOUT_SECONDS = 3600;
 const DEFAULT_DISPATCH_TIMEOUT_SECONDS = 30;
+/** A run whose runner keeps vanishing is given to a new runner at most this many times. */
+const MAX_REDISPATCHES = 3;
 /** Polling for a matching runner backs off up to this interval; a freed slot wakes the run sooner. */
 const MAX_PICK_INTERVAL_MS = 2_000;
 
@@ -33,17 +48,22 @@ const control = proxyActivities<ControlActivities>({
 /**
  * One run of an agent: resolve its demands, wait for an eligible live runner, execute the
  * executor on that runner's own queue, and record every status change with its time and reason.
- * A failed run fails the workflow with a typed `ApplicationFailure` whose details hold the final state.
+ * A run that does not complete fails the workflow with a typed `ApplicationFailure` whose
+ * details hold the final state, so the Temporal UI shows it as failed and the API can read it.
  */
 export async function runWorkflow(input: RunInput): Promise<RunState> {
   const state: RunState = {
     run_id: input.run_id,
     agent: input.agent,
+    session_id: input.session_id,
     status: 'pending',
     parameters: input.parameters,
     history: [{ status: 'pending', at: new Date().toISOString(), reason: 'accepted' }],
     created_at: input.created_at,
   };
+  let stopRequested = false;
+  let execution: CancellationScope | undefined;
+  let woken = false;
 
   const transition = (status: RunStatus, reason?: string): void => {
     state.status = status;
@@ -56,17 +76,42 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     transition(finalStatusFor(type), message);
     return ApplicationFailure.create({ type, message, nonRetryable: true, details: [state] });
   };
+  const stopped = (): ApplicationFailure => fail('STOPPED', 'stopped on request');
 
   setHandler(runStateQuery, () => state);
-  let woken = false;
   setHandler(runnerAvailableSignal, () => {
     woken = true;
   });
-  setHandler(executorStartedSignal, ({ pid, started_at }) => {
-    if (state.status !== 'dispatched') return;
-    state.executor_started_at = started_at;
-    transition('running', `executor started (pid ${pid})`);
+  setHandler(executorStartedSignal, ({ pid, started_at, attempt, resumed_session }) => {
+    if (state.status === 'dispatched') {
+      state.executor_started_at = started_at;
+      transition('running', `executor started (pid ${pid})`);
+    } else if (state.status === 'running' && attempt > 1) {
+      transition('running', `executor restarted after its runner came back (attempt ${attempt}${resumed_session ? `, resuming session ${resumed_session}` : ''})`);
+    }
   });
+  setHandler(
+    stopRunUpdate,
+    ({ reason }) => {
+      stopRequested = true;
+      if (state.status === 'dispatched' || state.status === 'running' || state.status === 'waiting_for_approval') {
+        transition('stopping', reason ?? 'stop requested');
+        execution?.cancel();
+        return { status: 'stopping' as const };
+      }
+      // Pending: the dispatch loop sees the flag at once and ends the run.
+      woken = true;
+      return { status: 'stopped' as const };
+    },
+    {
+      validator: (_request) => {
+        if (isFinalRunStatus(state.status)) {
+          throw ApplicationFailure.create({ type: RUN_ALREADY_ENDED, message: `the run has already ended (${state.status})` });
+        }
+        if (stopRequested) throw ApplicationFailure.create({ type: RUN_ALREADY_STOPPING, message: 'a stop was already requested for this run' });
+      },
+    },
+  );
 
   let resolved: Awaited<ReturnType<ControlActivities['resolveRun']>>;
   try {
@@ -75,13 +120,16 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     throw fail('INVALID_RUN', causeMessage(error));
   }
   state.demands = resolved.demands;
+  state.timeout_seconds = input.timeout_seconds ?? resolved.timeout_seconds ?? DEFAULT_RUN_TIMEOUT_SECONDS;
+  if (resolved.request.session_id) state.executor_session_id = resolved.request.session_id;
   upsertSearchAttributes([{ key: searchAttributes.tags, value: resolved.demands.tags }]);
 
-  const runTimeoutSeconds = input.timeout_seconds ?? resolved.timeout_seconds ?? DEFAULT_RUN_TIMEOUT_SECONDS;
-
-  for (;;) {
+  for (let dispatches = 0; ; dispatches += 1) {
+    if (stopRequested) throw stopped();
     const runner = await waitForRunner();
+    if (!runner) throw stopped();
     state.runner_id = runner.runner_id;
+    state.runner = runner;
     state.pending_reason = undefined;
     upsertSearchAttributes([
       { key: searchAttributes.runnerId, value: runner.runner_id },
@@ -91,51 +139,67 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
 
     const { execute } = proxyActivities<RunnerActivities>({
       taskQueue: runnerTaskQueue(runner.runner_id),
-      // The queue belongs to one runner: if it never takes the task, pick another.
+      // The queue belongs to one runner: if it does not take the task (or come back after a crash) in time, move on.
       scheduleToStartTimeout: `${input.dispatch_timeout_seconds ?? DEFAULT_DISPATCH_TIMEOUT_SECONDS} seconds`,
-      startToCloseTimeout: `${runTimeoutSeconds} seconds`,
+      // The runner enforces the run timeout itself; this is the backstop should it not.
+      startToCloseTimeout: `${state.timeout_seconds + 120} seconds`,
       heartbeatTimeout: '10 seconds',
-      retry: { maximumAttempts: 1 },
+      // A missed heartbeat is retried on the same runner's queue: a restarted runner resumes the run.
+      retry: { maximumAttempts: 3, initialInterval: '1 second' },
     });
+    execution = new CancellationScope();
     try {
-      const result = await execute(resolved.request);
+      const result = await execution.run(() => execute({ ...resolved.request, timeout_seconds: state.timeout_seconds }));
+      if (result.session_id) state.executor_session_id = result.session_id;
       state.result = result.result_data ?? { exit_code: result.exit_code, stdout: result.stdout_tail, stderr: result.stderr_tail };
       transition('completed', `exit code ${result.exit_code ?? 'none'}`);
       return state;
     } catch (error) {
-      if (isTimeout(error, 'SCHEDULE_TO_START')) {
+      if (stopRequested && (isCancellation(error) || error instanceof ActivityFailure)) {
+        throw fail('STOPPED', 'stopped on request; the executor’s processes have exited');
+      }
+      const handBack = handBackReason(error, runner.runner_id);
+      if (handBack && dispatches < MAX_REDISPATCHES) {
         state.runner_id = undefined;
-        transition('pending', `runner ${runner.runner_id} did not take the run; choosing another`);
+        transition('pending', handBack);
         continue;
       }
-      if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === RUNNER_SHUTDOWN) {
-        state.runner_id = undefined;
-        transition('pending', `runner ${runner.runner_id} shut down during the run; handing it to another runner`);
-        continue;
-      }
-      if (isTimeout(error, 'HEARTBEAT') && state.status === 'dispatched') {
-        // The runner took the task but never started the executor: it froze or died on the way.
-        state.runner_id = undefined;
-        transition('pending', `runner ${runner.runner_id} stopped responding before starting the run; choosing another`);
-        continue;
-      }
-      if (isTimeout(error, 'HEARTBEAT')) throw fail('RUNNER_LOST', `runner ${runner.runner_id} was lost during the run (no heartbeat)`);
-      if (isTimeout(error, 'START_TO_CLOSE')) throw fail('RUN_TIMEOUT', `run exceeded its timeout of ${runTimeoutSeconds}s`);
+      if (handBack) throw fail('RUNNER_LOST', `${handBack}; gave up after ${MAX_REDISPATCHES} re-dispatches`);
+      if (isTimeout(error, 'START_TO_CLOSE')) throw fail('RUN_TIMEOUT', `run exceeded its timeout of ${state.timeout_seconds}s`);
       const cause = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined;
-      const type = cause?.type && isRunFailureType(cause.type) ? cause.type : 'EXECUTOR_FAILED';
-      throw fail(type, causeMessage(error));
+      throw fail(cause?.type && isRunFailureType(cause.type) ? cause.type : 'EXECUTOR_FAILED', causeMessage(error));
     } finally {
+      execution = undefined;
       await releaseSlot(runner.runner_id);
     }
   }
 
-  async function waitForRunner(): Promise<{ runner_id: string; executor_profile: string }> {
+  /** Why the run should go to another runner, or undefined when the failure is the run's own. */
+  function handBackReason(error: unknown, runnerId: string): string | undefined {
+    if (isTimeout(error, 'SCHEDULE_TO_START')) {
+      return state.status === 'dispatched'
+        ? `runner ${runnerId} did not take the run; choosing another`
+        : `runner ${runnerId} was lost during the run and did not come back in time; choosing another`;
+    }
+    if (isTimeout(error, 'HEARTBEAT')) return `runner ${runnerId} stopped responding; choosing another`;
+    if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === RUNNER_SHUTDOWN) {
+      return `runner ${runnerId} shut down during the run; handing it to another runner`;
+    }
+    return undefined;
+  }
+
+  /** Waits for an eligible runner with a free slot; undefined when a stop arrives first. */
+  async function waitForRunner(): Promise<RunnerSummary | undefined> {
     const noRunnerDeadline = Date.now() + (input.no_runner_timeout_seconds ?? DEFAULT_NO_RUNNER_TIMEOUT_SECONDS) * 1000;
     let interval = 250;
     for (;;) {
       const pick = await control.pickRunner({ run_id: state.run_id, demands: resolved.demands });
+      if (stopRequested) {
+        if (pick.runner) await releaseSlot(pick.runner.runner_id);
+        return undefined;
+      }
       if (pick.runner) return pick.runner;
-      if (state.pending_reason !== pick.reason) state.pending_reason = pick.reason;
+      state.pending_reason = pick.reason;
       const remaining = noRunnerDeadline - Date.now();
       if (remaining <= 0) throw fail('NO_RUNNER', `no runner took the run in time: ${pick.reason}`);
       woken = false;

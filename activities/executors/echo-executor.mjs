@@ -2,15 +2,25 @@
 // The echo executor: reads its invocation as JSON on stdin and answers with it.
 // It speaks the executor contract every `command` in a profile must speak (see README),
 // so it is both a fleet check and the reference implementation of that contract.
-// Parameters: `sleep_ms` waits before answering, `exit_code` fails with that code.
+// Parameters: `sleep_ms` waits before answering, `exit_code` fails with that code,
+// `spawn_grandchild` starts a long `sleep` child (to show a stop ends the whole process group),
+// `ignore_sigterm` makes a stop need its SIGKILL.
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 let input = '';
 for await (const chunk of process.stdin) input += chunk;
 const invocation = JSON.parse(input);
 const parameters = invocation.parameters ?? {};
+const sessionId = invocation.session_id ?? randomUUID();
 
-process.stdout.write(`echo executor: run ${invocation.run_id} for agent ${invocation.agent?.name}\n`);
+if (parameters.ignore_sigterm) process.on('SIGTERM', () => process.stdout.write('echo executor: ignoring SIGTERM\n'));
+process.stdout.write(`echo executor: run ${invocation.run_id} for agent ${invocation.agent?.name}, session ${sessionId}\n`);
+if (parameters.spawn_grandchild) {
+  const child = spawn('sleep', ['300'], { stdio: 'ignore' });
+  process.stdout.write(`echo executor: grandchild pid ${child.pid}\n`);
+}
 if (Number.isInteger(parameters.sleep_ms) && parameters.sleep_ms > 0) await sleep(parameters.sleep_ms);
 
 if (Number.isInteger(parameters.exit_code) && parameters.exit_code !== 0) {
@@ -20,6 +30,7 @@ if (Number.isInteger(parameters.exit_code) && parameters.exit_code !== 0) {
 
 const result = {
   status: 'completed',
+  session_id: sessionId,
   result_data: {
     echo: { prompt: invocation.prompt ?? null, parameters },
     agent: invocation.agent?.name,
@@ -27,6 +38,8 @@ const result = {
     executor_config: invocation.executor_config,
     workspace_dir: invocation.workspace_dir,
     schema_version: invocation.schema_version,
+    resumed_session: invocation.session_id ?? null,
   },
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);
+process.exit(0);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 
 export interface ProcessSpec {
   /** Executable and arguments: never a shell string. */
@@ -41,12 +42,45 @@ class Tail {
   }
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
+export function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {
     // The group is already gone.
   }
+}
+
+/** Whether any live (non-zombie) process is left in the group; zombies wait for a reaper, not for us. */
+export function groupIsAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  if (process.platform !== 'linux') return true;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Fields after the parenthesised command: state, ppid, pgrp, ...
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pid && state !== 'Z') return true;
+  }
+  return false;
+}
+
+/** Resolves once no process of the group is left (a killed process is gone when the kernel reaps it). */
+export async function waitForGroupExit(pid: number, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (groupIsAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
 }
 
 /**
@@ -96,9 +130,12 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
     child.once('close', (exitCode, signal) => {
       spec.signal?.removeEventListener('abort', onAbort);
       if (killTimer) clearTimeout(killTimer);
-      // Grandchildren that outlived the executor are ended with it.
-      if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
-      resolve({ exitCode, signal, stdout: stdout.toString(), stderr: stderr.toString(), aborted });
+      // Grandchildren that outlived the executor are ended with it, and waited for: a run ends
+      // only once its processes are gone.
+      killGroup(child.pid!, 'SIGKILL');
+      void waitForGroupExit(child.pid!).then(() =>
+        resolve({ exitCode, signal, stdout: stdout.toString(), stderr: stderr.toString(), aborted }),
+      );
     });
   });
 }

@@ -1,25 +1,40 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { RunStatus, CreateRunRequest, Name } from '../../core/schemas.js';
+import { CreateRunRequest, Name, RunStatus, SessionId, Tag } from '../../core/schemas.js';
+import { HttpError } from '../errors.js';
 import { route } from '../route.js';
-import type { RunsService } from '../runs-service.js';
+import type { RunSummary, RunsService } from '../runs-service.js';
 
 const RunParams = z.object({ id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'not a run id') });
-const CreateRunQuery = z.object({ wait: z.enum(['true', 'false']).optional() }).strict();
+const WaitQuery = z.object({ wait: z.enum(['true', 'false']).optional() }).strict();
+const StopRunBody = z.object({ reason: z.string().max(500).optional() }).strict();
 const ListRunsQuery = z
   .object({
     status: RunStatus.optional(),
     agent: Name.optional(),
+    runner: z.string().regex(/^[a-z0-9.-]{1,128}$/, 'not a runner id').optional(),
+    session: SessionId.optional(),
+    tag: Tag.optional(),
+    cursor: z.iso.datetime({ message: 'cursor is the next_cursor of a previous page' }).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
   })
   .strict();
+const SessionParams = z.object({ id: SessionId });
+
+interface SessionSummary {
+  session_id: string;
+  agent: string | undefined;
+  runs: number;
+  last_status: string | undefined;
+  last_run_at: string;
+}
 
 export function runsRouter(runs: RunsService): Router {
   const router = Router();
 
   router.post(
     '/runs',
-    route({ body: CreateRunRequest, query: CreateRunQuery }, async ({ body, query }) => {
+    route({ body: CreateRunRequest, query: WaitQuery }, async ({ body, query }) => {
       const { id } = await runs.create(body);
       if (query.wait === 'true') return { status: 200, body: await runs.waitForEnd(id) };
       return { status: 201, body: { id, status: 'pending', url: `/runs/${id}` } };
@@ -28,12 +43,46 @@ export function runsRouter(runs: RunsService): Router {
 
   router.get(
     '/runs',
-    route({ query: ListRunsQuery }, async ({ query }) => ({ body: { runs: await runs.list(query) } })),
+    route({ query: ListRunsQuery }, async ({ query }) => ({ body: await runs.list(query) })),
   );
 
   router.get(
     '/runs/:id',
     route({ params: RunParams }, async ({ params }) => ({ body: await runs.get(params.id) })),
+  );
+
+  router.post(
+    '/runs/:id/stop',
+    route({ params: RunParams, query: WaitQuery, body: StopRunBody.optional() }, async ({ params, query, body }) => {
+      const accepted = await runs.stop(params.id, body?.reason);
+      if (query.wait === 'true') return { status: 200, body: await runs.waitForEnd(params.id) };
+      return { status: 202, body: { id: params.id, ...accepted } };
+    }),
+  );
+
+  router.get(
+    '/sessions',
+    route({ query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(200) }).strict() }, async ({ query }) => {
+      // Sessions are not stored apart: they are the runs grouped by their session id.
+      const { runs: recent } = await runs.list({ limit: query.limit });
+      const sessions = new Map<string, SessionSummary>();
+      for (const run of recent) {
+        const id = run.session_id ?? run.id;
+        const entry = sessions.get(id);
+        if (entry) entry.runs += 1;
+        else sessions.set(id, { session_id: id, agent: run.agent, runs: 1, last_status: run.status, last_run_at: run.started_at });
+      }
+      return { body: { sessions: [...sessions.values()] } };
+    }),
+  );
+
+  router.get(
+    '/sessions/:id',
+    route({ params: SessionParams }, async ({ params }) => {
+      const sessionRuns: RunSummary[] = await runs.sessionRuns(params.id);
+      if (sessionRuns.length === 0) throw new HttpError(404, `session "${params.id}" does not exist`);
+      return { body: { session_id: params.id, runs: sessionRuns } };
+    }),
   );
 
   return router;

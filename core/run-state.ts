@@ -1,0 +1,21 @@
+import { ApplicationFailure, WorkflowFailedError, type Client } from '@temporalio/client';
+import { runStateQuery } from '../workflows/messages.js';
+import type { RunState } from './schemas.js';
+
+/**
+ * A run's state from Temporal: the live query while it runs, its result or the state carried in
+ * its failure once closed. Undefined when the workflow closed without one (terminated outside ao).
+ */
+export async function readRunState(client: Client, workflowId: string, running?: boolean): Promise<RunState | undefined> {
+  const handle = client.workflow.getHandle(workflowId);
+  const isRunning = running ?? (await handle.describe()).status.name === 'RUNNING';
+  if (isRunning) return handle.query(runStateQuery);
+  try {
+    return (await handle.result()) as RunState;
+  } catch (error) {
+    if (error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure) {
+      return error.cause.details?.[0] as RunState | undefined;
+    }
+    return undefined;
+  }
+}
