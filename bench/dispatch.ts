@@ -1,13 +1,7 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import { isFinalRunStatus } from '../core/run-status.js';
 import type { RunView } from '../core/schemas.js';
-import { findTemporalCli } from '../temporal-config/cli.js';
-import { startDevServer } from '../temporal-config/dev-server.js';
-import { buildWorkflowBundle } from '../workers/workflow-bundle.js';
-import { startTsProcess, type TestProcess } from '../test/support/process.js';
+import { percentile, startBenchStack } from './support.js';
 
 /**
  * `npm run bench:dispatch`: a dev server, M echo runners and N runs; prints dispatch latency
@@ -19,30 +13,10 @@ const capacity = Number(process.env.BENCH_CAPACITY ?? 2);
 const runs = Number(process.env.BENCH_RUNS ?? 100);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 10);
 
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-
 async function main(): Promise<void> {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ao-bench-'));
-  const processes: TestProcess[] = [];
-  const server = await startDevServer({ cli: await findTemporalCli(), dataDir: path.join(root, 'temporal') });
+  const stack = await startBenchStack({ runners, capacity });
   try {
-    const bundle = path.join(root, 'bundle.js');
-    await fs.writeFile(bundle, await buildWorkflowBundle());
-    const token = crypto.randomBytes(18).toString('base64url');
-    const env = { TEMPORAL_ADDRESS: server.address, AO_DATA_DIR: path.join(root, 'data'), AO_WORKFLOW_BUNDLE: bundle, AO_API_TOKEN: token, AO_API_PORT: '0' };
-    const control = startTsProcess('control', 'workers/control.ts', [], env);
-    const api = startTsProcess('api', 'api/server.ts', [], env);
-    processes.push(control, api);
-    await control.waitFor(/control worker polling/);
-    const [, apiUrl] = await api.waitFor(/api listening on (\S+)/);
-    for (let index = 0; index < runners; index += 1) {
-      const projectDir = await fs.mkdtemp(path.join(root, 'project-'));
-      const runner = startTsProcess('runner', 'workers/runner.ts', ['--profile', 'echo', '--project-dir', projectDir, '--capacity', String(capacity)], env);
-      processes.push(runner);
-      await runner.waitFor(/registered/);
-    }
-
-    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const { apiUrl, headers } = stack;
     const ids: string[] = [];
     const started = Date.now();
     let next = 0;
@@ -90,9 +64,7 @@ async function main(): Promise<void> {
     console.log(`  of which starting on the runner (dispatched → running): p50 ${percentile(starting, 50)} ms, p99 ${percentile(starting, 99)} ms`);
     console.log(`  throughput: ${(runs / ((completedAt - started) / 1000)).toFixed(1)} runs/s end to end; ${failed} not completed`);
   } finally {
-    await Promise.all(processes.map((child) => child.stop()));
-    await server.stop();
-    await fs.rm(root, { recursive: true, force: true });
+    await stack.stop();
   }
 }
 

@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -146,6 +147,8 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
       heartbeatTimeout: '10 seconds',
       // A missed heartbeat is retried on the same runner's queue: a restarted runner resumes the run.
       retry: { maximumAttempts: 3, initialInterval: '1 second' },
+      // A stop completes only once the runner has ended the executor's processes.
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     });
     execution = new CancellationScope();
     try {

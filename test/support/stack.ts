@@ -35,8 +35,8 @@ export class TestStack {
     private readonly env: NodeJS.ProcessEnv,
   ) {}
 
-  static async create(options: { apiEnv?: NodeJS.ProcessEnv } = {}): Promise<TestStack> {
-    const address = inject('temporalAddress');
+  static async create(options: { apiEnv?: NodeJS.ProcessEnv; temporalAddress?: string } = {}): Promise<TestStack> {
+    const address = options.temporalAddress ?? inject('temporalAddress');
     const namespace = `ao-test-${crypto.randomBytes(4).toString('hex')}`;
     const connection = await Connection.connect({ address });
     await ensureNamespace(connection, namespace, 1);

@@ -1,0 +1,49 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { findTemporalCli } from '../temporal-config/cli.js';
+import { startDevServer } from '../temporal-config/dev-server.js';
+import { buildWorkflowBundle } from '../workers/workflow-bundle.js';
+import { startTsProcess, type TestProcess } from '../test/support/process.js';
+
+export interface BenchStack {
+  apiUrl: string;
+  headers: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** A private dev server, control worker, API and `runners` echo runners, all real processes. */
+export async function startBenchStack({ runners, capacity }: { runners: number; capacity: number }): Promise<BenchStack> {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ao-bench-'));
+  const processes: TestProcess[] = [];
+  const server = await startDevServer({ cli: await findTemporalCli(), dataDir: path.join(root, 'temporal') });
+  const stop = async (): Promise<void> => {
+    await Promise.all(processes.map((child) => child.stop()));
+    await server.stop();
+    await fs.rm(root, { recursive: true, force: true });
+  };
+  try {
+    const bundle = path.join(root, 'bundle.js');
+    await fs.writeFile(bundle, await buildWorkflowBundle());
+    const token = crypto.randomBytes(18).toString('base64url');
+    const env = { TEMPORAL_ADDRESS: server.address, AO_DATA_DIR: path.join(root, 'data'), AO_WORKFLOW_BUNDLE: bundle, AO_API_TOKEN: token, AO_API_PORT: '0' };
+    const control = startTsProcess('control', 'workers/control.ts', [], env);
+    const api = startTsProcess('api', 'api/server.ts', [], env);
+    processes.push(control, api);
+    await control.waitFor(/control worker polling/);
+    const [, apiUrl] = await api.waitFor(/api listening on (\S+)/);
+    for (let index = 0; index < runners; index += 1) {
+      const projectDir = await fs.mkdtemp(path.join(root, 'project-'));
+      const runner = startTsProcess('runner', 'workers/runner.ts', ['--profile', 'echo', '--project-dir', projectDir, '--capacity', String(capacity)], env);
+      processes.push(runner);
+      await runner.waitFor(/registered/);
+    }
+    return { apiUrl: apiUrl!, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;

@@ -1,0 +1,36 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { freePort, startDevServer, type DevServer } from '../temporal-config/dev-server.js';
+import { TestStack } from './support/stack.js';
+
+// This file needs a Temporal server it may restart, so it starts its own besides the shared one.
+let server: DevServer | undefined;
+let stack: TestStack | undefined;
+let dataDir: string | undefined;
+afterAll(async () => {
+  await stack?.stop();
+  await server?.stop();
+  if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+});
+
+describe('when the Temporal server restarts in the middle of a run', () => {
+  it('the run finishes once the server is back', async () => {
+    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ao-restart-'));
+    const port = await freePort();
+    const cli = inject('temporalCli');
+    server = await startDevServer({ cli, dataDir, port });
+    stack = await TestStack.create({ temporalAddress: server.address });
+    await stack.startRunner();
+    const id = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: 6_000 } });
+    await stack.waitForRun(id, (run) => run.status === 'running');
+
+    await server.stop();
+    server = await startDevServer({ cli, dataDir, port });
+
+    const run = await stack.waitForRun(id, undefined, 120_000);
+    expect(run.status).toBe('completed');
+    expect(run.result).toMatchObject({ echo: { parameters: { sleep_ms: 6_000 } } });
+  });
+});
