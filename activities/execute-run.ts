@@ -2,6 +2,7 @@ import { ApplicationFailure, CancelledFailure, Context, heartbeat } from '@tempo
 import type { Client } from '@temporalio/client';
 import { EXECUTOR_INVOCATION_SCHEMA_VERSION, type ExecutionResult, type ExecutorInvocation, type RunnerRegistration } from '../core/schemas.js';
 import { RUNNER_SHUTDOWN, executorStartedSignal, runWorkflowId } from '../workflows/messages.js';
+import type { EventSpool } from './events/event-spool.js';
 import { executorCatalog } from './executors/catalog.js';
 import { ProcessStartError, killGroup, runProcess, waitForGroupExit } from './executors/process.js';
 
@@ -26,6 +27,7 @@ export interface ExecuteDependencies {
   client: Client;
   registration: RunnerRegistration;
   killGraceMs: number;
+  events: EventSpool;
 }
 
 const HEARTBEAT_INTERVAL_MS = 1_000;
@@ -39,7 +41,7 @@ const configTimeout = (config: Record<string, unknown>): number | undefined =>
  * A retried attempt (the runner crashed and came back) first ends what the dead attempt left running,
  * then starts the executor again on the same executor session.
  */
-export async function executeRun({ client, registration, killGraceMs }: ExecuteDependencies, request: ExecuteRequest): Promise<ExecutionResult> {
+export async function executeRun({ client, registration, killGraceMs, events }: ExecuteDependencies, request: ExecuteRequest): Promise<ExecutionResult> {
   const context = Context.current();
   const { executor } = registration;
   const adapter = executorCatalog[executor.type];
@@ -83,6 +85,8 @@ export async function executeRun({ client, registration, killGraceMs }: ExecuteD
   const onCancel = (): void => abort.abort();
   context.cancellationSignal.addEventListener('abort', onCancel, { once: true });
   const beat = setInterval(() => heartbeat(progress), HEARTBEAT_INTERVAL_MS);
+  const emit = (kind: Parameters<EventSpool['emit']>[2], data: Record<string, unknown>): void => events.emit(request.run_id, attempt, kind, data);
+  const startedAt = Date.now();
   try {
     const outcome = await runProcess({
       argv,
@@ -90,9 +94,18 @@ export async function executeRun({ client, registration, killGraceMs }: ExecuteD
       cwd: registration.project_dir,
       signal: abort.signal,
       killGraceMs,
+      onStdout: (text) => emit('terminal_chunk', { stream: 'stdout', text }),
+      onStderr: (text) => emit('terminal_chunk', { stream: 'stderr', text }),
       onStart: (pid) => {
         progress.pid = pid;
         heartbeat(progress);
+        emit('session_started', {
+          pid,
+          attempt,
+          executor_type: executor.type,
+          runner_id: registration.runner_id,
+          ...(progress.session_id ? { session_id: progress.session_id } : {}),
+        });
         client.workflow
           .getHandle(runWorkflowId(request.run_id))
           .signal(executorStartedSignal, {
@@ -105,6 +118,12 @@ export async function executeRun({ client, registration, killGraceMs }: ExecuteD
             context.log.warn('could not report executor start', { error });
           });
       },
+    });
+    emit('session_ended', {
+      exit_code: outcome.exitCode,
+      signal: outcome.signal,
+      duration_ms: Date.now() - startedAt,
+      outcome: timedOut ? 'timed_out' : outcome.aborted ? 'stopped' : outcome.exitCode === 0 ? 'exited' : 'failed',
     });
     if (timedOut) {
       throw ApplicationFailure.create({

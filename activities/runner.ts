@@ -1,6 +1,7 @@
 import { CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { ExecutionResult, RunnerRegistration } from '../core/schemas.js';
+import type { EventSpool } from './events/event-spool.js';
 import { executeRun, type ExecuteRequest } from './execute-run.js';
 
 export type { ExecuteRequest } from './execute-run.js';
@@ -12,12 +13,13 @@ export interface RunnerDependencies {
   killGraceMs?: number;
   /** Aborted when the runner shuts down: presence ends at once while running runs drain. */
   shutdownSignal: AbortSignal;
+  events: EventSpool;
 }
 
 const HEARTBEAT_INTERVAL_MS = 2_000;
 
 /** Activities served on one runner's own queue: they run on that machine. */
-export function createRunnerActivities({ client, registration, killGraceMs, shutdownSignal }: RunnerDependencies) {
+export function createRunnerActivities({ client, registration, killGraceMs, shutdownSignal, events }: RunnerDependencies) {
   return {
     /**
      * Held for as long as this runner process lives. Its heartbeats are the runner's liveness;
@@ -43,7 +45,7 @@ export function createRunnerActivities({ client, registration, killGraceMs, shut
 
     /** Runs the executor for one run and returns its result; cancelling the activity ends its process group. */
     execute(request: ExecuteRequest): Promise<ExecutionResult> {
-      return executeRun({ client, registration, killGraceMs: killGraceMs ?? 5_000 }, request);
+      return executeRun({ client, registration, events, killGraceMs: killGraceMs ?? 5_000 }, request);
     },
   };
 }

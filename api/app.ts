@@ -1,7 +1,9 @@
 import express, { type ErrorRequestHandler } from 'express';
 import { requireToken } from './auth.js';
 import { HttpError, toHttpError } from './errors.js';
+import type { EventStore } from './event-store.js';
 import type { FleetService } from './fleet-service.js';
+import { eventsRouter } from './routes/events.js';
 import type { RunsService } from './runs-service.js';
 import { fleetRouter } from './routes/fleet.js';
 import { runsRouter } from './routes/runs.js';
@@ -9,15 +11,16 @@ import { runsRouter } from './routes/runs.js';
 export interface AppDependencies {
   runs: RunsService;
   fleet: FleetService;
+  events: EventStore;
   apiToken: string;
   log?: (message: string) => void;
 }
 
 /** The HTTP API: thin routes over Temporal. Every route but /healthz needs the token. */
-export function createApp({ runs, fleet, apiToken, log = console.error }: AppDependencies): express.Express {
+export function createApp({ runs, fleet, events, apiToken, log = console.error }: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(express.json({ limit: '1mb' }));
+  app.use(express.json({ limit: '8mb' }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
@@ -25,6 +28,7 @@ export function createApp({ runs, fleet, apiToken, log = console.error }: AppDep
   app.use(requireToken(apiToken));
   app.use(runsRouter(runs));
   app.use(fleetRouter(fleet));
+  app.use(eventsRouter(events));
 
   app.use((req) => {
     throw new HttpError(404, `no route for ${req.method} ${req.path}`);

@@ -1,7 +1,9 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { defaultConfigDir, defaultDataDir, defaultProfilesDir } from '../core/paths.js';
 import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/temporal-connection.js';
 import { createApp } from './app.js';
+import { FileEventStore } from './event-store.js';
 import { FleetService } from './fleet-service.js';
 import { resolveApiToken } from './auth.js';
 import { RunsService } from './runs-service.js';
@@ -34,7 +36,8 @@ async function main(): Promise<void> {
     dispatchTimeoutSeconds: env.AO_DISPATCH_TIMEOUT_SECONDS,
   });
   const fleet = new FleetService(client, env.AO_PROFILES_DIR);
-  const app = createApp({ runs, fleet, apiToken: resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR) });
+  const events = new FileEventStore(path.join(env.AO_DATA_DIR, 'events'));
+  const app = createApp({ runs, fleet, events, apiToken: resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR) });
   const server = app.listen(env.AO_API_PORT, env.AO_API_HOST, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : env.AO_API_PORT;

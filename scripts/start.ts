@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     await prepareExistingNamespace();
   }
   // Creates the token file now, so the curl line below works as printed.
-  resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR);
+  const token = resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR);
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     TEMPORAL_ADDRESS: address,
@@ -98,7 +98,12 @@ async function main(): Promise<void> {
   const children = [
     launch('control', 'workers/control.ts', [], childEnv),
     launch('api', 'api/server.ts', [], childEnv),
-    launch('runner', 'workers/runner.ts', ['--profile', env.AO_RUNNER_PROFILE], childEnv),
+    launch('runner', 'workers/runner.ts', ['--profile', env.AO_RUNNER_PROFILE], {
+      ...childEnv,
+      AO_API_URL: `http://127.0.0.1:${env.AO_API_PORT}`,
+      AO_API_TOKEN: token,
+      AO_RUNNER_DATA_DIR: path.join(env.AO_DATA_DIR, 'runner'),
+    }),
   ];
 
   console.log(

@@ -23,6 +23,9 @@ Options (each also read from the environment variable shown):
   --capacity N               runs executed at once (default: 1)                   AO_RUNNER_CAPACITY
   --drain-seconds N          on SIGTERM, how long running runs may finish (30)    AO_RUNNER_DRAIN_SECONDS
   --profiles-dir DIR         where profiles live (default: the repo's profiles/)  AO_PROFILES_DIR
+  --api-url URL              the ao API that receives run events                  AO_API_URL
+                             (its token: AO_API_TOKEN; unset keeps events in the spool)
+  --data-dir DIR             event spool and runner state (default: <project>/.ao) AO_RUNNER_DATA_DIR
   -h, --help                 show this help
 
 Temporal: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"),
@@ -47,6 +50,8 @@ const RunnerOptions = z.object({
   capacity: z.coerce.number().int().min(1, 'capacity must be at least 1').max(1000).default(1),
   drainSeconds: z.coerce.number().int().min(0).max(86_400).default(30),
   profilesDir: z.string().min(1).default(defaultProfilesDir).transform((dir) => path.resolve(dir)),
+  apiUrl: z.url().optional(),
+  dataDir: z.string().min(1).optional(),
   help: z.boolean().default(false),
 });
 export type RunnerOptions = z.infer<typeof RunnerOptions>;
@@ -73,6 +78,8 @@ export function parseRunnerOptions(argv: string[], env: NodeJS.ProcessEnv): Runn
         capacity: { type: 'string' },
         'drain-seconds': { type: 'string' },
         'profiles-dir': { type: 'string' },
+        'api-url': { type: 'string' },
+        'data-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -90,6 +97,8 @@ export function parseRunnerOptions(argv: string[], env: NodeJS.ProcessEnv): Runn
     capacity: values.capacity ?? env.AO_RUNNER_CAPACITY,
     drainSeconds: values['drain-seconds'] ?? env.AO_RUNNER_DRAIN_SECONDS,
     profilesDir: values['profiles-dir'] ?? env.AO_PROFILES_DIR,
+    apiUrl: values['api-url'] ?? env.AO_API_URL,
+    dataDir: values['data-dir'] ?? env.AO_RUNNER_DATA_DIR,
     help: values.help,
   });
   if (!parsed.success) throw new RunnerOptionsError(`invalid runner options:\n  ${describeIssues(parsed.error.issues).join('\n  ')}`);

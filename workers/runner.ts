@@ -1,6 +1,9 @@
 import crypto from 'node:crypto';
+import path from 'node:path';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { EventSpool } from '../activities/events/event-spool.js';
 import { createRunnerActivities } from '../activities/runner.js';
+import { secretValues } from '../core/events.js';
 import { listProfiles, loadProfile } from '../core/profiles.js';
 import type { RunnerRegistration } from '../core/schemas.js';
 import { TemporalEnv, connectClient, connectWorker, temporalSettingsFromEnv } from '../core/temporal-connection.js';
@@ -54,11 +57,20 @@ async function main(): Promise<void> {
   await assertIdentityFree(client, runnerId, hostname);
 
   const shutdownController = new AbortController();
+  const events = new EventSpool({
+    spoolFile: path.join(options.dataDir ?? path.join(options.projectDir, '.ao'), 'spool', `${runnerId}.jsonl`),
+    ...(options.apiUrl ? { apiUrl: options.apiUrl.replace(/\/$/, '') } : {}),
+    ...(process.env.AO_API_TOKEN ? { apiToken: process.env.AO_API_TOKEN } : {}),
+    instanceId: registration.instance.id,
+    secrets: secretValues(process.env),
+    log: (message) => console.error(`runner ${runnerId}: ${message}`),
+  });
+  events.start();
   const worker = await Worker.create({
     connection: await connectWorker(temporal),
     namespace: temporal.namespace,
     taskQueue: runnerTaskQueue(runnerId),
-    activities: createRunnerActivities({ client, registration, shutdownSignal: shutdownController.signal }),
+    activities: createRunnerActivities({ client, registration, events, shutdownSignal: shutdownController.signal }),
     // One slot per run, plus the presence activity that is always held (two across a continue-as-new).
     maxConcurrentActivityTaskExecutions: options.capacity + 2,
     shutdownGraceTime: `${options.drainSeconds} seconds`,
@@ -102,6 +114,7 @@ async function main(): Promise<void> {
       } catch (error) {
         console.error('could not deregister:', error);
       }
+      await events.close();
       await client.connection.close().catch(() => undefined);
       console.log(`runner ${runnerId}: stopped`);
     })());

@@ -82,9 +82,11 @@ export class TestStack {
       ...(options.requireMatchingTags ? ['--require-matching-tags'] : []),
       ...(options.capacity ? ['--capacity', String(options.capacity)] : []),
       '--drain-seconds', '5',
+      '--api-url', this.apiUrl,
+      '--data-dir', path.join(projectDir, '.ao-runner'),
       ...(options.extraArgs ?? []),
     ];
-    const runner = this.spawnRunner(args, options.env);
+    const runner = this.spawnRunner(args, { AO_API_TOKEN: this.token, ...options.env });
     const [, runnerId] = await runner.waitFor(/runner (\S+) registered/);
     return { process: runner, runnerId: runnerId!, projectDir };
   }

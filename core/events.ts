@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+/**
+ * Run events: what executors and runners report besides the workflow's milestones.
+ * They travel runner → API in batches and are stored apart from Temporal history (design §5).
+ */
+export const EVENT_KINDS = [
+  'session_started',
+  'state_changed',
+  'terminal_chunk',
+  'message',
+  'file_touched',
+  'diff_summary',
+  'tool_call',
+  'tool_result',
+  'approval_requested',
+  'approval_resolved',
+  'usage_tick',
+  'hook_run',
+  'alert',
+  'session_ended',
+] as const;
+export const EventKind = z.enum(EVENT_KINDS);
+export type EventKind = z.infer<typeof EventKind>;
+
+/** An event as a runner sends it: `source` + `seq` identify it, so a resent batch is stored once. */
+export const RunEventInput = z.object({
+  run_id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
+  /** The sending runner process and attempt; seq counts within it. */
+  source: z.string().min(1).max(200),
+  seq: z.number().int().nonnegative(),
+  kind: EventKind,
+  at: z.string(),
+  data: z.record(z.string(), z.unknown()).default({}),
+});
+export type RunEventInput = z.infer<typeof RunEventInput>;
+
+export const EventBatch = z.object({ events: z.array(RunEventInput).max(1000) }).strict();
+export type EventBatch = z.infer<typeof EventBatch>;
+
+/** An event as stored and served: `id` orders a run's events and is the SSE event id. */
+export const RunEvent = RunEventInput.extend({ id: z.number().int().positive() });
+export type RunEvent = z.infer<typeof RunEvent>;
+
+const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL)/i;
+
+/** Values of secret-looking environment variables, to be redacted wherever they would be shown. */
+export function secretValues(env: NodeJS.ProcessEnv): string[] {
+  return Object.entries(env)
+    .filter(([name, value]) => SECRET_NAME.test(name) && typeof value === 'string' && value.length >= 8)
+    .map(([, value]) => value!);
+}
+
+/** Replaces every secret in strings anywhere inside `value`. */
+export function redact<T>(value: T, secrets: readonly string[]): T {
+  if (secrets.length === 0) return value;
+  if (typeof value === 'string') return secrets.reduce<string>((text, secret) => text.split(secret).join('[redacted]'), value) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => redact(item, secrets)) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redact(item, secrets)])) as T;
+  }
+  return value;
+}

@@ -1,0 +1,107 @@
+import crypto from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunEvent } from '../core/events.js';
+import { freePort } from '../temporal-config/dev-server.js';
+import { TestStack, eventually } from './support/stack.js';
+
+let stack: TestStack;
+const uniqueTag = (label: string): string => `${label}-${crypto.randomBytes(3).toString('hex')}`;
+
+beforeAll(async () => {
+  stack = await TestStack.create();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function events(id: string, baseUrl?: string): Promise<RunEvent[]> {
+  const { body } = await stack.api<{ events: RunEvent[] }>('GET', `/runs/${id}/events`, baseUrl ? { baseUrl } : {});
+  return body.events;
+}
+
+async function eventsUntilEnded(id: string, baseUrl?: string): Promise<RunEvent[]> {
+  return eventually(async () => {
+    const list = await events(id, baseUrl);
+    if (!list.some((event) => event.kind === 'session_ended')) throw new Error('no session_ended yet');
+    return list;
+  }, 60_000);
+}
+
+/** Reads an SSE stream until `count` events arrived; returns them. */
+async function readSse(url: string, headers: Record<string, string>, count: number): Promise<RunEvent[]> {
+  const controller = new AbortController();
+  const response = await fetch(url, { headers: { ...headers, accept: 'text/event-stream' }, signal: controller.signal });
+  expect(response.headers.get('content-type')).toContain('text/event-stream');
+  const received: RunEvent[] = [];
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let boundary;
+    while ((boundary = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, boundary);
+      buffer = buffer.slice(boundary + 2);
+      const data = block.split('\n').find((line) => line.startsWith('data: '));
+      if (data) received.push(JSON.parse(data.slice(6)) as RunEvent);
+    }
+    if (received.length >= count) break;
+  }
+  controller.abort();
+  return received;
+}
+
+describe('run events', () => {
+  it('carries the executor’s terminal output between session_started and session_ended, in order', async () => {
+    const tag = uniqueTag('events');
+    await stack.startRunner({ tags: [tag] });
+    const { body: run } = await stack.api<{ id: string }>('POST', '/runs?wait=true', { body: { agent: 'echo', prompt: 'say it', additional_demands: { tags: [tag] } } });
+    const list = await eventsUntilEnded(run.id);
+    expect(list[0]!.kind).toBe('session_started');
+    expect(list.at(-1)!.kind).toBe('session_ended');
+    expect(list.at(-1)!.data).toMatchObject({ exit_code: 0, outcome: 'exited' });
+    const output = list.filter((event) => event.kind === 'terminal_chunk').map((event) => event.data.text).join('');
+    expect(output).toContain(`echo executor: run ${run.id}`);
+    expect(output).toContain('"prompt":"say it"');
+    expect(list.map((event) => event.id)).toEqual(list.map((_, index) => index + 1));
+  });
+
+  it('streams events live over SSE and replays from Last-Event-ID on reconnect', async () => {
+    const tag = uniqueTag('sse');
+    await stack.startRunner({ tags: [tag] });
+    const id = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: 1_500 }, additional_demands: { tags: [tag] } });
+    const headers = { authorization: `Bearer ${stack.token}` };
+    const live = await readSse(`${stack.apiUrl}/runs/${id}/events`, headers, 2);
+    expect(live.map((event) => event.kind)).toEqual(['session_started', 'terminal_chunk']);
+    const all = await eventsUntilEnded(id);
+    const replay = await readSse(`${stack.apiUrl}/runs/${id}/events`, { ...headers, 'last-event-id': String(live[1]!.id) }, all.length - 2);
+    expect(replay.map((event) => event.id)).toEqual(all.slice(2).map((event) => event.id));
+  });
+
+  it('spools events while the API is down and delivers them later, in order, once', async () => {
+    const tag = uniqueTag('spool');
+    const port = await freePort();
+    const eventsApi = await stack.startApi({ AO_API_PORT: String(port) });
+    await stack.startRunner({ tags: [tag], extraArgs: ['--api-url', eventsApi] });
+    const apiProcess = stack.processes.at(-2)!;
+    await apiProcess.stop('SIGKILL');
+
+    const { body: run } = await stack.api<{ id: string; status: string }>('POST', '/runs?wait=true', { body: { agent: 'echo', additional_demands: { tags: [tag] } } });
+    expect(run.status).toBe('completed');
+    await stack.startApi({ AO_API_PORT: String(port) });
+    const delivered = await eventsUntilEnded(run.id, eventsApi);
+    const keys = delivered.map((event) => `${event.source}#${event.seq}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(delivered.map((event) => event.seq)).toEqual([...delivered.map((event) => event.seq)].sort((a, b) => a - b));
+    expect(delivered[0]!.kind).toBe('session_started');
+  });
+
+  it('redacts secrets from the environment out of events', async () => {
+    const tag = uniqueTag('secret');
+    const secret = `sk-${crypto.randomBytes(12).toString('hex')}`;
+    await stack.startRunner({ tags: [tag], env: { VENDOR_API_KEY: secret } });
+    const { body: run } = await stack.api<{ id: string }>('POST', '/runs?wait=true', { body: { agent: 'echo', prompt: `my key is ${secret}`, additional_demands: { tags: [tag] } } });
+    const text = JSON.stringify(await eventsUntilEnded(run.id));
+    expect(text).not.toContain(secret);
+    expect(text).toContain('my key is [redacted]');
+  });
+});
