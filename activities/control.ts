@@ -40,7 +40,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
         .getHandle(execution.workflowId)
         .query(runnerStateQuery)
         .catch(() => undefined);
-      if (!state?.online || state.draining) continue;
+      if (!state?.online || state.draining || state.unhealthy_reason) continue;
       candidates.push(toCandidate(state));
     }
     return candidates;
@@ -78,6 +78,8 @@ export function createControlActivities({ client, configDir }: ControlDependenci
             agent: { name: agent.name, type: agent.type, ...(agent.system_prompt ? { system_prompt: agent.system_prompt } : {}) },
             ...(input.prompt !== undefined ? { prompt: input.prompt } : {}),
             parameters: input.parameters,
+            ...(agent.workspace_mode ? { workspace_mode: agent.workspace_mode } : {}),
+            ...(input.base_ref ? { base_ref: input.base_ref } : {}),
             ...(resumed?.executor_session_id ? { session_id: resumed.executor_session_id } : {}),
           },
         };

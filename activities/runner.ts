@@ -2,6 +2,8 @@ import { CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { ExecutionResult, RunnerRegistration } from '../core/schemas.js';
 import type { EventSpool } from './events/event-spool.js';
+import type { HookSettings } from './hooks.js';
+import type { RunnerLog } from './runner-log.js';
 import { executeRun, type ExecuteRequest } from './execute-run.js';
 
 export type { ExecuteRequest } from './execute-run.js';
@@ -14,12 +16,21 @@ export interface RunnerDependencies {
   /** Aborted when the runner shuts down: presence ends at once while running runs drain. */
   shutdownSignal: AbortSignal;
   events: EventSpool;
+  hooks: HookSettings;
+  log: RunnerLog;
 }
 
 const HEARTBEAT_INTERVAL_MS = 2_000;
 
 /** Activities served on one runner's own queue: they run on that machine. */
-export function createRunnerActivities({ client, registration, killGraceMs, shutdownSignal, events }: RunnerDependencies) {
+export function createRunnerActivities({ client, registration, killGraceMs, shutdownSignal, events, hooks, log }: RunnerDependencies) {
+  // Runs in `project` mode share the project folder: one at a time.
+  let projectQueue: Promise<unknown> = Promise.resolve();
+  const projectLock = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = projectQueue.then(work, work);
+    projectQueue = next.catch(() => undefined);
+    return next;
+  };
   return {
     /**
      * Held for as long as this runner process lives. Its heartbeats are the runner's liveness;
@@ -45,7 +56,7 @@ export function createRunnerActivities({ client, registration, killGraceMs, shut
 
     /** Runs the executor for one run and returns its result; cancelling the activity ends its process group. */
     execute(request: ExecuteRequest): Promise<ExecutionResult> {
-      return executeRun({ client, registration, events, killGraceMs: killGraceMs ?? 5_000 }, request);
+      return executeRun({ client, registration, events, hooks, log, projectLock, killGraceMs: killGraceMs ?? 5_000 }, request);
     },
   };
 }

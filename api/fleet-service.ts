@@ -4,7 +4,7 @@ import { RUNNER_WORKFLOW_TYPE, runnerStateQuery, type RunnerState } from '../wor
 
 export interface RunnerView extends RunnerState {
   runner_id: string;
-  status: 'online' | 'draining' | 'offline';
+  status: 'online' | 'draining' | 'unhealthy' | 'offline';
   load: number;
   capacity: number;
   /** When the runner's presence last heartbeat reached Temporal. */
@@ -27,7 +27,7 @@ export class FleetService {
       views.push({
         ...state,
         runner_id: state.registration.runner_id,
-        status: !state.online ? 'offline' : state.draining ? 'draining' : 'online',
+        status: !state.online ? 'offline' : state.draining ? 'draining' : state.unhealthy_reason ? 'unhealthy' : 'online',
         load: state.active_runs.length,
         capacity: state.registration.capacity,
         last_heartbeat_at: seconds === undefined || seconds === null ? undefined : new Date(Number(seconds) * 1000).toISOString(),

@@ -14,6 +14,10 @@ export const RUN_FAILURE_TYPES = [
   'RUNNER_LOST',
   /** The agent or its parameters were not valid when the run started. */
   'INVALID_RUN',
+  /** The run's workspace (git worktree) could not be prepared. */
+  'WORKSPACE_FAILED',
+  /** A pre_run hook refused the run. */
+  'HOOK_FAILED',
   /** The run was stopped on request. */
   'STOPPED',
 ] as const;
@@ -38,6 +42,8 @@ export function finalStatusFor(type: RunFailureType): FinalRunStatus {
     case 'RUN_TIMEOUT':
     case 'RUNNER_LOST':
     case 'INVALID_RUN':
+    case 'WORKSPACE_FAILED':
+    case 'HOOK_FAILED':
       return 'failed';
     default:
       return assertExhaustive(type);

@@ -93,6 +93,8 @@ export const Agent = z
     demands: Demands.default({ tags: [] }),
     status: AgentStatus.default('active'),
     timeout_seconds: z.number().int().positive().optional(),
+    /** Where its runs work: a git worktree per run, the project folder itself, or an empty temp folder. */
+    workspace_mode: z.enum(['worktree', 'project', 'temp']).optional(),
   })
   .strict();
 export type Agent = z.infer<typeof Agent>;
@@ -111,6 +113,8 @@ export const CreateRunRequest = z
     session_id: SessionId.optional(),
     /** `resume` continues the session's executor session on the runner that holds it. */
     mode: z.enum(['new', 'resume']).optional(),
+    /** The branch, tag or commit the run's worktree starts from (default: the project's HEAD). */
+    base_ref: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/@^~-]{0,199}$/, 'not a git ref').optional(),
   })
   .strict()
   .refine((request) => request.mode !== 'resume' || request.session_id !== undefined, {
@@ -132,6 +136,7 @@ export const RunInput = z.object({
   dispatch_timeout_seconds: z.number().int().positive().optional(),
   session_id: z.string(),
   session_mode: z.enum(['new', 'resume']),
+  base_ref: z.string().optional(),
   created_at: z.string(),
 });
 export type RunInput = z.infer<typeof RunInput>;
@@ -160,8 +165,29 @@ export const ExecutorOutput = z.object({
 });
 export type ExecutorOutput = z.infer<typeof ExecutorOutput>;
 
+/** Where a run worked and what it changed (design §2, issue: workspaces). */
+export const WorkspaceSummary = z.object({
+  mode: z.enum(['worktree', 'project', 'temp']),
+  dir: z.string(),
+  branch: z.string().optional(),
+  base_commit: z.string().optional(),
+  head_commit: z.string().optional(),
+  committed: z.boolean().optional(),
+  removed: z.boolean().optional(),
+  diff: z
+    .object({
+      files_changed: z.number(),
+      added: z.number(),
+      removed: z.number(),
+      files: z.array(z.object({ path: z.string(), added: z.number(), removed: z.number() })),
+    })
+    .optional(),
+});
+export type WorkspaceSummary = z.infer<typeof WorkspaceSummary>;
+
 /** What the execute activity returns to the workflow. */
 export const ExecutionResult = z.object({
+  workspace: WorkspaceSummary.optional(),
   exit_code: z.number().int().nullable(),
   result_data: z.unknown().optional(),
   session_id: z.string().optional(),
@@ -193,6 +219,7 @@ export const RunState = z.object({
   /** The runner that ran (or runs) it, for session affinity. */
   runner: RunnerSummary.optional(),
   timeout_seconds: z.number().optional(),
+  workspace: WorkspaceSummary.optional(),
   status: RunStatus,
   parameters: z.record(z.string(), z.unknown()),
   demands: Demands.optional(),

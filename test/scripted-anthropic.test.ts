@@ -55,7 +55,7 @@ async function tempDirs(): Promise<Dirs> {
 }
 
 async function serve(script: Turn[]): Promise<ScriptedAnthropic> {
-  const endpoint = await serve(script);
+  const endpoint = await startScriptedAnthropic(script);
   cleanups.push(() => endpoint.close());
   return endpoint;
 }
@@ -204,7 +204,10 @@ describe('the real claude CLI against the scripted endpoint', () => {
     expect(lineOf(run, 'system', 'permission_denied')).toMatchObject({ tool_name: 'Bash', tool_use_id: toolUse!.id });
     const denial = 'Permission to use Bash with command echo hi > out.txt has been denied.';
     expect(outputBlocks(run, 'tool_result')).toEqual([expect.objectContaining({ tool_use_id: toolUse!.id, is_error: true, content: denial })]);
-    expect(blocksOf(endpoint.mainRequests[1]!, 'tool_result')).toEqual([expect.objectContaining({ is_error: true, content: denial })]);
+    // What goes back to the model is the same refusal (the CLI appends a system-reminder to it).
+    const [returned] = blocksOf(endpoint.mainRequests[1]!, 'tool_result');
+    expect(returned).toMatchObject({ tool_use_id: toolUse!.id, is_error: true });
+    expect(returned!.content).toContain(denial);
     expect(lineOf(run, 'result')).toMatchObject({
       is_error: false,
       permission_denials: [{ tool_name: 'Bash', tool_use_id: toolUse!.id, tool_input: { command: 'echo hi > out.txt' } }],
@@ -278,11 +281,70 @@ describe('the real claude CLI against the scripted endpoint', () => {
     const endpoint = await serve([reply('Too late.', { until: held.promise })]);
     cleanups.push(() => Promise.resolve(held.release()));
     const { process: claude, finished } = startClaude({ ...dirs, endpoint }, 'Take your time');
-    await endpoint.waitForMainRequest(1);
+    const asked = await Promise.race([endpoint.waitForMainRequest(1).then(() => true), finished.then(() => false)]);
+    expect(asked, 'claude exited before asking for its first turn').toBe(true);
     expect(claude.running).toBe(true);
     await claude.stop('SIGTERM');
     const run = await finished;
-    expect(run.code !== 0 || run.signal !== null).toBe(true);
-    expect(run.lines.some((l) => l.type === 'result' && l.is_error === false)).toBe(false);
+    // It dies by its own SIGTERM handler (128 + 15), mid-turn: an init line, and no result.
+    expect(run.code).toBe(143);
+    expect(run.lines.map((l) => l.type)).toEqual(['system']);
+    expect(endpoint.mainRequests).toHaveLength(1);
+  });
+});
+
+describe('the scripted endpoint', () => {
+  const post = (url: string, body: object): Promise<Response> =>
+    fetch(`${url}/v1/messages?beta=true`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const main = { model, max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], tools: [{ name: 'Write' }, { name: 'Bash' }] };
+
+  it('answers side requests harmlessly without consuming the script, then runs out with a 400', async () => {
+    const endpoint = await serve([reply('The scripted answer.')]);
+    expect((await fetch(`${endpoint.url}/api/hello`, { method: 'HEAD' })).status).toBe(200);
+    const counted = await fetch(`${endpoint.url}/v1/messages/count_tokens?beta=true`, { method: 'POST', body: JSON.stringify(main) });
+    expect(await counted.json()).toEqual({ input_tokens: 100 });
+    const title = await post(endpoint.url, { model, max_tokens: 50, messages: [{ role: 'user', content: 'Name this session' }] });
+    expect(await title.json()).toMatchObject({ type: 'message', content: [{ type: 'text', text: 'OK' }], stop_reason: 'end_turn' });
+
+    const answer = await post(endpoint.url, main);
+    expect(await answer.json()).toMatchObject({ role: 'assistant', content: [{ type: 'text', text: 'The scripted answer.' }], stop_reason: 'end_turn' });
+    const exhausted = await post(endpoint.url, main);
+    expect(exhausted.status).toBe(400);
+    expect(await exhausted.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+
+    expect(endpoint.requests.map((r) => `${r.kind} ${r.method} ${r.path.split('?')[0]}`)).toEqual([
+      'side HEAD /api/hello',
+      'side POST /v1/messages/count_tokens',
+      'side POST /v1/messages',
+      'main POST /v1/messages',
+      'main POST /v1/messages',
+    ]);
+  });
+
+  it('streams text and tool calls as Messages API server-sent events', async () => {
+    const endpoint = await serve([{ text: 'Writing it.', tools: [{ tool: 'Write', input: { file_path: 'a.txt', content: 'x' }, id: 'toolu_1' }], usage: { output_tokens: 7 } }]);
+    const response = await post(endpoint.url, { ...main, stream: true });
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const events = (await response.text())
+      .split('\n\n')
+      .filter((chunk) => chunk !== '')
+      .map((chunk) => ({ event: /^event: (.+)$/m.exec(chunk)?.[1], data: JSON.parse(/^data: (.+)$/m.exec(chunk)![1]!) as Record<string, unknown> }));
+    expect(events.map((e) => e.event)).toEqual([
+      'message_start',
+      'content_block_start',
+      'content_block_delta',
+      'content_block_stop',
+      'content_block_start',
+      'content_block_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ]);
+    for (const e of events) expect(e.data.type).toBe(e.event);
+    expect(events[4]!.data).toMatchObject({ index: 1, content_block: { type: 'tool_use', id: 'toolu_1', name: 'Write', input: {} } });
+    const delta = events[5]!.data.delta as { type: string; partial_json: string };
+    expect(delta.type).toBe('input_json_delta');
+    expect(JSON.parse(delta.partial_json)).toEqual({ file_path: 'a.txt', content: 'x' });
+    expect(events[7]!.data).toMatchObject({ delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 7 } });
   });
 });

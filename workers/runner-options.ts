@@ -26,6 +26,11 @@ Options (each also read from the environment variable shown):
   --api-url URL              the ao API that receives run events                  AO_API_URL
                              (its token: AO_API_TOKEN; unset keeps events in the spool)
   --data-dir DIR             event spool and runner state (default: <project>/.ao) AO_RUNNER_DATA_DIR
+  --hooks-dir DIR            global hooks: pre_run, post_run, health_check         AO_HOOKS_DIR
+                             (a profile's "lifecycle": {"hooks_dir"} adds its own)
+  --hook-timeout N           seconds a hook may take (default: 60)                 AO_HOOK_TIMEOUT_SECONDS
+  --health-interval N        seconds between health_check hook runs (default: 30)  AO_HEALTH_CHECK_SECONDS
+  --verbose | --quiet        more (hook output, details) or less terminal output   AO_RUNNER_LOG=verbose|quiet
   -h, --help                 show this help
 
 Temporal: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"),
@@ -51,6 +56,10 @@ const RunnerOptions = z.object({
   drainSeconds: z.coerce.number().int().min(0).max(86_400).default(30),
   profilesDir: z.string().min(1).default(defaultProfilesDir).transform((dir) => path.resolve(dir)),
   apiUrl: z.url().optional(),
+  hooksDir: z.string().min(1).optional().transform((dir) => (dir ? path.resolve(dir) : undefined)),
+  hookTimeout: z.coerce.number().int().min(1).max(3600).default(60),
+  healthInterval: z.coerce.number().int().min(1).max(86_400).default(30),
+  logLevel: z.enum(['quiet', 'normal', 'verbose']).default('normal'),
   dataDir: z.string().min(1).optional(),
   help: z.boolean().default(false),
 });
@@ -80,6 +89,11 @@ export function parseRunnerOptions(argv: string[], env: NodeJS.ProcessEnv): Runn
         'profiles-dir': { type: 'string' },
         'api-url': { type: 'string' },
         'data-dir': { type: 'string' },
+        'hooks-dir': { type: 'string' },
+        'hook-timeout': { type: 'string' },
+        'health-interval': { type: 'string' },
+        verbose: { type: 'boolean' },
+        quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -99,6 +113,10 @@ export function parseRunnerOptions(argv: string[], env: NodeJS.ProcessEnv): Runn
     profilesDir: values['profiles-dir'] ?? env.AO_PROFILES_DIR,
     apiUrl: values['api-url'] ?? env.AO_API_URL,
     dataDir: values['data-dir'] ?? env.AO_RUNNER_DATA_DIR,
+    hooksDir: values['hooks-dir'] ?? env.AO_HOOKS_DIR,
+    hookTimeout: values['hook-timeout'] ?? env.AO_HOOK_TIMEOUT_SECONDS,
+    healthInterval: values['health-interval'] ?? env.AO_HEALTH_CHECK_SECONDS,
+    logLevel: values.verbose ? 'verbose' : values.quiet ? 'quiet' : env.AO_RUNNER_LOG,
     help: values.help,
   });
   if (!parsed.success) throw new RunnerOptionsError(`invalid runner options:\n  ${describeIssues(parsed.error.issues).join('\n  ')}`);

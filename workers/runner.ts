@@ -2,7 +2,10 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { EventSpool } from '../activities/events/event-spool.js';
+import type { HookSettings } from '../activities/hooks.js';
+import { createRunnerLog } from '../activities/runner-log.js';
 import { createRunnerActivities } from '../activities/runner.js';
+import { pruneStaleWorktrees } from '../activities/workspace.js';
 import { secretValues } from '../core/events.js';
 import { listProfiles, loadProfile } from '../core/profiles.js';
 import type { RunnerRegistration } from '../core/schemas.js';
@@ -15,10 +18,12 @@ import {
   registerRunnerSignal,
   runnerStateQuery,
   runnerTaskQueue,
+  runWorkflowId,
   runnerWorkflowId,
   type RunnerState,
 } from '../workflows/messages.js';
 import { assertIdentityFree } from './runner-identity.js';
+import { startHealthChecks } from './runner-health.js';
 import { RUNNER_HELP, currentHostname, parseRunnerOptions, runnerIdFor, type RunnerOptions } from './runner-options.js';
 
 /** How often the runner checks that the fleet still sees it online (re-registers after a network split). */
@@ -37,6 +42,12 @@ async function main(): Promise<void> {
   if (options.profileList) return printProfiles(options);
 
   const { profile } = await loadProfile(options.profilesDir, options.profile);
+  const log = createRunnerLog({ tty: process.stdout.isTTY === true, level: options.logLevel });
+  const profileHooks = typeof profile.lifecycle?.hooks_dir === 'string' ? path.resolve(options.profilesDir, profile.lifecycle.hooks_dir) : undefined;
+  const hooks: HookSettings = {
+    dirs: [options.hooksDir, profileHooks].filter((dir): dir is string => dir !== undefined),
+    timeoutMs: options.hookTimeout * 1000,
+  };
   const temporal = temporalSettingsFromEnv(TemporalEnv.parse(process.env));
   const hostname = currentHostname();
   const runnerId = runnerIdFor(hostname, options.projectDir, options.profile);
@@ -63,14 +74,22 @@ async function main(): Promise<void> {
     ...(process.env.AO_API_TOKEN ? { apiToken: process.env.AO_API_TOKEN } : {}),
     instanceId: registration.instance.id,
     secrets: secretValues(process.env),
-    log: (message) => console.error(`runner ${runnerId}: ${message}`),
+    log: (message) => log.error(message),
   });
   events.start();
+  const pruned = await pruneStaleWorktrees(options.projectDir, async (runId) => {
+    const status = await client.workflow.getHandle(runWorkflowId(runId)).describe().then(
+      (description) => description.status.name,
+      () => 'GONE',
+    );
+    return status !== 'RUNNING';
+  });
+  if (pruned.length) log.info(`pruned ${pruned.length} worktree(s) of finished runs; their branches stay`);
   const worker = await Worker.create({
     connection: await connectWorker(temporal),
     namespace: temporal.namespace,
     taskQueue: runnerTaskQueue(runnerId),
-    activities: createRunnerActivities({ client, registration, events, shutdownSignal: shutdownController.signal }),
+    activities: createRunnerActivities({ client, registration, events, hooks, log, shutdownSignal: shutdownController.signal }),
     // One slot per run, plus the presence activity that is always held (two across a continue-as-new).
     maxConcurrentActivityTaskExecutions: options.capacity + 2,
     shutdownGraceTime: `${options.drainSeconds} seconds`,
@@ -90,6 +109,8 @@ async function main(): Promise<void> {
       signalArgs: [registration],
     });
   let stopping: Promise<void> | undefined;
+  // Started after registration; the shutdown below may run before that.
+  const background: { health?: { stop(): void } } = {};
   const presenceCheck = setInterval(() => {
     handle
       .query(runnerStateQuery)
@@ -101,6 +122,7 @@ async function main(): Promise<void> {
     (stopping ??= (async () => {
       console.log(`runner ${runnerId}: ${signal} received, draining (up to ${options.drainSeconds}s for running runs)`);
       clearInterval(presenceCheck);
+      background.health?.stop();
       try {
         await handle.signal(drainRunnerSignal, { instance_id: registration.instance.id });
       } catch (error) {
@@ -122,6 +144,7 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void shutdown(signal));
 
   await register();
+  background.health = startHealthChecks({ client, registration, hooks, intervalMs: options.healthInterval * 1000, log });
   console.log(
     `runner ${runnerId} registered: profile ${options.profile} (${profile.type}), tags [${options.tags.join(', ')}], ` +
       `capacity ${options.capacity}, project ${options.projectDir}, queue ${runnerTaskQueue(runnerId)}`,

@@ -46,6 +46,8 @@ export interface RunnerState {
   since: string;
   active_runs: string[];
   draining: boolean;
+  /** Set while the runner's health_check hook fails: it takes no runs. */
+  unhealthy_reason?: string;
 }
 
 /** Fire-and-forget: a runner process announces itself (also used to start the workflow). */
@@ -54,6 +56,8 @@ export const registerRunnerSignal = defineSignal<[RunnerRegistration]>('register
 export const drainRunnerSignal = defineSignal<[{ instance_id: string }]>('drainRunner');
 /** A runner that shut down cleanly leaves the fleet. */
 export const deregisterRunnerSignal = defineSignal<[{ instance_id: string }]>('deregisterRunner');
+/** The runner's health_check hook result; an unhealthy runner takes no runs. */
+export const setRunnerHealthSignal = defineSignal<[{ instance_id: string; healthy: boolean; reason?: string }]>('setRunnerHealth');
 /** A run gives its slot back, whatever way it ended. */
 export const releaseSlotSignal = defineSignal<[{ run_id: string }]>('releaseSlot');
 /** An update, because the run must know whether it got the slot; capacity is never exceeded. */

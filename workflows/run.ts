@@ -154,6 +154,7 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     try {
       const result = await execution.run(() => execute({ ...resolved.request, timeout_seconds: state.timeout_seconds }));
       if (result.session_id) state.executor_session_id = result.session_id;
+      if (result.workspace) state.workspace = result.workspace;
       state.result = result.result_data ?? { exit_code: result.exit_code, stdout: result.stdout_tail, stderr: result.stderr_tail };
       transition('completed', `exit code ${result.exit_code ?? 'none'}`);
       return state;

@@ -22,6 +22,7 @@ import {
   runnerAvailableSignal,
   runnerStateQuery,
   runnerTaskQueue,
+  setRunnerHealthSignal,
   type RunnerState,
 } from './messages.js';
 
@@ -53,7 +54,7 @@ export async function runnerWorkflow(carried?: RunnerState): Promise<void> {
       { key: searchAttributes.executorType, value: reg.executor.type },
       { key: searchAttributes.hostname, value: reg.hostname },
       { key: searchAttributes.tags, value: reg.tags },
-      { key: searchAttributes.runnerOnline, value: current.online && !current.draining },
+      { key: searchAttributes.runnerOnline, value: current.online && !current.draining && !current.unhealthy_reason },
     ]);
   };
   const markOffline = (reason: string): void => {
@@ -87,6 +88,13 @@ export async function runnerWorkflow(carried?: RunnerState): Promise<void> {
     publish(state);
   });
 
+  setHandler(setRunnerHealthSignal, ({ instance_id, healthy, reason }) => {
+    if (!state || state.registration.instance.id !== instance_id) return;
+    const { unhealthy_reason: _previous, ...rest } = state;
+    state = healthy ? rest : { ...rest, unhealthy_reason: reason ?? 'health check failed' };
+    publish(state);
+  });
+
   setHandler(deregisterRunnerSignal, ({ instance_id }) => {
     if (state?.registration.instance.id === instance_id) markOffline('runner shut down');
   });
@@ -102,6 +110,7 @@ export async function runnerWorkflow(carried?: RunnerState): Promise<void> {
     if (state.active_runs.includes(run_id)) return { accepted: true };
     if (!state.online) return { accepted: false, reason: 'runner is offline' };
     if (state.draining) return { accepted: false, reason: 'runner is draining' };
+    if (state.unhealthy_reason) return { accepted: false, reason: `runner is unhealthy: ${state.unhealthy_reason}` };
     if (state.active_runs.length >= state.registration.capacity) {
       if (!waiters.includes(workflow_id) && waiters.length < MAX_WAITERS) waiters.push(workflow_id);
       return { accepted: false, reason: 'runner is at capacity' };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { route } from '../route.js';
 import type { FleetService } from '../fleet-service.js';
 
-const ListRunnersQuery = z.object({ status: z.enum(['online', 'draining', 'offline']).optional() }).strict();
+const ListRunnersQuery = z.object({ status: z.enum(['online', 'draining', 'unhealthy', 'offline']).optional() }).strict();
 
 export function fleetRouter(fleet: FleetService): Router {
   const router = Router();

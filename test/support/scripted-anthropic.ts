@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A scripted stand-in for the Anthropic Messages API, for driving the real `claude` CLI offline.
- * Each conversation request (one whose `tools` include `Write`) gets the next scripted turn; everything
- * else the CLI asks (health check, token counting, title generation, ...) gets a harmless answer and
- * leaves the script alone.
+ * Each conversation request (by default: a `POST /v1/messages` whose `tools` include `Write`; a subagent's
+ * requests count too) gets the next scripted turn; everything else the CLI asks (the `HEAD /api/hello`
+ * health check, token counting, title generation, ...) gets a harmless answer and leaves the script alone.
  */
 
 export interface ToolCall {
@@ -119,8 +119,8 @@ export function blocksOf(request: RecordedRequest, type?: string): MessageBlock[
   return blocks.filter((b) => isRecord(b) && (type === undefined || b.type === type));
 }
 
-function toolNames(body: unknown): string[] {
-  if (!isRecord(body) || !Array.isArray(body.tools)) return [];
+function toolNames(body: Record<string, unknown>): string[] {
+  if (!Array.isArray(body.tools)) return [];
   return body.tools.flatMap((t) => (isRecord(t) && typeof t.name === 'string' ? [t.name] : []));
 }
 
@@ -132,7 +132,15 @@ function errorBody(type: string, message: string): string {
   return JSON.stringify({ type: 'error', error: { type, message } });
 }
 
-export async function startScriptedAnthropic(script: Turn[]): Promise<ScriptedAnthropic> {
+export interface ScriptedAnthropicOptions {
+  /** Which Messages requests consume the script; override when the CLI runs without `Write` (e.g. `--disallowedTools Write`). */
+  isMain?: (body: Record<string, unknown>) => boolean;
+}
+
+const hasWriteTool = (body: Record<string, unknown>): boolean => toolNames(body).includes('Write');
+
+export async function startScriptedAnthropic(script: Turn[], options: ScriptedAnthropicOptions = {}): Promise<ScriptedAnthropic> {
+  const isMain = options.isMain ?? hasWriteTool;
   const requests: RecordedRequest[] = [];
   const waiters: { count: number; resolve: (r: RecordedRequest) => void }[] = [];
   const mainRequests = (): RecordedRequest[] => requests.filter((r) => r.kind === 'main');
@@ -155,7 +163,7 @@ export async function startScriptedAnthropic(script: Turn[]): Promise<ScriptedAn
       const path = req.url ?? '/';
       const pathname = path.split('?')[0] ?? path;
       const isMessages = req.method === 'POST' && pathname === '/v1/messages';
-      const kind = isMessages && toolNames(body).includes('Write') ? 'main' : 'side';
+      const kind = isMessages && isRecord(body) && isMain(body) ? 'main' : 'side';
       const recorded: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, kind };
       if (kind === 'main') recorded.turn = takeTurn();
       requests.push(recorded);
@@ -173,7 +181,8 @@ export async function startScriptedAnthropic(script: Turn[]): Promise<ScriptedAn
         return sendJson(res, 200, '{}');
       }
       const turn = script[recorded.turn!];
-      // Past the end of the script: a 400 fails the CLI at once (no retries) with a readable cause.
+      // Past the end of the script: a 400, which the CLI does not retry (it re-sends a few times with fewer
+      // betas, then gives up), so a short script fails the run with this message instead of hanging it.
       if (!turn) return sendJson(res, 400, errorBody('invalid_request_error', `scripted-anthropic: script exhausted (${script.length} turns)`));
       void (async () => {
         if (turn.delayMs) await new Promise((resolve) => setTimeout(resolve, turn.delayMs));

@@ -1,0 +1,44 @@
+import { execFile } from 'node:child_process';
+
+export class GitError extends Error {
+  constructor(readonly args: string[], readonly stderr: string) {
+    super(`git ${args.join(' ')}: ${stderr.trim() || 'failed'}`);
+    this.name = 'GitError';
+  }
+}
+
+/** Runs git with an argv array (never a shell string) in `cwd`; resolves with stdout. */
+export function git(cwd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('git', args, { cwd, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }, (error, stdout, stderr) => {
+      if (error) reject(new GitError(args, stderr || error.message));
+      else resolve(stdout);
+    });
+  });
+}
+
+export async function isGitRepository(dir: string): Promise<boolean> {
+  try {
+    return (await git(dir, ['rev-parse', '--is-inside-work-tree'])).trim() === 'true';
+  } catch {
+    return false;
+  }
+}
+
+export interface FileDiff {
+  path: string;
+  added: number;
+  removed: number;
+}
+
+/** Per-file lines added and removed between two commits (binary files count 0). */
+export async function diffNumstat(cwd: string, from: string, to: string): Promise<FileDiff[]> {
+  const output = await git(cwd, ['diff', '--numstat', '--no-renames', from, to]);
+  return output
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [added, removed, ...rest] = line.split('\t');
+      return { path: rest.join('\t'), added: Number(added) || 0, removed: Number(removed) || 0 };
+    });
+}

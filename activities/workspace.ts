@@ -1,0 +1,157 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { diffNumstat, git, isGitRepository, type FileDiff } from './git.js';
+
+export const WorkspaceMode = z.enum(['worktree', 'project', 'temp']);
+export type WorkspaceMode = z.infer<typeof WorkspaceMode>;
+
+/** A base ref a run may name: a branch, tag or commit, never an option. */
+export const BaseRef = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/@^~-]{0,199}$/, 'not a git ref');
+
+export interface Workspace {
+  mode: WorkspaceMode;
+  dir: string;
+  branch?: string;
+  base_commit?: string;
+}
+
+export interface WorkspaceOutcome {
+  mode: WorkspaceMode;
+  dir: string;
+  branch?: string;
+  base_commit?: string;
+  head_commit?: string;
+  /** Whether uncommitted work was committed to the run's branch. */
+  committed?: boolean;
+  diff?: { files_changed: number; added: number; removed: number; files: FileDiff[] };
+  /** Whether the worktree folder was removed (the branch always stays). */
+  removed?: boolean;
+}
+
+export class WorkspaceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkspaceError';
+  }
+}
+
+export const worktreesDir = (projectDir: string): string => path.join(projectDir, '.ao', 'worktrees');
+export const runBranch = (runId: string): string => `ao/${runId}`;
+
+/** The mode a run works in: the profile's or agent's choice, else a worktree for git projects. */
+export async function chooseMode(projectDir: string, configured: unknown): Promise<WorkspaceMode> {
+  if (configured !== undefined) {
+    const parsed = WorkspaceMode.safeParse(configured);
+    if (!parsed.success) throw new WorkspaceError(`workspace_mode must be one of worktree, project, temp (got ${JSON.stringify(configured)})`);
+    if (parsed.data === 'worktree' && !(await isGitRepository(projectDir))) {
+      throw new WorkspaceError(`workspace_mode worktree needs a git repository, and ${projectDir} is not one`);
+    }
+    return parsed.data;
+  }
+  return (await isGitRepository(projectDir)) ? 'worktree' : 'project';
+}
+
+/** Keeps ao's folders out of the project's own `git status`. */
+async function excludeAoFolder(projectDir: string): Promise<void> {
+  const exclude = path.join((await git(projectDir, ['rev-parse', '--absolute-git-dir'])).trim(), 'info', 'exclude');
+  const current = await fs.readFile(exclude, 'utf8').catch(() => '');
+  if (!current.split('\n').includes('/.ao/')) {
+    await fs.mkdir(path.dirname(exclude), { recursive: true });
+    await fs.appendFile(exclude, `${current && !current.endsWith('\n') ? '\n' : ''}/.ao/\n`);
+  }
+}
+
+/**
+ * Prepares the folder a run works in. A worktree that already exists for the run (its runner
+ * crashed and came back) is reused as it is, so the resumed executor finds its work.
+ */
+export async function prepareWorkspace(projectDir: string, runId: string, mode: WorkspaceMode, baseRef?: string): Promise<Workspace> {
+  if (mode === 'project') return { mode, dir: projectDir };
+  if (mode === 'temp') return { mode, dir: await fs.mkdtemp(path.join(os.tmpdir(), `ao-run-${runId.slice(0, 8)}-`)) };
+
+  const dir = path.join(worktreesDir(projectDir), runId);
+  const branch = runBranch(runId);
+  const existing = await fs.stat(dir).catch(() => undefined);
+  if (existing) {
+    const base = (await git(dir, ['config', '--worktree', '--get', 'ao.base']).catch(() => '')).trim();
+    return { mode, dir, branch, ...(base ? { base_commit: base } : {}) };
+  }
+  try {
+    await excludeAoFolder(projectDir);
+    const base = (await git(projectDir, ['rev-parse', '--verify', `${baseRef ?? 'HEAD'}^{commit}`])).trim();
+    await fs.mkdir(worktreesDir(projectDir), { recursive: true });
+    await git(projectDir, ['worktree', 'add', '-b', branch, dir, base]);
+    // Remembered in the worktree so a resumed run diffs against the same base.
+    await git(projectDir, ['config', 'extensions.worktreeConfig', 'true']);
+    await git(dir, ['config', '--worktree', 'ao.base', base]);
+    return { mode, dir, branch, base_commit: base };
+  } catch (error) {
+    throw new WorkspaceError(`cannot create the run's worktree: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * After the executor ends: commits what it left uncommitted to the run's branch (unless the policy
+ * keeps it), summarises the diff against the base, and removes the worktree folder but never the
+ * branch. A worktree whose work is not all on the branch is kept.
+ */
+export async function finishWorkspace(workspace: Workspace, runId: string, options: { commit: boolean; remove: boolean }): Promise<WorkspaceOutcome> {
+  if (workspace.mode === 'temp') {
+    await fs.rm(workspace.dir, { recursive: true, force: true });
+    return { mode: workspace.mode, dir: workspace.dir, removed: true };
+  }
+  if (workspace.mode !== 'worktree' || !workspace.branch || !workspace.base_commit) return { mode: workspace.mode, dir: workspace.dir };
+
+  const dirty = (await git(workspace.dir, ['status', '--porcelain'])).trim() !== '';
+  let committed = false;
+  if (dirty && options.commit) {
+    await git(workspace.dir, ['add', '-A']);
+    await git(workspace.dir, ['-c', 'user.name=ao', '-c', 'user.email=ao@localhost', 'commit', '--no-verify', '-q', '-m', `ao: work of run ${runId}`]);
+    committed = true;
+  }
+  const head = (await git(workspace.dir, ['rev-parse', 'HEAD'])).trim();
+  const files = await diffNumstat(workspace.dir, workspace.base_commit, head);
+  const stillDirty = dirty && !committed;
+  let removed = false;
+  if (options.remove && !stillDirty) {
+    const projectDir = path.dirname(path.dirname(path.dirname(workspace.dir)));
+    await git(projectDir, ['worktree', 'remove', workspace.dir]);
+    removed = true;
+  }
+  return {
+    mode: workspace.mode,
+    dir: workspace.dir,
+    branch: workspace.branch,
+    base_commit: workspace.base_commit,
+    head_commit: head,
+    committed,
+    removed,
+    diff: {
+      files_changed: files.length,
+      added: files.reduce((sum, file) => sum + file.added, 0),
+      removed: files.reduce((sum, file) => sum + file.removed, 0),
+      files,
+    },
+  };
+}
+
+/**
+ * On runner start: worktrees of runs that have ended get their leftover work committed to their
+ * branch and their folder removed. `isFinished` asks Temporal about a run.
+ */
+export async function pruneStaleWorktrees(projectDir: string, isFinished: (runId: string) => Promise<boolean>): Promise<string[]> {
+  if (!(await isGitRepository(projectDir))) return [];
+  const entries = await fs.readdir(worktreesDir(projectDir)).catch(() => [] as string[]);
+  const pruned: string[] = [];
+  for (const runId of entries) {
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(runId) || !(await isFinished(runId))) continue;
+    const dir = path.join(worktreesDir(projectDir), runId);
+    const base = (await git(dir, ['config', '--worktree', '--get', 'ao.base']).catch(() => '')).trim();
+    await finishWorkspace({ mode: 'worktree', dir, branch: runBranch(runId), ...(base ? { base_commit: base } : {}) }, runId, { commit: true, remove: true }).catch(() => undefined);
+    pruned.push(runId);
+  }
+  await git(projectDir, ['worktree', 'prune']).catch(() => undefined);
+  return pruned;
+}
