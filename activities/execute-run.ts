@@ -101,7 +101,13 @@ async function runInWorkspace(
   const { executor } = registration;
   const context = Context.current();
   const hookInput = { run: request, workspace, runner: { runner_id: registration.runner_id, hostname: registration.hostname } };
-  emit('state_changed', { phase: 'workspace_ready', mode: workspace.mode, dir: workspace.dir, ...(workspace.branch ? { branch: workspace.branch } : {}) });
+  emit('state_changed', {
+    phase: 'workspace_ready',
+    mode: workspace.mode,
+    dir: workspace.dir,
+    reused: workspace.reused === true,
+    ...(workspace.branch ? { branch: workspace.branch } : {}),
+  });
 
   if (!previous) {
     const preRuns = await runHooks(deps.hooks, 'pre_run', hookInput, workspace.dir);

@@ -15,6 +15,8 @@ export interface Workspace {
   dir: string;
   branch?: string;
   base_commit?: string;
+  /** The worktree was already there: a resumed run continues in it. */
+  reused?: boolean;
 }
 
 export interface WorkspaceOutcome {
@@ -76,7 +78,7 @@ export async function prepareWorkspace(projectDir: string, runId: string, mode: 
   const existing = await fs.stat(dir).catch(() => undefined);
   if (existing) {
     const base = (await git(dir, ['config', '--worktree', '--get', 'ao.base']).catch(() => '')).trim();
-    return { mode, dir, branch, ...(base ? { base_commit: base } : {}) };
+    return { mode, dir, branch, reused: true, ...(base ? { base_commit: base } : {}) };
   }
   try {
     await excludeAoFolder(projectDir);

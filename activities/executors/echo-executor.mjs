@@ -4,8 +4,10 @@
 // so it is both a fleet check and the reference implementation of that contract.
 // Parameters: `sleep_ms` waits before answering, `exit_code` fails with that code,
 // `spawn_grandchild` starts a long `sleep` child (to show a stop ends the whole process group),
-// `ignore_sigterm` makes a stop need its SIGKILL.
+// `ignore_sigterm` makes a stop need its SIGKILL, `write_file: {path, content}` writes into the workspace.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -20,6 +22,13 @@ process.stdout.write(`echo executor: run ${invocation.run_id} for agent ${invoca
 if (parameters.spawn_grandchild) {
   const child = spawn('sleep', ['300'], { stdio: 'ignore' });
   process.stdout.write(`echo executor: grandchild pid ${child.pid}\n`);
+}
+if (parameters.write_file) {
+  const target = path.resolve(invocation.workspace_dir, parameters.write_file.path);
+  if (!target.startsWith(path.resolve(invocation.workspace_dir) + path.sep)) throw new Error('write_file must stay inside the workspace');
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.writeFileSync(target, parameters.write_file.content);
+  process.stdout.write(`echo executor: wrote ${parameters.write_file.path}\n`);
 }
 if (Number.isInteger(parameters.sleep_ms) && parameters.sleep_ms > 0) await sleep(parameters.sleep_ms);
 

@@ -83,7 +83,7 @@ export class TestStack {
       ...(options.capacity ? ['--capacity', String(options.capacity)] : []),
       '--drain-seconds', '5',
       '--api-url', this.apiUrl,
-      '--data-dir', path.join(projectDir, '.ao-runner'),
+      '--data-dir', await fs.mkdtemp(path.join(this.root, 'runner-data-')),
       ...(options.extraArgs ?? []),
     ];
     const runner = this.spawnRunner(args, { AO_API_TOKEN: this.token, ...options.env });

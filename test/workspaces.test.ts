@@ -1,0 +1,167 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { git } from '../activities/git.js';
+import { chooseMode, prepareWorkspace } from '../activities/workspace.js';
+import type { RunEvent } from '../core/events.js';
+import type { RunView } from '../core/schemas.js';
+import type { RunnerView } from '../api/fleet-service.js';
+import { TestStack, eventually } from './support/stack.js';
+
+let stack: TestStack;
+const uniqueTag = (label: string): string => `${label}-${crypto.randomBytes(3).toString('hex')}`;
+
+beforeAll(async () => {
+  stack = await TestStack.create();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function gitRepo(): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(stack.root, 'repo-'));
+  await git(dir, ['init', '-q', '-b', 'main']);
+  await fs.writeFile(path.join(dir, 'README.md'), '# project\n');
+  await git(dir, ['add', '-A']);
+  await git(dir, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'init']);
+  return dir;
+}
+
+async function hooksDir(files: Record<string, string>): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(stack.root, 'hooks-'));
+  for (const [name, body] of Object.entries(files)) await fs.writeFile(path.join(dir, name), body, { mode: 0o755 });
+  return dir;
+}
+
+async function eventsOf(id: string): Promise<RunEvent[]> {
+  return eventually(async () => {
+    const { body } = await stack.api<{ events: RunEvent[] }>('GET', `/runs/${id}/events`);
+    if (!body.events.some((event) => ['diff_summary', 'session_ended', 'hook_run'].includes(event.kind))) throw new Error('events not in yet');
+    return body.events;
+  });
+}
+
+describe('a workspace per run', () => {
+  it('gives two concurrent runs on one runner their own worktree and branch, and summarises each diff', async () => {
+    const repo = await gitRepo();
+    const tag = uniqueTag('wt');
+    await stack.startRunner({ tags: [tag], capacity: 2, projectDir: repo });
+    const ids = await Promise.all(
+      ['a', 'b'].map((name) =>
+        stack.postRun({
+          agent: 'echo',
+          parameters: { sleep_ms: 1_500, write_file: { path: `src/${name}.txt`, content: `one\ntwo\n${name}\n` } },
+          additional_demands: { tags: [tag] },
+        }),
+      ),
+    );
+    const runs = await Promise.all(ids.map((id) => stack.waitForRun(id)));
+    const [first, second] = runs as [RunView, RunView];
+    const at = (run: RunView, status: string) => Date.parse(run.history.find((change) => change.status === status)!.at);
+    expect(at(second, 'running')).toBeLessThan(at(first, 'completed'));
+
+    for (const [run, name] of [[first, 'a'], [second, 'b']] as const) {
+      expect(run.status).toBe('completed');
+      expect(run.workspace).toMatchObject({
+        mode: 'worktree',
+        dir: path.join(repo, '.ao', 'worktrees', run.id),
+        branch: `ao/${run.id}`,
+        committed: true,
+        removed: true,
+        diff: { files_changed: 1, added: 3, removed: 0, files: [{ path: `src/${name}.txt`, added: 3, removed: 0 }] },
+      });
+      expect(await git(repo, ['show', `ao/${run.id}:src/${name}.txt`])).toBe(`one\ntwo\n${name}\n`);
+      expect(await git(repo, ['rev-parse', `ao/${run.id}`])).toContain(run.workspace!.head_commit!);
+      await expect(fs.stat(run.workspace!.dir)).rejects.toThrow();
+      const events = await eventsOf(run.id);
+      expect(events.find((event) => event.kind === 'diff_summary')?.data).toMatchObject({ files_changed: 1, added: 3, branch: `ao/${run.id}` });
+      expect(events.find((event) => event.kind === 'file_touched')?.data).toEqual({ path: `src/${name}.txt`, added: 3, removed: 0 });
+    }
+    await expect(git(repo, ['cat-file', '-e', `ao/${first.id}:src/b.txt`])).rejects.toThrow();
+    expect(await git(repo, ['status', '--porcelain'])).toBe('');
+  });
+
+  it('fails the run with git’s message when the worktree cannot be made', async () => {
+    const repo = await gitRepo();
+    const tag = uniqueTag('badref');
+    await stack.startRunner({ tags: [tag], projectDir: repo });
+    const { body } = await stack.api<RunView>('POST', '/runs?wait=true', { body: { agent: 'echo', base_ref: 'no-such-branch', additional_demands: { tags: [tag] } } });
+    expect(body.status).toBe('failed');
+    expect(body.error?.type).toBe('WORKSPACE_FAILED');
+    expect(body.error?.message).toMatch(/cannot create the run's worktree: git rev-parse .*no-such-branch/);
+  });
+
+  it('keeps the worktree for the resumed run when the runner is killed mid-run', async () => {
+    const repo = await gitRepo();
+    const tag = uniqueTag('resume-wt');
+    const first = await stack.startRunner({ tags: [tag], projectDir: repo });
+    const id = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: 4_000, write_file: { path: 'notes.md', content: 'kept\n' } }, additional_demands: { tags: [tag] } });
+    await stack.waitForRun(id, (run) => run.status === 'running');
+    await eventually(() => fs.stat(path.join(repo, '.ao', 'worktrees', id, 'notes.md')));
+    await first.process.stop('SIGKILL');
+    await stack.startRunner({ tags: [tag], projectDir: repo });
+    const run = await stack.waitForRun(id, undefined, 90_000);
+    expect(run.status).toBe('completed');
+    const events = await eventsOf(id);
+    const ready = events.filter((event) => event.kind === 'state_changed' && event.data.phase === 'workspace_ready');
+    expect(ready.map((event) => event.data.reused)).toEqual([false, true]);
+    expect(new Set(ready.map((event) => event.data.dir)).size).toBe(1);
+    expect(await git(repo, ['show', `ao/${id}:notes.md`])).toBe('kept\n');
+  });
+
+  it('works in the project folder when it is not a git repository, or in an empty temporary folder', async () => {
+    const plain = await fs.mkdtemp(path.join(stack.root, 'plain-'));
+    expect(await chooseMode(plain, undefined)).toBe('project');
+    await expect(chooseMode(plain, 'worktree')).rejects.toThrow(/needs a git repository/);
+    const temp = await prepareWorkspace(plain, 'run-temp', 'temp');
+    expect(await fs.readdir(temp.dir)).toEqual([]);
+    await fs.rm(temp.dir, { recursive: true });
+  });
+});
+
+describe('hooks', () => {
+  it('blocks a run whose pre_run hook fails, with the hook’s output as the cause', async () => {
+    const tag = uniqueTag('prerun');
+    const hooks = await hooksDir({ 'pre_run.sh': '#!/bin/sh\ncat > /dev/null\necho "policy says no" >&2\nexit 3\n' });
+    await stack.startRunner({ tags: [tag], extraArgs: ['--hooks-dir', hooks] });
+    const { body } = await stack.api<RunView>('POST', '/runs?wait=true', { body: { agent: 'echo', additional_demands: { tags: [tag] } } });
+    expect(body.status).toBe('failed');
+    expect(body.error).toEqual({ type: 'HOOK_FAILED', message: 'pre_run hook pre_run.sh exited with code 3: policy says no' });
+    const events = await eventsOf(body.id);
+    expect(events.find((event) => event.kind === 'hook_run')?.data).toMatchObject({ hook: 'pre_run', passed: false, exit_code: 3 });
+    expect(events.some((event) => event.kind === 'session_started')).toBe(false);
+  });
+
+  it('gives post_run the run and its outcome as JSON on stdin', async () => {
+    const tag = uniqueTag('postrun');
+    const out = path.join(stack.root, `${tag}.json`);
+    const hooks = await hooksDir({ post_run: `#!/bin/sh\ncat > '${out}'\n` });
+    await stack.startRunner({ tags: [tag], extraArgs: ['--hooks-dir', hooks] });
+    const { body } = await stack.api<RunView>('POST', '/runs?wait=true', { body: { agent: 'echo', prompt: 'hooked', additional_demands: { tags: [tag] } } });
+    expect(body.status).toBe('completed');
+    const input = JSON.parse(await fs.readFile(out, 'utf8')) as { run: { run_id: string; prompt: string }; outcome: { exit_code: number } };
+    expect(input.run).toMatchObject({ run_id: body.id, prompt: 'hooked' });
+    expect(input.outcome.exit_code).toBe(0);
+  });
+
+  it('takes a runner out of matching while its health_check fails, and back when it passes', async () => {
+    const tag = uniqueTag('health');
+    const hooks = await hooksDir({ health_check: '#!/bin/sh\necho "disk full" >&2\nexit 1\n' });
+    const { runnerId } = await stack.startRunner({ tags: [tag], extraArgs: ['--hooks-dir', hooks, '--health-interval', '1'] });
+    const unhealthy = await eventually(async () => {
+      const { body } = await stack.api<{ runners: RunnerView[] }>('GET', '/runners');
+      const runner = body.runners.find((candidate) => candidate.runner_id === runnerId);
+      if (runner?.status !== 'unhealthy') throw new Error(`runner is ${runner?.status}`);
+      return runner;
+    });
+    expect(unhealthy.unhealthy_reason).toBe('health_check hook health_check exited with code 1: disk full');
+    const id = await stack.postRun({ agent: 'echo', additional_demands: { tags: [tag] } });
+    expect((await stack.waitForRun(id, (run) => run.pending_reason !== undefined)).status).toBe('pending');
+
+    await fs.writeFile(path.join(hooks, 'health_check'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const run = await stack.waitForRun(id);
+    expect(run.status).toBe('completed');
+    expect(run.runner_id).toBe(runnerId);
+  });
+});
