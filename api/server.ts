@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { InvalidEnvironmentError, parseEnv } from '../core/env.js';
 import { defaultConfigDir, defaultDataDir, defaultProfilesDir } from '../core/paths.js';
 import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/temporal-connection.js';
 import { createApp } from './app.js';
@@ -24,7 +25,7 @@ const ApiEnv = TemporalEnv.extend({
 });
 
 async function main(): Promise<void> {
-  const env = ApiEnv.parse(process.env);
+  const env = parseEnv(ApiEnv, process.env, 'the api');
   const temporal = temporalSettingsFromEnv(env);
   const client = await connectClient(temporal);
   const runs = new RunsService({
@@ -57,6 +58,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`api: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  console.error(`api: ${error instanceof InvalidEnvironmentError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exit(1);
 });

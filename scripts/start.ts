@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { z } from 'zod';
 import { resolveApiToken } from '../api/auth.js';
+import { parseEnv } from '../core/env.js';
 import { defaultDataDir, repoRoot } from '../core/paths.js';
 import { findTemporalCli } from '../temporal-config/cli.js';
 import { startDevServer, type DevServer } from '../temporal-config/dev-server.js';
@@ -55,7 +56,7 @@ function stopChild(child: ChildProcess): Promise<void> {
 
 /** On an existing server, register the ao search attributes if we may; a managed cluster may refuse. */
 async function prepareExistingNamespace(): Promise<void> {
-  const settings = temporalSettingsFromEnv(TemporalEnv.parse(process.env));
+  const settings = temporalSettingsFromEnv(parseEnv(TemporalEnv, process.env, 'npm start'));
   const connection = await connectTemporal(settings);
   try {
     await ensureNamespace(connection, settings.namespace);
@@ -67,7 +68,7 @@ async function prepareExistingNamespace(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const env = StartEnv.parse(process.env);
+  const env = parseEnv(StartEnv, process.env, 'npm start');
   let server: DevServer | undefined;
   let address = env.TEMPORAL_ADDRESS;
   let uiUrl = process.env.AO_TEMPORAL_UI_URL;

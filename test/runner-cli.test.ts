@@ -46,7 +46,7 @@ describe('the runner CLI', () => {
   it('explains a bad option value', async () => {
     const { code, output } = await runCli(['--profile', 'echo', '--capacity', '0']);
     expect(code).toBe(1);
-    expect(output).toContain('capacity: capacity must be at least 1');
+    expect(output).toContain('--capacity / AO_RUNNER_CAPACITY: capacity must be at least 1');
   });
 });
 

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { git } from '../activities/git.js';
-import { chooseMode, prepareWorkspace } from '../activities/workspace.js';
+import { chooseMode, finishWorkspace, prepareWorkspace, pruneStaleWorktrees } from '../activities/workspace.js';
 import type { RunEvent } from '../core/events.js';
 import type { RunView } from '../core/schemas.js';
 import type { RunnerView } from '../api/fleet-service.js';
@@ -117,6 +117,29 @@ describe('a workspace per run', () => {
     const temp = await prepareWorkspace(plain, 'run-temp', 'temp');
     expect(await fs.readdir(temp.dir)).toEqual([]);
     await fs.rm(temp.dir, { recursive: true });
+  });
+});
+
+describe('cleaning up worktrees', () => {
+  it('never removes a worktree whose work is not on its branch', async () => {
+    const repo = await gitRepo();
+    const workspace = await prepareWorkspace(repo, 'run-keep', 'worktree');
+    await fs.writeFile(path.join(workspace.dir, 'draft.txt'), 'unsaved\n');
+    const outcome = await finishWorkspace(workspace, 'run-keep', { commit: false, remove: true });
+    expect(outcome.removed).toBe(false);
+    expect(await fs.readFile(path.join(workspace.dir, 'draft.txt'), 'utf8')).toBe('unsaved\n');
+  });
+
+  it('prunes worktrees of finished runs on start, keeping their work on the branch', async () => {
+    const repo = await gitRepo();
+    const finished = await prepareWorkspace(repo, 'run-finished', 'worktree');
+    const live = await prepareWorkspace(repo, 'run-live', 'worktree');
+    await fs.writeFile(path.join(finished.dir, 'left.txt'), 'left over\n');
+    const pruned = await pruneStaleWorktrees(repo, (runId) => Promise.resolve(runId === 'run-finished'));
+    expect(pruned).toEqual(['run-finished']);
+    await expect(fs.stat(finished.dir)).rejects.toThrow();
+    expect(await git(repo, ['show', 'ao/run-finished:left.txt'])).toBe('left over\n');
+    await expect(fs.stat(live.dir)).resolves.toBeTruthy();
   });
 });
 

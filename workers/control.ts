@@ -1,6 +1,7 @@
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { z } from 'zod';
 import { createControlActivities } from '../activities/control.js';
+import { InvalidEnvironmentError, parseEnv } from '../core/env.js';
 import { defaultConfigDir } from '../core/paths.js';
 import { TemporalEnv, connectClient, connectWorker, temporalSettingsFromEnv } from '../core/temporal-connection.js';
 import { CONTROL_TASK_QUEUE } from '../workflows/messages.js';
@@ -14,7 +15,7 @@ const ControlEnv = TemporalEnv.extend({
 
 /** The control worker: runs every workflow and the control activities (config, matching). */
 async function main(): Promise<void> {
-  const env = ControlEnv.parse(process.env);
+  const env = parseEnv(ControlEnv, process.env, 'the control worker');
   const temporal = temporalSettingsFromEnv(env);
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const client = await connectClient(temporal);
@@ -33,6 +34,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`control worker: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  console.error(`control worker: ${error instanceof InvalidEnvironmentError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exit(1);
 });

@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { describeIssues } from '../core/errors.js';
 import { defaultProfilesDir } from '../core/paths.js';
 import { DEFAULT_PROFILE_NAME } from '../core/profiles.js';
 import { Tag } from '../core/schemas.js';
@@ -72,6 +71,23 @@ export class RunnerOptionsError extends Error {
   }
 }
 
+/** How each option is given, for error messages that name what to fix. */
+const OPTION_SOURCES = {
+  profile: '--profile / AO_RUNNER_PROFILE',
+  tags: '--tags / AO_RUNNER_TAGS',
+  requireMatchingTags: '--require-matching-tags / AO_RUNNER_REQUIRE_MATCHING_TAGS',
+  projectDir: '--project-dir / AO_RUNNER_PROJECT_DIR',
+  capacity: '--capacity / AO_RUNNER_CAPACITY',
+  drainSeconds: '--drain-seconds / AO_RUNNER_DRAIN_SECONDS',
+  profilesDir: '--profiles-dir / AO_PROFILES_DIR',
+  apiUrl: '--api-url / AO_API_URL',
+  dataDir: '--data-dir / AO_RUNNER_DATA_DIR',
+  hooksDir: '--hooks-dir / AO_HOOKS_DIR',
+  hookTimeout: '--hook-timeout / AO_HOOK_TIMEOUT_SECONDS',
+  healthInterval: '--health-interval / AO_HEALTH_CHECK_SECONDS',
+  logLevel: '--verbose, --quiet / AO_RUNNER_LOG',
+} as const;
+
 /** Flags win over environment variables; both are validated by one schema. */
 export function parseRunnerOptions(argv: string[], env: NodeJS.ProcessEnv): RunnerOptions {
   let values: Record<string, string | boolean | undefined>;
@@ -119,7 +135,14 @@ export function parseRunnerOptions(argv: string[], env: NodeJS.ProcessEnv): Runn
     logLevel: values.verbose ? 'verbose' : values.quiet ? 'quiet' : env.AO_RUNNER_LOG,
     help: values.help,
   });
-  if (!parsed.success) throw new RunnerOptionsError(`invalid runner options:\n  ${describeIssues(parsed.error.issues).join('\n  ')}`);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const option = String(issue.path[0] ?? '');
+      const source = OPTION_SOURCES[option as keyof typeof OPTION_SOURCES];
+      return `${source ?? option}: ${issue.message}`;
+    });
+    throw new RunnerOptionsError(`invalid runner options:\n  ${problems.join('\n  ')}`);
+  }
   return parsed.data;
 }
 

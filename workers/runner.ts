@@ -6,6 +6,7 @@ import type { HookSettings } from '../activities/hooks.js';
 import { createRunnerLog } from '../activities/runner-log.js';
 import { createRunnerActivities } from '../activities/runner.js';
 import { pruneStaleWorktrees } from '../activities/workspace.js';
+import { parseEnv } from '../core/env.js';
 import { secretValues } from '../core/events.js';
 import { listProfiles, loadProfile } from '../core/profiles.js';
 import type { RunnerRegistration } from '../core/schemas.js';
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
     dirs: [options.hooksDir, profileHooks].filter((dir): dir is string => dir !== undefined),
     timeoutMs: options.hookTimeout * 1000,
   };
-  const temporal = temporalSettingsFromEnv(TemporalEnv.parse(process.env));
+  const temporal = temporalSettingsFromEnv(parseEnv(TemporalEnv, process.env, 'the runner'));
   const hostname = currentHostname();
   const runnerId = runnerIdFor(hostname, options.projectDir, options.profile);
   const registration: RunnerRegistration = {
