@@ -10,6 +10,7 @@ import {
 import { RUNNER_SHUTDOWN, executorStartedSignal, runWorkflowId } from '../workflows/messages.js';
 import type { EventSpool } from './events/event-spool.js';
 import { executorCatalog } from './executors/catalog.js';
+import { ExecutorConfigError } from './executors/claude-code.js';
 import { ProcessStartError, killGroup, runProcess, waitForGroupExit, type ProcessOutcome } from './executors/process.js';
 import { describeHookFailure, runHooks, type HookSettings } from './hooks.js';
 import type { RunnerLog } from './runner-log.js';
@@ -143,7 +144,32 @@ async function runInWorkspace(
     executor_config: executor.config,
     workspace_dir: workspace.dir,
   };
-  const { argv, stdin } = adapter.plan(invocation, command);
+  let planned: { argv: string[]; stdin: string };
+  try {
+    planned = adapter.plan(invocation, command);
+  } catch (error) {
+    if (error instanceof ExecutorConfigError) throw failure('INVALID_RUN', error.message);
+    throw error;
+  }
+  const { argv, stdin } = planned;
+  // Adapters that understand their executor's output report structured events line by line.
+  let pendingLine = '';
+  const onStdout = adapter.parseLine
+    ? (text: string): void => {
+        const lines = (pendingLine + text).split('\n');
+        pendingLine = lines.pop() ?? '';
+        for (const line of lines) {
+          for (const event of adapter.parseLine!(line)) {
+            if (event.kind === 'session_started' && typeof event.data.session_id === 'string') {
+              // Bound to the run as soon as the executor reports it: a resumed attempt continues it.
+              progress.session_id = event.data.session_id;
+              heartbeat(progress);
+            }
+            emit(event.kind, event.data);
+          }
+        }
+      }
+    : (text: string): void => emit('terminal_chunk', { stream: 'stdout', text });
 
   const timeouts = [requestTimeout, configNumber(executor.config, 'timeout_seconds')].filter((value): value is number => value !== undefined);
   const timeoutSeconds = timeouts.length ? Math.min(...timeouts) : undefined;
@@ -167,7 +193,7 @@ async function runInWorkspace(
       cwd: workspace.dir,
       signal: abort.signal,
       killGraceMs: deps.killGraceMs,
-      onStdout: (text) => emit('terminal_chunk', { stream: 'stdout', text }),
+      onStdout,
       onStderr: (text) => emit('terminal_chunk', { stream: 'stderr', text }),
       onStart: (pid) => {
         progress.pid = pid;

@@ -4,6 +4,7 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { EventSpool } from '../activities/events/event-spool.js';
 import type { HookSettings } from '../activities/hooks.js';
 import { createRunnerLog } from '../activities/runner-log.js';
+import { executorCatalog } from '../activities/executors/catalog.js';
 import { createRunnerActivities } from '../activities/runner.js';
 import { pruneStaleWorktrees } from '../activities/workspace.js';
 import { parseEnv } from '../core/env.js';
@@ -63,6 +64,10 @@ async function main(): Promise<void> {
     capacity: options.capacity,
     instance: { id: crypto.randomUUID(), pid: process.pid, started_at: new Date().toISOString() },
   };
+
+  const adapter = executorCatalog[profile.type];
+  const command = profile.command ?? adapter.defaultCommand();
+  if (adapter.detect && command) log.info(`executor ${profile.type}: ${(await adapter.detect(command)).version}`);
 
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const client = await connectClient(temporal);

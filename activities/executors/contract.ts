@@ -1,3 +1,4 @@
+import type { EventKind } from '../../core/events.js';
 import { ExecutorOutput, type ExecutorInvocation } from '../../core/schemas.js';
 import type { ProcessOutcome } from './process.js';
 
@@ -13,6 +14,15 @@ export interface ExecutorAdapter {
   plan(invocation: ExecutorInvocation, command: string[]): { argv: string[]; stdin: string };
   /** The executor's output, from its exit and streams. */
   interpret(outcome: ProcessOutcome): ExecutorOutput;
+  /** Structured events from one line of stdout; adapters with it report those instead of raw stdout. */
+  parseLine?(line: string): ExecutorEvent[];
+  /** Checks at runner start that the executable exists and supports what the adapter needs. */
+  detect?(command: string[]): Promise<{ version: string }>;
+}
+
+export interface ExecutorEvent {
+  kind: EventKind;
+  data: Record<string, unknown>;
 }
 
 export function lastJsonObjectLine(text: string): unknown {

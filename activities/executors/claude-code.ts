@@ -1,0 +1,173 @@
+import { execFile } from 'node:child_process';
+import type { EventKind } from '../../core/events.js';
+import type { ExecutorInvocation, ExecutorOutput } from '../../core/schemas.js';
+import type { ExecutorAdapter, ExecutorEvent } from './contract.js';
+import type { ProcessOutcome } from './process.js';
+
+/** The flags this driver relies on; a CLI without them is refused at runner start. */
+const REQUIRED_FLAGS = ['--output-format', '--verbose', '--permission-mode', '--resume', '--allowedTools', '--disallowedTools'];
+/** Tools whose input names a file the run changes. */
+const FILE_TOOLS = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
+
+const stringList = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
+
+export class ExecutorConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExecutorConfigError';
+  }
+}
+
+/** The model for this run: a name, or a seniority → model map picked by the run's `seniority` parameter. */
+function chooseModel(config: Record<string, unknown>, parameters: Record<string, unknown>): string | undefined {
+  const model = config.model;
+  if (typeof model === 'string') return model;
+  if (model && typeof model === 'object') {
+    const map = model as Record<string, unknown>;
+    const seniority = typeof parameters.seniority === 'string' ? parameters.seniority : (Object.keys(map)[0] ?? '');
+    const chosen = map[seniority];
+    if (typeof chosen !== 'string') throw new ExecutorConfigError(`no model for seniority "${seniority}"; known: ${Object.keys(map).join(', ')}`);
+    return chosen;
+  }
+  return undefined;
+}
+
+/** The `claude` argv for one invocation: non-interactive, structured output, never a shell string. */
+export function claudeArgs(invocation: ExecutorInvocation, command: string[], isRoot: boolean): string[] {
+  const config = invocation.executor_config;
+  const permissionMode = typeof config.permission_mode === 'string' ? config.permission_mode : 'acceptEdits';
+  if (isRoot && permissionMode === 'bypassPermissions') {
+    throw new ExecutorConfigError(
+      'permission_mode bypassPermissions is refused by the claude CLI when the runner runs as root; run the runner as another user, or use acceptEdits with allowed_tools',
+    );
+  }
+  const model = chooseModel(config, invocation.parameters);
+  const allowed = stringList(config.allowed_tools);
+  const disallowed = stringList(config.disallowed_tools);
+  const sources = config.setting_sources === undefined ? undefined : stringList(config.setting_sources);
+  const prompt = invocation.prompt ?? (typeof invocation.parameters.prompt === 'string' ? invocation.parameters.prompt : '');
+  if (!prompt) throw new ExecutorConfigError('a claude-code run needs a prompt');
+  return [
+    ...command,
+    '-p', prompt,
+    '--output-format', 'stream-json',
+    '--verbose',
+    '--permission-mode', permissionMode,
+    ...(model ? ['--model', model] : []),
+    ...(allowed.length ? ['--allowedTools', allowed.join(',')] : []),
+    ...(disallowed.length ? ['--disallowedTools', disallowed.join(',')] : []),
+    ...(sources !== undefined ? ['--setting-sources', sources.join(',')] : []),
+    ...(invocation.agent.system_prompt ? ['--append-system-prompt', invocation.agent.system_prompt] : []),
+    ...(typeof config.max_turns === 'number' ? ['--max-turns', String(config.max_turns)] : []),
+    ...(config.mcp_servers && typeof config.mcp_servers === 'object' ? ['--mcp-config', JSON.stringify({ mcpServers: config.mcp_servers })] : []),
+    ...(invocation.session_id ? ['--resume', invocation.session_id] : []),
+  ];
+}
+
+const summarise = (content: unknown): string => {
+  const text = typeof content === 'string' ? content : Array.isArray(content) ? content.map((part) => (part as { text?: string }).text ?? '').join('') : JSON.stringify(content);
+  return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
+};
+
+type Line = { type?: string; subtype?: string; [key: string]: unknown };
+type Block = { type?: string; [key: string]: unknown };
+
+/** One stream-json line → ao events. */
+export function claudeEvents(line: Line): ExecutorEvent[] {
+  const event = (kind: EventKind, data: Record<string, unknown>): ExecutorEvent => ({ kind, data });
+  if (line.type === 'system' && line.subtype === 'init') {
+    return [event('session_started', { session_id: line.session_id, model: line.model, permission_mode: line.permissionMode, cli_version: line.claude_code_version, tools: line.tools })];
+  }
+  if (line.type === 'system' && line.subtype === 'permission_denied') {
+    const detail = typeof line.message === 'string' ? `: ${line.message}` : '';
+    return [event('alert', { message: `permission denied for ${String(line.tool_name)}${detail}`, tool_use_id: line.tool_use_id })];
+  }
+  if (line.type === 'system' && line.subtype === 'api_retry') return [event('alert', { message: 'model API error, retrying', ...line })];
+  const content = ((line.message as { content?: Block[] } | undefined)?.content ?? []).filter((block): block is Block => typeof block === 'object' && block !== null);
+  if (line.type === 'assistant') {
+    return content.flatMap((block) => {
+      if (block.type === 'text') return [event('message', { role: 'assistant', text: block.text })];
+      if (block.type !== 'tool_use') return [];
+      const input = (block.input ?? {}) as Record<string, unknown>;
+      const calls = [event('tool_call', { id: block.id, name: block.name, input })];
+      if (FILE_TOOLS.has(String(block.name)) && typeof (input.file_path ?? input.notebook_path) === 'string') {
+        calls.push(event('file_touched', { path: input.file_path ?? input.notebook_path, tool: block.name }));
+      }
+      return calls;
+    });
+  }
+  if (line.type === 'user') {
+    return content
+      .filter((block) => block.type === 'tool_result')
+      .map((block) => event('tool_result', { tool_use_id: block.tool_use_id, is_error: block.is_error === true, output: summarise(block.content) }));
+  }
+  if (line.type === 'result') {
+    return [event('usage_tick', { final: true, usage: line.usage, cost_usd: line.total_cost_usd, num_turns: line.num_turns, duration_ms: line.duration_ms })];
+  }
+  return [];
+}
+
+function parseLines(stdout: string): Line[] {
+  return stdout.split('\n').flatMap((text) => {
+    try {
+      const parsed = JSON.parse(text) as Line | null;
+      return parsed && typeof parsed === 'object' ? [parsed] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** The run's output from the CLI's final `result` line (session, text, usage, cost from the CLI's own report). */
+export function claudeOutput(outcome: ProcessOutcome): ExecutorOutput {
+  const lines = parseLines(outcome.stdout);
+  const result = [...lines].reverse().find((line) => line.type === 'result');
+  const init = lines.find((line) => line.type === 'system' && line.subtype === 'init');
+  const sessionId = (result?.session_id ?? init?.session_id) as string | undefined;
+  if (!result) {
+    const tail = outcome.stderr.trim().split('\n').slice(-5).join('\n');
+    return { status: 'failed', error: `claude exited with code ${outcome.exitCode ?? outcome.signal} without a result${tail ? `: ${tail}` : ''}`, ...(sessionId ? { session_id: sessionId } : {}) };
+  }
+  const data = { text: result.result, usage: result.usage, cost_usd: result.total_cost_usd, num_turns: result.num_turns, session_id: sessionId };
+  if (result.is_error === true || outcome.exitCode !== 0) {
+    return { status: 'failed', error: `claude: ${typeof result.result === 'string' ? result.result : String(result.subtype)}`, result_data: data, ...(sessionId ? { session_id: sessionId } : {}) };
+  }
+  return { status: 'completed', result_data: data, ...(sessionId ? { session_id: sessionId } : {}) };
+}
+
+function run(argv: string[]): Promise<string> {
+  const [file, ...args] = argv;
+  return new Promise((resolve, reject) => {
+    execFile(file!, args, { timeout: 30_000 }, (error, stdout) => {
+      if (error) reject(new Error(error.message));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** Drives the real `claude` CLI in `-p` mode with `--output-format stream-json`. */
+export const claudeCodeAdapter: ExecutorAdapter = {
+  defaultCommand: () => ['claude'],
+  plan: (invocation, command) => ({ argv: claudeArgs(invocation, command, process.getuid?.() === 0), stdin: '' }),
+  parseLine: (line) => {
+    try {
+      const parsed: unknown = JSON.parse(line);
+      return parsed && typeof parsed === 'object' ? claudeEvents(parsed as Line) : [];
+    } catch {
+      return [];
+    }
+  },
+  interpret: claudeOutput,
+  async detect(command) {
+    let version: string;
+    try {
+      version = (await run([...command, '--version'])).trim();
+    } catch (error) {
+      throw new ExecutorConfigError(`the claude CLI (${command.join(' ')}) cannot run: ${(error as Error).message}. Install @anthropic-ai/claude-code or set the profile's "command"`);
+    }
+    const help = await run([...command, '--help']);
+    const missing = REQUIRED_FLAGS.filter((flag) => !help.includes(flag));
+    if (missing.length) throw new ExecutorConfigError(`the claude CLI ${version} lacks ${missing.join(', ')}; ao needs a newer version`);
+    return { version };
+  },
+};

@@ -1,0 +1,131 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { groupIsAlive } from '../activities/executors/process.js';
+import type { RunEvent } from '../core/events.js';
+import { repoRoot } from '../core/paths.js';
+import type { RunView } from '../core/schemas.js';
+import { apiError, callTool, gate, messagesOf, reply, startScriptedAnthropic, type ScriptedAnthropic, type Turn } from './support/scripted-anthropic.js';
+import { TestStack, eventually } from './support/stack.js';
+
+const claude = path.join(repoRoot, 'node_modules', '.bin', 'claude');
+let stack: TestStack;
+let profilesDir: string;
+const endpoints: ScriptedAnthropic[] = [];
+
+beforeAll(async () => {
+  stack = await TestStack.create();
+  profilesDir = await fs.mkdtemp(path.join(stack.root, 'profiles-'));
+  const profile = (config: Record<string, unknown>) => JSON.stringify({ type: 'claude-code', command: [claude], config: { permission_mode: 'acceptEdits', model: 'claude-sonnet-4-5', ...config } });
+  await fs.writeFile(path.join(profilesDir, 'claude-test.json'), profile({}));
+  await fs.writeFile(path.join(profilesDir, 'claude-strict.json'), profile({ disallowed_tools: ['Bash(echo:*)'] }));
+  await fs.writeFile(path.join(profilesDir, 'claude-missing.json'), JSON.stringify({ type: 'claude-code', command: ['/nonexistent/claude'], config: {} }));
+});
+afterEach(async () => {
+  await Promise.all(endpoints.splice(0).map((endpoint) => endpoint.close()));
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** A runner on a claude profile whose model endpoint plays `script`; its project is a plain folder. */
+async function claudeRunner(script: Turn[], profile = 'claude-test') {
+  const endpoint = await startScriptedAnthropic(script);
+  endpoints.push(endpoint);
+  const home = await fs.mkdtemp(path.join(stack.root, 'home-'));
+  const tag = `claude-${crypto.randomBytes(3).toString('hex')}`;
+  const runner = await stack.startRunner({
+    profile,
+    tags: [tag],
+    extraArgs: ['--profiles-dir', profilesDir],
+    env: { ANTHROPIC_BASE_URL: endpoint.url, ANTHROPIC_API_KEY: 'test-key', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', HOME: home },
+  });
+  return { endpoint, tag, projectDir: runner.projectDir, runnerId: runner.runnerId };
+}
+
+async function runEvents(id: string): Promise<RunEvent[]> {
+  return eventually(async () => {
+    const { body } = await stack.api<{ events: RunEvent[] }>('GET', `/runs/${id}/events`);
+    if (!body.events.some((event) => event.kind === 'session_ended')) throw new Error('no session_ended yet');
+    return body.events;
+  });
+}
+
+const coder = (tag: string, prompt: string, extra: Record<string, unknown> = {}) => ({ agent: 'coder', prompt, additional_demands: { tags: [tag] }, ...extra });
+
+describe('the claude-code executor on the real CLI', () => {
+  it('writes a file, and reports the session, tool calls, files touched and the CLI’s usage and cost', async () => {
+    const placeholder = '__PROJECT__';
+    const script: Turn[] = [callTool('Write', { file_path: `${placeholder}/hello.txt`, content: 'hello from claude\n' }), reply('I wrote hello.txt.')];
+    const setup = await claudeRunner(script);
+    // The project folder is known only now: point the scripted Write at it.
+    (script[0] as { tools: Array<{ input: Record<string, unknown> }> }).tools[0]!.input.file_path = path.join(setup.projectDir, 'hello.txt');
+
+    const { body: run } = await stack.api<RunView>('POST', '/runs?wait=true', { body: coder(setup.tag, 'write hello.txt') });
+    expect(run.status).toBe('completed');
+    expect(await fs.readFile(path.join(setup.projectDir, 'hello.txt'), 'utf8')).toBe('hello from claude\n');
+    expect(run.result).toMatchObject({ text: 'I wrote hello.txt.', num_turns: 2 });
+    expect((run.result as { cost_usd: number }).cost_usd).toBeGreaterThan(0);
+    expect(run.executor_session_id).toMatch(/^[0-9a-f-]{36}$/);
+
+    const events = await runEvents(run.id);
+    const kinds = events.map((event) => event.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['session_started', 'tool_call', 'file_touched', 'tool_result', 'message', 'usage_tick', 'session_ended']));
+    expect(events.find((event) => event.kind === 'session_started' && event.data.session_id)?.data).toMatchObject({ session_id: run.executor_session_id, model: 'claude-sonnet-4-5' });
+    expect(events.find((event) => event.kind === 'tool_call')?.data).toMatchObject({ name: 'Write' });
+    expect(events.find((event) => event.kind === 'file_touched')?.data).toEqual({ path: path.join(setup.projectDir, 'hello.txt'), tool: 'Write' });
+    expect(events.find((event) => event.kind === 'usage_tick')?.data).toMatchObject({ final: true, num_turns: 2 });
+  });
+
+  it('resumes the executor session in a follow-up run of the same session', async () => {
+    const setup = await claudeRunner([reply('First answer.'), reply('Second answer.')]);
+    const session = `chat-${crypto.randomBytes(3).toString('hex')}`;
+    const { body: first } = await stack.api<RunView>('POST', '/runs?wait=true', { body: coder(setup.tag, 'first question', { session_id: session }) });
+    const { body: second } = await stack.api<RunView>('POST', '/runs?wait=true', { body: coder(setup.tag, 'second question', { session_id: session, mode: 'resume' }) });
+    expect(second.status).toBe('completed');
+    expect(second.executor_session_id).toBe(first.executor_session_id);
+    const resumed = setup.endpoint.mainRequests.at(-1)!;
+    expect(JSON.stringify(messagesOf(resumed))).toContain('first question');
+    expect(JSON.stringify(messagesOf(resumed))).toContain('First answer.');
+  });
+
+  it('reports a tool the profile refuses, and the command does not run', async () => {
+    const setup = await claudeRunner([callTool('Bash', { command: 'echo hi > out.txt' }), reply('Could not run it.')], 'claude-strict');
+    const { body: run } = await stack.api<RunView>('POST', '/runs?wait=true', { body: coder(setup.tag, 'run echo') });
+    expect(run.status).toBe('completed');
+    await expect(fs.stat(path.join(setup.projectDir, 'out.txt'))).rejects.toThrow();
+    const events = await runEvents(run.id);
+    expect(events.find((event) => event.kind === 'tool_result')?.data).toMatchObject({ is_error: true });
+    expect(events.some((event) => event.kind === 'alert' && String(event.data.message).startsWith('permission denied for Bash'))).toBe(true);
+  });
+
+  it('fails the run with a readable cause when the model API answers with an error', async () => {
+    const setup = await claudeRunner([apiError(529, 'overloaded_error', 'Overloaded', { shouldRetry: false })]);
+    const { body: run } = await stack.api<RunView>('POST', '/runs?wait=true', { body: coder(setup.tag, 'anything') });
+    expect(run.status).toBe('failed');
+    expect(run.error?.type).toBe('EXECUTOR_FAILED');
+    expect(run.error?.message).toMatch(/^claude: API Error: 529/);
+  });
+
+  it('stops in the middle of a turn: the CLI’s processes are gone and the run is stopped', async () => {
+    const held = gate();
+    const setup = await claudeRunner([{ ...reply('never sent'), until: held.promise }]);
+    const id = await stack.postRun(coder(setup.tag, 'think for a long time'));
+    await setup.endpoint.waitForMainRequest(1);
+    const running = await stack.waitForRun(id, (run) => run.status === 'running');
+    const pgid = Number(/pid (\d+)/.exec(running.history.at(-1)!.reason!)![1]);
+    const { body } = await stack.api<RunView>('POST', `/runs/${id}/stop?wait=true`);
+    held.release();
+    expect(body.status).toBe('stopped');
+    expect(groupIsAlive(pgid)).toBe(false);
+  });
+
+  it('refuses to start a runner whose claude CLI is missing, saying how to fix it', async () => {
+    const runner = stack.spawnRunner(['--profile', 'claude-missing', '--profiles-dir', profilesDir, '--project-dir', stack.root]);
+    const { code } = await runner.exited;
+    expect(code).toBe(1);
+    expect(runner.output).toContain('the claude CLI (/nonexistent/claude) cannot run');
+    expect(runner.output).toContain('Install @anthropic-ai/claude-code');
+  });
+});
