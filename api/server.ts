@@ -6,6 +6,7 @@ import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/tem
 import { createApp } from './app.js';
 import { FileEventStore } from './event-store.js';
 import { FleetService } from './fleet-service.js';
+import { PostgresEventStore } from './postgres-event-store.js';
 import { resolveApiToken } from './auth.js';
 import { RunsService } from './runs-service.js';
 
@@ -22,6 +23,8 @@ const ApiEnv = TemporalEnv.extend({
   AO_NO_RUNNER_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(300),
   /** How long a picked runner has to take the run before another is picked. */
   AO_DISPATCH_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(30),
+  /** PostgreSQL for run events (several API processes can share it); unset: files under the data dir. */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL').optional(),
 });
 
 async function main(): Promise<void> {
@@ -37,7 +40,7 @@ async function main(): Promise<void> {
     dispatchTimeoutSeconds: env.AO_DISPATCH_TIMEOUT_SECONDS,
   });
   const fleet = new FleetService(client, env.AO_PROFILES_DIR);
-  const events = new FileEventStore(path.join(env.AO_DATA_DIR, 'events'));
+  const events = env.DATABASE_URL ? await PostgresEventStore.connect(env.DATABASE_URL) : new FileEventStore(path.join(env.AO_DATA_DIR, 'events'));
   const app = createApp({ runs, fleet, events, apiToken: resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR) });
   const server = app.listen(env.AO_API_PORT, env.AO_API_HOST, () => {
     const address = server.address();
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
       server.closeIdleConnections();
     }).then(async () => {
       await client.connection.close().catch(() => undefined);
+      if (events instanceof PostgresEventStore) await events.close();
       console.log('api stopped');
     }));
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void shutdown());

@@ -1,18 +1,11 @@
 import crypto from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RunEvent } from '../core/events.js';
 import { freePort } from '../temporal-config/dev-server.js';
 import { TestStack, eventually } from './support/stack.js';
 
 let stack: TestStack;
 const uniqueTag = (label: string): string => `${label}-${crypto.randomBytes(3).toString('hex')}`;
-
-beforeAll(async () => {
-  stack = await TestStack.create();
-});
-afterAll(async () => {
-  await stack?.stop();
-});
 
 async function events(id: string, baseUrl?: string): Promise<RunEvent[]> {
   const { body } = await stack.api<{ events: RunEvent[] }>('GET', `/runs/${id}/events`, baseUrl ? { baseUrl } : {});
@@ -50,7 +43,18 @@ async function readSse(url: string, headers: Record<string, string>, count: numb
   return received;
 }
 
-describe('run events', () => {
+// The same behaviour from both event stores: files under the data dir, and PostgreSQL.
+describe.each([
+  { store: 'the embedded store', apiEnv: (): NodeJS.ProcessEnv => ({}) },
+  { store: 'PostgreSQL', apiEnv: (): NodeJS.ProcessEnv => ({ DATABASE_URL: inject('databaseUrl') }) },
+])('run events in $store', ({ apiEnv }) => {
+  beforeAll(async () => {
+    stack = await TestStack.create({ apiEnv: apiEnv() });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
   it('carries the executor’s terminal output between session_started and session_ended, in order', async () => {
     const tag = uniqueTag('events');
     await stack.startRunner({ tags: [tag] });

@@ -33,6 +33,8 @@ export class TestStack {
     readonly client: Client,
     readonly root: string,
     private readonly env: NodeJS.ProcessEnv,
+    /** Applied to every API process of this stack (e.g. DATABASE_URL). */
+    private readonly apiEnv: NodeJS.ProcessEnv = {},
   ) {}
 
   static async create(options: { apiEnv?: NodeJS.ProcessEnv; temporalAddress?: string } = {}): Promise<TestStack> {
@@ -44,9 +46,9 @@ export class TestStack {
     await waitForNamespace(client);
     const root = await fs.mkdtemp(path.join(os.tmpdir(), `${namespace}-`));
     const env = { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, AO_DATA_DIR: path.join(root, 'data') };
-    const stack = new TestStack(namespace, client, root, env);
+    const stack = new TestStack(namespace, client, root, env, options.apiEnv);
     await stack.startControl();
-    await stack.startApi(options.apiEnv);
+    await stack.startApi();
     return stack;
   }
 
@@ -64,6 +66,7 @@ export class TestStack {
       AO_API_PORT: '0',
       AO_API_TOKEN: this.token,
       AO_TEMPORAL_UI_URL: 'http://127.0.0.1:8233',
+      ...this.apiEnv,
       ...extraEnv,
     });
     this.processes.push(api);
