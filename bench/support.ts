@@ -28,6 +28,7 @@ export async function startBenchStack({ runners, capacity }: { runners: number; 
     await fs.writeFile(bundle, await buildWorkflowBundle());
     const token = crypto.randomBytes(18).toString('base64url');
     const env = { TEMPORAL_ADDRESS: server.address, AO_DATA_DIR: path.join(root, 'data'), AO_WORKFLOW_BUNDLE: bundle, AO_API_TOKEN: token, AO_API_PORT: '0' };
+    const runnerEnv = (apiUrl: string) => ({ ...env, AO_API_URL: apiUrl, AO_RUNNER_DATA_DIR: path.join(root, 'runner-data') });
     const control = startTsProcess('control', 'workers/control.ts', [], env);
     const api = startTsProcess('api', 'api/server.ts', [], env);
     processes.push(control, api);
@@ -35,7 +36,7 @@ export async function startBenchStack({ runners, capacity }: { runners: number; 
     const [, apiUrl] = await api.waitFor(/api listening on (\S+)/);
     for (let index = 0; index < runners; index += 1) {
       const projectDir = await fs.mkdtemp(path.join(root, 'project-'));
-      const runner = startTsProcess('runner', 'workers/runner.ts', ['--profile', 'echo', '--project-dir', projectDir, '--capacity', String(capacity)], env);
+      const runner = startTsProcess('runner', 'workers/runner.ts', ['--profile', 'echo', '--project-dir', projectDir, '--capacity', String(capacity)], runnerEnv(apiUrl!));
       processes.push(runner);
       await runner.waitFor(/registered/);
     }

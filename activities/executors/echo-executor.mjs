@@ -4,7 +4,8 @@
 // so it is both a fleet check and the reference implementation of that contract.
 // Parameters: `sleep_ms` waits before answering, `exit_code` fails with that code,
 // `spawn_grandchild` starts a long `sleep` child (to show a stop ends the whole process group),
-// `ignore_sigterm` makes a stop need its SIGKILL, `write_file: {path, content}` writes into the workspace.
+// `ignore_sigterm` makes a stop need its SIGKILL, `write_file: {path, content}` writes into the workspace,
+// `ticks` prints that many timestamped lines (`tick_interval_ms` apart) for the events benchmark.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,6 +30,12 @@ if (parameters.write_file) {
   fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.writeFileSync(target, parameters.write_file.content);
   process.stdout.write(`echo executor: wrote ${parameters.write_file.path}\n`);
+}
+if (Number.isInteger(parameters.ticks)) {
+  for (let tick = 0; tick < parameters.ticks; tick += 1) {
+    process.stdout.write(`tick ${tick} ${Date.now()}\n`);
+    if (parameters.tick_interval_ms) await sleep(parameters.tick_interval_ms);
+  }
 }
 if (Number.isInteger(parameters.sleep_ms) && parameters.sleep_ms > 0) await sleep(parameters.sleep_ms);
 
