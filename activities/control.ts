@@ -75,7 +75,12 @@ export function createControlActivities({ client, configDir }: ControlDependenci
           ...(agent.timeout_seconds ? { timeout_seconds: agent.timeout_seconds } : {}),
           request: {
             run_id: input.run_id,
-            agent: { name: agent.name, type: agent.type, ...(agent.system_prompt ? { system_prompt: agent.system_prompt } : {}) },
+            agent: {
+              name: agent.name,
+              type: agent.type,
+              ...(agent.system_prompt ? { system_prompt: agent.system_prompt } : {}),
+              ...(agent.output_schema ? { output_schema: agent.output_schema } : {}),
+            },
             ...(input.prompt !== undefined ? { prompt: input.prompt } : {}),
             parameters: input.parameters,
             ...(agent.workspace_mode ? { workspace_mode: agent.workspace_mode } : {}),

@@ -19,7 +19,7 @@ import { WorkspaceError, chooseMode, finishWorkspace, prepareWorkspace, type Wor
 /** What the workflow sends the runner: the run, before the runner adds its executor and workspace. */
 export interface ExecuteRequest {
   run_id: string;
-  agent: { name: string; type: string; system_prompt?: string };
+  agent: { name: string; type: string; system_prompt?: string; output_schema?: Record<string, unknown> };
   prompt?: string;
   parameters: Record<string, unknown>;
   /** The executor session to continue. */
@@ -241,7 +241,7 @@ async function runInWorkspace(
 
   if (timedOut) throw failure('RUN_TIMEOUT', `run exceeded its timeout of ${timeoutSeconds}s; its processes were ended`);
   if (outcome.aborted) throw new CancelledFailure('executor stopped; its processes have exited');
-  const output = adapter.interpret(outcome);
+  const output = adapter.interpret(outcome, invocation);
   if (output.status === 'failed') {
     throw ApplicationFailure.create({
       type: 'EXECUTOR_FAILED',

@@ -146,7 +146,13 @@ export const EXECUTOR_INVOCATION_SCHEMA_VERSION = '2.1';
 export const ExecutorInvocation = z.object({
   schema_version: z.literal(EXECUTOR_INVOCATION_SCHEMA_VERSION),
   run_id: z.string(),
-  agent: z.object({ name: z.string(), type: z.string(), system_prompt: z.string().optional() }),
+  agent: z.object({
+    name: z.string(),
+    type: z.string(),
+    system_prompt: z.string().optional(),
+    /** JSON Schema the run's final answer must match; it becomes `result_data.output`. */
+    output_schema: z.record(z.string(), z.unknown()).optional(),
+  }),
   prompt: z.string().optional(),
   parameters: z.record(z.string(), z.unknown()),
   executor_type: ExecutorType,

@@ -18,7 +18,7 @@ beforeAll(async () => {
   stack = await TestStack.create();
   profilesDir = await fs.mkdtemp(path.join(stack.root, 'profiles-'));
   const profile = (config: Record<string, unknown>) => JSON.stringify({ type: 'claude-code', command: [claude], config: { permission_mode: 'acceptEdits', model: 'claude-sonnet-4-5', ...config } });
-  await fs.writeFile(path.join(profilesDir, 'claude-test.json'), profile({}));
+  await fs.writeFile(path.join(profilesDir, 'claude-test.json'), profile({ allowed_tools: ['Read', 'Edit', 'Write', 'Bash(echo:*)'] }));
   await fs.writeFile(path.join(profilesDir, 'claude-strict.json'), profile({ disallowed_tools: ['Bash(echo:*)'] }));
   await fs.writeFile(path.join(profilesDir, 'claude-missing.json'), JSON.stringify({ type: 'claude-code', command: ['/nonexistent/claude'], config: {} }));
 });
@@ -76,6 +76,39 @@ describe('the claude-code executor on the real CLI', () => {
     expect(events.find((event) => event.kind === 'tool_call')?.data).toMatchObject({ name: 'Write' });
     expect(events.find((event) => event.kind === 'file_touched')?.data).toEqual({ path: path.join(setup.projectDir, 'hello.txt'), tool: 'Write' });
     expect(events.find((event) => event.kind === 'usage_tick')?.data).toMatchObject({ final: true, num_turns: 2 });
+  });
+
+  it('edits a file it has read, and runs an allowed shell command', async () => {
+    const script: Turn[] = [];
+    const setup = await claudeRunner(script, 'claude-test');
+    const file = path.join(setup.projectDir, 'notes.md');
+    await fs.writeFile(file, 'status: draft\n');
+    script.push(
+      callTool('Read', { file_path: file }),
+      callTool('Edit', { file_path: file, old_string: 'draft', new_string: 'final' }),
+      callTool('Bash', { command: 'echo built > build.log' }),
+      reply('Edited and built.'),
+    );
+    const { body: run } = await stack.api<RunView>('POST', '/runs?wait=true', { body: coder(setup.tag, 'finish the notes and build') });
+    expect(run.status).toBe('completed');
+    expect(await fs.readFile(file, 'utf8')).toBe('status: final\n');
+    expect(await fs.readFile(path.join(setup.projectDir, 'build.log'), 'utf8')).toBe('built\n');
+    const events = await runEvents(run.id);
+    expect(events.filter((event) => event.kind === 'tool_call').map((event) => event.data.name)).toEqual(['Read', 'Edit', 'Bash']);
+    expect(events.filter((event) => event.kind === 'file_touched').map((event) => event.data)).toEqual([{ path: file, tool: 'Edit' }]);
+    expect(events.filter((event) => event.kind === 'tool_result').every((event) => event.data.is_error === false)).toBe(true);
+  });
+
+  it('turns the final answer into result_data when the agent has an output schema, and fails a non-conforming one', async () => {
+    const setup = await claudeRunner([reply('```json\n{"summary": "a small app", "files": ["README.md"]}\n```'), reply('just prose')]);
+    const summarizer = { agent: 'summarizer', prompt: 'summarise', additional_demands: { tags: [setup.tag] } };
+    const { body: good } = await stack.api<RunView>('POST', '/runs?wait=true', { body: summarizer });
+    expect(good.status).toBe('completed');
+    expect((good.result as { output: unknown }).output).toEqual({ summary: 'a small app', files: ['README.md'] });
+    expect(JSON.stringify(setup.endpoint.mainRequests[0]!.body)).toContain('matching this JSON Schema');
+    const { body: bad } = await stack.api<RunView>('POST', '/runs?wait=true', { body: summarizer });
+    expect(bad.status).toBe('failed');
+    expect(bad.error?.message).toMatch(/^the final answer is not JSON: just prose/);
   });
 
   it('resumes the executor session in a follow-up run of the same session', async () => {

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import type { EventKind } from '../../core/events.js';
+import { jsonSchemaProblems } from '../../core/json-schema.js';
 import type { ExecutorInvocation, ExecutorOutput } from '../../core/schemas.js';
 import type { ExecutorAdapter, ExecutorEvent } from './contract.js';
 import type { ProcessOutcome } from './process.js';
@@ -32,6 +33,30 @@ function chooseModel(config: Record<string, unknown>, parameters: Record<string,
   return undefined;
 }
 
+/** The agent's prompt, plus the answer format when the agent has an output schema. */
+function appendedPrompt(invocation: ExecutorInvocation): string | undefined {
+  const parts = [
+    invocation.agent.system_prompt,
+    invocation.agent.output_schema
+      ? `End with your final answer as one JSON value, and nothing else, matching this JSON Schema:\n${JSON.stringify(invocation.agent.output_schema)}`
+      : undefined,
+  ].filter((part): part is string => Boolean(part));
+  return parts.length ? parts.join('\n\n') : undefined;
+}
+
+/** The agent's structured answer: the final text parsed as JSON (code fences allowed) and checked against its schema. */
+function structuredAnswer(text: unknown, schema: Record<string, unknown>): { output: unknown } | { error: string } {
+  const raw = typeof text === 'string' ? text.trim().replace(/^```(?:json)?\s*/, '').replace(/\s*```$/, '') : '';
+  let output: unknown;
+  try {
+    output = JSON.parse(raw);
+  } catch {
+    return { error: `the final answer is not JSON: ${raw.slice(0, 200)}` };
+  }
+  const problems = jsonSchemaProblems(schema, output);
+  return problems.length ? { error: `the final answer does not match the output schema: ${problems.join('; ')}` } : { output };
+}
+
 /** The `claude` argv for one invocation: non-interactive, structured output, never a shell string. */
 export function claudeArgs(invocation: ExecutorInvocation, command: string[], isRoot: boolean): string[] {
   const config = invocation.executor_config;
@@ -57,7 +82,7 @@ export function claudeArgs(invocation: ExecutorInvocation, command: string[], is
     ...(allowed.length ? ['--allowedTools', allowed.join(',')] : []),
     ...(disallowed.length ? ['--disallowedTools', disallowed.join(',')] : []),
     ...(sources !== undefined ? ['--setting-sources', sources.join(',')] : []),
-    ...(invocation.agent.system_prompt ? ['--append-system-prompt', invocation.agent.system_prompt] : []),
+    ...(appendedPrompt(invocation) ? ['--append-system-prompt', appendedPrompt(invocation)!] : []),
     ...(typeof config.max_turns === 'number' ? ['--max-turns', String(config.max_turns)] : []),
     ...(config.mcp_servers && typeof config.mcp_servers === 'object' ? ['--mcp-config', JSON.stringify({ mcpServers: config.mcp_servers })] : []),
     ...(invocation.session_id ? ['--resume', invocation.session_id] : []),
@@ -119,7 +144,7 @@ function parseLines(stdout: string): Line[] {
 }
 
 /** The run's output from the CLI's final `result` line (session, text, usage, cost from the CLI's own report). */
-export function claudeOutput(outcome: ProcessOutcome): ExecutorOutput {
+export function claudeOutput(outcome: ProcessOutcome, invocation: ExecutorInvocation): ExecutorOutput {
   const lines = parseLines(outcome.stdout);
   const result = [...lines].reverse().find((line) => line.type === 'result');
   const init = lines.find((line) => line.type === 'system' && line.subtype === 'init');
@@ -131,6 +156,11 @@ export function claudeOutput(outcome: ProcessOutcome): ExecutorOutput {
   const data = { text: result.result, usage: result.usage, cost_usd: result.total_cost_usd, num_turns: result.num_turns, session_id: sessionId };
   if (result.is_error === true || outcome.exitCode !== 0) {
     return { status: 'failed', error: `claude: ${typeof result.result === 'string' ? result.result : String(result.subtype)}`, result_data: data, ...(sessionId ? { session_id: sessionId } : {}) };
+  }
+  if (invocation.agent.output_schema) {
+    const answer = structuredAnswer(result.result, invocation.agent.output_schema);
+    if ('error' in answer) return { status: 'failed', error: answer.error, result_data: data, ...(sessionId ? { session_id: sessionId } : {}) };
+    return { status: 'completed', result_data: { ...data, output: answer.output }, ...(sessionId ? { session_id: sessionId } : {}) };
   }
   return { status: 'completed', result_data: data, ...(sessionId ? { session_id: sessionId } : {}) };
 }

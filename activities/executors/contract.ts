@@ -13,7 +13,7 @@ export interface ExecutorAdapter {
   /** The argv and stdin for one invocation. */
   plan(invocation: ExecutorInvocation, command: string[]): { argv: string[]; stdin: string };
   /** The executor's output, from its exit and streams. */
-  interpret(outcome: ProcessOutcome): ExecutorOutput;
+  interpret(outcome: ProcessOutcome, invocation: ExecutorInvocation): ExecutorOutput;
   /** Structured events from one line of stdout; adapters with it report those instead of raw stdout. */
   parseLine?(line: string): ExecutorEvent[];
   /** Checks at runner start that the executable exists and supports what the adapter needs. */

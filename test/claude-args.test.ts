@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { ExecutorConfigError, claudeArgs, claudeEvents } from '../activities/executors/claude-code.js';
+import type { ExecutorInvocation } from '../core/schemas.js';
+
+const invocation = (config: Record<string, unknown>, extra: Partial<ExecutorInvocation> = {}): ExecutorInvocation => ({
+  schema_version: '2.1',
+  run_id: 'r1',
+  agent: { name: 'coder', type: 'autonomous', system_prompt: 'Be brief.' },
+  prompt: 'fix the bug',
+  parameters: { seniority: 'senior' },
+  executor_type: 'claude-code',
+  executor_config: config,
+  workspace_dir: '/work',
+  ...extra,
+});
+
+describe('the claude command line', () => {
+  it('passes the profile’s permission mode, model by seniority, tool rules, setting sources, turns and the session to resume', () => {
+    const argv = claudeArgs(
+      invocation(
+        {
+          permission_mode: 'acceptEdits',
+          model: { junior: 'claude-haiku-4-5', senior: 'claude-sonnet-4-5' },
+          allowed_tools: ['Read', 'Bash(npm test:*)'],
+          disallowed_tools: ['WebFetch'],
+          setting_sources: ['project'],
+          max_turns: 7,
+        },
+        { session_id: 'abc' },
+      ),
+      ['claude'],
+      false,
+    );
+    expect(argv).toEqual([
+      'claude', '-p', 'fix the bug', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits',
+      '--model', 'claude-sonnet-4-5', '--allowedTools', 'Read,Bash(npm test:*)', '--disallowedTools', 'WebFetch',
+      '--setting-sources', 'project', '--append-system-prompt', 'Be brief.', '--max-turns', '7', '--resume', 'abc',
+    ]);
+  });
+
+  it('says plainly that bypassPermissions is refused as root', () => {
+    expect(() => claudeArgs(invocation({ permission_mode: 'bypassPermissions' }), ['claude'], true)).toThrow(ExecutorConfigError);
+    expect(() => claudeArgs(invocation({ permission_mode: 'bypassPermissions' }), ['claude'], true)).toThrow(/refused by the claude CLI when the runner runs as root/);
+    expect(claudeArgs(invocation({ permission_mode: 'bypassPermissions' }), ['claude'], false)).toContain('bypassPermissions');
+  });
+
+  it('names the seniorities it knows when a run asks for another', () => {
+    expect(() => claudeArgs(invocation({ model: { junior: 'h' } }), ['claude'], false)).toThrow('no model for seniority "senior"; known: junior');
+  });
+});
+
+describe('stream-json to ao events', () => {
+  it('maps tool calls on files to file_touched, and tool results with their error flag', () => {
+    const events = claudeEvents({
+      type: 'assistant',
+      message: { content: [{ type: 'text', text: 'ok' }, { type: 'tool_use', id: 't1', name: 'Write', input: { file_path: '/w/a.txt', content: 'x' } }] },
+    });
+    expect(events.map((event) => event.kind)).toEqual(['message', 'tool_call', 'file_touched']);
+    const results = claudeEvents({ type: 'user', message: { content: [{ type: 'tool_result', tool_use_id: 't1', is_error: true, content: 'denied' }] } });
+    expect(results).toEqual([{ kind: 'tool_result', data: { tool_use_id: 't1', is_error: true, output: 'denied' } }]);
+  });
+});
