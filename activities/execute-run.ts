@@ -7,7 +7,7 @@ import {
   type RunnerRegistration,
   type WorkspaceSummary,
 } from '../core/schemas.js';
-import { RUNNER_SHUTDOWN, executorStartedSignal, runWorkflowId } from '../workflows/messages.js';
+import { RUNNER_SHUTDOWN, executorSessionSignal, executorStartedSignal, runWorkflowId } from '../workflows/messages.js';
 import type { EventSpool } from './events/event-spool.js';
 import { executorCatalog } from './executors/catalog.js';
 import { ExecutorConfigError } from './executors/claude-code.js';
@@ -164,6 +164,12 @@ async function runInWorkspace(
               // Bound to the run as soon as the executor reports it: a resumed attempt continues it.
               progress.session_id = event.data.session_id;
               heartbeat(progress);
+              deps.client.workflow
+                .getHandle(runWorkflowId(request.run_id))
+                .signal(executorSessionSignal, { session_id: event.data.session_id })
+                .catch((error: unknown) => {
+                  context.log.warn('could not report the executor session', { error });
+                });
             }
             emit(event.kind, event.data);
           }

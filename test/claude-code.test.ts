@@ -146,7 +146,8 @@ describe('the claude-code executor on the real CLI', () => {
     const setup = await claudeRunner([{ ...reply('never sent'), until: held.promise }]);
     const id = await stack.postRun(coder(setup.tag, 'think for a long time'));
     await setup.endpoint.waitForMainRequest(1);
-    const running = await stack.waitForRun(id, (run) => run.status === 'running');
+    // The session is bound to the run while it runs, as soon as the CLI reports it.
+    const running = await stack.waitForRun(id, (run) => run.status === 'running' && run.executor_session_id !== undefined);
     const pgid = Number(/pid (\d+)/.exec(running.history.at(-1)!.reason!)![1]);
     const { body } = await stack.api<RunView>('POST', `/runs/${id}/stop?wait=true`);
     held.release();

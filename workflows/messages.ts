@@ -24,6 +24,8 @@ export const runStateQuery = defineQuery<RunState>('runState');
 export const executorStartedSignal = defineSignal<[{ pid: number; started_at: string; attempt: number; resumed_session?: string }]>(
   'executorStarted',
 );
+/** Sent by the runner as soon as the executor reports its own session id, so the run shows it while running. */
+export const executorSessionSignal = defineSignal<[{ session_id: string }]>('executorSession');
 /**
  * An update, because the caller must learn whether the stop was accepted: a validator refuses a
  * second stop and a stop of a finished run before anything is written to history.

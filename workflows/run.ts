@@ -21,6 +21,7 @@ import {
   RUNNER_SHUTDOWN,
   RUN_ALREADY_ENDED,
   RUN_ALREADY_STOPPING,
+  executorSessionSignal,
   executorStartedSignal,
   releaseSlotSignal,
   runStateQuery,
@@ -90,6 +91,9 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     } else if (state.status === 'running' && attempt > 1) {
       transition('running', `executor restarted after its runner came back (attempt ${attempt}${resumed_session ? `, resuming session ${resumed_session}` : ''})`);
     }
+  });
+  setHandler(executorSessionSignal, ({ session_id }) => {
+    state.executor_session_id = session_id;
   });
   setHandler(
     stopRunUpdate,
