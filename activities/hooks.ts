@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { isExecutableFile } from '../core/files.js';
 import { runProcess } from './executors/process.js';
 
 export const HOOK_NAMES = ['pre_run', 'post_run', 'health_check'] as const;
@@ -22,14 +23,6 @@ export interface HookRun {
   output: string;
 }
 
-async function isExecutableFile(file: string): Promise<boolean> {
-  try {
-    await fs.access(file, fs.constants.X_OK);
-    return (await fs.stat(file)).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** Every executable named `<hook>` or `<hook>.<ext>` in the hook folders, in folder order. */
 export async function findHooks(settings: HookSettings, hook: HookName): Promise<string[]> {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { isExecutableFile as isExecutable } from '../core/files.js';
 
 /** The last Temporal CLI release that `go install` can build (later ones carry a `replace` directive). */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -12,14 +13,6 @@ export function defaultToolsDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.AO_TOOLS_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'ao', 'tools');
 }
 
-async function isExecutable(file: string): Promise<boolean> {
-  try {
-    await fs.access(file, fs.constants.X_OK);
-    return (await fs.stat(file)).isFile();
-  } catch {
-    return false;
-  }
-}
 
 async function onPath(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {

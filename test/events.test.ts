@@ -2,10 +2,9 @@ import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RunEvent } from '../core/events.js';
 import { freePort } from '../temporal-config/dev-server.js';
-import { TestStack, eventually } from './support/stack.js';
+import { TestStack, eventually, uniqueTag } from './support/stack.js';
 
 let stack: TestStack;
-const uniqueTag = (label: string): string => `${label}-${crypto.randomBytes(3).toString('hex')}`;
 
 async function events(id: string, baseUrl?: string): Promise<RunEvent[]> {
   const { body } = await stack.api<{ events: RunEvent[] }>('GET', `/runs/${id}/events`, baseUrl ? { baseUrl } : {});

@@ -1,12 +1,9 @@
-import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '../core/schemas.js';
 import type { RunnerView } from '../api/fleet-service.js';
-import { TestStack, eventually } from './support/stack.js';
+import { TestStack, eventually, uniqueTag } from './support/stack.js';
 
 let stack: TestStack;
-/** A tag no other test uses, so each test reaches only its own runners. */
-const uniqueTag = (label: string): string => `${label}-${crypto.randomBytes(3).toString('hex')}`;
 
 beforeAll(async () => {
   stack = await TestStack.create({ apiEnv: { AO_DISPATCH_TIMEOUT_SECONDS: '3' } });

@@ -1,12 +1,10 @@
-import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupIsAlive } from '../activities/executors/process.js';
 import type { RunView } from '../core/schemas.js';
 import { runWorkflowId } from '../workflows/messages.js';
-import { TestStack } from './support/stack.js';
+import { TestStack, uniqueTag } from './support/stack.js';
 
 let stack: TestStack;
-const uniqueTag = (label: string): string => `${label}-${crypto.randomBytes(3).toString('hex')}`;
 
 beforeAll(async () => {
   stack = await TestStack.create({ apiEnv: { AO_DISPATCH_TIMEOUT_SECONDS: '3' } });

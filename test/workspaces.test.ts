@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,10 +6,9 @@ import { chooseMode, finishWorkspace, prepareWorkspace, pruneStaleWorktrees } fr
 import type { RunEvent } from '../core/events.js';
 import type { RunView } from '../core/schemas.js';
 import type { RunnerView } from '../api/fleet-service.js';
-import { TestStack, eventually } from './support/stack.js';
+import { TestStack, eventually, uniqueTag } from './support/stack.js';
 
 let stack: TestStack;
-const uniqueTag = (label: string): string => `${label}-${crypto.randomBytes(3).toString('hex')}`;
 
 beforeAll(async () => {
   stack = await TestStack.create();

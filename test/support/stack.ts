@@ -144,6 +144,9 @@ export class TestStack {
   }
 }
 
+/** A tag no other test uses, so a test reaches only its own runners. */
+export const uniqueTag = (label: string): string => `${label}-${crypto.randomBytes(3).toString('hex')}`;
+
 /** A new namespace takes a moment to reach every service of the server. */
 async function waitForNamespace(client: Client): Promise<void> {
   await eventually(async () => {
