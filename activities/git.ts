@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
 
 export class GitError extends Error {
   constructor(readonly args: string[], readonly stderr: string) {
@@ -17,9 +18,12 @@ export function git(cwd: string, args: string[]): Promise<string> {
   });
 }
 
+/** Whether `dir` is the top folder of a git work tree (a folder inside another repository is not). */
 export async function isGitRepository(dir: string): Promise<boolean> {
   try {
-    return (await git(dir, ['rev-parse', '--is-inside-work-tree'])).trim() === 'true';
+    const top = (await git(dir, ['rev-parse', '--show-toplevel'])).trim();
+    const [real, realTop] = await Promise.all([fs.realpath(dir), fs.realpath(top)]);
+    return real === realTop;
   } catch {
     return false;
   }

@@ -48,7 +48,7 @@ export async function chooseMode(projectDir: string, configured: unknown): Promi
     const parsed = WorkspaceMode.safeParse(configured);
     if (!parsed.success) throw new WorkspaceError(`workspace_mode must be one of worktree, project, temp (got ${JSON.stringify(configured)})`);
     if (parsed.data === 'worktree' && !(await isGitRepository(projectDir))) {
-      throw new WorkspaceError(`workspace_mode worktree needs a git repository, and ${projectDir} is not one`);
+      throw new WorkspaceError(`workspace_mode worktree needs a git repository, and ${projectDir} is not the top folder of one`);
     }
     return parsed.data;
   }

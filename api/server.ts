@@ -58,7 +58,7 @@ async function main(): Promise<void> {
       if (events instanceof PostgresEventStore) await events.close();
       console.log('api stopped');
     }));
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void shutdown());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void shutdown());
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { resolveApiToken } from '../api/auth.js';
@@ -88,6 +89,8 @@ async function main(): Promise<void> {
   }
   // Creates the token file now, so the curl line below works as printed.
   const token = resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR);
+  const workspace = path.join(env.AO_DATA_DIR, 'workspace');
+  await fs.mkdir(workspace, { recursive: true });
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     TEMPORAL_ADDRESS: address,
@@ -99,7 +102,8 @@ async function main(): Promise<void> {
   const children = [
     launch('control', 'workers/control.ts', [], childEnv),
     launch('api', 'api/server.ts', [], childEnv),
-    launch('runner', 'workers/runner.ts', ['--profile', env.AO_RUNNER_PROFILE], {
+    // The local runner works in a folder of its own under the data dir, not in this checkout.
+    launch('runner', 'workers/runner.ts', ['--profile', env.AO_RUNNER_PROFILE, '--project-dir', workspace], {
       ...childEnv,
       AO_API_URL: `http://127.0.0.1:${env.AO_API_PORT}`,
       AO_API_TOKEN: token,
@@ -114,7 +118,7 @@ async function main(): Promise<void> {
       `  Temporal     ${address} (namespace ${env.TEMPORAL_NAMESPACE})${server ? `, data in ${path.join(env.AO_DATA_DIR, 'temporal')}` : ''}`,
       `  Temporal UI  ${uiUrl ?? '(external server: see its own UI)'}`,
       `  API          http://127.0.0.1:${env.AO_API_PORT}  (token in ${path.join(env.AO_DATA_DIR, 'api-token')})`,
-      `  Runner       profile ${env.AO_RUNNER_PROFILE}`,
+      `  Runner       profile ${env.AO_RUNNER_PROFILE}, working in ${workspace}`,
       '',
       `  Try: curl -s -X POST http://127.0.0.1:${env.AO_API_PORT}/runs -H "Authorization: Bearer $(cat ${path.relative(process.cwd(), path.join(env.AO_DATA_DIR, 'api-token'))})" \\`,
       `         -H 'Content-Type: application/json' -d '{"agent":"echo","prompt":"hello"}'`,
@@ -131,7 +135,8 @@ async function main(): Promise<void> {
       await server?.stop();
       console.log('all stopped');
     })());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stopAll(signal).then(() => process.exit(0)));
+  // `on`, not `once`: Ctrl-C reaches us twice through npm and tsx, and a second signal must not kill us mid-cleanup.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopAll(signal).then(() => process.exit(0)));
   for (const child of children) {
     child.once('exit', (code) => {
       if (!stopping) void stopAll(`a process exited with code ${code}`).then(() => process.exit(1));

@@ -112,6 +112,10 @@ describe('a workspace per run', () => {
     const plain = await fs.mkdtemp(path.join(stack.root, 'plain-'));
     expect(await chooseMode(plain, undefined)).toBe('project');
     await expect(chooseMode(plain, 'worktree')).rejects.toThrow(/needs a git repository/);
+    // A folder inside another repository is not a project of its own: no worktrees of the outer one.
+    const inner = path.join(await gitRepo(), 'data', 'workspace');
+    await fs.mkdir(inner, { recursive: true });
+    expect(await chooseMode(inner, undefined)).toBe('project');
     const temp = await prepareWorkspace(plain, 'run-temp', 'temp');
     expect(await fs.readdir(temp.dir)).toEqual([]);
     await fs.rm(temp.dir, { recursive: true });

@@ -132,7 +132,7 @@ async function main(): Promise<void> {
       try {
         await handle.signal(drainRunnerSignal, { instance_id: registration.instance.id });
       } catch (error) {
-        console.error('could not announce draining:', error);
+        log.error(`could not announce draining: ${(error as Error).message}`);
       }
       shutdownController.abort();
       worker.shutdown();
@@ -140,14 +140,14 @@ async function main(): Promise<void> {
       try {
         await handle.signal(deregisterRunnerSignal, { instance_id: registration.instance.id });
       } catch (error) {
-        console.error('could not deregister:', error);
+        log.error(`could not deregister (the fleet will see this runner stop heartbeating): ${(error as Error).message}`);
       }
       await events.close();
       await client.connection.close().catch(() => undefined);
       console.log(`runner ${runnerId}: stopped`);
     })());
   // Handlers go in before anything is announced: without one, a SIGTERM would kill the process outright.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void shutdown(signal));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void shutdown(signal));
 
   await register();
   background.health = startHealthChecks({ client, registration, hooks, intervalMs: options.healthInterval * 1000, log });
