@@ -152,6 +152,7 @@ async function runInWorkspace(
     throw error;
   }
   const { argv, stdin } = planned;
+  const extraEnv = adapter.prepare ? await adapter.prepare(invocation) : {};
   // Adapters that understand their executor's output report structured events line by line.
   let pendingLine = '';
   const onStdout = adapter.parseLine
@@ -196,6 +197,7 @@ async function runInWorkspace(
     outcome = await runProcess({
       argv,
       stdin,
+      env: { ...process.env, ...extraEnv },
       cwd: workspace.dir,
       signal: abort.signal,
       killGraceMs: deps.killGraceMs,

@@ -32,7 +32,7 @@ describe('profiles and registration', () => {
   it('lists the shipped profiles with their type and config', async () => {
     const { status, body } = await stack.api<{ profiles: Array<{ name: string; profile: { type: string; config: object } }> }>('GET', '/profiles');
     expect(status).toBe(200);
-    expect(body.profiles.map((entry) => entry.name)).toEqual(['codex', 'coding', 'echo', 'procedural', 'research', 'supervised']);
+    expect(body.profiles.map((entry) => entry.name)).toEqual(['codex', 'coding', 'echo', 'gemini', 'procedural', 'research', 'supervised']);
     expect(body.profiles.find((entry) => entry.name === 'coding')?.profile).toMatchObject({ type: 'claude-code', config: { permission_mode: 'acceptEdits' } });
   });
 

@@ -15,7 +15,7 @@ describe('the runner CLI', () => {
   it('lists the shipped profiles with their type and summary', async () => {
     const { code, output } = await runCli(['--profile-list']);
     expect(code).toBe(0);
-    for (const [name, type] of [['codex', 'codex'], ['echo', 'echo'], ['coding', 'claude-code'], ['research', 'claude-code'], ['supervised', 'claude-code'], ['procedural', 'procedural']]) {
+    for (const [name, type] of [['codex', 'codex'], ['echo', 'echo'], ['gemini', 'gemini'], ['coding', 'claude-code'], ['research', 'claude-code'], ['supervised', 'claude-code'], ['procedural', 'procedural']]) {
       expect(output).toMatch(new RegExp(`^${name}\\s+${type}\\s+\\S`, 'm'));
     }
   });
@@ -23,7 +23,7 @@ describe('the runner CLI', () => {
   it('fails on an unknown profile and lists the available ones', async () => {
     const { code, output } = await runCli(['--profile', 'nope']);
     expect(code).toBe(1);
-    expect(output).toContain('unknown executor profile "nope"; available: codex, coding, echo, procedural, research, supervised');
+    expect(output).toContain('unknown executor profile "nope"; available: codex, coding, echo, gemini, procedural, research, supervised');
   });
 
   it('names the file and the field of an invalid profile', async () => {

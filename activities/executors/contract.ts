@@ -16,6 +16,8 @@ export interface ExecutorAdapter {
   interpret(outcome: ProcessOutcome, invocation: ExecutorInvocation): ExecutorOutput;
   /** Structured events from one line of stdout; adapters with it report those instead of raw stdout. */
   parseLine?(line: string): ExecutorEvent[];
+  /** Prepares what the executor needs before it starts (e.g. an isolated settings home); returns environment additions. */
+  prepare?(invocation: ExecutorInvocation): Promise<NodeJS.ProcessEnv>;
   /** Checks at runner start that the executable exists and supports what the adapter needs. */
   detect?(command: string[]): Promise<{ version: string }>;
 }

@@ -1,0 +1,138 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ExecutorInvocation, ExecutorOutput } from '../../core/schemas.js';
+import { ExecutorConfigError } from './claude-code.js';
+import type { ExecutorAdapter, ExecutorEvent } from './contract.js';
+import type { ProcessOutcome } from './process.js';
+
+/** Tools whose arguments name a file the run changes. */
+const FILE_TOOLS = new Set(['write_file', 'replace']);
+
+/** The settings home the executor prepares: API-key auth, no folder-trust prompt, no usage statistics. */
+export const GEMINI_SETTINGS = {
+  security: { auth: { selectedType: 'gemini-api-key' }, folderTrust: { enabled: false } },
+  privacy: { usageStatisticsEnabled: false },
+};
+
+/** `gemini -p … --output-format stream-json`: the profile's model and approval mode, never a shell string. */
+export function geminiArgs(invocation: ExecutorInvocation, command: string[]): string[] {
+  const config = invocation.executor_config;
+  const approval = typeof config.approval_mode === 'string' ? config.approval_mode : 'yolo';
+  const prompt = invocation.prompt ?? (typeof invocation.parameters.prompt === 'string' ? invocation.parameters.prompt : '');
+  if (!prompt) throw new ExecutorConfigError('a gemini run needs a prompt');
+  const system = invocation.agent.system_prompt ? `${invocation.agent.system_prompt}\n\n` : '';
+  return [
+    ...command,
+    '-p', `${system}${prompt}`,
+    '--output-format', 'stream-json',
+    ...(typeof config.model === 'string' ? ['-m', config.model] : []),
+    // Without yolo, non-interactive gemini does not even offer its write tools to the model.
+    ...(approval === 'yolo' ? ['--yolo'] : ['--approval-mode', approval]),
+    ...(typeof config.policy === 'string' ? ['--policy', config.policy] : []),
+    ...(invocation.session_id ? ['--resume', invocation.session_id] : []),
+  ];
+}
+
+type Line = { type?: string; [key: string]: unknown };
+
+/** One stream-json line → ao events. */
+export function geminiEvents(line: Line): ExecutorEvent[] {
+  switch (line.type) {
+    case 'init':
+      return [{ kind: 'session_started', data: { session_id: line.session_id, model: line.model } }];
+    case 'message':
+      return line.role === 'assistant' ? [{ kind: 'message', data: { role: 'assistant', text: line.content, delta: line.delta === true } }] : [];
+    case 'tool_use': {
+      const input = (line.parameters ?? {}) as Record<string, unknown>;
+      const events: ExecutorEvent[] = [{ kind: 'tool_call', data: { id: line.tool_id, name: line.tool_name, input } }];
+      if (FILE_TOOLS.has(String(line.tool_name)) && typeof input.file_path === 'string') {
+        events.push({ kind: 'file_touched', data: { path: input.file_path, tool: line.tool_name } });
+      }
+      return events;
+    }
+    case 'tool_result': {
+      const error = line.error as { type?: string; message?: string } | undefined;
+      const output = typeof line.output === 'string' ? line.output.slice(0, 2000) : (error?.message ?? '');
+      return [{ kind: 'tool_result', data: { tool_use_id: line.tool_id, is_error: line.status === 'error', output, ...(error?.type ? { error_type: error.type } : {}) } }];
+    }
+    case 'result':
+      return [{ kind: 'usage_tick', data: { final: true, usage: line.stats } }];
+    default:
+      return [];
+  }
+}
+
+function parseLines(stdout: string): Line[] {
+  return stdout.split('\n').flatMap((text) => {
+    try {
+      const parsed = JSON.parse(text) as Line | null;
+      return parsed && typeof parsed === 'object' ? [parsed] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** The run's output from the `result` line; its status `error`, or no result at all, fails the run. */
+export function geminiOutput(outcome: ProcessOutcome): ExecutorOutput {
+  const lines = parseLines(outcome.stdout);
+  const sessionId = lines.find((line) => line.type === 'init')?.session_id as string | undefined;
+  const session = sessionId ? { session_id: sessionId } : {};
+  const result = lines.find((line) => line.type === 'result');
+  if (!result || result.status === 'error' || outcome.exitCode !== 0) {
+    const message = (result?.error as { message?: string } | undefined)?.message;
+    const tail = outcome.stderr.trim().split('\n').slice(-3).join('\n');
+    return { status: 'failed', error: `gemini: ${message ?? `exited with code ${outcome.exitCode ?? outcome.signal} without a result${tail ? `: ${tail}` : ''}`}`, ...session };
+  }
+  const text = lines
+    .filter((line) => line.type === 'message' && line.role === 'assistant')
+    .map((line) => (typeof line.content === 'string' ? line.content : ''))
+    .join('');
+  return { status: 'completed', result_data: { text, usage: result.stats, session_id: sessionId }, ...session };
+}
+
+function run(argv: string[]): Promise<string> {
+  const [file, ...args] = argv;
+  return new Promise((resolve, reject) => {
+    execFile(file!, args, { timeout: 30_000 }, (error, stdout) => {
+      if (error) reject(new Error(error.message));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** Drives the real `gemini` CLI; its settings home is prepared here, so no user config leaks in. */
+export const geminiAdapter: ExecutorAdapter = {
+  defaultCommand: () => ['gemini'],
+  plan: (invocation, command) => ({ argv: geminiArgs(invocation, command), stdin: '' }),
+  async prepare(invocation) {
+    // One home per user of the runner, kept across runs: gemini stores the sessions a follow-up run resumes there.
+    const home = path.join(os.homedir(), '.cache', 'ao', 'gemini-home');
+    const extra = invocation.executor_config.settings;
+    await fs.mkdir(path.join(home, '.gemini'), { recursive: true });
+    await fs.writeFile(path.join(home, '.gemini', 'settings.json'), JSON.stringify({ ...GEMINI_SETTINGS, ...(extra && typeof extra === 'object' ? extra : {}) }, null, 2));
+    return { HOME: home };
+  },
+  parseLine: (line) => {
+    try {
+      const parsed = JSON.parse(line) as Line | null;
+      return parsed && typeof parsed === 'object' ? geminiEvents(parsed) : [];
+    } catch {
+      return [];
+    }
+  },
+  interpret: geminiOutput,
+  async detect(command) {
+    let version: string;
+    try {
+      version = (await run([...command, '--version'])).trim();
+    } catch (error) {
+      throw new ExecutorConfigError(`the gemini CLI (${command.join(' ')}) cannot run: ${(error as Error).message}. Install @google/gemini-cli or set the profile's "command"`);
+    }
+    const help = await run([...command, '--help']);
+    if (!help.includes('--output-format')) throw new ExecutorConfigError(`the gemini CLI ${version} has no --output-format; ao needs a newer version`);
+    return { version };
+  },
+};
