@@ -68,6 +68,7 @@ async function main(): Promise<void> {
   const adapter = executorCatalog[profile.type];
   const command = profile.command ?? adapter.defaultCommand();
   if (adapter.detect && command) log.info(`executor ${profile.type}: ${(await adapter.detect(command)).version}`);
+  log.verbose(`executor capabilities: ${JSON.stringify(adapter.capabilities)}`);
 
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const client = await connectClient(temporal);

@@ -177,6 +177,7 @@ function run(argv: string[]): Promise<string> {
 
 /** Drives the real `claude` CLI in `-p` mode with `--output-format stream-json`. */
 export const claudeCodeAdapter: ExecutorAdapter = {
+  capabilities: { resume: true, structured_events: true, cost: true },
   defaultCommand: () => ['claude'],
   plan: (invocation, command) => ({ argv: claudeArgs(invocation, command, process.getuid?.() === 0), stdin: '' }),
   parseLine: (line) => {

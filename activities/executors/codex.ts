@@ -128,6 +128,7 @@ function run(argv: string[]): Promise<string> {
 
 /** Drives the real `codex` CLI with `codex exec --json`. */
 export const codexAdapter: ExecutorAdapter = {
+  capabilities: { resume: true, structured_events: true, cost: false },
   defaultCommand: () => ['codex'],
   plan: (invocation, command) => ({ argv: codexArgs(invocation, command), stdin: '' }),
   parseLine: (line) => {

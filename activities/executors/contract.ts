@@ -7,7 +7,17 @@ import type { ProcessOutcome } from './process.js';
  * stdout; the last stdout line that is a JSON object is the output (`status`, `result_data`,
  * `error`, `session_id`). Exit code 0 means success unless the output says `failed`.
  */
+export interface ExecutorCapabilities {
+  /** Continues an earlier executor session (`session_id`). */
+  resume: boolean;
+  /** Reports tool calls, files and usage as structured events, not only terminal output. */
+  structured_events: boolean;
+  /** Reports a cost of its own. */
+  cost: boolean;
+}
+
 export interface ExecutorAdapter {
+  capabilities: ExecutorCapabilities;
   /** The command used when the profile gives none; undefined when the profile must give one. */
   defaultCommand(): string[] | undefined;
   /** The argv and stdin for one invocation. */
@@ -43,6 +53,8 @@ export function lastJsonObjectLine(text: string): unknown {
 
 export function contractAdapter(defaultCommand?: () => string[]): ExecutorAdapter {
   return {
+    // Through the contract an executor may still resume: it receives `session_id` and may report one.
+    capabilities: { resume: true, structured_events: false, cost: false },
     defaultCommand: () => defaultCommand?.(),
     plan: (invocation, command) => ({ argv: command, stdin: JSON.stringify(invocation) }),
     interpret: (outcome) => {

@@ -105,6 +105,7 @@ function run(argv: string[]): Promise<string> {
 
 /** Drives the real `gemini` CLI; its settings home is prepared here, so no user config leaks in. */
 export const geminiAdapter: ExecutorAdapter = {
+  capabilities: { resume: true, structured_events: true, cost: false },
   defaultCommand: () => ['gemini'],
   plan: (invocation, command) => ({ argv: geminiArgs(invocation, command), stdin: '' }),
   async prepare(invocation) {

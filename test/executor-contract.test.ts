@@ -1,0 +1,228 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { groupIsAlive } from '../activities/executors/process.js';
+import type { RunEvent } from '../core/events.js';
+import { repoRoot } from '../core/paths.js';
+import type { RunView } from '../core/schemas.js';
+import * as anthropic from './support/scripted-anthropic.js';
+import * as gemini from './support/scripted-gemini.js';
+import * as openai from './support/scripted-openai.js';
+import { TestStack, eventually, uniqueTag } from './support/stack.js';
+
+/**
+ * The executor contract: the same scenarios, by the same names, against every agent CLI driver,
+ * each a real CLI from npm driven through the whole system against a scripted vendor endpoint.
+ * A CLI upgrade that breaks a driver fails one named scenario of one executor.
+ */
+
+/** What a scenario asks of a vendor's script, whatever its wire format. */
+interface Script {
+  write(file: string, content: string): unknown[];
+  edit(file: string, from: string, to: string): unknown[];
+  shell(command: string): unknown[];
+  reply(text: string): unknown;
+  apiError(): unknown;
+  held(until: Promise<void>): unknown;
+}
+
+interface Endpoint {
+  url: string;
+  mainRequests: Array<{ body: unknown }>;
+  waitForMainRequest(count: number): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+interface Kit {
+  type: 'claude-code' | 'codex' | 'gemini';
+  agent: string;
+  script: Script;
+  serve(turns: unknown[]): Promise<Endpoint>;
+  /** The profile's config; `strict` forbids shell commands starting with `echo`. */
+  config(endpoint: Endpoint, strict: boolean, scratch: string): Promise<Record<string, unknown>>;
+  env(endpoint: Endpoint, home: string): NodeJS.ProcessEnv;
+  /** Whether the CLI reports a cost of its own. */
+  reportsCost: boolean;
+}
+
+const bin = (name: string): string => path.join(repoRoot, 'node_modules', '.bin', name);
+
+const kits: Kit[] = [
+  {
+    type: 'claude-code',
+    agent: 'coder',
+    reportsCost: true,
+    script: {
+      write: (file, content) => [anthropic.callTool('Write', { file_path: file, content })],
+      edit: (file, from, to) => [anthropic.callTool('Read', { file_path: file }), anthropic.callTool('Edit', { file_path: file, old_string: from, new_string: to })],
+      shell: (command) => [anthropic.callTool('Bash', { command })],
+      reply: (text) => anthropic.reply(text),
+      apiError: () => anthropic.apiError(529, 'overloaded_error', 'Overloaded', { shouldRetry: false }),
+      held: (until) => ({ ...anthropic.reply('never sent'), until }),
+    },
+    serve: (turns) => anthropic.startScriptedAnthropic(turns as anthropic.Turn[]),
+    config: (_endpoint, strict) =>
+      Promise.resolve({
+        permission_mode: 'acceptEdits',
+        model: 'claude-sonnet-4-5',
+        ...(strict ? { disallowed_tools: ['Bash(echo:*)'] } : { allowed_tools: ['Read', 'Edit', 'Write', 'Bash(echo:*)'] }),
+      }),
+    env: (endpoint, home) => ({ ANTHROPIC_BASE_URL: endpoint.url, ANTHROPIC_API_KEY: 'test-key', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', HOME: home }),
+  },
+  {
+    type: 'codex',
+    agent: 'codex-coder',
+    reportsCost: false,
+    script: {
+      // apply_patch paths are relative to the workspace, where the scenarios' files are.
+      write: (file, content) => [openai.applyPatch(`*** Begin Patch\n*** Add File: ${path.basename(file)}\n${content.split('\n').filter(Boolean).map((line) => `+${line}`).join('\n')}\n*** End Patch\n`)],
+      edit: (file, from, to) => [openai.applyPatch(`*** Begin Patch\n*** Update File: ${path.basename(file)}\n@@\n-status: ${from}\n+status: ${to}\n*** End Patch\n`)],
+      shell: (command) => [openai.runCommand(command)],
+      reply: (text) => openai.reply(text),
+      apiError: () => openai.apiError(400, 'invalid_request_error', 'the scripted endpoint says no'),
+      held: (until) => ({ ...openai.reply('never sent'), until }),
+    },
+    serve: (turns) => openai.startScriptedOpenAI(turns as openai.Turn[]),
+    config: (endpoint, strict) =>
+      Promise.resolve({
+        model: 'gpt-5.5',
+        sandbox: strict ? 'read-only' : 'workspace-write',
+        provider: { name: 'local', base_url: `${endpoint.url}/v1`, wire_api: 'responses', env_key: 'OPENAI_API_KEY', request_max_retries: 0, stream_max_retries: 0 },
+      }),
+    // codex keeps its helpers out of temporary folders: CODEX_HOME lives under the runner's HOME.
+    env: (_endpoint, home) => ({ OPENAI_API_KEY: 'test-key', HOME: home, CODEX_HOME: path.join(home, 'codex-home') }),
+  },
+  {
+    type: 'gemini',
+    agent: 'gemini-coder',
+    reportsCost: false,
+    script: {
+      write: (file, content) => [gemini.callTool('write_file', { file_path: file, content })],
+      edit: (file, from, to) => [gemini.callTool('replace', { file_path: file, instruction: 'update the status', old_string: from, new_string: to })],
+      shell: (command) => [gemini.callTool('run_shell_command', { command })],
+      reply: (text) => gemini.reply(text),
+      apiError: () => gemini.apiError(500, 'INTERNAL', 'the scripted endpoint broke'),
+      held: (until) => ({ ...gemini.reply('never sent'), until }),
+    },
+    serve: (turns) => gemini.startScriptedGemini(turns as gemini.Turn[]),
+    config: async (_endpoint, strict, scratch) => {
+      const policy = path.join(scratch, 'deny-echo.toml');
+      await fs.writeFile(policy, ['[[rule]]', 'toolName = "run_shell_command"', 'commandPrefix = "echo"', 'decision = "deny"', 'priority = 500', 'denyMessage = "echo is not allowed here"', ''].join('\n'));
+      return { model: 'gemini-2.5-pro', settings: { general: { maxAttempts: 1 } }, ...(strict ? { policy } : {}) };
+    },
+    env: (endpoint, home) => ({ GEMINI_API_KEY: 'test-key', GOOGLE_GEMINI_BASE_URL: endpoint.url, HOME: home }),
+  },
+];
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await TestStack.create();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe.each(kits)('the $type executor', (kit) => {
+  const turns: unknown[] = [];
+  let endpoint: Endpoint;
+  const runners = { normal: { tag: '', projectDir: '' }, strict: { tag: '', projectDir: '' } };
+
+  beforeAll(async () => {
+    endpoint = await kit.serve(turns);
+    const scratch = await fs.mkdtemp(path.join(stack.root, `${kit.type}-`));
+    for (const mode of ['normal', 'strict'] as const) {
+      const profiles = await fs.mkdtemp(path.join(scratch, 'profiles-'));
+      const home = await fs.mkdtemp(path.join(scratch, 'home-'));
+      await fs.mkdir(path.join(home, 'codex-home'));
+      const command = kit.type === 'claude-code' ? bin('claude') : bin(kit.type);
+      await fs.writeFile(path.join(profiles, 'contract.json'), JSON.stringify({ type: kit.type, command: [command], config: await kit.config(endpoint, mode === 'strict', scratch) }));
+      const tag = uniqueTag(`${kit.type}-${mode}`);
+      const runner = await stack.startRunner({ profile: 'contract', tags: [tag], extraArgs: ['--profiles-dir', profiles], env: kit.env(endpoint, home) });
+      runners[mode] = { tag, projectDir: runner.projectDir };
+    }
+  });
+  afterAll(async () => {
+    await endpoint?.close();
+  });
+
+  const run = async (prompt: string, mode: 'normal' | 'strict' = 'normal', extra: Record<string, unknown> = {}): Promise<RunView> =>
+    (await stack.api<RunView>('POST', '/runs?wait=true', { body: { agent: kit.agent, prompt, additional_demands: { tags: [runners[mode].tag] }, ...extra } })).body;
+  const events = (id: string): Promise<RunEvent[]> =>
+    eventually(async () => {
+      const { body } = await stack.api<{ events: RunEvent[] }>('GET', `/runs/${id}/events`);
+      if (!body.events.some((event) => event.kind === 'session_ended')) throw new Error('no session_ended yet');
+      return body.events;
+    });
+
+  it('writes a file', async () => {
+    const file = path.join(runners.normal.projectDir, 'written.md');
+    turns.push(...kit.script.write(file, 'status: draft\n'), kit.script.reply('Written.'));
+    const result = await run('write the file');
+    expect(result.status).toBe('completed');
+    expect(await fs.readFile(file, 'utf8')).toBe('status: draft\n');
+    expect((await events(result.id)).some((event) => event.kind === 'file_touched')).toBe(true);
+  });
+
+  it('edits a file', async () => {
+    const file = path.join(runners.normal.projectDir, 'edited.md');
+    await fs.writeFile(file, 'status: draft\n');
+    turns.push(...kit.script.edit(file, 'draft', 'final'), kit.script.reply('Edited.'));
+    expect((await run('edit the file')).status).toBe('completed');
+    expect(await fs.readFile(file, 'utf8')).toBe('status: final\n');
+  });
+
+  it('runs a shell command', async () => {
+    turns.push(...kit.script.shell('echo built > build.log'), kit.script.reply('Built.'));
+    const result = await run('build');
+    expect(result.status).toBe('completed');
+    expect(await fs.readFile(path.join(runners.normal.projectDir, 'build.log'), 'utf8')).toBe('built\n');
+    expect((await events(result.id)).some((event) => event.kind === 'tool_result')).toBe(true);
+  });
+
+  it('refuses a tool the policy forbids', async () => {
+    turns.push(...kit.script.shell('echo hi > refused.txt'), kit.script.reply('It was refused.'));
+    expect((await run('try the command', 'strict')).status).toBe('completed');
+    await expect(fs.stat(path.join(runners.strict.projectDir, 'refused.txt'))).rejects.toThrow();
+  });
+
+  it('resumes a session', async () => {
+    const session = uniqueTag('contract-session');
+    turns.push(kit.script.reply('First.'));
+    const first = await run('remember the word pelican', 'normal', { session_id: session });
+    turns.push(kit.script.reply('Second.'));
+    const second = await run('what was the word?', 'normal', { session_id: session, mode: 'resume' });
+    expect(second.status).toBe('completed');
+    expect(second.executor_session_id).toBe(first.executor_session_id);
+    expect(JSON.stringify(endpoint.mainRequests.at(-1)!.body)).toContain('remember the word pelican');
+  });
+
+  it('fails with a readable cause when the vendor API errors', async () => {
+    turns.push(kit.script.apiError());
+    const result = await run('anything');
+    expect(result.status).toBe('failed');
+    expect(result.error?.message).toMatch(new RegExp(`^(claude|codex|gemini): .*(529|says no|broke)`));
+  });
+
+  it('stops in the middle of a turn', async () => {
+    let release!: () => void;
+    turns.push(kit.script.held(new Promise<void>((resolve) => (release = resolve))));
+    const before = endpoint.mainRequests.length;
+    const id = await stack.postRun({ agent: kit.agent, prompt: 'think', additional_demands: { tags: [runners.normal.tag] } });
+    await endpoint.waitForMainRequest(before + 1);
+    const running = await stack.waitForRun(id, (view) => view.status === 'running');
+    const pgid = Number(/pid (\d+)/.exec(running.history.at(-1)!.reason!)![1]);
+    const { body } = await stack.api<RunView>('POST', `/runs/${id}/stop?wait=true`);
+    release();
+    expect(body.status).toBe('stopped');
+    expect(groupIsAlive(pgid)).toBe(false);
+  });
+
+  it('reports usage', async () => {
+    turns.push(kit.script.reply('Counted.'));
+    const result = await run('count');
+    const usage = (await events(result.id)).find((event) => event.kind === 'usage_tick');
+    expect(usage).toBeDefined();
+    if (kit.reportsCost) expect((result.result as { cost_usd: number }).cost_usd).toBeGreaterThan(0);
+    else expect((result.result as { usage: unknown }).usage).toBeDefined();
+  });
+});
