@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
 import type { EventKind } from '../../core/events.js';
 import { jsonSchemaProblems } from '../../core/json-schema.js';
 import type { ExecutorInvocation, ExecutorOutput } from '../../core/schemas.js';
+import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines } from './cli-support.js';
 import type { ExecutorAdapter, ExecutorEvent } from './contract.js';
 import type { ProcessOutcome } from './process.js';
 
@@ -12,12 +12,7 @@ const FILE_TOOLS = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
 
 const stringList = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
 
-export class ExecutorConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ExecutorConfigError';
-  }
-}
+export { ExecutorConfigError } from './cli-support.js';
 
 /** The model for this run: a name, or a seniority → model map picked by the run's `seniority` parameter. */
 function chooseModel(config: Record<string, unknown>, parameters: Record<string, unknown>): string | undefined {
@@ -132,20 +127,9 @@ export function claudeEvents(line: Line): ExecutorEvent[] {
   return [];
 }
 
-function parseLines(stdout: string): Line[] {
-  return stdout.split('\n').flatMap((text) => {
-    try {
-      const parsed = JSON.parse(text) as Line | null;
-      return parsed && typeof parsed === 'object' ? [parsed] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
 /** The run's output from the CLI's final `result` line (session, text, usage, cost from the CLI's own report). */
 export function claudeOutput(outcome: ProcessOutcome, invocation: ExecutorInvocation): ExecutorOutput {
-  const lines = parseLines(outcome.stdout);
+  const lines = parseJsonLines(outcome.stdout);
   const result = [...lines].reverse().find((line) => line.type === 'result');
   const init = lines.find((line) => line.type === 'system' && line.subtype === 'init');
   const sessionId = (result?.session_id ?? init?.session_id) as string | undefined;
@@ -165,40 +149,12 @@ export function claudeOutput(outcome: ProcessOutcome, invocation: ExecutorInvoca
   return { status: 'completed', result_data: data, ...(sessionId ? { session_id: sessionId } : {}) };
 }
 
-function run(argv: string[]): Promise<string> {
-  const [file, ...args] = argv;
-  return new Promise((resolve, reject) => {
-    execFile(file!, args, { timeout: 30_000 }, (error, stdout) => {
-      if (error) reject(new Error(error.message));
-      else resolve(stdout);
-    });
-  });
-}
-
 /** Drives the real `claude` CLI in `-p` mode with `--output-format stream-json`. */
 export const claudeCodeAdapter: ExecutorAdapter = {
   capabilities: { resume: true, structured_events: true, cost: true },
   defaultCommand: () => ['claude'],
   plan: (invocation, command) => ({ argv: claudeArgs(invocation, command, process.getuid?.() === 0), stdin: '' }),
-  parseLine: (line) => {
-    try {
-      const parsed: unknown = JSON.parse(line);
-      return parsed && typeof parsed === 'object' ? claudeEvents(parsed as Line) : [];
-    } catch {
-      return [];
-    }
-  },
+  parseLine: eventsFromLine(claudeEvents),
   interpret: claudeOutput,
-  async detect(command) {
-    let version: string;
-    try {
-      version = (await run([...command, '--version'])).trim();
-    } catch (error) {
-      throw new ExecutorConfigError(`the claude CLI (${command.join(' ')}) cannot run: ${(error as Error).message}. Install @anthropic-ai/claude-code or set the profile's "command"`);
-    }
-    const help = await run([...command, '--help']);
-    const missing = REQUIRED_FLAGS.filter((flag) => !help.includes(flag));
-    if (missing.length) throw new ExecutorConfigError(`the claude CLI ${version} lacks ${missing.join(', ')}; ao needs a newer version`);
-    return { version };
-  },
+  detect: (command) => detectCli(command, { name: 'claude', npmPackage: '@anthropic-ai/claude-code', helpArgs: ['--help'], requiredFlags: REQUIRED_FLAGS }),
 };

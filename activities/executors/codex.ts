@@ -1,6 +1,5 @@
-import { execFile } from 'node:child_process';
 import type { ExecutorOutput } from '../../core/schemas.js';
-import { ExecutorConfigError } from './claude-code.js';
+import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines, type JsonLine } from './cli-support.js';
 import type { ExecutorAdapter, ExecutorEvent } from './contract.js';
 import type { ProcessOutcome } from './process.js';
 
@@ -52,7 +51,7 @@ export function codexArgs(invocation: Parameters<ExecutorAdapter['plan']>[0], co
   ];
 }
 
-type Line = { type?: string; [key: string]: unknown };
+type Line = JsonLine;
 type Item = { type?: string; [key: string]: unknown };
 
 /** One `--json` line → ao events. */
@@ -88,20 +87,9 @@ export function codexEvents(line: Line): ExecutorEvent[] {
   }
 }
 
-function parseLines(stdout: string): Line[] {
-  return stdout.split('\n').flatMap((text) => {
-    try {
-      const parsed = JSON.parse(text) as Line | null;
-      return parsed && typeof parsed === 'object' ? [parsed] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
 /** The run's output: the thread id, the last agent message and the turn's usage; a failed turn fails the run. */
 export function codexOutput(outcome: ProcessOutcome): ExecutorOutput {
-  const lines = parseLines(outcome.stdout);
+  const lines = parseJsonLines(outcome.stdout);
   const threadId = lines.find((line) => line.type === 'thread.started')?.thread_id as string | undefined;
   const session = threadId ? { session_id: threadId } : {};
   const failed = [...lines].reverse().find((line) => line.type === 'turn.failed' || line.type === 'error');
@@ -116,39 +104,12 @@ export function codexOutput(outcome: ProcessOutcome): ExecutorOutput {
   return { status: 'completed', result_data: { text, usage, session_id: threadId }, ...session };
 }
 
-function run(argv: string[]): Promise<string> {
-  const [file, ...args] = argv;
-  return new Promise((resolve, reject) => {
-    execFile(file!, args, { timeout: 30_000 }, (error, stdout) => {
-      if (error) reject(new Error(error.message));
-      else resolve(stdout);
-    });
-  });
-}
-
 /** Drives the real `codex` CLI with `codex exec --json`. */
 export const codexAdapter: ExecutorAdapter = {
   capabilities: { resume: true, structured_events: true, cost: false },
   defaultCommand: () => ['codex'],
   plan: (invocation, command) => ({ argv: codexArgs(invocation, command), stdin: '' }),
-  parseLine: (line) => {
-    try {
-      const parsed = JSON.parse(line) as Line | null;
-      return parsed && typeof parsed === 'object' ? codexEvents(parsed) : [];
-    } catch {
-      return [];
-    }
-  },
+  parseLine: eventsFromLine(codexEvents),
   interpret: codexOutput,
-  async detect(command) {
-    let version: string;
-    try {
-      version = (await run([...command, '--version'])).trim();
-    } catch (error) {
-      throw new ExecutorConfigError(`the codex CLI (${command.join(' ')}) cannot run: ${(error as Error).message}. Install @openai/codex or set the profile's "command"`);
-    }
-    const help = await run([...command, 'exec', '--help']);
-    if (!help.includes('--json')) throw new ExecutorConfigError(`the codex CLI ${version} has no \`exec --json\`; ao needs a newer version`);
-    return { version };
-  },
+  detect: (command) => detectCli(command, { name: 'codex', npmPackage: '@openai/codex', helpArgs: ['exec', '--help'], requiredFlags: ['--json'] }),
 };

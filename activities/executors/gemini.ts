@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ExecutorInvocation, ExecutorOutput } from '../../core/schemas.js';
-import { ExecutorConfigError } from './claude-code.js';
+import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines, type JsonLine } from './cli-support.js';
 import type { ExecutorAdapter, ExecutorEvent } from './contract.js';
 import type { ProcessOutcome } from './process.js';
 
@@ -35,7 +34,7 @@ export function geminiArgs(invocation: ExecutorInvocation, command: string[]): s
   ];
 }
 
-type Line = { type?: string; [key: string]: unknown };
+type Line = JsonLine;
 
 /** One stream-json line → ao events. */
 export function geminiEvents(line: Line): ExecutorEvent[] {
@@ -64,20 +63,9 @@ export function geminiEvents(line: Line): ExecutorEvent[] {
   }
 }
 
-function parseLines(stdout: string): Line[] {
-  return stdout.split('\n').flatMap((text) => {
-    try {
-      const parsed = JSON.parse(text) as Line | null;
-      return parsed && typeof parsed === 'object' ? [parsed] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
 /** The run's output from the `result` line; its status `error`, or no result at all, fails the run. */
 export function geminiOutput(outcome: ProcessOutcome): ExecutorOutput {
-  const lines = parseLines(outcome.stdout);
+  const lines = parseJsonLines(outcome.stdout);
   const sessionId = lines.find((line) => line.type === 'init')?.session_id as string | undefined;
   const session = sessionId ? { session_id: sessionId } : {};
   const result = lines.find((line) => line.type === 'result');
@@ -93,16 +81,6 @@ export function geminiOutput(outcome: ProcessOutcome): ExecutorOutput {
   return { status: 'completed', result_data: { text, usage: result.stats, session_id: sessionId }, ...session };
 }
 
-function run(argv: string[]): Promise<string> {
-  const [file, ...args] = argv;
-  return new Promise((resolve, reject) => {
-    execFile(file!, args, { timeout: 30_000 }, (error, stdout) => {
-      if (error) reject(new Error(error.message));
-      else resolve(stdout);
-    });
-  });
-}
-
 /** Drives the real `gemini` CLI; its settings home is prepared here, so no user config leaks in. */
 export const geminiAdapter: ExecutorAdapter = {
   capabilities: { resume: true, structured_events: true, cost: false },
@@ -116,24 +94,7 @@ export const geminiAdapter: ExecutorAdapter = {
     await fs.writeFile(path.join(home, '.gemini', 'settings.json'), JSON.stringify({ ...GEMINI_SETTINGS, ...(extra && typeof extra === 'object' ? extra : {}) }, null, 2));
     return { HOME: home };
   },
-  parseLine: (line) => {
-    try {
-      const parsed = JSON.parse(line) as Line | null;
-      return parsed && typeof parsed === 'object' ? geminiEvents(parsed) : [];
-    } catch {
-      return [];
-    }
-  },
+  parseLine: eventsFromLine(geminiEvents),
   interpret: geminiOutput,
-  async detect(command) {
-    let version: string;
-    try {
-      version = (await run([...command, '--version'])).trim();
-    } catch (error) {
-      throw new ExecutorConfigError(`the gemini CLI (${command.join(' ')}) cannot run: ${(error as Error).message}. Install @google/gemini-cli or set the profile's "command"`);
-    }
-    const help = await run([...command, '--help']);
-    if (!help.includes('--output-format')) throw new ExecutorConfigError(`the gemini CLI ${version} has no --output-format; ao needs a newer version`);
-    return { version };
-  },
+  detect: (command) => detectCli(command, { name: 'gemini', npmPackage: '@google/gemini-cli', helpArgs: ['--help'], requiredFlags: ['--output-format'] }),
 };
