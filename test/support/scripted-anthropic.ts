@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { RequestLog, isRecord, listenOnLoopback, readBody } from './scripted-server.js';
 
 /**
  * A scripted stand-in for the Anthropic Messages API, for driving the real `claude` CLI offline.
@@ -97,14 +97,8 @@ export const apiError = (status: number, type: string, message: string, extra: O
   ...extra,
 });
 
-/** A promise a test resolves by hand, for `Turn.until`. */
-export function gate(): { promise: Promise<void>; release(): void } {
-  let release!: () => void;
-  const promise = new Promise<void>((resolve) => (release = resolve));
-  return { promise, release };
-}
+export { gate } from './scripted-server.js';
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The `messages` of a recorded Messages API request ([] for anything else). */
 export function messagesOf(request: RecordedRequest): Message[] {
@@ -141,36 +135,23 @@ const hasWriteTool = (body: Record<string, unknown>): boolean => toolNames(body)
 
 export async function startScriptedAnthropic(script: Turn[], options: ScriptedAnthropicOptions = {}): Promise<ScriptedAnthropic> {
   const isMain = options.isMain ?? hasWriteTool;
-  const requests: RecordedRequest[] = [];
-  const waiters: { count: number; resolve: (r: RecordedRequest) => void }[] = [];
-  const mainRequests = (): RecordedRequest[] => requests.filter((r) => r.kind === 'main');
+  const log = new RequestLog<RecordedRequest>();
+  const { requests } = log;
+  const mainRequests = (): RecordedRequest[] => log.mainRequests;
   let cursor = 0;
   let usesOfCursor = 0;
   let nextId = 0;
   let closing = false;
 
   const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      let body: unknown = text;
-      try {
-        body = text ? (JSON.parse(text) as unknown) : '';
-      } catch {
-        // Not JSON: keep the raw text.
-      }
+    readBody(req, (body) => {
       const path = req.url ?? '/';
       const pathname = path.split('?')[0] ?? path;
       const isMessages = req.method === 'POST' && pathname === '/v1/messages';
       const kind = isMessages && isRecord(body) && isMain(body) ? 'main' : 'side';
       const recorded: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, kind };
       if (kind === 'main') recorded.turn = takeTurn();
-      requests.push(recorded);
-      if (kind === 'main') {
-        const count = mainRequests().length;
-        for (const w of waiters.filter((w) => w.count === count)) w.resolve(recorded);
-      }
+      log.record(recorded);
       const stream = isRecord(body) && body.stream === true;
       const model = isRecord(body) && typeof body.model === 'string' ? body.model : 'claude-scripted';
 
@@ -265,29 +246,17 @@ export async function startScriptedAnthropic(script: Turn[], options: ScriptedAn
     res.write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-
+  const listening = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listening.url,
     requests,
     get mainRequests() {
       return mainRequests();
     },
-    waitForMainRequest(count) {
-      const arrived = mainRequests()[count - 1];
-      if (arrived) return Promise.resolve(arrived);
-      return new Promise((resolve) => waiters.push({ count, resolve }));
-    },
+    waitForMainRequest: (count) => log.waitForMainRequest(count),
     async close() {
       closing = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Held turns and keep-alive sockets would otherwise keep close() waiting.
-      server.closeAllConnections();
-      await closed;
+      await listening.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { RequestLog, isRecord, listenOnLoopback, readBody } from './scripted-server.js';
 
 /**
  * A scripted stand-in for the Gemini API (`generativelanguage.googleapis.com`), for driving the real `gemini`
@@ -107,14 +107,8 @@ export const apiError = (code: number, status: string, message: string, extra: O
   ...extra,
 });
 
-/** A promise a test resolves by hand, for `Turn.until`. */
-export function gate(): { promise: Promise<void>; release(): void } {
-  let release!: () => void;
-  const promise = new Promise<void>((resolve) => (release = resolve));
-  return { promise, release };
-}
+export { gate } from './scripted-server.js';
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The `contents` of a recorded generateContent request ([] for anything else). */
 export function contentsOf(request: RecordedRequest): Content[] {
@@ -189,24 +183,15 @@ const generatePath = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):(streamGenerateCont
 
 export async function startScriptedGemini(script: Turn[], options: ScriptedGeminiOptions = {}): Promise<ScriptedGemini> {
   const isMain = options.isMain ?? declaresTools;
-  const requests: RecordedRequest[] = [];
-  const waiters: { count: number; resolve: (r: RecordedRequest) => void }[] = [];
-  const mainRequests = (): RecordedRequest[] => requests.filter((r) => r.kind === 'main');
+  const log = new RequestLog<RecordedRequest>();
+  const { requests } = log;
+  const mainRequests = (): RecordedRequest[] => log.mainRequests;
   let cursor = 0;
   let usesOfCursor = 0;
   let closing = false;
 
   const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      let body: unknown = text;
-      try {
-        body = text ? (JSON.parse(text) as unknown) : '';
-      } catch {
-        // Not JSON: keep the raw text.
-      }
+    readBody(req, (body) => {
       const path = req.url ?? '/';
       const pathname = path.split('?')[0] ?? path;
       const match = generatePath.exec(pathname);
@@ -217,11 +202,7 @@ export async function startScriptedGemini(script: Turn[], options: ScriptedGemin
       const recorded: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, kind };
       if (model !== undefined) recorded.model = model;
       if (kind === 'main') recorded.turn = takeTurn();
-      requests.push(recorded);
-      if (kind === 'main') {
-        const count = mainRequests().length;
-        for (const w of waiters.filter((w) => w.count === count)) w.resolve(recorded);
-      }
+      log.record(recorded);
       const stream = method === 'streamGenerateContent';
       const modelVersion = model ?? 'gemini-scripted';
 
@@ -300,29 +281,17 @@ export async function startScriptedGemini(script: Turn[], options: ScriptedGemin
     res.end();
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-
+  const listening = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listening.url,
     requests,
     get mainRequests() {
       return mainRequests();
     },
-    waitForMainRequest(count) {
-      const arrived = mainRequests()[count - 1];
-      if (arrived) return Promise.resolve(arrived);
-      return new Promise((resolve) => waiters.push({ count, resolve }));
-    },
+    waitForMainRequest: (count) => log.waitForMainRequest(count),
     async close() {
       closing = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Held turns and keep-alive sockets would otherwise keep close() waiting.
-      server.closeAllConnections();
-      await closed;
+      await listening.close();
     },
   };
 }

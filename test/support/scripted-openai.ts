@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { RequestLog, isRecord, listenOnLoopback, readBody } from './scripted-server.js';
 
 /**
  * A scripted stand-in for the OpenAI Responses API, for driving the real `codex` CLI offline.
@@ -107,14 +107,8 @@ export const apiError = (status: number, type: string, message: string, extra: O
   return { error: code === undefined ? { status, type, message } : { status, type, message, code }, ...rest };
 };
 
-/** A promise a test resolves by hand, for `Turn.until`. */
-export function gate(): { promise: Promise<void>; release(): void } {
-  let release!: () => void;
-  const promise = new Promise<void>((resolve) => (release = resolve));
-  return { promise, release };
-}
+export { gate } from './scripted-server.js';
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The `input` items of a recorded Responses request, optionally of one type ([] for anything else). */
 export function inputOf(request: RecordedRequest, type?: string): InputItem[] {
@@ -169,36 +163,23 @@ const hasShellTool = (body: Record<string, unknown>): boolean =>
 
 export async function startScriptedOpenAI(script: Turn[], options: ScriptedOpenAIOptions = {}): Promise<ScriptedOpenAI> {
   const isMain = options.isMain ?? hasShellTool;
-  const requests: RecordedRequest[] = [];
-  const waiters: { count: number; resolve: (r: RecordedRequest) => void }[] = [];
-  const mainRequests = (): RecordedRequest[] => requests.filter((r) => r.kind === 'main');
+  const log = new RequestLog<RecordedRequest>();
+  const { requests } = log;
+  const mainRequests = (): RecordedRequest[] => log.mainRequests;
   let cursor = 0;
   let usesOfCursor = 0;
   let nextId = 0;
   let closing = false;
 
   const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      let body: unknown = text;
-      try {
-        body = text ? (JSON.parse(text) as unknown) : '';
-      } catch {
-        // Not JSON: keep the raw text.
-      }
+    readBody(req, (body) => {
       const path = req.url ?? '/';
       const pathname = path.split('?')[0] ?? path;
       const isResponses = req.method === 'POST' && pathname === '/v1/responses';
       const kind = isResponses && isRecord(body) && isMain(body) ? 'main' : 'side';
       const recorded: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, kind };
       if (kind === 'main') recorded.turn = takeTurn();
-      requests.push(recorded);
-      if (kind === 'main') {
-        const count = mainRequests().length;
-        for (const w of waiters.filter((w) => w.count === count)) w.resolve(recorded);
-      }
+      log.record(recorded);
       const stream = isRecord(body) && body.stream === true;
       const model = isRecord(body) && typeof body.model === 'string' ? body.model : 'gpt-scripted';
 
@@ -305,29 +286,17 @@ export async function startScriptedOpenAI(script: Turn[], options: ScriptedOpenA
     res.write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-
+  const listening = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listening.url,
     requests,
     get mainRequests() {
       return mainRequests();
     },
-    waitForMainRequest(count) {
-      const arrived = mainRequests()[count - 1];
-      if (arrived) return Promise.resolve(arrived);
-      return new Promise((resolve) => waiters.push({ count, resolve }));
-    },
+    waitForMainRequest: (count) => log.waitForMainRequest(count),
     async close() {
       closing = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Held turns and keep-alive sockets would otherwise keep close() waiting.
-      server.closeAllConnections();
-      await closed;
+      await listening.close();
     },
   };
 }
