@@ -1,10 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { loadAgent } from '../core/agents.js';
-import { AgentInactiveError, AgentNotFoundError, InvalidConfigFileError, SessionNotResumableError } from '../core/errors.js';
+import { AgentInactiveError, AgentNotFoundError, InvalidConfigFileError, ScriptNotFoundError, SessionNotResumableError } from '../core/errors.js';
 import { readRunState } from '../core/run-state.js';
+import { loadScript, scriptVersions } from '../core/scripts.js';
 import { mergeDemands, rankRunners, type RunnerCandidate } from '../core/matching.js';
-import type { Demands, RunInput, RunState, RunnerSummary } from '../core/schemas.js';
+import type { Demands, RunInput, RunState, RunnerSummary, ScriptRef } from '../core/schemas.js';
 import {
   RUNNER_WORKFLOW_TYPE,
   RUN_WORKFLOW_TYPE,
@@ -25,6 +26,8 @@ export interface ControlDependencies {
 /** What the workflow needs once the agent is resolved. */
 export interface ResolvedRun {
   demands: Demands;
+  /** The script a procedural run needs installed on its runner. */
+  script?: ScriptRef;
   timeout_seconds?: number;
   request: ExecuteRequest;
 }
@@ -58,20 +61,29 @@ export function createControlActivities({ client, configDir }: ControlDependenci
   }
 
   return {
+    /** What every runner should have installed: script name → version. */
+    listScriptVersions(): Promise<Record<string, string>> {
+      return scriptVersions(configDir);
+    },
+
     async resolveRun(input: RunInput): Promise<ResolvedRun> {
       try {
         const agent = await loadAgent(configDir, input.agent);
         if (agent.status === 'inactive') throw new AgentInactiveError(agent.name);
         const resumed = input.session_mode === 'resume' ? await sessionToResume(input.session_id, input.run_id) : undefined;
+        const script = agent.script ? await loadScript(configDir, agent.script) : undefined;
         const demands = mergeDemands(
           // Session affinity first: a resumed session continues on the runner that holds it.
           resumed?.runner ? { hostname: resumed.runner.hostname, project_dir: resumed.runner.project_dir, executor_profile: resumed.runner.executor_profile } : undefined,
           agent.demands,
+          script?.demands,
           agent.type === 'procedural' ? { executor_type: 'procedural' } : undefined,
           input.additional_demands,
         );
+        const scriptRef = script ? { name: script.name, version: script.version, script_file: script.script_file } : undefined;
         return {
           demands,
+          ...(scriptRef ? { script: scriptRef } : {}),
           ...(agent.timeout_seconds ? { timeout_seconds: agent.timeout_seconds } : {}),
           request: {
             run_id: input.run_id,
@@ -84,6 +96,8 @@ export function createControlActivities({ client, configDir }: ControlDependenci
             ...(input.prompt !== undefined ? { prompt: input.prompt } : {}),
             parameters: input.parameters,
             ...(agent.workspace_mode ? { workspace_mode: agent.workspace_mode } : {}),
+            ...(scriptRef ? { script: scriptRef } : {}),
+            ...(agent.command ? { command: agent.command } : {}),
             ...(input.base_ref ? { base_ref: input.base_ref } : {}),
             ...(resumed?.executor_session_id ? { session_id: resumed.executor_session_id } : {}),
           },
@@ -93,6 +107,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
           error instanceof AgentNotFoundError ||
           error instanceof AgentInactiveError ||
           error instanceof InvalidConfigFileError ||
+          error instanceof ScriptNotFoundError ||
           error instanceof SessionNotResumableError
         ) {
           throw ApplicationFailure.create({ type: 'INVALID_RUN', message: error.message, nonRetryable: true });
@@ -102,8 +117,8 @@ export function createControlActivities({ client, configDir }: ControlDependenci
     },
 
     /** Reserves a slot on the best eligible live runner, or says why none can take the run. */
-    async pickRunner({ run_id, demands }: { run_id: string; demands: Demands }): Promise<{ runner?: RunnerSummary; reason: string }> {
-      const ranking = rankRunners(await liveRunners(), demands);
+    async pickRunner({ run_id, demands, script }: { run_id: string; demands: Demands; script?: ScriptRef }): Promise<{ runner?: RunnerSummary; reason: string }> {
+      const ranking = rankRunners(await liveRunners(), demands, script);
       if (ranking.reason !== undefined) return { reason: ranking.reason };
       for (const runner of ranking.eligible) {
         const reply = await client.workflow
@@ -135,5 +150,6 @@ function toCandidate(state: RunnerState): RunnerCandidate {
     require_matching_tags: reg.require_matching_tags,
     capacity: reg.capacity,
     active_runs: state.active_runs.length,
+    scripts: Object.fromEntries(Object.entries(state.scripts ?? {}).map(([name, installed]) => [name, installed.version])),
   };
 }

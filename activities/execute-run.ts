@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import {
@@ -5,6 +6,7 @@ import {
   type ExecutionResult,
   type ExecutorInvocation,
   type RunnerRegistration,
+  type ScriptRef,
   type WorkspaceSummary,
 } from '../core/schemas.js';
 import { RUNNER_SHUTDOWN, executorSessionSignal, executorStartedSignal, runWorkflowId } from '../workflows/messages.js';
@@ -12,6 +14,9 @@ import type { EventSpool } from './events/event-spool.js';
 import { executorCatalog } from './executors/catalog.js';
 import { ExecutorConfigError } from './executors/claude-code.js';
 import { ProcessStartError, killGroup, runProcess, waitForGroupExit, type ProcessOutcome } from './executors/process.js';
+import { runInPty } from './executors/pty-process.js';
+import { installedScriptPath, installedScriptsRoot } from './scripts.js';
+import { readScriptFolder } from '../core/scripts.js';
 import { describeHookFailure, runHooks, type HookSettings } from './hooks.js';
 import type { RunnerLog } from './runner-log.js';
 import { WorkspaceError, chooseMode, finishWorkspace, prepareWorkspace, type Workspace } from './workspace.js';
@@ -28,6 +33,10 @@ export interface ExecuteRequest {
   /** The agent's choice of workspace; the profile's `workspace_mode` applies when unset. */
   workspace_mode?: string;
   base_ref?: string;
+  /** A procedural run's synced script, installed under the project's `.ao/scripts/`. */
+  script?: ScriptRef;
+  /** A procedural agent's runner-local command, when it has no script. */
+  command?: string[];
 }
 
 /** Heartbeat details: what a retried attempt (after a runner crash) needs to clean up and resume. */
@@ -124,7 +133,7 @@ async function runInWorkspace(
   }
 
   const adapter = executorCatalog[executor.type];
-  const command = executor.command ?? adapter.defaultCommand();
+  const command = request.script || request.command ? await proceduralCommand(registration, request) : (executor.command ?? adapter.defaultCommand());
   if (!command) {
     throw failure('EXECUTOR_NOT_FOUND', `runner ${registration.runner_id}: profile "${registration.executor_profile}" of type ${executor.type} gives no command`);
   }
@@ -135,7 +144,7 @@ async function runInWorkspace(
   const progress: ExecuteProgress = {};
   const sessionId = request.session_id ?? previous?.session_id;
   if (sessionId) progress.session_id = sessionId;
-  const { timeout_seconds: requestTimeout, workspace_mode: _mode, base_ref: _base, ...run } = request;
+  const { timeout_seconds: requestTimeout, workspace_mode: _mode, base_ref: _base, script: _script, command: _command, ...run } = request;
   const invocation: ExecutorInvocation = {
     schema_version: EXECUTOR_INVOCATION_SCHEMA_VERSION,
     ...run,
@@ -194,7 +203,7 @@ async function runInWorkspace(
   const startedAt = Date.now();
   let outcome: ProcessOutcome;
   try {
-    outcome = await runProcess({
+    outcome = await (adapter.terminal === 'pty' ? runInPty : runProcess)({
       argv,
       stdin,
       env: { ...process.env, ...extraEnv },
@@ -266,6 +275,25 @@ async function runInWorkspace(
     stdout_tail: outcome.stdout.slice(-4000),
     stderr_tail: outcome.stderr.slice(-4000),
   };
+}
+
+/**
+ * A procedural run's command: its synced script, checked to be installed at the version the run was
+ * validated against (behind the profile's `command`, an interpreter such as `uv run --script`, when
+ * it has one), or the agent's runner-local command, relative to the project dir.
+ */
+async function proceduralCommand(registration: RunnerRegistration, request: ExecuteRequest): Promise<string[]> {
+  const { script } = request;
+  if (!script) {
+    const [executable, ...args] = request.command!;
+    return [executable!.includes('/') ? path.resolve(registration.project_dir, executable!) : executable!, ...args];
+  }
+  const installed = await readScriptFolder(path.join(installedScriptsRoot(registration.project_dir), script.name), script.name).catch(() => undefined);
+  if (installed?.version !== script.version) {
+    const have = installed ? `version ${installed.version.slice(0, 12)} is installed` : 'it is not installed';
+    throw failure('EXECUTOR_NOT_FOUND', `script ${script.name} version ${script.version.slice(0, 12)} is not on runner ${registration.runner_id}: ${have}`);
+  }
+  return [...(registration.executor.command ?? []), installedScriptPath(registration.project_dir, script)];
 }
 
 /** Commits and summarises the work, emits `file_touched` and `diff_summary`, and cleans up. */

@@ -1,23 +1,29 @@
 import express, { type ErrorRequestHandler } from 'express';
+import type { AgentsService } from './agents-service.js';
 import { requireToken } from './auth.js';
+import { serveDashboard } from './dashboard.js';
 import { HttpError, toHttpError } from './errors.js';
 import type { EventStore } from './event-store.js';
 import type { FleetService } from './fleet-service.js';
 import { eventsRouter } from './routes/events.js';
 import type { RunsService } from './runs-service.js';
+import type { ScriptsService } from './scripts-service.js';
+import { configRouter } from './routes/config.js';
 import { fleetRouter } from './routes/fleet.js';
 import { runsRouter } from './routes/runs.js';
 
 export interface AppDependencies {
   runs: RunsService;
   fleet: FleetService;
+  agents: AgentsService;
+  scripts: ScriptsService;
   events: EventStore;
   apiToken: string;
   log?: (message: string) => void;
 }
 
 /** The HTTP API: thin routes over Temporal. Every route but /healthz needs the token. */
-export function createApp({ runs, fleet, events, apiToken, log = console.error }: AppDependencies): express.Express {
+export function createApp({ runs, fleet, agents, scripts, events, apiToken, log = console.error }: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '8mb' }));
@@ -25,9 +31,12 @@ export function createApp({ runs, fleet, events, apiToken, log = console.error }
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
+  // Static files load without the token; the dashboard sends it with each API call.
+  serveDashboard(app);
   app.use(requireToken(apiToken));
   app.use(runsRouter(runs));
   app.use(fleetRouter(fleet));
+  app.use(configRouter(agents, scripts));
   app.use(eventsRouter(events));
 
   app.use((req) => {

@@ -2,9 +2,11 @@ import { ZodError } from 'zod';
 import {
   AgentInactiveError,
   AgentNotFoundError,
+  ConfigConflictError,
   InvalidConfigFileError,
   ParametersInvalidError,
   RunNotFoundError,
+  ScriptNotFoundError,
   describeIssues,
 } from '../core/errors.js';
 
@@ -27,7 +29,10 @@ export function toHttpError(error: unknown): { status: number; body: ErrorBody }
   if (error instanceof ParametersInvalidError) {
     return { status: 400, body: { error: error.message, details: { problems: error.problems, schema: error.schema } } };
   }
-  if (error instanceof AgentNotFoundError || error instanceof RunNotFoundError) return { status: 404, body: { error: error.message } };
+  if (error instanceof AgentNotFoundError || error instanceof RunNotFoundError || error instanceof ScriptNotFoundError) {
+    return { status: 404, body: { error: error.message } };
+  }
+  if (error instanceof ConfigConflictError) return { status: 409, body: { error: error.message, ...(error.details ? { details: error.details } : {}) } };
   if (error instanceof AgentInactiveError) return { status: 409, body: { error: error.message } };
   if (error instanceof InvalidConfigFileError) return { status: 422, body: { error: error.message, details: { problems: error.problems } } };
   return { status: 500, body: { error: 'internal error' } };

@@ -33,6 +33,7 @@ export function route<P extends ZodType, Q extends ZodType, B extends ZodType>(
       body: (shape.body ? shape.body.parse(req.body) : undefined) as Parsed<B>,
     };
     const reply = await handler(input, req);
-    res.status(reply.status ?? 200).json(reply.body);
+    if (reply.status === 204) res.status(204).end();
+    else res.status(reply.status ?? 200).json(reply.body);
   };
 }

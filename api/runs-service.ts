@@ -6,6 +6,7 @@ import { AgentInactiveError, ParametersInvalidError, RunNotFoundError } from '..
 import { jsonSchemaProblems } from '../core/json-schema.js';
 import { RUN_STATUSES, type RunStatus } from '../core/run-status.js';
 import { readRunState } from '../core/run-state.js';
+import { loadScript } from '../core/scripts.js';
 import type { CreateRunRequest, RunInput, RunState, RunView } from '../core/schemas.js';
 import { searchAttributes } from '../core/search-attributes.js';
 import {
@@ -65,9 +66,11 @@ export class RunsService {
   async create(request: CreateRunRequest): Promise<{ id: string }> {
     const agent = await loadAgent(this.options.configDir, request.agent);
     if (agent.status === 'inactive') throw new AgentInactiveError(agent.name);
-    if (agent.parameters_schema) {
-      const problems = jsonSchemaProblems(agent.parameters_schema, request.parameters);
-      if (problems.length) throw new ParametersInvalidError(problems, agent.parameters_schema);
+    // A procedural agent takes its script's parameters unless it narrows them with a schema of its own.
+    const schema = agent.parameters_schema ?? (agent.script ? (await loadScript(this.options.configDir, agent.script)).parameters_schema : undefined);
+    if (schema) {
+      const problems = jsonSchemaProblems(schema, request.parameters);
+      if (problems.length) throw new ParametersInvalidError(problems, schema);
     }
     const id = crypto.randomUUID();
     const sessionId = request.session_id ?? id;

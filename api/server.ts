@@ -3,12 +3,15 @@ import { z } from 'zod';
 import { InvalidEnvironmentError, parseEnv } from '../core/env.js';
 import { defaultConfigDir, defaultDataDir, defaultProfilesDir } from '../core/paths.js';
 import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/temporal-connection.js';
+import { AgentsService } from './agents-service.js';
 import { createApp } from './app.js';
+import { ConfigLock } from './config-lock.js';
 import { FileEventStore } from './event-store.js';
 import { FleetService } from './fleet-service.js';
 import { PostgresEventStore } from './postgres-event-store.js';
 import { resolveApiToken } from './auth.js';
 import { RunsService } from './runs-service.js';
+import { ScriptsService } from './scripts-service.js';
 
 const ApiEnv = TemporalEnv.extend({
   AO_API_HOST: z.string().min(1).default('127.0.0.1'),
@@ -40,8 +43,11 @@ async function main(): Promise<void> {
     dispatchTimeoutSeconds: env.AO_DISPATCH_TIMEOUT_SECONDS,
   });
   const fleet = new FleetService(client, env.AO_PROFILES_DIR);
+  const configLock = new ConfigLock();
+  const agents = new AgentsService(env.AO_CONFIG_DIR, configLock);
+  const scripts = new ScriptsService(client, env.AO_CONFIG_DIR, configLock);
   const events = env.DATABASE_URL ? await PostgresEventStore.connect(env.DATABASE_URL) : new FileEventStore(path.join(env.AO_DATA_DIR, 'events'));
-  const app = createApp({ runs, fleet, events, apiToken: resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR) });
+  const app = createApp({ runs, fleet, agents, scripts, events, apiToken: resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR) });
   const server = app.listen(env.AO_API_PORT, env.AO_API_HOST, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : env.AO_API_PORT;

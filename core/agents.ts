@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Agent, Name } from './schemas.js';
 import { AgentNotFoundError, InvalidConfigFileError, describeIssues } from './errors.js';
+import { schemaProblems } from './json-schema.js';
 
 /** Agents live as files, `config/agents/<name>/agent.json` plus an optional `prompt.md`, so they diff well in git. */
 export function agentDir(configDir: string, name: string): string {
@@ -32,4 +33,71 @@ export async function loadAgent(configDir: string, name: string): Promise<Agent>
   const promptFile = path.join(dir, 'prompt.md');
   const prompt = await fs.readFile(promptFile, 'utf8').catch(() => undefined);
   return prompt !== undefined && parsed.data.system_prompt === undefined ? { ...parsed.data, system_prompt: prompt } : parsed.data;
+}
+
+async function agentNames(configDir: string): Promise<string[]> {
+  const entries = await fs.readdir(path.join(configDir, 'agents'), { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  return entries.filter((entry) => entry.isDirectory() && Name.safeParse(entry.name).success).map((entry) => entry.name).sort();
+}
+
+export type AgentListing = Agent | { name: string; error: string };
+
+/** Every agent; a broken one is listed with its error and never hides the others. */
+export async function listAgents(configDir: string): Promise<AgentListing[]> {
+  return Promise.all(
+    (await agentNames(configDir)).map((name) =>
+      loadAgent(configDir, name).catch((error: unknown): AgentListing => ({ name, error: error instanceof Error ? error.message : String(error) })),
+    ),
+  );
+}
+
+/** The valid agents that run this script: a script they need cannot be deleted. */
+export async function agentsUsingScript(configDir: string, script: string): Promise<string[]> {
+  return (await listAgents(configDir)).filter((agent) => 'script' in agent && agent.script === script).map((agent) => agent.name);
+}
+
+/** Problems of an agent's JSON Schemas, as lines a user can act on. */
+export function agentSchemaProblems(agent: Agent): string[] {
+  return (['parameters_schema', 'output_schema'] as const).flatMap((key) =>
+    agent[key] ? schemaProblems(agent[key]).map((problem) => `${key}: ${problem}`) : [],
+  );
+}
+
+async function writeFileAtomically(file: string, text: string): Promise<void> {
+  const staging = `${path.join(path.dirname(file), `.${path.basename(file)}`)}.${process.pid}.tmp`;
+  await fs.writeFile(staging, text);
+  await fs.rename(staging, file);
+}
+
+/**
+ * Writes an agent's files. A prompt kept in `prompt.md` stays there (agent.json then holds the rest),
+ * so an agent edited through the API still diffs well.
+ */
+export async function saveAgent(configDir: string, agent: Agent): Promise<Agent> {
+  const problems = agentSchemaProblems(agent);
+  if (problems.length) throw new InvalidConfigFileError(`agent ${agent.name}`, problems);
+  const dir = agentDir(configDir, agent.name);
+  await fs.mkdir(dir, { recursive: true });
+  const promptFile = path.join(dir, 'prompt.md');
+  const keepsPromptFile = await fs.access(promptFile).then(
+    () => true,
+    () => false,
+  );
+  const { system_prompt: prompt, ...rest } = agent;
+  if (keepsPromptFile && prompt !== undefined) await writeFileAtomically(promptFile, prompt);
+  if (keepsPromptFile && prompt === undefined) await fs.rm(promptFile, { force: true });
+  await writeFileAtomically(path.join(dir, 'agent.json'), `${JSON.stringify(keepsPromptFile ? rest : agent, null, 2)}\n`);
+  return agent;
+}
+
+export async function deleteAgent(configDir: string, name: string): Promise<void> {
+  if (!Name.safeParse(name).success) throw new AgentNotFoundError(name);
+  const dir = agentDir(configDir, name);
+  await fs.access(dir).catch(() => {
+    throw new AgentNotFoundError(name);
+  });
+  await fs.rm(dir, { recursive: true, force: true });
 }

@@ -53,3 +53,18 @@ export class SessionNotResumableError extends Error {
     this.name = 'SessionNotResumableError';
   }
 }
+
+export class ScriptNotFoundError extends Error {
+  constructor(readonly script: string) {
+    super(`script "${script}" does not exist`);
+    this.name = 'ScriptNotFoundError';
+  }
+}
+
+/** A change refused because of what already is: a name taken, or a script still used by agents. */
+export class ConfigConflictError extends Error {
+  constructor(message: string, readonly details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'ConfigConflictError';
+  }
+}

@@ -5,6 +5,7 @@ import type { Demands, ExecutorType } from './schemas.js';
  * - property demands (hostname, project_dir, executor_profile, executor_type) match exactly;
  * - the runner carries every demanded tag;
  * - a runner with `require_matching_tags` takes only runs that demand tags, sharing at least one;
+ * - a procedural run needs its script installed on the runner, at the version it was validated against;
  * - among eligible runners the one with the most free capacity wins.
  */
 
@@ -18,7 +19,18 @@ export interface RunnerCandidate {
   require_matching_tags: boolean;
   capacity: number;
   active_runs: number;
+  /** Installed scripts: name → version. */
+  scripts?: Record<string, string>;
 }
+
+/** A script a run needs on its runner, at this version. */
+export interface ScriptNeed {
+  name: string;
+  version: string;
+}
+
+const shortVersion = (version: string): string => version.slice(0, 12);
+const hasScript = (runner: RunnerCandidate, script: ScriptNeed | undefined): boolean => !script || runner.scripts?.[script.name] === script.version;
 
 const PROPERTY_DEMANDS = ['hostname', 'project_dir', 'executor_profile', 'executor_type'] as const;
 
@@ -63,10 +75,15 @@ export type RunnerChoice = { eligible: RunnerCandidate[]; reason?: undefined } |
  * The runners that can take the run, most free capacity first; when there are none,
  * a reason a user can act on (which demand no live runner meets).
  */
-export function rankRunners(candidates: RunnerCandidate[], demands: Demands): RunnerChoice {
+export function rankRunners(candidates: RunnerCandidate[], demands: Demands, script?: ScriptNeed): RunnerChoice {
   if (candidates.length === 0) return { eligible: [], reason: 'no live runner is registered' };
-  const matching = candidates.filter((runner) => mismatch(runner, demands) === undefined);
-  if (matching.length === 0) return { eligible: [], reason: unmetDemandReason(candidates, demands) };
+  const demanded = candidates.filter((runner) => mismatch(runner, demands) === undefined);
+  if (demanded.length === 0) return { eligible: [], reason: unmetDemandReason(candidates, demands) };
+  // A procedural run goes only where its script is installed at the version it was validated against.
+  const matching = demanded.filter((runner) => hasScript(runner, script));
+  if (matching.length === 0) {
+    return { eligible: [], reason: `no matching runner has script ${script!.name} at version ${shortVersion(script!.version)} installed yet` };
+  }
   const withRoom = matching.filter((runner) => freeCapacity(runner) > 0);
   if (withRoom.length === 0) {
     return { eligible: [], reason: `all ${matching.length} matching runner(s) are at capacity` };

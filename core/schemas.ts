@@ -79,14 +79,17 @@ export type RunnerRegistration = z.infer<typeof RunnerRegistration>;
 
 export const AgentStatus = z.enum(['active', 'inactive']);
 
-/** `config/agents/<name>/agent.json`. */
-export const Agent = z
+/** `config/agents/<name>/agent.json`; `AgentFields` is its shape before the cross-field rules. */
+export const AgentFields = z
   .object({
     name: Name,
     description: z.string().max(500).default(''),
     type: z.enum(['autonomous', 'procedural']).default('autonomous'),
     system_prompt: z.string().optional(),
+    /** The synced script a procedural agent runs (`config/scripts/<name>/`). */
     script: Name.optional(),
+    /** Or, for a procedural agent, an executable on the runner itself (argv, relative to the project dir). */
+    command: z.array(z.string().min(1)).min(1).optional(),
     parameters_schema: z.record(z.string(), z.unknown()).optional(),
     output_schema: z.record(z.string(), z.unknown()).optional(),
     tags: z.array(Tag).default([]),
@@ -97,7 +100,54 @@ export const Agent = z
     workspace_mode: z.enum(['worktree', 'project', 'temp']).optional(),
   })
   .strict();
+
+export const Agent = AgentFields.superRefine((agent, context) => {
+  if (agent.type === 'procedural' && !agent.script && !agent.command) {
+    context.addIssue({ code: 'custom', path: ['script'], message: 'a procedural agent needs a script (or a runner-local command)' });
+  }
+  if (agent.script && agent.command) context.addIssue({ code: 'custom', path: ['command'], message: 'give either script or command, not both' });
+  if (agent.type === 'autonomous' && (agent.script || agent.command)) {
+    context.addIssue({ code: 'custom', path: ['type'], message: 'only procedural agents run a script or command' });
+  }
+});
 export type Agent = z.infer<typeof Agent>;
+
+/** `PATCH /agents/:name`: any field but the name; the merged agent is validated as a whole. */
+export const UpdateAgentRequest = AgentFields.omit({ name: true }).partial().strict();
+export type UpdateAgentRequest = z.infer<typeof UpdateAgentRequest>;
+
+/** A script's file name: a plain file in its folder, never the folder's own `script.json`. */
+export const ScriptFileName = Name.refine((name) => name !== 'script.json', 'script.json is reserved for the definition');
+
+/** `config/scripts/<name>/script.json`: what a script is, beside its file. */
+export const ScriptDefinition = z
+  .object({
+    name: Name,
+    description: z.string().max(500).default(''),
+    script_file: ScriptFileName,
+    parameters_schema: z.record(z.string(), z.unknown()).optional(),
+    demands: Demands.default({ tags: [] }),
+  })
+  .strict();
+export type ScriptDefinition = z.infer<typeof ScriptDefinition>;
+
+/** Scripts are small programs, kept whole in the API and in one bundle. */
+export const MAX_SCRIPT_BYTES = 1_000_000;
+const ScriptContent = z.string().min(1, 'script_content is empty').max(MAX_SCRIPT_BYTES);
+
+/** A script with its content and version (the hash of both). */
+export const Script = ScriptDefinition.extend({ script_content: z.string(), version: z.string() });
+export type Script = z.infer<typeof Script>;
+
+export const CreateScriptRequest = ScriptDefinition.extend({ script_content: ScriptContent }).strict();
+export type CreateScriptRequest = z.infer<typeof CreateScriptRequest>;
+
+export const UpdateScriptRequest = ScriptDefinition.omit({ name: true }).extend({ script_content: ScriptContent }).partial().strict();
+export type UpdateScriptRequest = z.infer<typeof UpdateScriptRequest>;
+
+/** The script a procedural run needs on its runner, at this exact version. */
+export const ScriptRef = z.object({ name: Name, version: z.string(), script_file: z.string() });
+export type ScriptRef = z.infer<typeof ScriptRef>;
 
 export const SessionId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'use letters, digits, ".", "_" or "-"');
 
@@ -229,6 +279,8 @@ export const RunState = z.object({
   status: RunStatus,
   parameters: z.record(z.string(), z.unknown()),
   demands: Demands.optional(),
+  /** The script a procedural run runs, at the version its parameters were checked against. */
+  script: z.object({ name: z.string(), version: z.string(), script_file: z.string() }).optional(),
   runner_id: z.string().optional(),
   pending_reason: z.string().optional(),
   /** When the runner spawned the executor process (runner clock). */

@@ -48,4 +48,11 @@ describe('ranking runners', () => {
   it('reports full runners as at capacity', () => {
     expect(rankRunners([runner('full', { active_runs: 1 })], { tags: [] }).reason).toBe('all 1 matching runner(s) are at capacity');
   });
+
+  it('sends a procedural run only where its script is installed at its version', () => {
+    const need = { name: 'stats', version: 'v2' };
+    const fleet = [runner('old', { scripts: { stats: 'v1' } }), runner('none'), runner('current', { scripts: { stats: 'v2' } })];
+    expect(rankRunners(fleet, { tags: [] }, need).eligible.map((candidate) => candidate.runner_id)).toEqual(['current']);
+    expect(rankRunners(fleet.slice(0, 2), { tags: [] }, need).reason).toBe('no matching runner has script stats at version v2 installed yet');
+  });
 });

@@ -6,6 +6,7 @@ import type { HookSettings } from '../activities/hooks.js';
 import { createRunnerLog } from '../activities/runner-log.js';
 import { executorCatalog } from '../activities/executors/catalog.js';
 import { createRunnerActivities } from '../activities/runner.js';
+import { createScriptActivities } from '../activities/scripts.js';
 import { pruneStaleWorktrees } from '../activities/workspace.js';
 import { parseEnv } from '../core/env.js';
 import { secretValues } from '../core/events.js';
@@ -96,9 +97,17 @@ async function main(): Promise<void> {
     connection: await connectWorker(temporal),
     namespace: temporal.namespace,
     taskQueue: runnerTaskQueue(runnerId),
-    activities: createRunnerActivities({ client, registration, events, hooks, log, shutdownSignal: shutdownController.signal }),
-    // One slot per run, plus the presence activity that is always held (two across a continue-as-new).
-    maxConcurrentActivityTaskExecutions: options.capacity + 2,
+    activities: {
+      ...createRunnerActivities({ client, registration, events, hooks, log, shutdownSignal: shutdownController.signal }),
+      ...createScriptActivities({
+        projectDir: options.projectDir,
+        ...(options.apiUrl ? { apiUrl: options.apiUrl.replace(/\/$/, '') } : {}),
+        ...(process.env.AO_API_TOKEN ? { apiToken: process.env.AO_API_TOKEN } : {}),
+        log: (message) => log.info(message),
+      }),
+    },
+    // One slot per run, plus the presence activity that is always held (two across a continue-as-new) and a script sync.
+    maxConcurrentActivityTaskExecutions: options.capacity + 3,
     shutdownGraceTime: `${options.drainSeconds} seconds`,
     // Cancellation (a stop) reaches an activity with a heartbeat reply: heartbeat often so stops are quick.
     maxHeartbeatThrottleInterval: '1 second',

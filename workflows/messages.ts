@@ -50,7 +50,23 @@ export interface RunnerState {
   draining: boolean;
   /** Set while the runner's health_check hook fails: it takes no runs. */
   unhealthy_reason?: string;
+  /** Scripts installed on the runner, by name: the version (content hash) and when it was installed. */
+  scripts: Record<string, { version: string; installed_at: string }>;
+  /** Scripts whose last install or removal failed; retried with a growing pause. */
+  script_failures: Record<string, ScriptSyncFailure>;
 }
+
+export interface ScriptSyncFailure {
+  /** The version being installed, or `removed`. */
+  version: string;
+  error: string;
+  at: string;
+  attempts: number;
+  next_attempt_at: string;
+}
+
+/** What a runner should have: script name → version. Absent names should not be installed. */
+export type WantedScripts = Record<string, string>;
 
 /** Fire-and-forget: a runner process announces itself (also used to start the workflow). */
 export const registerRunnerSignal = defineSignal<[RunnerRegistration]>('registerRunner');
@@ -67,3 +83,7 @@ export const reserveSlotUpdate = defineUpdate<{ accepted: boolean; reason?: stri
 /** Sent to runs that were refused for lack of room when a slot frees up, so they try again at once. */
 export const runnerAvailableSignal = defineSignal('runnerAvailable');
 export const runnerStateQuery = defineQuery<RunnerState>('runnerState');
+/** A script was created or changed: install this version. */
+export const syncScriptsSignal = defineSignal<[{ scripts: Array<{ name: string; version: string }> }]>('syncScripts');
+/** A script was deleted: remove it. */
+export const removeScriptsSignal = defineSignal<[{ names: string[] }]>('removeScripts');

@@ -125,6 +125,7 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     throw fail('INVALID_RUN', causeMessage(error));
   }
   state.demands = resolved.demands;
+  if (resolved.script) state.script = resolved.script;
   state.timeout_seconds = input.timeout_seconds ?? resolved.timeout_seconds ?? DEFAULT_RUN_TIMEOUT_SECONDS;
   if (resolved.request.session_id) state.executor_session_id = resolved.request.session_id;
   upsertSearchAttributes([{ key: searchAttributes.tags, value: resolved.demands.tags }]);
@@ -201,7 +202,7 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     const noRunnerDeadline = Date.now() + (input.no_runner_timeout_seconds ?? DEFAULT_NO_RUNNER_TIMEOUT_SECONDS) * 1000;
     let interval = 250;
     for (;;) {
-      const pick = await control.pickRunner({ run_id: state.run_id, demands: resolved.demands });
+      const pick = await control.pickRunner({ run_id: state.run_id, demands: resolved.demands, ...(resolved.script ? { script: resolved.script } : {}) });
       if (stopRequested) {
         if (pick.runner) await releaseSlot(pick.runner.runner_id);
         return undefined;

@@ -5,6 +5,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -18,13 +19,21 @@ import {
   drainRunnerSignal,
   registerRunnerSignal,
   releaseSlotSignal,
+  removeScriptsSignal,
   reserveSlotUpdate,
   runnerAvailableSignal,
   runnerStateQuery,
   runnerTaskQueue,
   setRunnerHealthSignal,
+  syncScriptsSignal,
   type RunnerState,
+  type WantedScripts,
 } from './messages.js';
+import { createScriptSync } from './script-sync.js';
+
+/** Patch ids: runner workflows started before script sync existed keep replaying as they ran. */
+const SCRIPT_SYNC_PATCH = 'script-sync';
+const SCRIPT_SYNC_UPGRADE_PATCH = 'script-sync-upgrade';
 
 /** Runs refused for lack of room that are woken when a slot frees; bounded so history stays small. */
 const MAX_WAITERS = 200;
@@ -40,10 +49,21 @@ type RunnerActivities = ReturnType<typeof createRunnerActivities>;
  * holds and heartbeats for as long as its process lives: heartbeats add no history, and a
  * missed heartbeat tells this workflow the runner is gone within a bounded time.
  */
-export async function runnerWorkflow(carried?: RunnerState): Promise<void> {
-  let state: RunnerState | undefined = carried;
+export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: WantedScripts): Promise<void> {
+  // State carried from a run of this workflow before the script fields existed gets them empty.
+  let state: RunnerState | undefined = carried ? { ...carried, scripts: carried.scripts ?? {}, script_failures: carried.script_failures ?? {} } : undefined;
   let instanceGeneration = 0;
   const waiters: string[] = [];
+  const scriptSync = createScriptSync(
+    {
+      state: () => state!,
+      update: (change) => {
+        state = change(state!);
+      },
+      generation: () => instanceGeneration,
+    },
+    carriedScripts,
+  );
 
   const now = (): string => new Date().toISOString();
   const publish = (current: RunnerState): void => {
@@ -78,6 +98,8 @@ export async function runnerWorkflow(carried?: RunnerState): Promise<void> {
       // Runs still holding slots keep them until they release; a restarted runner resumes them.
       active_runs: previous?.active_runs ?? [],
       draining: false,
+      scripts: previous?.scripts ?? {},
+      script_failures: previous?.script_failures ?? {},
     };
     publish(state);
   });
@@ -119,6 +141,9 @@ export async function runnerWorkflow(carried?: RunnerState): Promise<void> {
     return { accepted: true };
   });
 
+  setHandler(syncScriptsSignal, ({ scripts }) => scriptSync.onSync(scripts));
+  setHandler(removeScriptsSignal, ({ names }) => scriptSync.onRemove(names));
+
   function wakeWaiters(freeSlots: number): void {
     for (const workflowId of waiters.splice(0, Math.max(0, freeSlots))) {
       // A run that has ended or was dispatched elsewhere ignores the signal, or is gone.
@@ -127,6 +152,8 @@ export async function runnerWorkflow(carried?: RunnerState): Promise<void> {
   }
 
   await condition(() => state !== undefined);
+  // Histories from before script sync replay without it; such a runner gets it with its next run (below).
+  const syncing = patched(SCRIPT_SYNC_PATCH) ? scriptSync.loop() : undefined;
 
   for (;;) {
     await condition(() => state!.online || workflowInfo().continueAsNewSuggested);
@@ -155,12 +182,14 @@ export async function runnerWorkflow(carried?: RunnerState): Promise<void> {
     if (outcome === 'interrupted') {
       // A new instance registered, or history is long: the next presence hold starts afresh.
       scope.cancel();
+      if (!syncing && patched(SCRIPT_SYNC_UPGRADE_PATCH)) break;
       continue;
     }
     if (instanceGeneration !== generation) continue;
     markOffline(outcome === 'ended' ? 'runner shut down' : 'runner stopped heartbeating (process gone or unreachable)');
   }
+  await syncing;
   await condition(allHandlersFinished);
   // Waiting runs poll on their own as well; dropping the waiter list here loses no run.
-  await continueAsNew<typeof runnerWorkflow>(state);
+  await continueAsNew<typeof runnerWorkflow>(state, scriptSync.wanted);
 }

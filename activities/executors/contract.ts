@@ -18,6 +18,8 @@ export interface ExecutorCapabilities {
 
 export interface ExecutorAdapter {
   capabilities: ExecutorCapabilities;
+  /** `pty`: the process prints to a pseudo-terminal (stderr still apart); default: plain pipes. */
+  terminal?: 'pty' | 'pipes';
   /** The command used when the profile gives none; undefined when the profile must give one. */
   defaultCommand(): string[] | undefined;
   /** The argv and stdin for one invocation. */

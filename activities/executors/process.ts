@@ -31,7 +31,7 @@ export class ProcessStartError extends Error {
 }
 
 /** Keeps the last `limit` characters of a stream: enough for results and error causes, bounded in memory. */
-class Tail {
+export class Tail {
   private text = '';
   constructor(private readonly limit: number) {}
   push(chunk: string): void {

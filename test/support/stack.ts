@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { inject } from 'vitest';
 import { isFinalRunStatus } from '../../core/run-status.js';
 import type { RunView } from '../../core/schemas.js';
+import { repoRoot } from '../../core/paths.js';
 import { ensureNamespace } from '../../temporal-config/namespace.js';
 import { startTsProcess, type TestProcess } from './process.js';
 
@@ -27,6 +28,10 @@ export class TestStack {
   readonly processes: TestProcess[] = [];
   apiUrl = '';
   readonly token = crypto.randomBytes(18).toString('base64url');
+  /** This stack's own config dir (agents, scripts), a copy of the checkout's. */
+  get configDir(): string {
+    return this.env.AO_CONFIG_DIR!;
+  }
 
   private constructor(
     readonly namespace: string,
@@ -45,7 +50,10 @@ export class TestStack {
     const client = new Client({ connection, namespace });
     await waitForNamespace(client);
     const root = await fs.mkdtemp(path.join(os.tmpdir(), `${namespace}-`));
-    const env = { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, AO_DATA_DIR: path.join(root, 'data') };
+    // Each stack edits its own copy of the shipped agents and scripts, never the checkout's.
+    const configDir = path.join(root, 'config');
+    await fs.cp(path.join(repoRoot, 'config'), configDir, { recursive: true });
+    const env = { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, AO_DATA_DIR: path.join(root, 'data'), AO_CONFIG_DIR: configDir };
     const stack = new TestStack(namespace, client, root, env, options.apiEnv);
     await stack.startControl();
     await stack.startApi();

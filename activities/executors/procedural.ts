@@ -1,0 +1,58 @@
+import type { ExecutorOutput } from '../../core/schemas.js';
+import { ExecutorConfigError } from './claude-code.js';
+import type { ExecutorAdapter } from './contract.js';
+
+/** Parameter names become `--name` flags: keep them to what a command line can carry unambiguously. */
+const FLAG_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+const argText = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+
+/**
+ * Parameters as argv: `--key value`; `true` → `--key`; `false` and null omitted;
+ * lists → `--key a,b,c`; objects → `--key <json>`. Each value is one argv element, never shell text.
+ */
+export function parametersToArgv(parameters: Record<string, unknown>): string[] {
+  const argv: string[] = [];
+  for (const [key, value] of Object.entries(parameters)) {
+    if (!FLAG_NAME.test(key)) throw new ExecutorConfigError(`parameter name "${key}" cannot be a command-line flag (use letters, digits, "_" and "-")`);
+    if (value === false || value === null || value === undefined) continue;
+    if (value === true) argv.push(`--${key}`);
+    else if (Array.isArray(value)) argv.push(`--${key}`, value.map(argText).join(','));
+    else argv.push(`--${key}`, argText(value));
+  }
+  return argv;
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+const tail = (text: string, lines = 10): string => text.trim().split('\n').slice(-lines).join('\n');
+
+/**
+ * Procedural runs: a synced script (or the agent's runner-local command) with the parameters as
+ * argv, on a terminal so its output streams as it is printed. JSON on stdout is the result;
+ * anything else is reported as `{ return_code, stdout, stderr }`.
+ */
+export const proceduralAdapter: ExecutorAdapter = {
+  capabilities: { resume: false, structured_events: false, cost: false },
+  terminal: 'pty',
+  defaultCommand: () => undefined,
+  plan: (invocation, command) => ({ argv: [...command, ...parametersToArgv(invocation.parameters)], stdin: '' }),
+  interpret: (outcome): ExecutorOutput => {
+    if (outcome.exitCode !== 0) {
+      const how = outcome.exitCode === null ? `was killed by ${outcome.signal ?? 'a signal'}` : `exited with code ${outcome.exitCode}`;
+      const cause = tail(outcome.stderr) || tail(outcome.stdout);
+      return { status: 'failed', error: `script ${how}${cause ? `: ${cause}` : ''}` };
+    }
+    const json = outcome.stdout.trim() ? parseJson(outcome.stdout.trim()) : { ok: false as const };
+    return {
+      status: 'completed',
+      result_data: json.ok ? json.value : { return_code: outcome.exitCode, stdout: outcome.stdout, stderr: outcome.stderr },
+    };
+  },
+};

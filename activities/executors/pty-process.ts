@@ -1,0 +1,100 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { spawn as spawnPty } from 'node-pty';
+import { ProcessStartError, Tail, killGroup, waitForGroupExit, type ProcessOutcome, type ProcessSpec } from './process.js';
+
+const run = promisify(execFile);
+
+/**
+ * A constant launcher, never built from input: the command arrives as positional arguments.
+ * It sends stderr to a FIFO so it stays apart from stdout, which is the terminal.
+ */
+const LAUNCHER = 'fifo=$1; shift; exec "$@" 2>"$fifo"';
+
+const signalName = (signal: number | undefined): NodeJS.Signals | null =>
+  signal ? ((Object.entries(os.constants.signals).find(([, number]) => number === signal)?.[0] as NodeJS.Signals | undefined) ?? null) : null;
+
+/**
+ * Runs a process on a pseudo-terminal, so it prints as it would for a person (line by line,
+ * colours), while its stderr is read apart. The process leads its own session, so a stop ends its
+ * whole process group, as with `runProcess`. Stdin gets end-of-file at once.
+ */
+export async function runInPty(spec: ProcessSpec): Promise<ProcessOutcome> {
+  const [executable] = spec.argv;
+  if (!executable) throw new ProcessStartError('', undefined, 'empty command');
+  const scratch = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'ao-pty-'));
+  const fifo = path.join(scratch, 'stderr');
+  try {
+    await run('mkfifo', ['-m', '600', fifo]);
+    return await new Promise<ProcessOutcome>((resolve, reject) => {
+      const stdout = new Tail(256 * 1024);
+      const stderr = new Tail(64 * 1024);
+      let aborted = false;
+      let killTimer: NodeJS.Timeout | undefined;
+      let terminal: ReturnType<typeof spawnPty>;
+      try {
+        terminal = spawnPty('/bin/sh', ['-c', LAUNCHER, 'ao-launcher', fifo, ...spec.argv], {
+          name: 'xterm-256color',
+          cols: 120,
+          rows: 40,
+          cwd: spec.cwd,
+          env: spec.env ?? process.env,
+        });
+      } catch (error) {
+        reject(new ProcessStartError(executable, undefined, `cannot start ${executable}: ${(error as Error).message}`));
+        return;
+      }
+      const pid = terminal.pid;
+      const stderrDone = new Promise<void>((done) => {
+        fs.createReadStream(fifo, { encoding: 'utf8' })
+          .on('data', (chunk) => {
+            stderr.push(chunk as string);
+            spec.onStderr?.(chunk as string);
+          })
+          .on('error', () => done())
+          .on('close', () => done());
+      });
+      const onAbort = (): void => {
+        if (aborted) return;
+        aborted = true;
+        killGroup(pid, 'SIGTERM');
+        killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), spec.killGraceMs ?? 5_000);
+      };
+      spec.onStart?.(pid);
+      if (spec.signal?.aborted) onAbort();
+      else spec.signal?.addEventListener('abort', onAbort, { once: true });
+      terminal.onData((chunk) => {
+        // A terminal ends lines with CRLF; the captured text keeps plain newlines, the live stream stays as printed.
+        stdout.push(chunk.replace(/\r\n/g, '\n'));
+        spec.onStdout?.(chunk);
+      });
+      terminal.write('\x04');
+      terminal.onExit(({ exitCode, signal }) => {
+        spec.signal?.removeEventListener('abort', onAbort);
+        if (killTimer) clearTimeout(killTimer);
+        killGroup(pid, 'SIGKILL');
+        releaseFifoReader(fifo);
+        void Promise.all([waitForGroupExit(pid), withTimeout(stderrDone, 2_000)]).then(() => {
+          const name = signalName(signal);
+          resolve({ exitCode: name ? null : exitCode, signal: name, stdout: stdout.toString(), stderr: stderr.toString(), aborted });
+        });
+      });
+    });
+  } finally {
+    await fs.promises.rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** If the launcher died before opening the FIFO, our reader still waits in open(): a writer that opens and closes frees it. */
+function releaseFifoReader(fifo: string): void {
+  fs.open(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK, (error, fd) => {
+    if (!error) fs.close(fd, () => undefined);
+  });
+}
+
+function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  return Promise.race([promise, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
+}

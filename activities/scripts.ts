@@ -1,0 +1,108 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
+import { MAX_BUNDLE_BYTES, SCRIPT_VERSION_HEADER, ScriptBundleError, unpackScriptBundle } from '../core/script-bundle.js';
+import { readScriptFolder, replaceFolder } from '../core/scripts.js';
+import { Name, type ScriptRef } from '../core/schemas.js';
+
+/** Where a runner keeps its synced scripts: `<project_dir>/.ao/scripts/<name>/`. */
+export function installedScriptsRoot(projectDir: string): string {
+  return path.join(projectDir, '.ao', 'scripts');
+}
+
+export function installedScriptPath(projectDir: string, script: Pick<ScriptRef, 'name' | 'script_file'>): string {
+  return path.join(installedScriptsRoot(projectDir), Name.parse(script.name), Name.parse(script.script_file));
+}
+
+export interface InstalledScript {
+  version: string;
+  installed_at: string;
+}
+
+export interface ScriptActivityDependencies {
+  projectDir: string;
+  apiUrl?: string;
+  apiToken?: string;
+  log?: (message: string) => void;
+}
+
+const failure = (type: string, message: string, nonRetryable = false): ApplicationFailure =>
+  ApplicationFailure.create({ type, message, nonRetryable });
+
+/** Activities on the runner's own queue that keep its copy of the scripts in step with the config. */
+export function createScriptActivities({ projectDir, apiUrl, apiToken, log = () => undefined }: ScriptActivityDependencies) {
+  const root = installedScriptsRoot(projectDir);
+
+  async function download(name: string): Promise<{ archive: Buffer; version: string }> {
+    if (!apiUrl) throw failure('SCRIPT_SYNC_UNAVAILABLE', 'this runner has no --api-url, so it cannot download scripts', true);
+    const response = await fetch(`${apiUrl}/scripts/${encodeURIComponent(name)}/download`, {
+      headers: apiToken ? { authorization: `Bearer ${apiToken}` } : {},
+      signal: AbortSignal.timeout(60_000),
+    });
+    if (response.status === 404) throw failure('SCRIPT_GONE', `script ${name} no longer exists`, true);
+    if (!response.ok) throw failure('SCRIPT_DOWNLOAD_FAILED', `downloading script ${name} answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+    const declared = Number(response.headers.get('content-length') ?? 0);
+    if (declared > MAX_BUNDLE_BYTES) throw failure('SCRIPT_BUNDLE_REFUSED', `script ${name}: bundle of ${declared} bytes is over the limit`, true);
+    return { archive: Buffer.from(await response.arrayBuffer()), version: response.headers.get(SCRIPT_VERSION_HEADER) ?? '' };
+  }
+
+  return {
+    /**
+     * Downloads the script's bundle, checks that its content hashes to the version asked for, and
+     * swaps it into place whole: a run never sees half an install.
+     */
+    async installScript({ name, version }: { name: string; version: string }): Promise<InstalledScript> {
+      Name.parse(name);
+      const current = await readScriptFolder(path.join(root, name), name).catch(() => undefined);
+      if (current?.version === version) return { version, installed_at: new Date().toISOString() };
+      const { archive, version: declared } = await download(name);
+      await fs.mkdir(root, { recursive: true });
+      const staging = await fs.mkdtemp(path.join(root, `.tmp-${name}-`));
+      try {
+        await unpackScriptBundle(archive, staging);
+        const unpacked = await readScriptFolder(staging, name);
+        if (unpacked.version !== declared) {
+          throw failure('SCRIPT_HASH_MISMATCH', `script ${name}: bundle content hashes to ${unpacked.version.slice(0, 12)}, the API declared ${declared.slice(0, 12)}`);
+        }
+        if (unpacked.version !== version) {
+          // Changed again since this sync was asked for; the newer version's sync follows.
+          throw failure('SCRIPT_VERSION_CHANGED', `script ${name} is now at version ${unpacked.version.slice(0, 12)}, not ${version.slice(0, 12)}`, true);
+        }
+        await fs.chmod(path.join(staging, unpacked.script_file), 0o755);
+        await replaceFolder(staging, path.join(root, name));
+        log(`installed script ${name} version ${version.slice(0, 12)}`);
+        return { version, installed_at: new Date().toISOString() };
+      } catch (error) {
+        if (error instanceof ScriptBundleError) throw failure('SCRIPT_BUNDLE_REFUSED', `script ${name}: ${error.message}`, true);
+        throw error;
+      } finally {
+        await fs.rm(staging, { recursive: true, force: true });
+      }
+    },
+
+    async removeScript({ name }: { name: string }): Promise<void> {
+      await fs.rm(path.join(root, Name.parse(name)), { recursive: true, force: true });
+      log(`removed script ${name}`);
+    },
+
+    /** The versions really on disk, each recomputed from its files: a damaged copy does not count as installed. */
+    async inspectScripts(): Promise<Record<string, InstalledScript>> {
+      const entries = await fs.readdir(root, { withFileTypes: true }).catch(() => []);
+      const installed: Record<string, InstalledScript> = {};
+      for (const entry of entries) {
+        if (!entry.isDirectory()) continue;
+        if (!Name.safeParse(entry.name).success) {
+          // Left by an install that died midway.
+          await fs.rm(path.join(root, entry.name), { recursive: true, force: true });
+          continue;
+        }
+        const dir = path.join(root, entry.name);
+        const script = await readScriptFolder(dir, entry.name).catch(() => undefined);
+        if (!script) continue;
+        const stat = await fs.stat(path.join(dir, 'script.json'));
+        installed[entry.name] = { version: script.version, installed_at: stat.mtime.toISOString() };
+      }
+      return installed;
+    },
+  };
+}

@@ -1,0 +1,157 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { InvalidConfigFileError, ScriptNotFoundError, describeIssues } from './errors.js';
+import { schemaProblems } from './json-schema.js';
+import { Name, ScriptDefinition, type Script } from './schemas.js';
+
+/**
+ * Scripts live as files, `config/scripts/<name>/script.json` beside the script file, so they
+ * diff well in git. A script's version is the hash of its definition and content: any change is
+ * a new version, and a runner can check what it installed without asking anyone.
+ */
+
+export const SCRIPT_DEFINITION_FILE = 'script.json';
+
+export function scriptsRoot(configDir: string): string {
+  return path.join(configDir, 'scripts');
+}
+
+export function scriptDir(configDir: string, name: string): string {
+  // The name is checked before it becomes part of a path.
+  return path.join(scriptsRoot(configDir), Name.parse(name));
+}
+
+/** JSON with sorted keys, so equal definitions hash equally whatever order their fields were written in. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function scriptVersion(definition: ScriptDefinition, content: string | Buffer): string {
+  return crypto.createHash('sha256').update(canonicalJson(definition)).update('\0').update(content).digest('hex');
+}
+
+/** Parses and checks a `script.json` text; `expectedName` is its folder's name. */
+export function parseScriptDefinition(text: string, file: string, expectedName: string): ScriptDefinition {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new InvalidConfigFileError(file, [(error as Error).message]);
+  }
+  const parsed = ScriptDefinition.safeParse(raw);
+  if (!parsed.success) throw new InvalidConfigFileError(file, describeIssues(parsed.error.issues));
+  if (parsed.data.name !== expectedName) throw new InvalidConfigFileError(file, [`name "${parsed.data.name}" differs from its folder "${expectedName}"`]);
+  const problems = parsed.data.parameters_schema ? schemaProblems(parsed.data.parameters_schema) : [];
+  if (problems.length) throw new InvalidConfigFileError(file, problems.map((problem) => `parameters_schema: ${problem}`));
+  return parsed.data;
+}
+
+/** Reads a script folder: its definition, content and version. */
+export async function readScriptFolder(dir: string, expectedName: string): Promise<Script> {
+  const file = path.join(dir, SCRIPT_DEFINITION_FILE);
+  const definition = parseScriptDefinition(await fs.readFile(file, 'utf8'), file, expectedName);
+  const scriptPath = path.join(dir, definition.script_file);
+  let content: Buffer;
+  try {
+    content = await fs.readFile(scriptPath);
+  } catch (error) {
+    throw new InvalidConfigFileError(scriptPath, [`cannot read the script file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`]);
+  }
+  return { ...definition, script_content: content.toString('utf8'), version: scriptVersion(definition, content) };
+}
+
+export async function loadScript(configDir: string, name: string): Promise<Script> {
+  if (!Name.safeParse(name).success) throw new ScriptNotFoundError(name);
+  const dir = scriptDir(configDir, name);
+  try {
+    await fs.access(path.join(dir, SCRIPT_DEFINITION_FILE));
+  } catch {
+    throw new ScriptNotFoundError(name);
+  }
+  return readScriptFolder(dir, name);
+}
+
+async function scriptNames(configDir: string): Promise<string[]> {
+  const entries = await fs.readdir(scriptsRoot(configDir), { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  // Folders that are not valid names (a half-written `.tmp-…`) are not scripts.
+  return entries.filter((entry) => entry.isDirectory() && Name.safeParse(entry.name).success).map((entry) => entry.name).sort();
+}
+
+export type ScriptListing = Omit<Script, 'script_content'> | { name: string; error: string };
+
+/** Every script; a broken one is listed with its error and never hides the others. */
+export async function listScripts(configDir: string): Promise<ScriptListing[]> {
+  const names = await scriptNames(configDir);
+  return Promise.all(
+    names.map(async (name): Promise<ScriptListing> => {
+      try {
+        const { script_content: _content, ...summary } = await readScriptFolder(scriptDir(configDir, name), name);
+        return summary;
+      } catch (error) {
+        return { name, error: error instanceof Error ? error.message : String(error) };
+      }
+    }),
+  );
+}
+
+/** The current version of every valid script: what every runner should have installed. */
+export async function scriptVersions(configDir: string): Promise<Record<string, string>> {
+  const versions: Record<string, string> = {};
+  for (const listing of await listScripts(configDir)) if ('version' in listing) versions[listing.name] = listing.version;
+  return versions;
+}
+
+/**
+ * Writes a script folder whole: into a sibling temp folder first, then swapped in by rename, so a
+ * reader never sees half a script. The script file is made executable.
+ */
+export async function saveScript(configDir: string, definition: ScriptDefinition, content: string): Promise<Script> {
+  const problems = definition.parameters_schema ? schemaProblems(definition.parameters_schema) : [];
+  if (problems.length) throw new InvalidConfigFileError(`script ${definition.name}`, problems.map((problem) => `parameters_schema: ${problem}`));
+  const dir = scriptDir(configDir, definition.name);
+  await fs.mkdir(scriptsRoot(configDir), { recursive: true });
+  const staging = await fs.mkdtemp(path.join(scriptsRoot(configDir), `.tmp-${definition.name}-`));
+  try {
+    await fs.writeFile(path.join(staging, SCRIPT_DEFINITION_FILE), `${JSON.stringify(definition, null, 2)}\n`);
+    await fs.writeFile(path.join(staging, definition.script_file), content, { mode: 0o755 });
+    await replaceFolder(staging, dir);
+  } finally {
+    await fs.rm(staging, { recursive: true, force: true });
+  }
+  return { ...definition, script_content: content, version: scriptVersion(definition, content) };
+}
+
+/** Moves `source` to `target`, replacing whatever was there; the old folder is removed only after the swap. */
+export async function replaceFolder(source: string, target: string): Promise<void> {
+  // A leading dot keeps the retired folder out of listings: it is not a valid name.
+  const retired = path.join(path.dirname(target), `.retired-${path.basename(target)}-${crypto.randomBytes(4).toString('hex')}`);
+  const hadTarget = await fs.rename(target, retired).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    },
+  );
+  await fs.rename(source, target);
+  if (hadTarget) await fs.rm(retired, { recursive: true, force: true });
+}
+
+export async function deleteScript(configDir: string, name: string): Promise<void> {
+  // A broken script can still be deleted; only a missing one is an error.
+  if (!Name.safeParse(name).success) throw new ScriptNotFoundError(name);
+  await fs.access(scriptDir(configDir, name)).catch(() => {
+    throw new ScriptNotFoundError(name);
+  });
+  await fs.rm(scriptDir(configDir, name), { recursive: true, force: true });
+}

@@ -1,0 +1,175 @@
+import { ActivityFailure, ApplicationFailure, condition, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { createControlActivities } from '../activities/control.js';
+import type { createScriptActivities } from '../activities/scripts.js';
+import { CONTROL_TASK_QUEUE, runnerTaskQueue, type RunnerState, type WantedScripts } from './messages.js';
+
+type ScriptActivities = ReturnType<typeof createScriptActivities>;
+type ControlActivities = ReturnType<typeof createControlActivities>;
+
+/** Without signals a runner still re-reads the whole script list this often: a lost signal costs at most this. */
+const FULL_RECONCILE_INTERVAL_MS = 10 * 60_000;
+const FIRST_RETRY_MS = 15_000;
+const MAX_RETRY_MS = 10 * 60_000;
+
+const { listScriptVersions } = proxyActivities<ControlActivities>({
+  taskQueue: CONTROL_TASK_QUEUE,
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 5 },
+});
+
+export interface ScriptSyncHost {
+  state(): RunnerState;
+  update(change: (state: RunnerState) => RunnerState): void;
+  /** Bumped when a new runner process registers: its disk may hold anything. */
+  generation(): number;
+}
+
+type Operation = { kind: 'install'; name: string; version: string } | { kind: 'remove'; name: string };
+
+/**
+ * Keeps one runner's scripts in step with the config. Signals say what changed; a new runner
+ * instance (and, as a safety net, a timer) triggers a full reconcile: the wanted list from the
+ * config, the installed list from the runner's own disk. Installs and removals run one at a time on
+ * the runner's queue; a failure is recorded on the runner and retried with a growing pause.
+ */
+export function createScriptSync(host: ScriptSyncHost, carriedWanted: WantedScripts = {}) {
+  const wanted: WantedScripts = { ...carriedWanted };
+  /** Names changed by signals since the last config listing began: the signal is newer than the listing. */
+  const touched = new Set<string>();
+  let reconciledGeneration = -1;
+  let reconcileDue = true;
+
+  const runnerActivities = (): ScriptActivities =>
+    proxyActivities<ScriptActivities>({
+      taskQueue: runnerTaskQueue(host.state().registration.runner_id),
+      // A runner that does not pick the task up soon is gone; the sync waits for it to come back.
+      scheduleToStartTimeout: '30 seconds',
+      startToCloseTimeout: '2 minutes',
+      retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
+    });
+
+  function nextOperation(): Operation | undefined {
+    const { scripts, script_failures: failures } = host.state();
+    const now = Date.now();
+    const ready = (name: string, version: string): boolean => {
+      const failed = failures[name];
+      return !failed || failed.version !== version || Date.parse(failed.next_attempt_at) <= now;
+    };
+    for (const [name, version] of Object.entries(wanted)) {
+      if (scripts[name]?.version !== version && ready(name, version)) return { kind: 'install', name, version };
+    }
+    for (const name of Object.keys(scripts)) if (!(name in wanted) && ready(name, 'removed')) return { kind: 'remove', name };
+    return undefined;
+  }
+
+  /** When the earliest failed operation may be tried again, or undefined when none waits. */
+  function nextRetryInMs(): number | undefined {
+    const times = Object.values(host.state().script_failures).map((failure) => Date.parse(failure.next_attempt_at) - Date.now());
+    return times.length ? Math.max(0, Math.min(...times)) : undefined;
+  }
+
+  const online = (): boolean => host.state().online;
+  const workPending = (): boolean =>
+    online() && (reconcileDue || reconciledGeneration !== host.generation() || nextOperation() !== undefined);
+
+  async function reconcile(): Promise<void> {
+    const generation = host.generation();
+    touched.clear();
+    const listed = await listScriptVersions();
+    for (const name of Object.keys(wanted)) if (!(name in listed) && !touched.has(name)) delete wanted[name];
+    for (const [name, version] of Object.entries(listed)) if (!touched.has(name)) wanted[name] = version;
+    const onDisk = await runnerActivities().inspectScripts();
+    host.update((state) => ({ ...state, scripts: onDisk }));
+    reconciledGeneration = generation;
+    reconcileDue = false;
+  }
+
+  async function perform(operation: Operation): Promise<void> {
+    const activities = runnerActivities();
+    const failureVersion = operation.kind === 'install' ? operation.version : 'removed';
+    try {
+      if (operation.kind === 'install') {
+        const installed = await activities.installScript({ name: operation.name, version: operation.version });
+        host.update((state) => ({ ...state, scripts: { ...state.scripts, [operation.name]: installed } }));
+      } else {
+        await activities.removeScript({ name: operation.name });
+        host.update((state) => {
+          const { [operation.name]: _removed, ...scripts } = state.scripts;
+          return { ...state, scripts };
+        });
+      }
+      host.update((state) => {
+        const { [operation.name]: _cleared, ...failures } = state.script_failures;
+        return { ...state, script_failures: failures };
+      });
+    } catch (error) {
+      if (!(error instanceof ActivityFailure)) throw error;
+      const cause = error.cause instanceof ApplicationFailure || error.cause instanceof Error ? error.cause.message : error.message;
+      host.update((state) => {
+        const previous = state.script_failures[operation.name];
+        const attempts = previous && previous.version === failureVersion ? previous.attempts + 1 : 1;
+        const pause = Math.min(FIRST_RETRY_MS * 2 ** (attempts - 1), MAX_RETRY_MS);
+        return {
+          ...state,
+          script_failures: {
+            ...state.script_failures,
+            [operation.name]: { version: failureVersion, error: cause, at: new Date().toISOString(), attempts, next_attempt_at: new Date(Date.now() + pause).toISOString() },
+          },
+        };
+      });
+    }
+  }
+
+  return {
+    wanted,
+
+    onSync(scripts: Array<{ name: string; version: string }>): void {
+      for (const { name, version } of scripts) {
+        wanted[name] = version;
+        touched.add(name);
+      }
+    },
+
+    onRemove(names: string[]): void {
+      for (const name of names) {
+        delete wanted[name];
+        touched.add(name);
+      }
+    },
+
+    /** Runs until the workflow should continue as new. */
+    async loop(): Promise<void> {
+      for (;;) {
+        const retryIn = nextRetryInMs();
+        const woken = await condition(
+          () => workPending() || workflowInfo().continueAsNewSuggested,
+          retryIn === undefined ? FULL_RECONCILE_INTERVAL_MS : Math.min(retryIn + 1, FULL_RECONCILE_INTERVAL_MS),
+        );
+        if (workflowInfo().continueAsNewSuggested) return;
+        if (!woken) {
+          // A quiet period: re-read everything in case a signal was missed, unless a retry is what woke us.
+          if (retryIn === undefined) reconcileDue = true;
+          continue;
+        }
+        if (reconcileDue || reconciledGeneration !== host.generation()) {
+          const generation = host.generation();
+          const reconciled = await reconcile().then(
+            () => true,
+            (error: unknown) => {
+              if (error instanceof ActivityFailure) return false;
+              throw error;
+            },
+          );
+          if (!reconciled) {
+            // The runner went away mid-reconcile: try again after a pause, or at once when a new instance registers.
+            reconcileDue = true;
+            await condition(() => host.generation() !== generation || workflowInfo().continueAsNewSuggested, FIRST_RETRY_MS);
+          }
+          continue;
+        }
+        const operation = nextOperation();
+        if (operation) await perform(operation);
+      }
+    },
+  };
+}
