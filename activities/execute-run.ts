@@ -12,7 +12,7 @@ import {
 import { RUNNER_SHUTDOWN, executorSessionSignal, executorStartedSignal, runWorkflowId } from '../workflows/messages.js';
 import type { EventSpool } from './events/event-spool.js';
 import { executorCatalog } from './executors/catalog.js';
-import { ExecutorConfigError } from './executors/claude-code.js';
+import { ExecutorConfigError } from './executors/cli-support.js';
 import { ProcessStartError, killGroup, runProcess, waitForGroupExit, type ProcessOutcome } from './executors/process.js';
 import { runInPty } from './executors/pty-process.js';
 import { installedScriptPath, installedScriptsRoot } from './scripts.js';

@@ -1,5 +1,5 @@
 import type { ExecutorOutput } from '../../core/schemas.js';
-import { ExecutorConfigError } from './claude-code.js';
+import { ExecutorConfigError } from './cli-support.js';
 import type { ExecutorAdapter } from './contract.js';
 
 /** Parameter names become `--name` flags: keep them to what a command line can carry unambiguously. */
