@@ -20,8 +20,10 @@ export function serveDashboard(app: express.Express, distDir: string = defaultWe
   app.get('/', (_req, res) => {
     res.redirect(302, DASHBOARD_BASE);
   });
-  app.get('/ui', (_req, res) => {
-    res.redirect(301, DASHBOARD_BASE);
+  // Only the bare `/ui`: express matches `/ui/` to `/ui` as well, and redirecting that would loop.
+  app.get('/ui', (req, res, next) => {
+    if (req.path === '/ui') res.redirect(301, DASHBOARD_BASE);
+    else next();
   });
   // Built asset names carry a content hash, so they never change under the same name.
   app.use(`${DASHBOARD_BASE}assets`, express.static(path.join(distDir, 'assets'), { immutable: true, maxAge: '1y' }), (req, res) => {

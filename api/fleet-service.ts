@@ -1,15 +1,9 @@
 import type { Client } from '@temporalio/client';
 import { listProfiles, type ProfileListing } from '../core/profiles.js';
-import { RUNNER_WORKFLOW_TYPE, runnerStateQuery, type RunnerState } from '../workflows/messages.js';
+import type { RunnerView } from '../core/schemas.js';
+import { RUNNER_WORKFLOW_TYPE, runnerStateQuery } from '../workflows/messages.js';
 
-export interface RunnerView extends RunnerState {
-  runner_id: string;
-  status: 'online' | 'draining' | 'unhealthy' | 'offline';
-  load: number;
-  capacity: number;
-  /** When the runner's presence last heartbeat reached Temporal. */
-  last_heartbeat_at: string | undefined;
-}
+export type { RunnerView } from '../core/schemas.js';
 
 /** Reads the fleet from the runner workflows; Temporal is the registry. */
 export class FleetService {

@@ -7,7 +7,7 @@ import { jsonSchemaProblems } from '../core/json-schema.js';
 import { RUN_STATUSES, type RunStatus } from '../core/run-status.js';
 import { readRunState } from '../core/run-state.js';
 import { loadScript } from '../core/scripts.js';
-import type { CreateRunRequest, RunInput, RunState, RunView } from '../core/schemas.js';
+import type { CreateRunRequest, RunInput, RunState, RunSummary, RunView } from '../core/schemas.js';
 import { searchAttributes } from '../core/search-attributes.js';
 import {
   CONTROL_TASK_QUEUE,
@@ -28,18 +28,7 @@ export interface RunsServiceOptions {
   dispatchTimeoutSeconds?: number;
 }
 
-export interface RunSummary {
-  id: string;
-  agent: string | undefined;
-  status: RunStatus | undefined;
-  runner_id: string | undefined;
-  profile: string | undefined;
-  session_id: string | undefined;
-  tags: string[];
-  started_at: string;
-  closed_at: string | undefined;
-  temporal_ui_url: string;
-}
+export type { RunSummary } from '../core/schemas.js';
 
 export interface RunFilter {
   status?: RunStatus;
@@ -181,6 +170,7 @@ export class RunsService {
       tags: attributes.get(searchAttributes.tags) ?? [],
       started_at: execution.startTime.toISOString(),
       closed_at: execution.closeTime?.toISOString(),
+      cost_usd: attributes.get(searchAttributes.costUsd),
       temporal_ui_url: this.temporalUiUrl(execution.workflowId),
     };
   }

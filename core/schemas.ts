@@ -302,3 +302,62 @@ export type RunView = z.infer<typeof RunView>;
 
 export const CreateRunResponse = z.object({ id: z.string(), status: RunStatus, url: z.string() });
 export type CreateRunResponse = z.infer<typeof CreateRunResponse>;
+
+/** `GET /runs` row: what Temporal visibility knows of a run, without querying it. */
+export const RunSummary = z.object({
+  id: z.string(),
+  agent: z.string().optional(),
+  status: RunStatus.optional(),
+  runner_id: z.string().optional(),
+  profile: z.string().optional(),
+  session_id: z.string().optional(),
+  tags: z.array(z.string()).default([]),
+  started_at: z.string(),
+  closed_at: z.string().optional(),
+  /** What the executor reported the run cost (agent CLIs that report one), once it completed. */
+  cost_usd: z.number().optional(),
+  temporal_ui_url: z.string(),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+export const RunList = z.object({ runs: z.array(RunSummary), next_cursor: z.string().optional() });
+export type RunList = z.infer<typeof RunList>;
+
+/** A script as installed on a runner. */
+export const InstalledScript = z.object({ version: z.string(), installed_at: z.string() });
+export type InstalledScript = z.infer<typeof InstalledScript>;
+
+/** A script install (or removal) that failed on a runner; it is retried with a growing pause. */
+export const ScriptSyncFailure = z.object({
+  /** The version being installed, or `removed`. */
+  version: z.string(),
+  error: z.string(),
+  at: z.string(),
+  attempts: z.number().int(),
+  next_attempt_at: z.string(),
+});
+export type ScriptSyncFailure = z.infer<typeof ScriptSyncFailure>;
+
+export const RUNNER_STATUSES = ['online', 'draining', 'unhealthy', 'offline'] as const;
+export const RunnerStatus = z.enum(RUNNER_STATUSES);
+export type RunnerStatus = z.infer<typeof RunnerStatus>;
+
+/** `GET /runners` entry: the runner workflow's state with what the fleet view derives from it. */
+export const RunnerView = z.object({
+  runner_id: z.string(),
+  registration: RunnerRegistration,
+  status: RunnerStatus,
+  online: z.boolean(),
+  offline_reason: z.string().optional(),
+  since: z.string(),
+  active_runs: z.array(z.string()),
+  draining: z.boolean(),
+  unhealthy_reason: z.string().optional(),
+  load: z.number(),
+  capacity: z.number(),
+  /** When the runner's presence last heartbeat reached Temporal. */
+  last_heartbeat_at: z.string().optional(),
+  scripts: z.record(z.string(), InstalledScript),
+  script_failures: z.record(z.string(), ScriptSyncFailure),
+});
+export type RunnerView = z.infer<typeof RunnerView>;

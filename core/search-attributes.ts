@@ -15,6 +15,8 @@ export const searchAttributes = {
   sessionId: defineSearchAttributeKey('AoSessionId', SearchAttributeType.KEYWORD),
   runnerOnline: defineSearchAttributeKey('AoRunnerOnline', SearchAttributeType.BOOL),
   tags: defineSearchAttributeKey('AoTags', SearchAttributeType.KEYWORD_LIST),
+  /** What the executor reported the run cost, in US dollars, once it completed. */
+  costUsd: defineSearchAttributeKey('AoCostUsd', SearchAttributeType.DOUBLE),
 } as const;
 
 export const allSearchAttributeKeys = Object.values(searchAttributes);

@@ -9,6 +9,7 @@ import { findTemporalCli } from '../temporal-config/cli.js';
 import { startDevServer, type DevServer } from '../temporal-config/dev-server.js';
 import { ensureNamespace } from '../temporal-config/namespace.js';
 import { TemporalEnv, connectTemporal, temporalSettingsFromEnv } from '../core/temporal-connection.js';
+import { ensureDashboardBuilt } from '../web/build.js';
 
 /**
  * `npm start`: the whole system on one machine with embedded defaults. A Temporal dev server
@@ -89,6 +90,11 @@ async function main(): Promise<void> {
   }
   // Creates the token file now, so the curl line below works as printed.
   const token = resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR);
+  // The API serves web/dist under /ui/; a failed build leaves the API usable without the dashboard.
+  const dashboard = await ensureDashboardBuilt().then(
+    () => `http://127.0.0.1:${env.AO_API_PORT}/ui/#token=${encodeURIComponent(token)}`,
+    (error: unknown) => `not built (${error instanceof Error ? error.message : String(error)}): run npm run web:build`,
+  );
   const workspace = path.join(env.AO_DATA_DIR, 'workspace');
   await fs.mkdir(workspace, { recursive: true });
   const childEnv: NodeJS.ProcessEnv = {
@@ -117,6 +123,7 @@ async function main(): Promise<void> {
       'ao is starting:',
       `  Temporal     ${address} (namespace ${env.TEMPORAL_NAMESPACE})${server ? `, data in ${path.join(env.AO_DATA_DIR, 'temporal')}` : ''}`,
       `  Temporal UI  ${uiUrl ?? '(external server: see its own UI)'}`,
+      `  Dashboard    ${dashboard}`,
       `  API          http://127.0.0.1:${env.AO_API_PORT}  (token in ${path.join(env.AO_DATA_DIR, 'api-token')})`,
       `  Runner       profile ${env.AO_RUNNER_PROFILE}, working in ${workspace}`,
       '',

@@ -66,8 +66,14 @@ describe('the claude-code executor on the real CLI', () => {
     expect(run.status).toBe('completed');
     expect(await fs.readFile(path.join(setup.projectDir, 'hello.txt'), 'utf8')).toBe('hello from claude\n');
     expect(run.result).toMatchObject({ text: 'I wrote hello.txt.', num_turns: 2 });
-    expect((run.result as { cost_usd: number }).cost_usd).toBeGreaterThan(0);
+    const cost = (run.result as { cost_usd: number }).cost_usd;
+    expect(cost).toBeGreaterThan(0);
     expect(run.executor_session_id).toMatch(/^[0-9a-f-]{36}$/);
+    // The runs list shows the cost too (a search attribute, so visibility may lag a moment).
+    await eventually(async () => {
+      const { body } = await stack.api<{ runs: Array<{ id: string; cost_usd?: number }> }>('GET', `/runs?agent=coder&limit=500`);
+      expect(body.runs.find((listed) => listed.id === run.id)?.cost_usd).toBe(cost);
+    });
 
     const events = await runEvents(run.id);
     const kinds = events.map((event) => event.kind);

@@ -117,6 +117,32 @@ describe('scripts: storage, API and sync to runners', () => {
     await locked.process.stop();
   });
 
+  it('retries a failed install until it succeeds', async () => {
+    // A runner whose API is down when it registers: the download fails, then the API comes back on the same port.
+    const apiUrl = await stack.startApi();
+    const api = stack.processes.at(-1)!;
+    await api.stop();
+    const lonely = await stack.startRunner({ profile: 'procedural', extraArgs: ['--api-url', apiUrl] });
+    const runnerState = async () => {
+      const { body } = await stack.api<{ runners: RunnerView[] }>('GET', '/runners');
+      return body.runners.find((runner) => runner.runner_id === lonely.runnerId)!;
+    };
+    const failed = await eventually(async () => {
+      const failure = (await runnerState()).script_failures.argv;
+      if (!failure) throw new Error('no failure recorded yet');
+      return failure;
+    }, 45_000);
+    expect(failed.error).toMatch(/fetch failed|ECONNREFUSED/);
+    await stack.startApi({ AO_API_PORT: new URL(apiUrl).port });
+    const healed = await eventually(async () => {
+      const state = await runnerState();
+      if (state.scripts.argv?.version !== created.version) throw new Error(`not installed yet (${JSON.stringify(state.script_failures.argv)})`);
+      return state;
+    }, 90_000);
+    expect(healed.script_failures.argv).toBeUndefined();
+    await lonely.process.stop();
+  }, 120_000);
+
   it('lists a broken script with its error without hiding the others', async () => {
     await fs.mkdir(path.join(stack.configDir, 'scripts', 'broken'), { recursive: true });
     await fs.writeFile(path.join(stack.configDir, 'scripts', 'broken', 'script.json'), '{ not json');

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { RunState, RunnerRegistration } from '../core/schemas.js';
+import type { InstalledScript, RunState, RunnerRegistration, ScriptSyncFailure } from '../core/schemas.js';
 
 /**
  * The contract between workflows, workers and the API: queue names, workflow ids and every
@@ -51,18 +51,9 @@ export interface RunnerState {
   /** Set while the runner's health_check hook fails: it takes no runs. */
   unhealthy_reason?: string;
   /** Scripts installed on the runner, by name: the version (content hash) and when it was installed. */
-  scripts: Record<string, { version: string; installed_at: string }>;
+  scripts: Record<string, InstalledScript>;
   /** Scripts whose last install or removal failed; retried with a growing pause. */
   script_failures: Record<string, ScriptSyncFailure>;
-}
-
-export interface ScriptSyncFailure {
-  /** The version being installed, or `removed`. */
-  version: string;
-  error: string;
-  at: string;
-  attempts: number;
-  next_attempt_at: string;
 }
 
 /** What a runner should have: script name → version. Absent names should not be installed. */

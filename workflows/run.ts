@@ -161,6 +161,8 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
       if (result.session_id) state.executor_session_id = result.session_id;
       if (result.workspace) state.workspace = result.workspace;
       state.result = result.result_data ?? { exit_code: result.exit_code, stdout: result.stdout_tail, stderr: result.stderr_tail };
+      const cost = (result.result_data as { cost_usd?: unknown } | undefined)?.cost_usd;
+      if (typeof cost === 'number' && Number.isFinite(cost)) upsertSearchAttributes([{ key: searchAttributes.costUsd, value: cost }]);
       transition('completed', `exit code ${result.exit_code ?? 'none'}`);
       return state;
     } catch (error) {

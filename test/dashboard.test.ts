@@ -1,0 +1,305 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import express from 'express';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { serveDashboard } from '../api/dashboard.js';
+import { webDistDir } from '../web/build.js';
+import { collectPageErrors, launchBrowser, screenshot } from './support/browser.js';
+import { TestStack } from './support/stack.js';
+
+/** Long enough for a real run on a busy machine; the waits end as soon as the condition holds. */
+const UI_TIMEOUT_MS = 45_000;
+
+let stack: TestStack;
+let runnerId: string;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let pageErrors: string[];
+
+beforeAll(async () => {
+  // Global setup builds the dashboard once per test run; the API serves it from web/dist.
+  expect(fs.existsSync(path.join(webDistDir, 'index.html'))).toBe(true);
+  stack = await TestStack.create();
+  [{ runnerId }, browser] = await Promise.all([stack.startRunner({ profile: 'echo' }), launchBrowser()]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+beforeEach(async () => {
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  context.setDefaultTimeout(UI_TIMEOUT_MS);
+  page = await context.newPage();
+  pageErrors = collectPageErrors(page);
+});
+afterEach(async () => {
+  await context.close();
+  expect(pageErrors).toEqual([]);
+});
+
+/** The dashboard at `route`, with the token in the fragment the way `npm start` prints it. */
+async function open(route: string, token: string | null = stack.token, apiUrl = stack.apiUrl): Promise<void> {
+  await page.goto(`${apiUrl}/ui${route}${token ? `#token=${token}` : ''}`);
+}
+
+const runRow = (id: string) => page.locator(`[data-testid=run-row][data-run-id="${id}"]`);
+const runStatus = (status: string) => page.locator(`[data-testid=run-status][data-status=${status}]`);
+const terminalText = () => page.locator('[data-testid=terminal] .xterm-rows').innerText();
+
+describe('the dashboard as the API serves it', () => {
+  it('loads without a token, redirects / to it, and still guards the API', async () => {
+    const root = await fetch(`${stack.apiUrl}/`, { redirect: 'manual' });
+    expect(root.status).toBe(302);
+    expect(root.headers.get('location')).toBe('/ui/');
+    const bare = await fetch(`${stack.apiUrl}/ui`, { redirect: 'manual' });
+    expect(bare.headers.get('location')).toBe('/ui/');
+    const home = await fetch(`${stack.apiUrl}/ui/`, { redirect: 'manual' });
+    expect(home.status).toBe(200);
+    expect(await home.text()).toContain('<div id="app">');
+    const deepLink = await fetch(`${stack.apiUrl}/ui/runs/some-run`);
+    expect(deepLink.status).toBe(200);
+    expect(await deepLink.text()).toContain('<div id="app">');
+    expect((await fetch(`${stack.apiUrl}/ui/assets/no-such-file.js`)).status).toBe(404);
+    expect((await stack.api('GET', '/runs', { token: null })).status).toBe(401);
+  });
+
+  it('answers 503 saying how to build it when there is no build', async () => {
+    const app = express();
+    serveDashboard(app, fs.mkdtempSync(path.join(os.tmpdir(), 'ao-no-dist-')));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/ui/runs`);
+      expect(response.status).toBe(503);
+      expect(await response.text()).toContain('dashboard not built: run npm run web:build');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('takes the token from the address, then removes it from the address bar', async () => {
+    await open('/runs');
+    await page.getByTestId('runs-table').or(page.getByTestId('empty')).first().waitFor();
+    expect(page.url()).toBe(`${stack.apiUrl}/ui/runs`);
+  });
+
+  it('asks for the token again when the API refuses it, and goes on with the right one', async () => {
+    await open('/runs', 'not-the-right-token-at-all');
+    await page.getByTestId('token-refused').waitFor();
+    await screenshot(page, 'token');
+    await page.getByTestId('token-input').fill(stack.token);
+    await page.getByTestId('token-submit').click();
+    await page.getByTestId('run-filters').waitFor();
+    await expect(page.getByTestId('token-page').count()).resolves.toBe(0);
+  });
+
+  it('says the API does not answer when it goes away', async () => {
+    const apiUrl = await stack.startApi();
+    const api = stack.processes.at(-1)!;
+    await open('/runners', stack.token, apiUrl);
+    await page.locator(`[data-testid=runner-card][data-runner-id="${runnerId}"]`).waitFor();
+    await api.stop();
+    await page.getByTestId('error').filter({ hasText: 'the API does not answer' }).waitFor();
+  });
+});
+
+describe('when a run is started from the form', () => {
+  it('streams its output into the terminal and shows it completed', async () => {
+    await open('/runs');
+    await page.getByRole('link', { name: 'Start a run' }).first().click();
+    await page.locator('#run-agent').selectOption('echo');
+    await page.locator('#run-prompt').fill('hello from the dashboard');
+    await page.locator('#param-message').fill('hi');
+    await page.locator('#param-ticks').fill('3');
+    await page.locator('#param-tick_interval_ms').fill('100');
+    await screenshot(page, 'new-run');
+    await page.getByTestId('start-run').click();
+
+    await page.waitForURL(/\/ui\/runs\/[0-9a-f-]{36}$/);
+    const id = page.url().split('/').at(-1)!;
+    await runStatus('completed').waitFor();
+    await expect.poll(terminalText, { timeout: UI_TIMEOUT_MS }).toContain('tick 2');
+    await expect.poll(terminalText).toContain(`echo executor: run ${id}`);
+    await page.locator('[data-testid=event-timeline] [data-kind=session_ended]').waitFor();
+    await expect(page.getByTestId('stop-run').isDisabled()).resolves.toBe(true);
+    await expect(page.getByTestId('run-runner').innerText()).resolves.toContain(runnerId);
+    await screenshot(page, 'run-detail');
+
+    const run = await stack.waitForRun(id);
+    expect(run.parameters).toEqual({ message: 'hi', ticks: 3, tick_interval_ms: 100 });
+  });
+
+  it('shows the API’s validation problems and starts nothing', async () => {
+    await open('/runs/new?agent=echo');
+    await page.locator('#param-write_file').fill('{"path": "a.txt"}');
+    await page.getByTestId('start-run').click();
+    const error = page.getByTestId('error');
+    await error.waitFor();
+    await expect(error.innerText()).resolves.toContain('parameters do not match the schema');
+    await expect(page.getByTestId('error-problems').innerText()).resolves.toContain('content');
+    expect(page.url()).toContain('/ui/runs/new');
+  });
+});
+
+describe('when a running run is stopped from its page', () => {
+  it('ends it stopped and disables the Stop button', async () => {
+    const id = await stack.postRun({ agent: 'echo', parameters: { ticks: 100_000, tick_interval_ms: 100 } });
+    try {
+      await open(`/runs/${id}`);
+      await expect.poll(terminalText, { timeout: UI_TIMEOUT_MS }).toContain('tick 1');
+      await runStatus('running').waitFor();
+      await page.getByTestId('stop-run').click();
+      await runStatus('stopped').waitFor();
+      await expect(page.getByTestId('stop-run').isDisabled()).resolves.toBe(true);
+      await expect(page.getByTestId('status-history').innerText()).resolves.toContain('stopping');
+    } finally {
+      // Frees the runner's slot for the next tests even when this one failed.
+      await stack.api('POST', `/runs/${id}/stop`);
+    }
+  });
+});
+
+describe('the runs list', () => {
+  let completedId: string;
+  let pendingId: string;
+
+  beforeAll(async () => {
+    // `coder` needs a claude-code runner, which this stack does not have: it stays pending.
+    [completedId, pendingId] = await Promise.all([stack.postRun({ agent: 'echo', prompt: 'to filter' }), stack.postRun({ agent: 'coder', prompt: 'waits' })]);
+    await stack.waitForRun(completedId);
+  });
+
+  it('narrows to the chosen status and agent, kept in the address', async () => {
+    await open('/runs');
+    await runRow(completedId).waitFor();
+    await runRow(pendingId).waitFor();
+    await screenshot(page, 'runs');
+
+    await page.locator('select[name=status]').selectOption('completed');
+    await runRow(pendingId).waitFor({ state: 'detached' });
+    await runRow(completedId).waitFor();
+    expect(new URL(page.url()).searchParams.get('status')).toBe('completed');
+
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    const agent = page.locator('input[name=agent]');
+    await agent.fill('coder');
+    await agent.press('Tab');
+    await runRow(completedId).waitFor({ state: 'detached' });
+    await runRow(pendingId).waitFor();
+    expect(new URL(page.url()).searchParams.get('agent')).toBe('coder');
+
+    await page.reload();
+    await runRow(pendingId).waitFor();
+    await expect(runRow(completedId).count()).resolves.toBe(0);
+  });
+
+  it('says so when no run matches', async () => {
+    await open('/runs?agent=no-such-agent');
+    await page.getByTestId('empty').filter({ hasText: 'No runs match these filters' }).waitFor();
+  });
+
+  it('shows why a pending run waits', async () => {
+    await open(`/runs/${pendingId}`);
+    await runStatus('pending').waitFor();
+    await page.getByTestId('pending-reason').filter({ hasText: 'claude-code' }).waitFor();
+    await screenshot(page, 'run-pending');
+  });
+});
+
+describe('the fleet pages', () => {
+  it('show the runner with its profile, executor and load', async () => {
+    await open('/runners');
+    const card = page.locator(`[data-testid=runner-card][data-runner-id="${runnerId}"]`);
+    await card.waitFor();
+    await expect(card.getAttribute('data-status')).resolves.toBe('online');
+    await expect(card.getByTestId('runner-profile').innerText()).resolves.toBe('echo');
+    await expect(card.getByTestId('runner-load').innerText()).resolves.toMatch(/^\d+ \/ 1$/);
+    await screenshot(page, 'runners');
+  });
+
+  it('list the executor profiles with their type', async () => {
+    await open('/profiles');
+    await page.locator('[data-testid=profile-card][data-profile=echo]').waitFor();
+    await expect(page.locator('[data-testid=profile-card][data-profile=coding]').innerText()).resolves.toContain('claude-code');
+    await screenshot(page, 'profiles');
+  });
+
+  it('list the agents', async () => {
+    await open('/agents');
+    await page.locator('[data-testid=agent-row][data-agent=echo]').waitFor();
+    await screenshot(page, 'agents');
+  });
+});
+
+describe('when an agent is edited on the agents page', () => {
+  it('is created with a parameters form, deactivated so it cannot be started, and deleted', async () => {
+    const name = `ui-agent-${crypto.randomBytes(3).toString('hex')}`;
+    await open('/agents');
+    await page.getByRole('link', { name: 'New agent' }).click();
+    await page.locator('#agent-name').fill(name);
+    await page.locator('#agent-description').fill('made in the dashboard');
+    await page.locator('#agent-parameters').fill('{"type": "object", "properties": {"level": {"enum": ["low", "high"]}}, "required": ["level"]}');
+    await page.locator('#agent-executor-type').selectOption('echo');
+    await page.getByTestId('save-agent').click();
+    await page.waitForURL(new RegExp(`/ui/agents/${name}$`));
+    await screenshot(page, 'agent-editor');
+
+    await page.getByRole('link', { name: 'Run it' }).click();
+    await page.locator('#param-level').selectOption('high');
+    await expect(page.locator('#run-agent').inputValue()).resolves.toBe(name);
+
+    await open(`/agents/${name}`);
+    await page.getByTestId('agent-active').uncheck();
+    await page.getByTestId('save-agent').click();
+    await page.getByTestId('saved').waitFor();
+    const { body: stored } = await stack.api<{ status: string; demands: { executor_type?: string } }>('GET', `/agents/${name}`);
+    expect(stored).toMatchObject({ status: 'inactive', demands: { executor_type: 'echo' } });
+    await open('/runs/new');
+    await page.locator('#run-agent option[value=echo]').waitFor({ state: 'attached' });
+    await expect(page.locator(`#run-agent option[value="${name}"]`).count()).resolves.toBe(0);
+
+    await open(`/agents/${name}`);
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByTestId('confirm').click();
+    await page.waitForURL(/\/ui\/agents$/);
+    await page.locator('[data-testid=agent-row][data-agent=echo]').waitFor();
+    await expect(page.locator(`[data-testid=agent-row][data-agent="${name}"]`).count()).resolves.toBe(0);
+  });
+});
+
+describe('when a script is created on the scripts page', () => {
+  it('is listed with its version, installed on the runner, and refused deletion while an agent uses it', async () => {
+    const name = `greet-${crypto.randomBytes(3).toString('hex')}`;
+    await open('/scripts');
+    await page.getByRole('link', { name: 'New script' }).click();
+    await page.locator('#script-name').fill(name);
+    await page.locator('#script-file').fill('greet.sh');
+    await page.locator('#script-description').fill('says hello');
+    await page.locator('#script-content').fill('#!/bin/sh\necho hello\n');
+    await page.getByTestId('save-script').click();
+    await page.waitForURL(new RegExp(`/ui/scripts/${name}$`));
+
+    const { status, body: script } = await stack.api<{ version: string }>('GET', `/scripts/${name}`);
+    expect(status).toBe(200);
+    await page.getByRole('link', { name: 'All scripts' }).click();
+    await page.locator(`[data-testid=script-row][data-script="${name}"] [data-testid=script-version][data-version="${script.version}"]`).waitFor();
+    await screenshot(page, 'scripts');
+
+    await page.getByRole('link', { name: 'Runners', exact: true }).click();
+    await page.locator(`[data-testid=runner-card][data-runner-id="${runnerId}"] [data-script="${name}"][data-version="${script.version}"]`).waitFor();
+
+    const agent = await stack.api('POST', '/agents', { body: { name: `uses-${name}`, type: 'procedural', script: name } });
+    expect(agent.status).toBe(201);
+    await open(`/scripts/${name}`);
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByTestId('confirm').click();
+    await page.getByTestId('script-used-by').filter({ hasText: `uses-${name}` }).waitFor();
+    await screenshot(page, 'script-editor');
+  });
+});

@@ -1,0 +1,196 @@
+import type { z, ZodType } from 'zod';
+import { describeIssues } from '../../../core/errors';
+import {
+  AgentList,
+  Agent,
+  CreateRunResponse,
+  EventPage,
+  ProfileList,
+  RunList,
+  RunView,
+  RunnerList,
+  Script,
+  ScriptList,
+  StopRunResponse,
+  type AgentPatch,
+  type AgentType,
+  type CreateRunBody,
+  type ScriptInput,
+  type ScriptPatch,
+} from './contract';
+import { ApiError, ApiUnreachableError, ConflictError, NotFoundError, UnauthorizedError, UnexpectedResponseError, type ErrorDetails } from './errors';
+
+export interface ApiClientOptions {
+  /** The bearer token to send, read at each call so a new one applies at once. */
+  token: () => string | undefined;
+  /** Called on every 401, before the error is thrown. */
+  onUnauthorized?: () => void;
+  /** Where the API is. @defaultValue `''`: the dashboard's own origin, which is the API's (or Vite's proxy in dev). */
+  baseUrl?: string;
+}
+
+export interface RunFilter {
+  status?: string;
+  agent?: string;
+  runner?: string;
+  tag?: string;
+  session?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+interface RequestOptions<S extends ZodType | undefined> {
+  body?: unknown;
+  query?: Record<string, string | number | undefined>;
+  schema?: S;
+}
+
+type Result<S> = S extends ZodType ? z.output<S> : undefined;
+
+function errorFor(status: number, message: string, details: ErrorDetails): ApiError {
+  switch (status) {
+    case 401:
+      return new UnauthorizedError(message);
+    case 404:
+      return new NotFoundError(message, details);
+    case 409:
+      return new ConflictError(message, details);
+    default:
+      return new ApiError(status, message, details);
+  }
+}
+
+const encode = encodeURIComponent;
+
+/** The typed HTTP client: one method per route, responses parsed with the shared schemas. */
+export class ApiClient {
+  constructor(private readonly options: ApiClientOptions) {}
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    const token = this.options.token();
+    return { ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra };
+  }
+
+  private url(path: string, query: Record<string, string | number | undefined> = {}): string {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== '') params.set(key, String(value));
+    const search = params.toString();
+    return `${this.options.baseUrl ?? ''}${path}${search ? `?${search}` : ''}`;
+  }
+
+  /** fetch with the token; network failures become ApiUnreachableError, 4xx/5xx an ApiError subclass. */
+  async send(path: string, init: RequestInit & { query?: RequestOptions<undefined>['query'] } = {}): Promise<Response> {
+    const { query, ...rest } = init;
+    let response: Response;
+    try {
+      response = await fetch(this.url(path, query), { ...rest, headers: this.headers(rest.headers as Record<string, string> | undefined) });
+    } catch (error) {
+      if (error instanceof DOMException && error.name === 'AbortError') throw error;
+      throw new ApiUnreachableError(error);
+    }
+    if (response.ok) return response;
+    const text = await response.text().catch(() => '');
+    let message = text.trim() || `${response.status} ${response.statusText}`;
+    let details: ErrorDetails = {};
+    try {
+      const body = JSON.parse(text) as { error?: unknown; details?: unknown };
+      if (typeof body.error === 'string') message = body.error;
+      if (body.details && typeof body.details === 'object') details = body.details as ErrorDetails;
+    } catch {
+      // Not JSON (a proxy's error page, say): the text itself is the message.
+    }
+    // A proxy in front of a stopped API answers 502/504: the API itself is unreachable.
+    if (response.status === 502 || response.status === 504) throw new ApiUnreachableError(message);
+    const error = errorFor(response.status, message, details);
+    if (error instanceof UnauthorizedError) this.options.onUnauthorized?.();
+    throw error;
+  }
+
+  private async request<S extends ZodType | undefined = undefined>(method: string, path: string, options: RequestOptions<S> = {}): Promise<Result<S>> {
+    const response = await this.send(path, {
+      method,
+      query: options.query,
+      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body), headers: { 'content-type': 'application/json' } }),
+    });
+    if (!options.schema) return undefined as Result<S>;
+    const parsed = options.schema.safeParse(await response.json());
+    if (!parsed.success) throw new UnexpectedResponseError(`${method} ${path}`, describeIssues(parsed.error.issues));
+    return parsed.data as Result<S>;
+  }
+
+  listRuns(filter: RunFilter = {}) {
+    return this.request('GET', '/runs', { query: { ...filter }, schema: RunList });
+  }
+
+  getRun(id: string) {
+    return this.request('GET', `/runs/${encode(id)}`, { schema: RunView });
+  }
+
+  createRun(body: CreateRunBody) {
+    return this.request('POST', '/runs', { body, schema: CreateRunResponse });
+  }
+
+  stopRun(id: string, reason?: string) {
+    return this.request('POST', `/runs/${encode(id)}/stop`, { body: reason ? { reason } : {}, schema: StopRunResponse });
+  }
+
+  listRunEvents(id: string, after = 0) {
+    return this.request('GET', `/runs/${encode(id)}/events`, { query: { after }, schema: EventPage });
+  }
+
+  listRunners() {
+    return this.request('GET', '/runners', { schema: RunnerList });
+  }
+
+  listProfiles() {
+    return this.request('GET', '/profiles', { schema: ProfileList });
+  }
+
+  listAgents() {
+    return this.request('GET', '/agents', { schema: AgentList });
+  }
+
+  getAgent(name: string) {
+    return this.request('GET', `/agents/${encode(name)}`, { schema: Agent });
+  }
+
+  createAgent(agent: AgentType) {
+    return this.request('POST', '/agents', { body: agent, schema: Agent });
+  }
+
+  updateAgent(name: string, patch: AgentPatch) {
+    return this.request('PATCH', `/agents/${encode(name)}`, { body: patch, schema: Agent });
+  }
+
+  deleteAgent(name: string) {
+    return this.request('DELETE', `/agents/${encode(name)}`);
+  }
+
+  listScripts() {
+    return this.request('GET', '/scripts', { schema: ScriptList });
+  }
+
+  getScript(name: string) {
+    return this.request('GET', `/scripts/${encode(name)}`, { schema: Script });
+  }
+
+  createScript(script: ScriptInput) {
+    return this.request('POST', '/scripts', { body: script, schema: Script });
+  }
+
+  updateScript(name: string, patch: ScriptPatch) {
+    return this.request('PATCH', `/scripts/${encode(name)}`, { body: patch, schema: Script });
+  }
+
+  deleteScript(name: string) {
+    return this.request('DELETE', `/scripts/${encode(name)}`);
+  }
+
+  /** Opens the run's SSE stream; `lastEventId` makes the API replay only what came after it. */
+  openRunEventStream(id: string, lastEventId: number, signal: AbortSignal): Promise<Response> {
+    return this.send(`/runs/${encode(id)}/events`, {
+      signal,
+      headers: { accept: 'text/event-stream', ...(lastEventId > 0 ? { 'last-event-id': String(lastEventId) } : {}) },
+    });
+  }
+}

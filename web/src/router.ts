@@ -1,0 +1,22 @@
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router';
+
+/** One route per page, under the /ui/ base the API serves the dashboard on. */
+const routes: RouteRecordRaw[] = [
+  { path: '/', redirect: { name: 'runs' } },
+  { path: '/runs', name: 'runs', component: () => import('./pages/RunsPage.vue') },
+  { path: '/runs/new', name: 'new-run', component: () => import('./pages/NewRunPage.vue') },
+  { path: '/runs/:id', name: 'run', component: () => import('./pages/RunDetailPage.vue'), props: true },
+  { path: '/runners', name: 'runners', component: () => import('./pages/RunnersPage.vue') },
+  { path: '/agents', name: 'agents', component: () => import('./pages/AgentsPage.vue') },
+  { path: '/agents/new', name: 'agent-new', component: () => import('./pages/AgentEditPage.vue') },
+  { path: '/agents/:name', name: 'agent', component: () => import('./pages/AgentEditPage.vue'), props: true },
+  { path: '/scripts', name: 'scripts', component: () => import('./pages/ScriptsPage.vue') },
+  { path: '/scripts/new', name: 'script-new', component: () => import('./pages/ScriptEditPage.vue') },
+  { path: '/scripts/:name', name: 'script', component: () => import('./pages/ScriptEditPage.vue'), props: true },
+  { path: '/profiles', name: 'profiles', component: () => import('./pages/ProfilesPage.vue') },
+  { path: '/:missing(.*)*', name: 'not-found', component: () => import('./pages/NotFoundPage.vue') },
+];
+
+export function createAppRouter() {
+  return createRouter({ history: createWebHistory(import.meta.env.BASE_URL), routes });
+}

@@ -1,0 +1,28 @@
+import { defineStore } from 'pinia';
+import { ref } from 'vue';
+import type { RunFilter } from '../api/client';
+import type { CreateRunBody } from '../api/contract';
+import { useApi } from '../composables/api';
+import { useResource } from '../composables/resource';
+
+/** The runs list as last loaded for the current filter, and starting and stopping runs. */
+export const useRunsStore = defineStore('runs', () => {
+  const api = useApi();
+  const filter = ref<RunFilter>({});
+  const list = useResource(() => api.listRuns({ ...filter.value, limit: 100 }));
+
+  function load(next: RunFilter): Promise<void> {
+    filter.value = next;
+    return list.refresh();
+  }
+
+  return {
+    runs: list.data,
+    error: list.error,
+    loading: list.loading,
+    filter,
+    load,
+    start: (body: CreateRunBody) => api.createRun(body),
+    stop: (id: string) => api.stopRun(id, 'stopped from the dashboard'),
+  };
+});
