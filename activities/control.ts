@@ -1,7 +1,15 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { loadAgent } from '../core/agents.js';
-import { AgentInactiveError, AgentNotFoundError, InvalidConfigFileError, ScriptNotFoundError, SessionNotResumableError } from '../core/errors.js';
+import {
+  AgentInactiveError,
+  AgentNotFoundError,
+  InvalidConfigFileError,
+  ParametersInvalidError,
+  ScriptNotFoundError,
+  SessionNotResumableError,
+} from '../core/errors.js';
+import { jsonSchemaProblems } from '../core/json-schema.js';
 import { readRunState } from '../core/run-state.js';
 import { loadScript, scriptVersions } from '../core/scripts.js';
 import { mergeDemands, rankRunners, type RunnerCandidate } from '../core/matching.js';
@@ -72,6 +80,10 @@ export function createControlActivities({ client, configDir }: ControlDependenci
         if (agent.status === 'inactive') throw new AgentInactiveError(agent.name);
         const resumed = input.session_mode === 'resume' ? await sessionToResume(input.session_id, input.run_id) : undefined;
         const script = agent.script ? await loadScript(configDir, agent.script) : undefined;
+        // The script may have changed since the API checked the parameters: the version that runs is the one checked.
+        const schema = agent.parameters_schema ?? script?.parameters_schema;
+        const problems = script && schema ? jsonSchemaProblems(schema, input.parameters) : [];
+        if (problems.length) throw new ParametersInvalidError(problems, schema);
         const demands = mergeDemands(
           // Session affinity first: a resumed session continues on the runner that holds it.
           resumed?.runner ? { hostname: resumed.runner.hostname, project_dir: resumed.runner.project_dir, executor_profile: resumed.runner.executor_profile } : undefined,
@@ -108,6 +120,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
           error instanceof AgentInactiveError ||
           error instanceof InvalidConfigFileError ||
           error instanceof ScriptNotFoundError ||
+          error instanceof ParametersInvalidError ||
           error instanceof SessionNotResumableError
         ) {
           throw ApplicationFailure.create({ type: 'INVALID_RUN', message: error.message, nonRetryable: true });

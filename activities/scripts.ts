@@ -30,8 +30,18 @@ const failure = (type: string, message: string, nonRetryable = false): Applicati
   ApplicationFailure.create({ type, message, nonRetryable });
 
 /** Activities on the runner's own queue that keep its copy of the scripts in step with the config. */
+/** Staging left younger than this may belong to an install still running (a retry, or a runner sharing the project). */
+const STALE_STAGING_MS = 10 * 60_000;
+
 export function createScriptActivities({ projectDir, apiUrl, apiToken, log = () => undefined }: ScriptActivityDependencies) {
   const root = installedScriptsRoot(projectDir);
+  // One install or removal of a name at a time in this process: an activity retry can overlap the attempt it replaces.
+  const busy = new Map<string, Promise<unknown>>();
+  const oneAtATime = <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const next = (busy.get(name) ?? Promise.resolve()).then(work, work);
+    busy.set(name, next.catch(() => undefined));
+    return next;
+  };
 
   async function download(name: string): Promise<{ archive: Buffer; version: string }> {
     if (!apiUrl) throw failure('SCRIPT_SYNC_UNAVAILABLE', 'this runner has no --api-url, so it cannot download scripts', true);
@@ -46,43 +56,50 @@ export function createScriptActivities({ projectDir, apiUrl, apiToken, log = () 
     return { archive: Buffer.from(await response.arrayBuffer()), version: response.headers.get(SCRIPT_VERSION_HEADER) ?? '' };
   }
 
-  return {
-    /**
-     * Downloads the script's bundle, checks that its content hashes to the version asked for, and
-     * swaps it into place whole: a run never sees half an install.
-     */
-    async installScript({ name, version }: { name: string; version: string }): Promise<InstalledScript> {
-      Name.parse(name);
-      const current = await readScriptFolder(path.join(root, name), name).catch(() => undefined);
-      if (current?.version === version) return { version, installed_at: new Date().toISOString() };
-      const { archive, version: declared } = await download(name);
-      await fs.mkdir(root, { recursive: true });
-      const staging = await fs.mkdtemp(path.join(root, `.tmp-${name}-`));
-      try {
-        await unpackScriptBundle(archive, staging);
-        const unpacked = await readScriptFolder(staging, name);
-        if (unpacked.version !== declared) {
-          throw failure('SCRIPT_HASH_MISMATCH', `script ${name}: bundle content hashes to ${unpacked.version.slice(0, 12)}, the API declared ${declared.slice(0, 12)}`);
-        }
-        if (unpacked.version !== version) {
-          // Changed again since this sync was asked for; the newer version's sync follows.
-          throw failure('SCRIPT_VERSION_CHANGED', `script ${name} is now at version ${unpacked.version.slice(0, 12)}, not ${version.slice(0, 12)}`, true);
-        }
-        await fs.chmod(path.join(staging, unpacked.script_file), 0o755);
-        await replaceFolder(staging, path.join(root, name));
-        log(`installed script ${name} version ${version.slice(0, 12)}`);
-        return { version, installed_at: new Date().toISOString() };
-      } catch (error) {
-        if (error instanceof ScriptBundleError) throw failure('SCRIPT_BUNDLE_REFUSED', `script ${name}: ${error.message}`, true);
-        throw error;
-      } finally {
-        await fs.rm(staging, { recursive: true, force: true });
+  /**
+   * Downloads the script's bundle, checks that its content hashes to the version asked for, and
+   * swaps it into place whole: a run never sees half an install.
+   */
+  async function install(name: string, version: string): Promise<InstalledScript> {
+    const current = await readScriptFolder(path.join(root, name), name).catch(() => undefined);
+    if (current?.version === version) return { version, installed_at: new Date().toISOString() };
+    const { archive, version: declared } = await download(name);
+    await fs.mkdir(root, { recursive: true });
+    const staging = await fs.mkdtemp(path.join(root, `.tmp-${name}-`));
+    try {
+      await unpackScriptBundle(archive, staging);
+      const unpacked = await readScriptFolder(staging, name);
+      if (unpacked.version !== declared) {
+        throw failure('SCRIPT_HASH_MISMATCH', `script ${name}: bundle content hashes to ${unpacked.version.slice(0, 12)}, the API declared ${declared.slice(0, 12)}`);
       }
+      if (unpacked.version !== version) {
+        // Changed since this sync was asked for: the workflow re-reads the config rather than retry.
+        throw failure('SCRIPT_VERSION_CHANGED', `script ${name} is now at version ${unpacked.version.slice(0, 12)}, not ${version.slice(0, 12)}`, true);
+      }
+      await fs.chmod(path.join(staging, unpacked.script_file), 0o755);
+      await replaceFolder(staging, path.join(root, name));
+      log(`installed script ${name} version ${version.slice(0, 12)}`);
+      return { version, installed_at: new Date().toISOString() };
+    } catch (error) {
+      if (error instanceof ScriptBundleError) throw failure('SCRIPT_BUNDLE_REFUSED', `script ${name}: ${error.message}`, true);
+      throw error;
+    } finally {
+      await fs.rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  return {
+    /** Installs the script at this version, unless it is installed already. */
+    installScript({ name, version }: { name: string; version: string }): Promise<InstalledScript> {
+      Name.parse(name);
+      return oneAtATime(name, () => install(name, version));
     },
 
-    async removeScript({ name }: { name: string }): Promise<void> {
-      await fs.rm(path.join(root, Name.parse(name)), { recursive: true, force: true });
-      log(`removed script ${name}`);
+    removeScript({ name }: { name: string }): Promise<void> {
+      return oneAtATime(Name.parse(name), async () => {
+        await fs.rm(path.join(root, name), { recursive: true, force: true });
+        log(`removed script ${name}`);
+      });
     },
 
     /** The versions really on disk, each recomputed from its files: a damaged copy does not count as installed. */
@@ -92,8 +109,9 @@ export function createScriptActivities({ projectDir, apiUrl, apiToken, log = () 
       for (const entry of entries) {
         if (!entry.isDirectory()) continue;
         if (!Name.safeParse(entry.name).success) {
-          // Left by an install that died midway.
-          await fs.rm(path.join(root, entry.name), { recursive: true, force: true });
+          // Staging left by an install that died midway; a young one may still be in use.
+          const stat = await fs.stat(path.join(root, entry.name)).catch(() => undefined);
+          if (stat && Date.now() - stat.mtimeMs > STALE_STAGING_MS) await fs.rm(path.join(root, entry.name), { recursive: true, force: true });
           continue;
         }
         const dir = path.join(root, entry.name);

@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { loadAgent } from '../core/agents.js';
 import { AgentInactiveError, ParametersInvalidError, RunNotFoundError } from '../core/errors.js';
 import { jsonSchemaProblems } from '../core/json-schema.js';
+import { flagNameProblems } from '../core/procedural-parameters.js';
 import { RUN_STATUSES, type RunStatus } from '../core/run-status.js';
 import { readRunState } from '../core/run-state.js';
 import { loadScript } from '../core/scripts.js';
@@ -57,10 +58,11 @@ export class RunsService {
     if (agent.status === 'inactive') throw new AgentInactiveError(agent.name);
     // A procedural agent takes its script's parameters unless it narrows them with a schema of its own.
     const schema = agent.parameters_schema ?? (agent.script ? (await loadScript(this.options.configDir, agent.script)).parameters_schema : undefined);
-    if (schema) {
-      const problems = jsonSchemaProblems(schema, request.parameters);
-      if (problems.length) throw new ParametersInvalidError(problems, schema);
-    }
+    const problems = [
+      ...(schema ? jsonSchemaProblems(schema, request.parameters) : []),
+      ...(agent.type === 'procedural' ? flagNameProblems(request.parameters) : []),
+    ];
+    if (problems.length) throw new ParametersInvalidError(problems, schema);
     const id = crypto.randomUUID();
     const sessionId = request.session_id ?? id;
     const mode = request.mode ?? 'new';

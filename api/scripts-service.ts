@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { agentsUsingScript } from '../core/agents.js';
-import { ConfigConflictError } from '../core/errors.js';
+import { ConfigConflictError, ScriptNotFoundError } from '../core/errors.js';
 import { packScriptBundle } from '../core/script-bundle.js';
 import { deleteScript, listScripts, loadScript, saveScript, scriptDir, type ScriptListing } from '../core/scripts.js';
 import { ScriptDefinition, type CreateScriptRequest, type Script, type UpdateScriptRequest } from '../core/schemas.js';
@@ -28,32 +28,30 @@ export class ScriptsService {
     return loadScript(this.configDir, name);
   }
 
-  async create(request: CreateScriptRequest): Promise<Script> {
-    const script = await this.lock.run(async () => {
+  // Each change signals the runners before the lock is released, so signals reach them in the order of the changes.
+
+  create(request: CreateScriptRequest): Promise<Script> {
+    return this.lock.run(async () => {
       const exists = await loadScript(this.configDir, request.name).then(
         () => true,
-        () => false,
+        (error: unknown) => !(error instanceof ScriptNotFoundError),
       );
       if (exists) throw new ConfigConflictError(`script "${request.name}" already exists; change it with PATCH /scripts/${request.name}`);
       const { script_content: content, ...definition } = request;
-      return saveScript(this.configDir, definition, content);
+      return this.announce(await saveScript(this.configDir, definition, content));
     });
-    await this.announce(script);
-    return script;
   }
 
   /** Applies the given fields and removes the `cleared` ones (e.g. `parameters_schema`). */
-  async update(name: string, changes: UpdateScriptRequest, cleared: string[] = []): Promise<Script> {
-    const script = await this.lock.run(async () => {
+  update(name: string, changes: UpdateScriptRequest, cleared: string[] = []): Promise<Script> {
+    return this.lock.run(async () => {
       const current = await loadScript(this.configDir, name);
       const { script_content: content = current.script_content, ...definitionChanges } = changes;
       const { script_content: _content, version: _version, ...definition } = current;
       const merged: Record<string, unknown> = { ...definition, ...definitionChanges };
       for (const key of cleared) delete merged[key];
-      return saveScript(this.configDir, ScriptDefinition.parse(merged), content);
+      return this.announce(await saveScript(this.configDir, ScriptDefinition.parse(merged), content));
     });
-    await this.announce(script);
-    return script;
   }
 
   async delete(name: string): Promise<void> {
@@ -63,8 +61,8 @@ export class ScriptsService {
         throw new ConfigConflictError(`script "${name}" is used by agent(s) ${users.join(', ')}; change or delete them first`, { agents: users });
       }
       await deleteScript(this.configDir, name);
+      await this.signalRunners((handle) => handle.signal(removeScriptsSignal, { names: [name] }));
     });
-    await this.signalRunners((handle) => handle.signal(removeScriptsSignal, { names: [name] }));
   }
 
   /** The script's bundle, with the version it was packed at. */
@@ -75,8 +73,9 @@ export class ScriptsService {
     });
   }
 
-  private announce(script: Script): Promise<void> {
-    return this.signalRunners((handle) => handle.signal(syncScriptsSignal, { scripts: [{ name: script.name, version: script.version }] }));
+  private async announce(script: Script): Promise<Script> {
+    await this.signalRunners((handle) => handle.signal(syncScriptsSignal, { scripts: [{ name: script.name, version: script.version }] }));
+    return script;
   }
 
   /** Signals every running runner workflow, online or not: an offline runner catches up when it returns. */

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Agent, Name } from './schemas.js';
 import { AgentNotFoundError, InvalidConfigFileError, describeIssues } from './errors.js';
+import { writeFileAtomically } from './files.js';
 import { schemaProblems } from './json-schema.js';
 
 /** Agents live as files, `config/agents/<name>/agent.json` plus an optional `prompt.md`, so they diff well in git. */
@@ -54,9 +55,25 @@ export async function listAgents(configDir: string): Promise<AgentListing[]> {
   );
 }
 
-/** The valid agents that run this script: a script they need cannot be deleted. */
+/** Whether a broken agent file names the script: by its field when it parses, else (to be safe) anywhere. */
+function brokenFileNamesScript(raw: string, script: string): boolean {
+  try {
+    return (JSON.parse(raw) as { script?: unknown }).script === script;
+  } catch {
+    return raw.includes(`"${script}"`);
+  }
+}
+
+/** The agents that run this script, a broken one too when its file names it: a script they need cannot be deleted. */
 export async function agentsUsingScript(configDir: string, script: string): Promise<string[]> {
-  return (await listAgents(configDir)).filter((agent) => 'script' in agent && agent.script === script).map((agent) => agent.name);
+  const users: string[] = [];
+  for (const agent of await listAgents(configDir)) {
+    if ('error' in agent) {
+      const raw = await fs.readFile(path.join(agentDir(configDir, agent.name), 'agent.json'), 'utf8').catch(() => '');
+      if (brokenFileNamesScript(raw, script)) users.push(agent.name);
+    } else if (agent.script === script) users.push(agent.name);
+  }
+  return users;
 }
 
 /** Problems of an agent's JSON Schemas, as lines a user can act on. */
@@ -64,12 +81,6 @@ export function agentSchemaProblems(agent: Agent): string[] {
   return (['parameters_schema', 'output_schema'] as const).flatMap((key) =>
     agent[key] ? schemaProblems(agent[key]).map((problem) => `${key}: ${problem}`) : [],
   );
-}
-
-async function writeFileAtomically(file: string, text: string): Promise<void> {
-  const staging = `${path.join(path.dirname(file), `.${path.basename(file)}`)}.${process.pid}.tmp`;
-  await fs.writeFile(staging, text);
-  await fs.rename(staging, file);
 }
 
 /**

@@ -1,6 +1,21 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+/**
+ * Compiled validators by schema text. Each schema gets an Ajv instance of its own: a shared one
+ * would refuse a second schema with the same `$id` and keep every schema it ever compiled.
+ */
+const compiled = new Map<string, ValidateFunction>();
+const MAX_COMPILED = 500;
+
+function compile(schema: unknown): ValidateFunction {
+  const key = JSON.stringify(schema);
+  const cached = compiled.get(key);
+  if (cached) return cached;
+  const validate = new Ajv({ allErrors: true, strict: false }).compile(schema as Record<string, unknown>);
+  if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
+  compiled.set(key, validate);
+  return validate;
+}
 
 function describeError(error: ErrorObject): string {
   const where = error.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : 'parameters';
@@ -10,14 +25,14 @@ function describeError(error: ErrorObject): string {
 
 /** Problems of `value` against a JSON Schema, as lines a user can act on; empty when valid. */
 export function jsonSchemaProblems(schema: Record<string, unknown>, value: unknown): string[] {
-  const validate = ajv.compile(schema);
+  const validate = compile(schema);
   return validate(value) ? [] : (validate.errors ?? []).map(describeError);
 }
 
 /** Problems of a JSON Schema itself; empty when it is a valid schema. */
 export function schemaProblems(schema: unknown): string[] {
   try {
-    ajv.compile(schema as Record<string, unknown>);
+    compile(schema);
     return [];
   } catch (error) {
     return [(error as Error).message];

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidConfigFileError, ScriptNotFoundError, describeIssues } from './errors.js';
+import { writeFileAtomically } from './files.js';
 import { schemaProblems } from './json-schema.js';
 import { Name, ScriptDefinition, type Script } from './schemas.js';
 
@@ -113,21 +114,37 @@ export async function scriptVersions(configDir: string): Promise<Record<string, 
 }
 
 /**
- * Writes a script folder whole: into a sibling temp folder first, then swapped in by rename, so a
- * reader never sees half a script. The script file is made executable.
+ * Writes a script. A new one is staged in a sibling temp folder and renamed into place; an existing
+ * one has each file replaced atomically (content first, then the definition), so its folder never
+ * disappears under a reader. The script file is made executable.
  */
 export async function saveScript(configDir: string, definition: ScriptDefinition, content: string): Promise<Script> {
   const problems = definition.parameters_schema ? schemaProblems(definition.parameters_schema) : [];
   if (problems.length) throw new InvalidConfigFileError(`script ${definition.name}`, problems.map((problem) => `parameters_schema: ${problem}`));
   const dir = scriptDir(configDir, definition.name);
-  await fs.mkdir(scriptsRoot(configDir), { recursive: true });
-  const staging = await fs.mkdtemp(path.join(scriptsRoot(configDir), `.tmp-${definition.name}-`));
-  try {
-    await fs.writeFile(path.join(staging, SCRIPT_DEFINITION_FILE), `${JSON.stringify(definition, null, 2)}\n`);
-    await fs.writeFile(path.join(staging, definition.script_file), content, { mode: 0o755 });
-    await replaceFolder(staging, dir);
-  } finally {
-    await fs.rm(staging, { recursive: true, force: true });
+  const definitionText = `${JSON.stringify(definition, null, 2)}\n`;
+  const previous = await fs.readFile(path.join(dir, SCRIPT_DEFINITION_FILE), 'utf8').then(
+    (text) => ScriptDefinition.safeParse(JSON.parse(text)).data,
+    () => undefined,
+  );
+  const exists = await fs.stat(dir).then(
+    () => true,
+    () => false,
+  );
+  if (exists) {
+    await writeFileAtomically(path.join(dir, definition.script_file), content, 0o755);
+    await writeFileAtomically(path.join(dir, SCRIPT_DEFINITION_FILE), definitionText);
+    if (previous && previous.script_file !== definition.script_file) await fs.rm(path.join(dir, previous.script_file), { force: true });
+  } else {
+    await fs.mkdir(scriptsRoot(configDir), { recursive: true });
+    const staging = await fs.mkdtemp(path.join(scriptsRoot(configDir), `.tmp-${definition.name}-`));
+    try {
+      await fs.writeFile(path.join(staging, SCRIPT_DEFINITION_FILE), definitionText);
+      await fs.writeFile(path.join(staging, definition.script_file), content, { mode: 0o755 });
+      await fs.rename(staging, dir);
+    } finally {
+      await fs.rm(staging, { recursive: true, force: true });
+    }
   }
   return { ...definition, script_content: content, version: scriptVersion(definition, content) };
 }

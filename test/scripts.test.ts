@@ -208,6 +208,9 @@ describe('procedural agents', () => {
       body: { name: 'local-hello', type: 'procedural', command: ['./tools/hello.sh'], demands: { project_dir: first.projectDir, tags: [tag] } },
     });
     expect(agent.status).toBe(201);
+    const refused = await stack.api<{ details: { problems: string[] } }>('POST', '/runs', { body: { agent: 'local-hello', parameters: { '--who': 'x' } } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.details.problems.join()).toMatch(/parameter names become --flags/);
     const run = await stack.waitForRun(await stack.postRun({ agent: 'local-hello', parameters: { who: 'world' } }));
     expect(run.status).toBe('completed');
     expect(run.result).toEqual({ hello: 'world' });

@@ -158,6 +158,8 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
   for (;;) {
     await condition(() => state!.online || workflowInfo().continueAsNewSuggested);
     if (workflowInfo().continueAsNewSuggested) break;
+    // A runner that comes back to a workflow from before script sync starts a fresh run of it, which has sync.
+    if (!syncing && patched(SCRIPT_SYNC_UPGRADE_PATCH)) break;
     const generation = instanceGeneration;
     const runnerId = state!.registration.runner_id;
     const { holdPresence } = proxyActivities<RunnerActivities>({

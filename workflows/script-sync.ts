@@ -9,6 +9,8 @@ type ControlActivities = ReturnType<typeof createControlActivities>;
 /** Without signals a runner still re-reads the whole script list this often: a lost signal costs at most this. */
 const FULL_RECONCILE_INTERVAL_MS = 10 * 60_000;
 const FIRST_RETRY_MS = 15_000;
+/** Failure types that mean the request is out of date, not that the runner cannot install. */
+const STALE_REQUEST_FAILURES = ['SCRIPT_VERSION_CHANGED', 'SCRIPT_GONE'];
 const MAX_RETRY_MS = 10 * 60_000;
 
 const { listScriptVersions } = proxyActivities<ControlActivities>({
@@ -38,6 +40,7 @@ export function createScriptSync(host: ScriptSyncHost, carriedWanted: WantedScri
   const touched = new Set<string>();
   let reconciledGeneration = -1;
   let reconcileDue = true;
+  let lastReconcileAt = 0;
 
   const runnerActivities = (): ScriptActivities =>
     proxyActivities<ScriptActivities>({
@@ -48,29 +51,46 @@ export function createScriptSync(host: ScriptSyncHost, carriedWanted: WantedScri
       retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
     });
 
-  function nextOperation(): Operation | undefined {
-    const { scripts, script_failures: failures } = host.state();
-    const now = Date.now();
-    const ready = (name: string, version: string): boolean => {
-      const failed = failures[name];
-      return !failed || failed.version !== version || Date.parse(failed.next_attempt_at) <= now;
-    };
-    for (const [name, version] of Object.entries(wanted)) {
-      if (scripts[name]?.version !== version && ready(name, version)) return { kind: 'install', name, version };
-    }
-    for (const name of Object.keys(scripts)) if (!(name in wanted) && ready(name, 'removed')) return { kind: 'remove', name };
-    return undefined;
+  /** Everything the runner lacks or has too much of, whatever its failures. */
+  function pendingOperations(): Operation[] {
+    const { scripts } = host.state();
+    const operations: Operation[] = [];
+    for (const [name, version] of Object.entries(wanted)) if (scripts[name]?.version !== version) operations.push({ kind: 'install', name, version });
+    for (const name of Object.keys(scripts)) if (!(name in wanted)) operations.push({ kind: 'remove', name });
+    return operations;
   }
 
-  /** When the earliest failed operation may be tried again, or undefined when none waits. */
+  const failureVersion = (operation: Operation): string => (operation.kind === 'install' ? operation.version : 'removed');
+
+  /** How long until this operation may be tried: 0 unless it failed recently. */
+  function waitFor(operation: Operation): number {
+    const failed = host.state().script_failures[operation.name];
+    if (!failed || failed.version !== failureVersion(operation)) return 0;
+    return Math.max(0, Date.parse(failed.next_attempt_at) - Date.now());
+  }
+
+  function nextOperation(): Operation | undefined {
+    return pendingOperations().find((operation) => waitFor(operation) === 0);
+  }
+
+  /** When the earliest failed operation that is still wanted may be tried again, or undefined when none waits. */
   function nextRetryInMs(): number | undefined {
-    const times = Object.values(host.state().script_failures).map((failure) => Date.parse(failure.next_attempt_at) - Date.now());
-    return times.length ? Math.max(0, Math.min(...times)) : undefined;
+    const waits = pendingOperations().map(waitFor).filter((ms) => ms > 0);
+    return waits.length ? Math.min(...waits) : undefined;
+  }
+
+  /** Failures of operations no longer wanted (the script was changed back, or deleted) are dropped, not retried. */
+  function pruneFailures(): void {
+    const pending = new Set(pendingOperations().map((operation) => `${operation.name}\0${failureVersion(operation)}`));
+    const failures = host.state().script_failures;
+    const stale = Object.entries(failures).filter(([name, failure]) => !pending.has(`${name}\0${failure.version}`));
+    if (stale.length === 0) return;
+    host.update((state) => ({ ...state, script_failures: Object.fromEntries(Object.entries(state.script_failures).filter(([name]) => !stale.some(([gone]) => gone === name))) }));
   }
 
   const online = (): boolean => host.state().online;
-  const workPending = (): boolean =>
-    online() && (reconcileDue || reconciledGeneration !== host.generation() || nextOperation() !== undefined);
+  const reconcileWanted = (): boolean => reconcileDue || reconciledGeneration !== host.generation() || Date.now() - lastReconcileAt >= FULL_RECONCILE_INTERVAL_MS;
+  const workPending = (): boolean => online() && (reconcileWanted() || nextOperation() !== undefined);
 
   async function reconcile(): Promise<void> {
     const generation = host.generation();
@@ -82,11 +102,11 @@ export function createScriptSync(host: ScriptSyncHost, carriedWanted: WantedScri
     host.update((state) => ({ ...state, scripts: onDisk }));
     reconciledGeneration = generation;
     reconcileDue = false;
+    lastReconcileAt = Date.now();
   }
 
   async function perform(operation: Operation): Promise<void> {
     const activities = runnerActivities();
-    const failureVersion = operation.kind === 'install' ? operation.version : 'removed';
     try {
       if (operation.kind === 'install') {
         const installed = await activities.installScript({ name: operation.name, version: operation.version });
@@ -104,16 +124,21 @@ export function createScriptSync(host: ScriptSyncHost, carriedWanted: WantedScri
       });
     } catch (error) {
       if (!(error instanceof ActivityFailure)) throw error;
-      const cause = error.cause instanceof ApplicationFailure || error.cause instanceof Error ? error.cause.message : error.message;
+      if (error.cause instanceof ApplicationFailure && STALE_REQUEST_FAILURES.includes(error.cause.type ?? '')) {
+        // The config moved on since this was asked (signals can cross): re-read it rather than retry.
+        reconcileDue = true;
+        return;
+      }
+      const cause = error.cause instanceof Error ? error.cause.message : error.message;
       host.update((state) => {
         const previous = state.script_failures[operation.name];
-        const attempts = previous && previous.version === failureVersion ? previous.attempts + 1 : 1;
+        const attempts = previous && previous.version === failureVersion(operation) ? previous.attempts + 1 : 1;
         const pause = Math.min(FIRST_RETRY_MS * 2 ** (attempts - 1), MAX_RETRY_MS);
         return {
           ...state,
           script_failures: {
             ...state.script_failures,
-            [operation.name]: { version: failureVersion, error: cause, at: new Date().toISOString(), attempts, next_attempt_at: new Date(Date.now() + pause).toISOString() },
+            [operation.name]: { version: failureVersion(operation), error: cause, at: new Date().toISOString(), attempts, next_attempt_at: new Date(Date.now() + pause).toISOString() },
           },
         };
       });
@@ -140,18 +165,17 @@ export function createScriptSync(host: ScriptSyncHost, carriedWanted: WantedScri
     /** Runs until the workflow should continue as new. */
     async loop(): Promise<void> {
       for (;;) {
+        pruneFailures();
         const retryIn = nextRetryInMs();
-        const woken = await condition(
-          () => workPending() || workflowInfo().continueAsNewSuggested,
-          retryIn === undefined ? FULL_RECONCILE_INTERVAL_MS : Math.min(retryIn + 1, FULL_RECONCILE_INTERVAL_MS),
-        );
+        const untilReconcile = Math.max(1, lastReconcileAt + FULL_RECONCILE_INTERVAL_MS - Date.now());
+        // Offline, nothing runs: the timer only re-checks; signals and a registration wake the loop at once.
+        await condition(() => workPending() || workflowInfo().continueAsNewSuggested, Math.min(retryIn ?? untilReconcile, untilReconcile) + 1);
         if (workflowInfo().continueAsNewSuggested) return;
-        if (!woken) {
-          // A quiet period: re-read everything in case a signal was missed, unless a retry is what woke us.
-          if (retryIn === undefined) reconcileDue = true;
+        if (!workPending()) {
+          if (!online()) await condition(() => online() || workflowInfo().continueAsNewSuggested);
           continue;
         }
-        if (reconcileDue || reconciledGeneration !== host.generation()) {
+        if (reconcileWanted()) {
           const generation = host.generation();
           const reconciled = await reconcile().then(
             () => true,

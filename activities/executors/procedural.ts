@@ -1,24 +1,27 @@
+import { FLAG_NAME } from '../../core/procedural-parameters.js';
 import type { ExecutorOutput } from '../../core/schemas.js';
 import { ExecutorConfigError } from './cli-support.js';
 import type { ExecutorAdapter } from './contract.js';
-
-/** Parameter names become `--name` flags: keep them to what a command line can carry unambiguously. */
-const FLAG_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
 const argText = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
 
 /**
  * Parameters as argv: `--key value`; `true` → `--key`; `false` and null omitted;
  * lists → `--key a,b,c`; objects → `--key <json>`. Each value is one argv element, never shell text.
+ * A value that starts with `-` is passed as `--key=value`, so no parser can take it for an option.
  */
 export function parametersToArgv(parameters: Record<string, unknown>): string[] {
   const argv: string[] = [];
   for (const [key, value] of Object.entries(parameters)) {
     if (!FLAG_NAME.test(key)) throw new ExecutorConfigError(`parameter name "${key}" cannot be a command-line flag (use letters, digits, "_" and "-")`);
     if (value === false || value === null || value === undefined) continue;
-    if (value === true) argv.push(`--${key}`);
-    else if (Array.isArray(value)) argv.push(`--${key}`, value.map(argText).join(','));
-    else argv.push(`--${key}`, argText(value));
+    if (value === true) {
+      argv.push(`--${key}`);
+      continue;
+    }
+    const text = Array.isArray(value) ? value.map(argText).join(',') : argText(value);
+    if (text.startsWith('-')) argv.push(`--${key}=${text}`);
+    else argv.push(`--${key}`, text);
   }
   return argv;
 }

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -48,14 +49,9 @@ export async function runInPty(spec: ProcessSpec): Promise<ProcessOutcome> {
         return;
       }
       const pid = terminal.pid;
-      const stderrDone = new Promise<void>((done) => {
-        fs.createReadStream(fifo, { encoding: 'utf8' })
-          .on('data', (chunk) => {
-            stderr.push(chunk as string);
-            spec.onStderr?.(chunk as string);
-          })
-          .on('error', () => done())
-          .on('close', () => done());
+      const stderrStream = readFifo(fifo, (chunk) => {
+        stderr.push(chunk);
+        spec.onStderr?.(chunk);
       });
       const onAbort = (): void => {
         if (aborted) return;
@@ -76,8 +72,7 @@ export async function runInPty(spec: ProcessSpec): Promise<ProcessOutcome> {
         spec.signal?.removeEventListener('abort', onAbort);
         if (killTimer) clearTimeout(killTimer);
         killGroup(pid, 'SIGKILL');
-        releaseFifoReader(fifo);
-        void Promise.all([waitForGroupExit(pid), withTimeout(stderrDone, 2_000)]).then(() => {
+        void Promise.all([waitForGroupExit(pid), stderrStream.drain()]).then(() => {
           const name = signalName(signal);
           resolve({ exitCode: name ? null : exitCode, signal: name, stdout: stdout.toString(), stderr: stderr.toString(), aborted });
         });
@@ -88,13 +83,27 @@ export async function runInPty(spec: ProcessSpec): Promise<ProcessOutcome> {
   }
 }
 
-/** If the launcher died before opening the FIFO, our reader still waits in open(): a writer that opens and closes frees it. */
-function releaseFifoReader(fifo: string): void {
-  fs.open(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK, (error, fd) => {
-    if (!error) fs.close(fd, () => undefined);
+/**
+ * Reads the FIFO without ever blocking a thread: opened read-write and non-blocking (so open()
+ * returns at once, with or without a writer) and read through the event loop. Holding the write
+ * end ourselves means no end-of-file: `drain` stops reading once the pipe has been quiet briefly.
+ */
+function readFifo(fifo: string, onChunk: (chunk: string) => void): { drain(): Promise<void> } {
+  const socket = new net.Socket({ fd: fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK), readable: true, writable: false });
+  socket.setEncoding('utf8');
+  let lastChunkAt = Date.now();
+  socket.on('data', (chunk: string) => {
+    lastChunkAt = Date.now();
+    onChunk(chunk);
   });
-}
-
-function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  return Promise.race([promise, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
+  socket.on('error', () => undefined);
+  return {
+    async drain(): Promise<void> {
+      // What the process wrote before it exited is already in the pipe: wait until it has been read.
+      const deadline = Date.now() + 2_000;
+      do await new Promise((resolve) => setTimeout(resolve, 50));
+      while (Date.now() - lastChunkAt < 50 && Date.now() < deadline);
+      socket.destroy();
+    },
+  };
 }
