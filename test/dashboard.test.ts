@@ -135,6 +135,21 @@ describe('when a run is started from the form', () => {
     expect(run.parameters).toEqual({ message: 'hi', ticks: 3, tick_interval_ms: 100 });
   });
 
+  it('runs a procedural agent with a form made from its script’s schema', async () => {
+    // The shipped file-stats script reaches this procedural runner by script sync.
+    await stack.startRunner({ profile: 'procedural' });
+    await open('/runs/new?agent=file-stats');
+    await page.locator('#param-path').fill('.');
+    await page.locator('#param-extensions').fill('md');
+    await page.getByTestId('start-run').click();
+    await page.waitForURL(/\/ui\/runs\/[0-9a-f-]{36}$/);
+    await runStatus('completed').waitFor();
+    await expect.poll(terminalText, { timeout: UI_TIMEOUT_MS }).toContain('by_extension');
+    const run = await stack.waitForRun(page.url().split('/').at(-1)!);
+    expect(run.parameters).toEqual({ path: '.', extensions: ['md'] });
+    expect(run.result).toMatchObject({ by_extension: {} });
+  });
+
   it('shows the API’s validation problems and starts nothing', async () => {
     await open('/runs/new?agent=echo');
     await page.locator('#param-write_file').fill('{"path": "a.txt"}');
