@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { repoRoot } from '../core/paths.js';
 import { findTemporalCli } from '../temporal-config/cli.js';
 import { startDevServer } from '../temporal-config/dev-server.js';
 import { buildWorkflowBundle } from '../workers/workflow-bundle.js';
@@ -27,7 +28,17 @@ export async function startBenchStack({ runners, capacity }: { runners: number; 
     const bundle = path.join(root, 'bundle.js');
     await fs.writeFile(bundle, await buildWorkflowBundle());
     const token = crypto.randomBytes(18).toString('base64url');
-    const env = { TEMPORAL_ADDRESS: server.address, AO_DATA_DIR: path.join(root, 'data'), AO_WORKFLOW_BUNDLE: bundle, AO_API_TOKEN: token, AO_API_PORT: '0' };
+    // A copy of the shipped config: benchmarks may add scripts and agents, never to the checkout.
+    const configDir = path.join(root, 'config');
+    await fs.cp(path.join(repoRoot, 'config'), configDir, { recursive: true });
+    const env = {
+      TEMPORAL_ADDRESS: server.address,
+      AO_DATA_DIR: path.join(root, 'data'),
+      AO_CONFIG_DIR: configDir,
+      AO_WORKFLOW_BUNDLE: bundle,
+      AO_API_TOKEN: token,
+      AO_API_PORT: '0',
+    };
     const runnerEnv = (apiUrl: string) => ({ ...env, AO_API_URL: apiUrl, AO_RUNNER_DATA_DIR: path.join(root, 'runner-data') });
     const control = startTsProcess('control', 'workers/control.ts', [], env);
     const api = startTsProcess('api', 'api/server.ts', [], env);
