@@ -26,6 +26,11 @@ export interface AppDependencies {
 export function createApp({ runs, fleet, agents, scripts, events, apiToken, log = console.error }: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Nobody may frame the dashboard (it acts with the stored token) or sniff a response into another type.
+  app.use((_req, res, next) => {
+    res.set({ 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'", 'x-content-type-options': 'nosniff' });
+    next();
+  });
   app.use(express.json({ limit: '8mb' }));
 
   app.get('/healthz', (_req, res) => {

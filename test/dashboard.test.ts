@@ -167,7 +167,7 @@ describe('when a running run is stopped from its page', () => {
     const id = await stack.postRun({ agent: 'echo', parameters: { ticks: 100_000, tick_interval_ms: 100 } });
     try {
       await open(`/runs/${id}`);
-      await expect.poll(terminalText, { timeout: UI_TIMEOUT_MS }).toContain('tick 1');
+      await expect.poll(terminalText, { timeout: UI_TIMEOUT_MS }).toMatch(/tick \d+/);
       await runStatus('running').waitFor();
       await page.getByTestId('stop-run').click();
       await runStatus('stopped').waitFor();
@@ -177,6 +177,45 @@ describe('when a running run is stopped from its page', () => {
       // Frees the runner's slot for the next tests even when this one failed.
       await stack.api('POST', `/runs/${id}/stop`);
     }
+  });
+});
+
+describe('a running run’s output', () => {
+  /** The tick numbers the terminal shows now, top to bottom. */
+  const visibleTicks = async (): Promise<number[]> => [...(await terminalText()).matchAll(/tick (\d+) /g)].map((match) => Number(match[1]));
+
+  it('arrives while the run runs, and after the API restarts continues with nothing lost or repeated', async () => {
+    const id = await stack.postRun({ agent: 'echo', parameters: { ticks: 100_000, tick_interval_ms: 1000 } });
+    try {
+      await open(`/runs/${id}`);
+      await page.locator('[data-state=live]').waitFor();
+      await runStatus('running').waitFor();
+      // Output keeps coming while the page shows the run running: live, not a replay at the end.
+      await expect.poll(async () => (await visibleTicks()).length, { timeout: UI_TIMEOUT_MS }).toBeGreaterThanOrEqual(2);
+      await expect(runStatus('running').count()).resolves.toBe(1);
+
+      const api = stack.processes.find((process) => process.name === 'api')!;
+      const before = Math.max(...(await visibleTicks()));
+      await api.stop();
+      await page.locator('[data-state=reconnecting]').waitFor();
+      await stack.startApi({ AO_API_PORT: new URL(stack.apiUrl).port });
+      await page.locator('[data-state=live]').waitFor();
+      // The ticks printed while the API was down are replayed from the runner's spool and the API's store.
+      await expect.poll(async () => Math.max(...(await visibleTicks())), { timeout: UI_TIMEOUT_MS }).toBeGreaterThanOrEqual(before + 4);
+      const ticks = await visibleTicks();
+      expect(ticks.some((tick) => tick <= before)).toBe(true);
+      expect(ticks).toEqual(ticks.map((_tick, index) => ticks[0]! + index));
+    } finally {
+      await stack.api('POST', `/runs/${id}/stop`);
+    }
+  });
+});
+
+describe('a run the API does not know', () => {
+  it('says so, and stops asking', async () => {
+    await open('/runs/00000000-0000-4000-8000-000000000000');
+    await page.getByTestId('error').filter({ hasText: 'does not exist' }).waitFor();
+    await expect(page.getByTestId('run-status').count()).resolves.toBe(0);
   });
 });
 

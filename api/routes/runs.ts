@@ -12,7 +12,8 @@ const ListRunsQuery = z
   .object({
     status: RunStatus.optional(),
     agent: Name.optional(),
-    runner: z.string().regex(/^[a-z0-9.-]{1,128}$/, 'not a runner id').optional(),
+    // Runner ids are `<host>.<profile>.<hash>`; profile names may carry capitals and underscores.
+    runner: z.string().regex(/^[A-Za-z0-9._-]{1,160}$/, 'not a runner id').optional(),
     session: SessionId.optional(),
     tag: Tag.optional(),
     cursor: z.iso.datetime({ message: 'cursor is the next_cursor of a previous page' }).optional(),

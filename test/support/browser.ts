@@ -28,9 +28,16 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
 }
 
-/** Uncaught errors in the page, collected so a test can assert there were none. */
+/**
+ * Uncaught errors in the page and errors it logged (production Vue reports handler and watcher
+ * errors on the console), collected so a test can assert there were none. The browser's own
+ * "Failed to load resource" lines are left out: some tests make the API refuse or go away.
+ */
 export function collectPageErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.stack ?? error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) errors.push(`console: ${message.text()}`);
+  });
   return errors;
 }

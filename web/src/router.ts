@@ -18,5 +18,13 @@ const routes: RouteRecordRaw[] = [
 ];
 
 export function createAppRouter() {
-  return createRouter({ history: createWebHistory(import.meta.env.BASE_URL), routes });
+  const router = createRouter({ history: createWebHistory(import.meta.env.BASE_URL), routes });
+  // A rebuild (npm start rebuilds a stale dashboard) replaces the page chunks an open tab would load
+  // next: load the page it was going to afresh instead of doing nothing.
+  router.onError((error: unknown, to) => {
+    if (error instanceof Error && /dynamically imported module|Importing a module script failed/i.test(error.message)) {
+      window.location.assign(router.resolve(to.fullPath).href);
+    }
+  });
+  return router;
 }

@@ -23,8 +23,8 @@ import { ApiError, ApiUnreachableError, ConflictError, NotFoundError, Unauthoriz
 export interface ApiClientOptions {
   /** The bearer token to send, read at each call so a new one applies at once. */
   token: () => string | undefined;
-  /** Called on every 401, before the error is thrown. */
-  onUnauthorized?: () => void;
+  /** Called on every 401 with the token that request sent, before the error is thrown. */
+  onUnauthorized?: (sent: string | undefined) => void;
   /** Where the API is. @defaultValue `''`: the dashboard's own origin, which is the API's (or Vite's proxy in dev). */
   baseUrl?: string;
 }
@@ -66,8 +66,7 @@ const encode = encodeURIComponent;
 export class ApiClient {
   constructor(private readonly options: ApiClientOptions) {}
 
-  private headers(extra: Record<string, string> = {}): Record<string, string> {
-    const token = this.options.token();
+  private headers(token: string | undefined, extra: Record<string, string> = {}): Record<string, string> {
     return { ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra };
   }
 
@@ -81,9 +80,10 @@ export class ApiClient {
   /** fetch with the token; network failures become ApiUnreachableError, 4xx/5xx an ApiError subclass. */
   async send(path: string, init: RequestInit & { query?: RequestOptions<undefined>['query'] } = {}): Promise<Response> {
     const { query, ...rest } = init;
+    const sent = this.options.token();
     let response: Response;
     try {
-      response = await fetch(this.url(path, query), { ...rest, headers: this.headers(rest.headers as Record<string, string> | undefined) });
+      response = await fetch(this.url(path, query), { ...rest, headers: this.headers(sent, rest.headers as Record<string, string> | undefined) });
     } catch (error) {
       if (error instanceof DOMException && error.name === 'AbortError') throw error;
       throw new ApiUnreachableError(error);
@@ -102,7 +102,7 @@ export class ApiClient {
     // A proxy in front of a stopped API answers 502/504: the API itself is unreachable.
     if (response.status === 502 || response.status === 504) throw new ApiUnreachableError(message);
     const error = errorFor(response.status, message, details);
-    if (error instanceof UnauthorizedError) this.options.onUnauthorized?.();
+    if (error instanceof UnauthorizedError) this.options.onUnauthorized?.(sent);
     throw error;
   }
 

@@ -7,6 +7,6 @@ let client: ApiClient | undefined;
 export function useApi(): ApiClient {
   if (client) return client;
   const auth = useAuthStore();
-  client = new ApiClient({ token: () => auth.token, onUnauthorized: () => auth.markRefused() });
+  client = new ApiClient({ token: () => auth.token, onUnauthorized: (sent) => auth.markRefused(sent) });
   return client;
 }

@@ -1,32 +1,43 @@
-import { onScopeDispose, ref, shallowReactive, shallowRef, type Ref, type ShallowRef } from 'vue';
+import { onScopeDispose, ref, shallowReactive, shallowRef, watch, type Ref, type ShallowRef } from 'vue';
 import type { RunEvent } from '../api/contract';
-import { UnauthorizedError } from '../api/errors';
+import { ApiError, UnauthorizedError } from '../api/errors';
 import { readRunEvents } from '../api/event-stream';
+import { TerminalFeed } from '../lib/terminal-feed';
 import { useApi } from './api';
 
 export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'closed';
 
 const MAX_RETRY_DELAY_MS = 10_000;
+/** Events can trail a run's final status by a moment (runners send them in batches): keep listening this long. */
+const AFTER_END_MS = 5_000;
 
 function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    const done = (): void => {
       clearTimeout(timer);
       resolve();
-    });
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 }
 
 /**
- * A run's events, live: reads the SSE stream and, when it breaks (API restart, network), opens
- * it again with `Last-Event-ID` so the API replays exactly what was missed. `events` grows in
- * order, each event once; it is shallow-reactive, so components that get it as a prop see each
- * append (its length and items are tracked; the events themselves are plain objects).
+ * A run's events, live: reads the SSE stream and, when it breaks (API restart, network), opens it
+ * again with `Last-Event-ID` so the API replays exactly what was missed. Terminal output goes to
+ * `terminal`; the other events collect in `events`, in order, each once. Once `ended()` holds, the
+ * stream is closed a moment later, so finished runs hold no connection.
  */
-export function useRunEvents(runId: string): { events: readonly RunEvent[]; state: Ref<StreamState>; error: ShallowRef<unknown> } {
+export function useRunEvents(
+  runId: string,
+  ended: () => boolean,
+): { events: readonly RunEvent[]; terminal: TerminalFeed; state: Ref<StreamState>; error: ShallowRef<unknown> } {
   const api = useApi();
   const events = shallowReactive<RunEvent[]>([]);
+  const terminal = new TerminalFeed();
   const state = ref<StreamState>('connecting');
   const error = shallowRef<unknown>();
   const controller = new AbortController();
@@ -46,16 +57,16 @@ export function useRunEvents(runId: string): { events: readonly RunEvent[]; stat
           },
           onEvent: (event) => {
             lastEventId = event.id;
-            events.push(event);
+            if (event.kind === 'terminal_chunk' && typeof event.data.text === 'string') {
+              terminal.push({ stream: event.data.stream === 'stderr' ? 'stderr' : 'stdout', text: event.data.text });
+            } else events.push(event);
           },
         });
       } catch (caught) {
         if (controller.signal.aborted) break;
-        if (caught instanceof UnauthorizedError) {
-          state.value = 'closed';
-          return;
-        }
         error.value = caught;
+        // A refused token or a run the API does not know: trying again changes nothing.
+        if (caught instanceof UnauthorizedError || (caught instanceof ApiError && caught.status < 500)) break;
       }
       if (controller.signal.aborted) break;
       state.value = 'reconnecting';
@@ -65,7 +76,14 @@ export function useRunEvents(runId: string): { events: readonly RunEvent[]; stat
     state.value = 'closed';
   }
 
-  onScopeDispose(() => controller.abort());
+  let closing: ReturnType<typeof setTimeout> | undefined;
+  watch(ended, (isEnded) => {
+    if (isEnded && !closing) closing = setTimeout(() => controller.abort(), AFTER_END_MS);
+  }, { immediate: true });
+  onScopeDispose(() => {
+    clearTimeout(closing);
+    controller.abort();
+  });
   void follow();
-  return { events, state, error };
+  return { events, terminal, state, error };
 }

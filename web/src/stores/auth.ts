@@ -27,8 +27,9 @@ export const useAuthStore = defineStore('auth', () => {
     window.localStorage.setItem(STORAGE_KEY, token.value);
   }
 
-  function markRefused(): void {
-    refused.value = true;
+  /** Marks `sent` refused, unless the token changed since that request went out. */
+  function markRefused(sent: string | undefined): void {
+    if (sent === token.value) refused.value = true;
   }
 
   function forget(): void {

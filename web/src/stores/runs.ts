@@ -12,6 +12,11 @@ export const useRunsStore = defineStore('runs', () => {
   const list = useResource(() => api.listRuns({ ...filter.value, limit: 100 }));
 
   function load(next: RunFilter): Promise<void> {
+    // Rows of another filter must not stand in for this one's while it loads (or if the API refuses it).
+    if (JSON.stringify(next) !== JSON.stringify(filter.value)) {
+      list.data.value = undefined;
+      list.error.value = undefined;
+    }
     filter.value = next;
     return list.refresh();
   }
