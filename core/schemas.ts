@@ -112,6 +112,9 @@ export const Agent = AgentFields.superRefine((agent, context) => {
 });
 export type Agent = z.infer<typeof Agent>;
 
+/** The optional agent fields a `PATCH` may clear by sending `null`. */
+export const AGENT_CLEARABLE_FIELDS = ['system_prompt', 'script', 'command', 'parameters_schema', 'output_schema', 'timeout_seconds', 'workspace_mode'] as const;
+
 /** `PATCH /agents/:name`: any field but the name; the merged agent is validated as a whole. */
 export const UpdateAgentRequest = AgentFields.omit({ name: true }).partial().strict();
 export type UpdateAgentRequest = z.infer<typeof UpdateAgentRequest>;
@@ -141,6 +144,9 @@ export type Script = z.infer<typeof Script>;
 
 export const CreateScriptRequest = ScriptDefinition.extend({ script_content: ScriptContent }).strict();
 export type CreateScriptRequest = z.infer<typeof CreateScriptRequest>;
+
+/** The optional script fields a `PATCH` may clear by sending `null`. */
+export const SCRIPT_CLEARABLE_FIELDS = ['parameters_schema'] as const;
 
 export const UpdateScriptRequest = ScriptDefinition.omit({ name: true }).extend({ script_content: ScriptContent }).partial().strict();
 export type UpdateScriptRequest = z.infer<typeof UpdateScriptRequest>;

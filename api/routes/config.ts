@@ -1,6 +1,14 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { Agent, CreateScriptRequest, Name, UpdateAgentRequest, UpdateScriptRequest } from '../../core/schemas.js';
+import {
+  AGENT_CLEARABLE_FIELDS,
+  Agent,
+  CreateScriptRequest,
+  Name,
+  SCRIPT_CLEARABLE_FIELDS,
+  UpdateAgentRequest,
+  UpdateScriptRequest,
+} from '../../core/schemas.js';
 import { SCRIPT_VERSION_HEADER } from '../../core/script-bundle.js';
 import type { AgentsService } from '../agents-service.js';
 import { HttpError } from '../errors.js';
@@ -32,9 +40,6 @@ function patchBody<S extends z.ZodType<Record<string, unknown>>>(schema: S, clea
     });
 }
 
-const AGENT_CLEARABLE = ['system_prompt', 'script', 'command', 'parameters_schema', 'output_schema', 'timeout_seconds', 'workspace_mode'] as const;
-const SCRIPT_CLEARABLE = ['parameters_schema'] as const;
-
 export function configRouter(agents: AgentsService, scripts: ScriptsService): Router {
   const router = Router();
 
@@ -43,7 +48,7 @@ export function configRouter(agents: AgentsService, scripts: ScriptsService): Ro
   router.post('/agents', route({ body: Agent }, async ({ body }) => ({ status: 201, body: await agents.create(body) })));
   router.patch(
     '/agents/:name',
-    route({ params: NameParams, body: patchBody(UpdateAgentRequest, AGENT_CLEARABLE) }, async ({ params, body }) => ({
+    route({ params: NameParams, body: patchBody(UpdateAgentRequest, AGENT_CLEARABLE_FIELDS) }, async ({ params, body }) => ({
       body: await agents.update(params.name, body.changes, body.cleared),
     })),
   );
@@ -60,7 +65,7 @@ export function configRouter(agents: AgentsService, scripts: ScriptsService): Ro
   router.post('/scripts', route({ body: CreateScriptRequest }, async ({ body }) => ({ status: 201, body: await scripts.create(body) })));
   router.patch(
     '/scripts/:name',
-    route({ params: NameParams, body: patchBody(UpdateScriptRequest, SCRIPT_CLEARABLE) }, async ({ params, body }) => {
+    route({ params: NameParams, body: patchBody(UpdateScriptRequest, SCRIPT_CLEARABLE_FIELDS) }, async ({ params, body }) => {
       if (Object.keys(body.changes).length === 0 && body.cleared.length === 0) throw new HttpError(400, 'nothing to change: send the fields to set');
       return { body: await scripts.update(params.name, body.changes, body.cleared) };
     }),

@@ -1,4 +1,5 @@
 import { describeIssues } from '../../../core/errors';
+import { AGENT_CLEARABLE_FIELDS } from '../../../core/schemas';
 import { Agent, EXECUTOR_TYPES, type AgentPatch, type AgentType } from '../api/contract';
 import { toJson } from './format';
 import { parseJsonObject } from './schema-form';
@@ -74,7 +75,7 @@ export function agentToForm(agent: AgentType): AgentForm {
 const optional = <K extends string>(key: K, value: string): Partial<Record<K, string>> => (value.trim() ? ({ [key]: value.trim() } as Record<K, string>) : {});
 
 /** The agent the form describes, checked with the shared Agent schema; problems name the field. */
-export function formToAgent(form: AgentForm): { agent?: AgentType; problems: string[] } {
+export function formToAgent(form: AgentForm): { value?: AgentType; problems: string[] } {
   const problems: string[] = [];
   const parameters = parseJsonObject('parameters schema', form.parameters_schema);
   const output = parseJsonObject('output schema', form.output_schema);
@@ -105,15 +106,12 @@ export function formToAgent(form: AgentForm): { agent?: AgentType; problems: str
   };
   const parsed = Agent.safeParse(candidate);
   if (!parsed.success) problems.push(...describeIssues(parsed.error.issues));
-  return problems.length || !parsed.success ? { problems } : { agent: parsed.data, problems };
+  return problems.length || !parsed.success ? { problems } : { value: parsed.data, problems };
 }
-
-/** The optional fields the editor can empty: a PATCH clears them with `null`. */
-const CLEARABLE = ['system_prompt', 'script', 'command', 'parameters_schema', 'output_schema', 'timeout_seconds', 'workspace_mode'] as const satisfies ReadonlyArray<keyof AgentType>;
 
 /** A PATCH that makes the stored agent equal to `agent`: every field set, the emptied ones cleared. */
 export function agentPatch(agent: AgentType): AgentPatch {
   const { name: _name, ...fields } = agent;
-  const cleared = Object.fromEntries(CLEARABLE.filter((key) => fields[key] === undefined).map((key) => [key, null]));
+  const cleared = Object.fromEntries(AGENT_CLEARABLE_FIELDS.filter((key) => fields[key] === undefined).map((key) => [key, null]));
   return { ...fields, ...cleared };
 }

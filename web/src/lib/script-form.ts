@@ -29,7 +29,7 @@ export function scriptToForm(script: Script): ScriptForm {
 }
 
 /** The request body the form describes, checked with the API's own schema; problems name the field. */
-export function formToScript(form: ScriptForm): { script?: ScriptInput; problems: string[] } {
+export function formToScript(form: ScriptForm): { value?: ScriptInput; problems: string[] } {
   const parameters = parseJsonObject('parameters schema', form.parameters_schema);
   const candidate = {
     name: form.name.trim(),
@@ -41,5 +41,5 @@ export function formToScript(form: ScriptForm): { script?: ScriptInput; problems
   };
   const parsed = CreateScriptRequest.safeParse(candidate);
   const problems = [...(parameters.problem ? [parameters.problem] : []), ...(parsed.success ? [] : describeIssues(parsed.error.issues))];
-  return problems.length ? { problems } : { script: candidate, problems };
+  return problems.length ? { problems } : { value: candidate, problems };
 }
