@@ -289,6 +289,25 @@ describe('the fleet pages', () => {
     await page.locator('[data-testid=agent-row][data-agent=echo]').waitFor();
     await screenshot(page, 'agents');
   });
+
+  it('list a broken agent or script file with its error, beside the good ones', async () => {
+    const suffix = crypto.randomBytes(3).toString('hex');
+    for (const [kind, file] of [['agents', 'agent.json'], ['scripts', 'script.json']] as const) {
+      fs.mkdirSync(path.join(stack.configDir, kind, `broken-${suffix}`), { recursive: true });
+      fs.writeFileSync(path.join(stack.configDir, kind, `broken-${suffix}`, file), '{ "name": ');
+    }
+    try {
+      await open('/agents');
+      await page.getByTestId('broken-agents').filter({ hasText: `broken-${suffix}` }).waitFor();
+      await page.locator('[data-testid=agent-row][data-agent=echo]').waitFor();
+      await open('/scripts');
+      await page.getByTestId('broken-scripts').filter({ hasText: `broken-${suffix}` }).waitFor();
+      await expect(page.getByTestId('broken-scripts').innerText()).resolves.toContain('is invalid');
+      await page.getByText('file-stats').first().waitFor();
+    } finally {
+      for (const kind of ['agents', 'scripts']) fs.rmSync(path.join(stack.configDir, kind, `broken-${suffix}`), { recursive: true, force: true });
+    }
+  });
 });
 
 describe('when an agent is edited on the agents page', () => {
