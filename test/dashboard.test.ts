@@ -145,6 +145,7 @@ describe('when a run is started from the form', () => {
     await page.waitForURL(/\/ui\/runs\/[0-9a-f-]{36}$/);
     await runStatus('completed').waitFor();
     await expect.poll(terminalText, { timeout: UI_TIMEOUT_MS }).toContain('by_extension');
+    await expect(page.getByTestId('run-script').innerText()).resolves.toMatch(/^file-stats @[0-9a-f]{12}$/);
     const run = await stack.waitForRun(page.url().split('/').at(-1)!);
     expect(run.parameters).toEqual({ path: '.', extensions: ['md'] });
     expect(run.result).toMatchObject({ by_extension: {} });
