@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadAgent } from '../core/agents.js';
-import { AgentInactiveError, ParametersInvalidError, RunNotFoundError } from '../core/errors.js';
+import { AgentInactiveError, InvalidConfigFileError, ParametersInvalidError, RunNotFoundError, ScriptNotFoundError } from '../core/errors.js';
 import { jsonSchemaProblems } from '../core/json-schema.js';
 import { flagNameProblems } from '../core/procedural-parameters.js';
 import { RUN_STATUSES, type RunStatus } from '../core/run-status.js';
@@ -57,7 +57,14 @@ export class RunsService {
     const agent = await loadAgent(this.options.configDir, request.agent);
     if (agent.status === 'inactive') throw new AgentInactiveError(agent.name);
     // A procedural agent takes its script's parameters unless it narrows them with a schema of its own.
-    const schema = agent.parameters_schema ?? (agent.script ? (await loadScript(this.options.configDir, agent.script)).parameters_schema : undefined);
+    const script = agent.script
+      ? await loadScript(this.options.configDir, agent.script).catch((error: unknown) => {
+          // The agent exists; what it needs does not: the agent is what is broken.
+          if (error instanceof ScriptNotFoundError) throw new InvalidConfigFileError(`agent ${agent.name}`, [`script: ${error.message}`]);
+          throw error;
+        })
+      : undefined;
+    const schema = agent.parameters_schema ?? script?.parameters_schema;
     const problems = [
       ...(schema ? jsonSchemaProblems(schema, request.parameters) : []),
       ...(agent.type === 'procedural' ? flagNameProblems(request.parameters) : []),

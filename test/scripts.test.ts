@@ -216,6 +216,16 @@ describe('procedural agents', () => {
     expect(run.result).toEqual({ hello: 'world' });
   });
 
+  it('refuses a run of an agent whose script was removed behind the API’s back, naming the script', async () => {
+    await stack.api('POST', '/scripts', { body: { name: 'vanishing', script_file: 'v.sh', script_content: '#!/bin/sh\necho {}\n' } });
+    expect((await stack.api('POST', '/agents', { body: { name: 'vanishing-agent', type: 'procedural', script: 'vanishing' } })).status).toBe(201);
+    await fs.rm(path.join(stack.configDir, 'scripts', 'vanishing'), { recursive: true });
+    const response = await stack.api<{ error: string }>('POST', '/runs', { body: { agent: 'vanishing-agent', parameters: {} } });
+    expect(response.status).toBe(422);
+    expect(response.body.error).toMatch(/agent vanishing-agent is invalid: script: script "vanishing" does not exist/);
+    expect((await stack.api('DELETE', '/agents/vanishing-agent')).status).toBe(204);
+  });
+
   it('does not run an inactive agent', async () => {
     expect((await stack.api('PATCH', '/agents/local-hello', { body: { status: 'inactive' } })).status).toBe(200);
     const response = await stack.api<{ error: string }>('POST', '/runs', { body: { agent: 'local-hello', parameters: {} } });
