@@ -15,8 +15,7 @@ import { executorCatalog } from './executors/catalog.js';
 import { ExecutorConfigError } from './executors/cli-support.js';
 import { ProcessStartError, killGroup, runProcess, waitForGroupExit, type ProcessOutcome } from './executors/process.js';
 import { runInPty } from './executors/pty-process.js';
-import { installedScriptPath, installedScriptsRoot } from './scripts.js';
-import { readScriptFolder } from '../core/scripts.js';
+import { installedScriptPath, readInstalledScript } from './scripts.js';
 import { describeHookFailure, runHooks, type HookSettings } from './hooks.js';
 import type { RunnerLog } from './runner-log.js';
 import { WorkspaceError, chooseMode, finishWorkspace, prepareWorkspace, type Workspace } from './workspace.js';
@@ -288,7 +287,7 @@ async function proceduralCommand(registration: RunnerRegistration, request: Exec
     const [executable, ...args] = request.command!;
     return [executable!.includes('/') ? path.resolve(registration.project_dir, executable!) : executable!, ...args];
   }
-  const installed = await readScriptFolder(path.join(installedScriptsRoot(registration.project_dir), script.name), script.name).catch(() => undefined);
+  const installed = await readInstalledScript(registration.project_dir, script.name);
   if (installed?.version !== script.version) {
     const have = installed ? `version ${installed.version.slice(0, 12)} is installed` : 'it is not installed';
     throw failure('EXECUTOR_NOT_FOUND', `script ${script.name} version ${script.version.slice(0, 12)} is not on runner ${registration.runner_id}: ${have}`);

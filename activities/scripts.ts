@@ -2,21 +2,26 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { MAX_BUNDLE_BYTES, SCRIPT_VERSION_HEADER, ScriptBundleError, unpackScriptBundle } from '../core/script-bundle.js';
-import { readScriptFolder, replaceFolder } from '../core/scripts.js';
-import { Name, type ScriptRef } from '../core/schemas.js';
+import { replaceFolder } from '../core/files.js';
+import { SCRIPT_DEFINITION_FILE, readScriptFolder } from '../core/scripts.js';
+import { Name, type InstalledScript, type Script, type ScriptRef } from '../core/schemas.js';
 
 /** Where a runner keeps its synced scripts: `<project_dir>/.ao/scripts/<name>/`. */
 export function installedScriptsRoot(projectDir: string): string {
   return path.join(projectDir, '.ao', 'scripts');
 }
 
-export function installedScriptPath(projectDir: string, script: Pick<ScriptRef, 'name' | 'script_file'>): string {
-  return path.join(installedScriptsRoot(projectDir), Name.parse(script.name), Name.parse(script.script_file));
+export function installedScriptDir(projectDir: string, name: string): string {
+  return path.join(installedScriptsRoot(projectDir), Name.parse(name));
 }
 
-export interface InstalledScript {
-  version: string;
-  installed_at: string;
+export function installedScriptPath(projectDir: string, script: Pick<ScriptRef, 'name' | 'script_file'>): string {
+  return path.join(installedScriptDir(projectDir, script.name), Name.parse(script.script_file));
+}
+
+/** The script as installed on this runner, re-hashed from its files; undefined when it is missing or damaged. */
+export function readInstalledScript(projectDir: string, name: string): Promise<Script | undefined> {
+  return readScriptFolder(installedScriptDir(projectDir, name), name).catch(() => undefined);
 }
 
 export interface ScriptActivityDependencies {
@@ -61,7 +66,7 @@ export function createScriptActivities({ projectDir, apiUrl, apiToken, log = () 
    * swaps it into place whole: a run never sees half an install.
    */
   async function install(name: string, version: string): Promise<InstalledScript> {
-    const current = await readScriptFolder(path.join(root, name), name).catch(() => undefined);
+    const current = await readInstalledScript(projectDir, name);
     if (current?.version === version) return { version, installed_at: new Date().toISOString() };
     const { archive, version: declared } = await download(name);
     await fs.mkdir(root, { recursive: true });
@@ -77,7 +82,7 @@ export function createScriptActivities({ projectDir, apiUrl, apiToken, log = () 
         throw failure('SCRIPT_VERSION_CHANGED', `script ${name} is now at version ${unpacked.version.slice(0, 12)}, not ${version.slice(0, 12)}`, true);
       }
       await fs.chmod(path.join(staging, unpacked.script_file), 0o755);
-      await replaceFolder(staging, path.join(root, name));
+      await replaceFolder(staging, installedScriptDir(projectDir, name));
       log(`installed script ${name} version ${version.slice(0, 12)}`);
       return { version, installed_at: new Date().toISOString() };
     } catch (error) {
@@ -97,7 +102,7 @@ export function createScriptActivities({ projectDir, apiUrl, apiToken, log = () 
 
     removeScript({ name }: { name: string }): Promise<void> {
       return oneAtATime(Name.parse(name), async () => {
-        await fs.rm(path.join(root, name), { recursive: true, force: true });
+        await fs.rm(installedScriptDir(projectDir, name), { recursive: true, force: true });
         log(`removed script ${name}`);
       });
     },
@@ -114,10 +119,9 @@ export function createScriptActivities({ projectDir, apiUrl, apiToken, log = () 
           if (stat && Date.now() - stat.mtimeMs > STALE_STAGING_MS) await fs.rm(path.join(root, entry.name), { recursive: true, force: true });
           continue;
         }
-        const dir = path.join(root, entry.name);
-        const script = await readScriptFolder(dir, entry.name).catch(() => undefined);
+        const script = await readInstalledScript(projectDir, entry.name);
         if (!script) continue;
-        const stat = await fs.stat(path.join(dir, 'script.json'));
+        const stat = await fs.stat(path.join(installedScriptDir(projectDir, entry.name), SCRIPT_DEFINITION_FILE));
         installed[entry.name] = { version: script.version, installed_at: stat.mtime.toISOString() };
       }
       return installed;

@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Agent, Name } from './schemas.js';
 import { AgentNotFoundError, InvalidConfigFileError, describeIssues } from './errors.js';
-import { writeFileAtomically } from './files.js';
-import { schemaProblems } from './json-schema.js';
+import { subfolderNames, writeFileAtomically } from './files.js';
+import { schemaFieldProblems } from './json-schema.js';
 
 /** Agents live as files, `config/agents/<name>/agent.json` plus an optional `prompt.md`, so they diff well in git. */
 export function agentDir(configDir: string, name: string): string {
@@ -36,20 +36,12 @@ export async function loadAgent(configDir: string, name: string): Promise<Agent>
   return prompt !== undefined && parsed.data.system_prompt === undefined ? { ...parsed.data, system_prompt: prompt } : parsed.data;
 }
 
-async function agentNames(configDir: string): Promise<string[]> {
-  const entries = await fs.readdir(path.join(configDir, 'agents'), { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [];
-    throw error;
-  });
-  return entries.filter((entry) => entry.isDirectory() && Name.safeParse(entry.name).success).map((entry) => entry.name).sort();
-}
-
 export type AgentListing = Agent | { name: string; error: string };
 
 /** Every agent; a broken one is listed with its error and never hides the others. */
 export async function listAgents(configDir: string): Promise<AgentListing[]> {
   return Promise.all(
-    (await agentNames(configDir)).map((name) =>
+    (await subfolderNames(path.join(configDir, 'agents'), (name) => Name.safeParse(name).success)).map((name) =>
       loadAgent(configDir, name).catch((error: unknown): AgentListing => ({ name, error: error instanceof Error ? error.message : String(error) })),
     ),
   );
@@ -76,19 +68,12 @@ export async function agentsUsingScript(configDir: string, script: string): Prom
   return users;
 }
 
-/** Problems of an agent's JSON Schemas, as lines a user can act on. */
-export function agentSchemaProblems(agent: Agent): string[] {
-  return (['parameters_schema', 'output_schema'] as const).flatMap((key) =>
-    agent[key] ? schemaProblems(agent[key]).map((problem) => `${key}: ${problem}`) : [],
-  );
-}
-
 /**
  * Writes an agent's files. A prompt kept in `prompt.md` stays there (agent.json then holds the rest),
  * so an agent edited through the API still diffs well.
  */
 export async function saveAgent(configDir: string, agent: Agent): Promise<Agent> {
-  const problems = agentSchemaProblems(agent);
+  const problems = schemaFieldProblems(agent, ['parameters_schema', 'output_schema']);
   if (problems.length) throw new InvalidConfigFileError(`agent ${agent.name}`, problems);
   const dir = agentDir(configDir, agent.name);
   await fs.mkdir(dir, { recursive: true });

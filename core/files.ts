@@ -23,3 +23,27 @@ export async function writeFileAtomically(file: string, content: string, mode = 
     await fs.rm(staging, { force: true });
   }
 }
+
+/** Moves `source` to `target`, replacing whatever was there; the old folder is removed only after the swap. */
+export async function replaceFolder(source: string, target: string): Promise<void> {
+  // A leading dot keeps the retired folder out of listings: it is not a valid name.
+  const retired = path.join(path.dirname(target), `.retired-${path.basename(target)}-${crypto.randomBytes(4).toString('hex')}`);
+  const hadTarget = await fs.rename(target, retired).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    },
+  );
+  await fs.rename(source, target);
+  if (hadTarget) await fs.rm(retired, { recursive: true, force: true });
+}
+
+/** The sub-folders of `dir` whose names `accept` takes, sorted; none when `dir` does not exist. */
+export async function subfolderNames(dir: string, accept: (name: string) => boolean): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  return entries.filter((entry) => entry.isDirectory() && accept(entry.name)).map((entry) => entry.name).sort();
+}

@@ -29,6 +29,14 @@ export function jsonSchemaProblems(schema: Record<string, unknown>, value: unkno
   return validate(value) ? [] : (validate.errors ?? []).map(describeError);
 }
 
+/** Problems of the JSON Schemas an object holds under `keys`, each line prefixed with its key. */
+export function schemaFieldProblems<T extends object>(holder: T, keys: ReadonlyArray<keyof T & string>): string[] {
+  return keys.flatMap((key) => {
+    const schema = holder[key];
+    return schema === undefined ? [] : schemaProblems(schema).map((problem) => `${key}: ${problem}`);
+  });
+}
+
 /** Problems of a JSON Schema itself; empty when it is a valid schema. */
 export function schemaProblems(schema: unknown): string[] {
   try {

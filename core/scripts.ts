@@ -2,8 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidConfigFileError, ScriptNotFoundError, describeIssues } from './errors.js';
-import { writeFileAtomically } from './files.js';
-import { schemaProblems } from './json-schema.js';
+import { subfolderNames, writeFileAtomically } from './files.js';
+import { schemaFieldProblems } from './json-schema.js';
 import { Name, ScriptDefinition, type Script } from './schemas.js';
 
 /**
@@ -50,8 +50,8 @@ export function parseScriptDefinition(text: string, file: string, expectedName: 
   const parsed = ScriptDefinition.safeParse(raw);
   if (!parsed.success) throw new InvalidConfigFileError(file, describeIssues(parsed.error.issues));
   if (parsed.data.name !== expectedName) throw new InvalidConfigFileError(file, [`name "${parsed.data.name}" differs from its folder "${expectedName}"`]);
-  const problems = parsed.data.parameters_schema ? schemaProblems(parsed.data.parameters_schema) : [];
-  if (problems.length) throw new InvalidConfigFileError(file, problems.map((problem) => `parameters_schema: ${problem}`));
+  const problems = schemaFieldProblems(parsed.data, ['parameters_schema']);
+  if (problems.length) throw new InvalidConfigFileError(file, problems);
   return parsed.data;
 }
 
@@ -80,20 +80,12 @@ export async function loadScript(configDir: string, name: string): Promise<Scrip
   return readScriptFolder(dir, name);
 }
 
-async function scriptNames(configDir: string): Promise<string[]> {
-  const entries = await fs.readdir(scriptsRoot(configDir), { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [];
-    throw error;
-  });
-  // Folders that are not valid names (a half-written `.tmp-…`) are not scripts.
-  return entries.filter((entry) => entry.isDirectory() && Name.safeParse(entry.name).success).map((entry) => entry.name).sort();
-}
-
 export type ScriptListing = Omit<Script, 'script_content'> | { name: string; error: string };
 
 /** Every script; a broken one is listed with its error and never hides the others. */
 export async function listScripts(configDir: string): Promise<ScriptListing[]> {
-  const names = await scriptNames(configDir);
+  // Folders that are not valid names (a half-written `.tmp-…`) are not scripts.
+  const names = await subfolderNames(scriptsRoot(configDir), (name) => Name.safeParse(name).success);
   return Promise.all(
     names.map(async (name): Promise<ScriptListing> => {
       try {
@@ -119,8 +111,8 @@ export async function scriptVersions(configDir: string): Promise<Record<string, 
  * disappears under a reader. The script file is made executable.
  */
 export async function saveScript(configDir: string, definition: ScriptDefinition, content: string): Promise<Script> {
-  const problems = definition.parameters_schema ? schemaProblems(definition.parameters_schema) : [];
-  if (problems.length) throw new InvalidConfigFileError(`script ${definition.name}`, problems.map((problem) => `parameters_schema: ${problem}`));
+  const problems = schemaFieldProblems(definition, ['parameters_schema']);
+  if (problems.length) throw new InvalidConfigFileError(`script ${definition.name}`, problems);
   const dir = scriptDir(configDir, definition.name);
   const definitionText = `${JSON.stringify(definition, null, 2)}\n`;
   const previous = await fs.readFile(path.join(dir, SCRIPT_DEFINITION_FILE), 'utf8').then(
@@ -147,21 +139,6 @@ export async function saveScript(configDir: string, definition: ScriptDefinition
     }
   }
   return { ...definition, script_content: content, version: scriptVersion(definition, content) };
-}
-
-/** Moves `source` to `target`, replacing whatever was there; the old folder is removed only after the swap. */
-export async function replaceFolder(source: string, target: string): Promise<void> {
-  // A leading dot keeps the retired folder out of listings: it is not a valid name.
-  const retired = path.join(path.dirname(target), `.retired-${path.basename(target)}-${crypto.randomBytes(4).toString('hex')}`);
-  const hadTarget = await fs.rename(target, retired).then(
-    () => true,
-    (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return false;
-      throw error;
-    },
-  );
-  await fs.rename(source, target);
-  if (hadTarget) await fs.rm(retired, { recursive: true, force: true });
 }
 
 export async function deleteScript(configDir: string, name: string): Promise<void> {
