@@ -6,12 +6,11 @@ import {
   AgentNotFoundError,
   InvalidConfigFileError,
   ParametersInvalidError,
-  ScriptNotFoundError,
   SessionNotResumableError,
 } from '../core/errors.js';
-import { jsonSchemaProblems } from '../core/json-schema.js';
 import { readRunState } from '../core/run-state.js';
-import { loadScript, scriptVersions } from '../core/scripts.js';
+import { checkRunParameters } from '../core/run-parameters.js';
+import { scriptVersions } from '../core/scripts.js';
 import { mergeDemands, rankRunners, type RunnerCandidate } from '../core/matching.js';
 import type { Demands, RunInput, RunState, RunnerSummary, ScriptRef } from '../core/schemas.js';
 import {
@@ -79,11 +78,8 @@ export function createControlActivities({ client, configDir }: ControlDependenci
         const agent = await loadAgent(configDir, input.agent);
         if (agent.status === 'inactive') throw new AgentInactiveError(agent.name);
         const resumed = input.session_mode === 'resume' ? await sessionToResume(input.session_id, input.run_id) : undefined;
-        const script = agent.script ? await loadScript(configDir, agent.script) : undefined;
         // The script may have changed since the API checked the parameters: the version that runs is the one checked.
-        const schema = agent.parameters_schema ?? script?.parameters_schema;
-        const problems = script && schema ? jsonSchemaProblems(schema, input.parameters) : [];
-        if (problems.length) throw new ParametersInvalidError(problems, schema);
+        const script = await checkRunParameters(configDir, agent, input.parameters);
         const demands = mergeDemands(
           // Session affinity first: a resumed session continues on the runner that holds it.
           resumed?.runner ? { hostname: resumed.runner.hostname, project_dir: resumed.runner.project_dir, executor_profile: resumed.runner.executor_profile } : undefined,
@@ -119,7 +115,6 @@ export function createControlActivities({ client, configDir }: ControlDependenci
           error instanceof AgentNotFoundError ||
           error instanceof AgentInactiveError ||
           error instanceof InvalidConfigFileError ||
-          error instanceof ScriptNotFoundError ||
           error instanceof ParametersInvalidError ||
           error instanceof SessionNotResumableError
         ) {

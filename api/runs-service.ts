@@ -2,12 +2,10 @@ import crypto from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadAgent } from '../core/agents.js';
-import { AgentInactiveError, InvalidConfigFileError, ParametersInvalidError, RunNotFoundError, ScriptNotFoundError } from '../core/errors.js';
-import { jsonSchemaProblems } from '../core/json-schema.js';
-import { flagNameProblems } from '../core/procedural-parameters.js';
+import { AgentInactiveError, RunNotFoundError } from '../core/errors.js';
 import { RUN_STATUSES, type RunStatus } from '../core/run-status.js';
 import { readRunState } from '../core/run-state.js';
-import { loadScript } from '../core/scripts.js';
+import { checkRunParameters } from '../core/run-parameters.js';
 import type { CreateRunRequest, RunInput, RunState, RunSummary, RunView } from '../core/schemas.js';
 import { searchAttributes } from '../core/search-attributes.js';
 import {
@@ -56,20 +54,7 @@ export class RunsService {
   async create(request: CreateRunRequest): Promise<{ id: string }> {
     const agent = await loadAgent(this.options.configDir, request.agent);
     if (agent.status === 'inactive') throw new AgentInactiveError(agent.name);
-    // A procedural agent takes its script's parameters unless it narrows them with a schema of its own.
-    const script = agent.script
-      ? await loadScript(this.options.configDir, agent.script).catch((error: unknown) => {
-          // The agent exists; what it needs does not: the agent is what is broken.
-          if (error instanceof ScriptNotFoundError) throw new InvalidConfigFileError(`agent ${agent.name}`, [`script: ${error.message}`]);
-          throw error;
-        })
-      : undefined;
-    const schema = agent.parameters_schema ?? script?.parameters_schema;
-    const problems = [
-      ...(schema ? jsonSchemaProblems(schema, request.parameters) : []),
-      ...(agent.type === 'procedural' ? flagNameProblems(request.parameters) : []),
-    ];
-    if (problems.length) throw new ParametersInvalidError(problems, schema);
+    await checkRunParameters(this.options.configDir, agent, request.parameters);
     const id = crypto.randomUUID();
     const sessionId = request.session_id ?? id;
     const mode = request.mode ?? 'new';
