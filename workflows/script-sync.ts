@@ -19,6 +19,11 @@ const { listScriptVersions } = proxyActivities<ControlActivities>({
   retry: { maximumAttempts: 5 },
 });
 
+function without<T>(record: Record<string, T>, key: string): Record<string, T> {
+  const { [key]: _dropped, ...rest } = record;
+  return rest;
+}
+
 export interface ScriptSyncHost {
   state(): RunnerState;
   update(change: (state: RunnerState) => RunnerState): void;
@@ -82,10 +87,9 @@ export function createScriptSync(host: ScriptSyncHost, carriedWanted: WantedScri
   /** Failures of operations no longer wanted (the script was changed back, or deleted) are dropped, not retried. */
   function pruneFailures(): void {
     const pending = new Set(pendingOperations().map((operation) => `${operation.name}\0${failureVersion(operation)}`));
-    const failures = host.state().script_failures;
-    const stale = Object.entries(failures).filter(([name, failure]) => !pending.has(`${name}\0${failure.version}`));
-    if (stale.length === 0) return;
-    host.update((state) => ({ ...state, script_failures: Object.fromEntries(Object.entries(state.script_failures).filter(([name]) => !stale.some(([gone]) => gone === name))) }));
+    const failures = Object.entries(host.state().script_failures);
+    const kept = failures.filter(([name, failure]) => pending.has(`${name}\0${failure.version}`));
+    if (kept.length < failures.length) host.update((state) => ({ ...state, script_failures: Object.fromEntries(kept) }));
   }
 
   const online = (): boolean => host.state().online;
@@ -113,15 +117,9 @@ export function createScriptSync(host: ScriptSyncHost, carriedWanted: WantedScri
         host.update((state) => ({ ...state, scripts: { ...state.scripts, [operation.name]: installed } }));
       } else {
         await activities.removeScript({ name: operation.name });
-        host.update((state) => {
-          const { [operation.name]: _removed, ...scripts } = state.scripts;
-          return { ...state, scripts };
-        });
+        host.update((state) => ({ ...state, scripts: without(state.scripts, operation.name) }));
       }
-      host.update((state) => {
-        const { [operation.name]: _cleared, ...failures } = state.script_failures;
-        return { ...state, script_failures: failures };
-      });
+      host.update((state) => ({ ...state, script_failures: without(state.script_failures, operation.name) }));
     } catch (error) {
       if (!(error instanceof ActivityFailure)) throw error;
       if (error.cause instanceof ApplicationFailure && STALE_REQUEST_FAILURES.includes(error.cause.type ?? '')) {
