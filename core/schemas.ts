@@ -286,7 +286,7 @@ export const RunState = z.object({
   parameters: z.record(z.string(), z.unknown()),
   demands: Demands.optional(),
   /** The script a procedural run runs, at the version its parameters were checked against. */
-  script: z.object({ name: z.string(), version: z.string(), script_file: z.string() }).optional(),
+  script: ScriptRef.optional(),
   runner_id: z.string().optional(),
   pending_reason: z.string().optional(),
   /** When the runner spawned the executor process (runner clock). */
