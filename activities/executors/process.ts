@@ -83,6 +83,38 @@ export async function waitForGroupExit(pid: number, timeoutMs = 10_000): Promise
   return true;
 }
 
+export interface GroupStopper {
+  /** Whether the abort signal ended (or began ending) the group. */
+  aborted(): boolean;
+  /** Stops listening, and kills what is left of the group: grandchildren that outlived the process. */
+  finish(): void;
+}
+
+/**
+ * Ends a started process group when `signal` aborts: SIGTERM to the group, then SIGKILL after
+ * `graceMs`. Both `runProcess` and `runInPty` stop their processes this way.
+ */
+export function stopGroupOnAbort(pid: number, signal: AbortSignal | undefined, graceMs = 5_000): GroupStopper {
+  let aborted = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const onAbort = (): void => {
+    if (aborted) return;
+    aborted = true;
+    killGroup(pid, 'SIGTERM');
+    killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
+  };
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    aborted: () => aborted,
+    finish: () => {
+      signal?.removeEventListener('abort', onAbort);
+      if (killTimer) clearTimeout(killTimer);
+      killGroup(pid, 'SIGKILL');
+    },
+  };
+}
+
 /**
  * Runs one executor process in its own process group, so a stop reaches its grandchildren too.
  * Resolves once the process has exited and its output streams closed.
@@ -93,27 +125,18 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
   return new Promise((resolve, reject) => {
     const stdout = new Tail(256 * 1024);
     const stderr = new Tail(64 * 1024);
-    let aborted = false;
-    let killTimer: NodeJS.Timeout | undefined;
+    let stopper: GroupStopper | undefined;
     const child = spawn(executable, args, {
       cwd: spec.cwd,
       env: spec.env ?? process.env,
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    const onAbort = (): void => {
-      if (aborted || child.pid === undefined) return;
-      aborted = true;
-      killGroup(child.pid, 'SIGTERM');
-      killTimer = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), spec.killGraceMs ?? 5_000);
-    };
     child.once('spawn', () => {
       spec.onStart?.(child.pid!);
-      if (spec.signal?.aborted) onAbort();
-      else spec.signal?.addEventListener('abort', onAbort, { once: true });
+      stopper = stopGroupOnAbort(child.pid!, spec.signal, spec.killGraceMs);
     });
     child.once('error', (error: NodeJS.ErrnoException) => {
-      spec.signal?.removeEventListener('abort', onAbort);
       reject(new ProcessStartError(executable, error.code, `cannot start ${executable}: ${error.message}`));
     });
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -128,13 +151,11 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
     child.stdin.on('error', () => undefined);
     child.stdin.end(spec.stdin ?? '');
     child.once('close', (exitCode, signal) => {
-      spec.signal?.removeEventListener('abort', onAbort);
-      if (killTimer) clearTimeout(killTimer);
       // Grandchildren that outlived the executor are ended with it, and waited for: a run ends
       // only once its processes are gone.
-      killGroup(child.pid!, 'SIGKILL');
+      stopper?.finish();
       void waitForGroupExit(child.pid!).then(() =>
-        resolve({ exitCode, signal, stdout: stdout.toString(), stderr: stderr.toString(), aborted }),
+        resolve({ exitCode, signal, stdout: stdout.toString(), stderr: stderr.toString(), aborted: stopper?.aborted() ?? false }),
       );
     });
   });

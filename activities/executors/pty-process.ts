@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { spawn as spawnPty } from 'node-pty';
-import { ProcessStartError, Tail, killGroup, waitForGroupExit, type ProcessOutcome, type ProcessSpec } from './process.js';
+import { ProcessStartError, Tail, stopGroupOnAbort, waitForGroupExit, type ProcessOutcome, type ProcessSpec } from './process.js';
 
 const run = promisify(execFile);
 
@@ -33,8 +33,6 @@ export async function runInPty(spec: ProcessSpec): Promise<ProcessOutcome> {
     return await new Promise<ProcessOutcome>((resolve, reject) => {
       const stdout = new Tail(256 * 1024);
       const stderr = new Tail(64 * 1024);
-      let aborted = false;
-      let killTimer: NodeJS.Timeout | undefined;
       let terminal: ReturnType<typeof spawnPty>;
       try {
         terminal = spawnPty('/bin/sh', ['-c', LAUNCHER, 'ao-launcher', fifo, ...spec.argv], {
@@ -53,15 +51,8 @@ export async function runInPty(spec: ProcessSpec): Promise<ProcessOutcome> {
         stderr.push(chunk);
         spec.onStderr?.(chunk);
       });
-      const onAbort = (): void => {
-        if (aborted) return;
-        aborted = true;
-        killGroup(pid, 'SIGTERM');
-        killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), spec.killGraceMs ?? 5_000);
-      };
       spec.onStart?.(pid);
-      if (spec.signal?.aborted) onAbort();
-      else spec.signal?.addEventListener('abort', onAbort, { once: true });
+      const stopper = stopGroupOnAbort(pid, spec.signal, spec.killGraceMs);
       terminal.onData((chunk) => {
         // A terminal ends lines with CRLF; the captured text keeps plain newlines, the live stream stays as printed.
         stdout.push(chunk.replace(/\r\n/g, '\n'));
@@ -69,12 +60,10 @@ export async function runInPty(spec: ProcessSpec): Promise<ProcessOutcome> {
       });
       terminal.write('\x04');
       terminal.onExit(({ exitCode, signal }) => {
-        spec.signal?.removeEventListener('abort', onAbort);
-        if (killTimer) clearTimeout(killTimer);
-        killGroup(pid, 'SIGKILL');
+        stopper.finish();
         void Promise.all([waitForGroupExit(pid), stderrStream.drain()]).then(() => {
           const name = signalName(signal);
-          resolve({ exitCode: name ? null : exitCode, signal: name, stdout: stdout.toString(), stderr: stderr.toString(), aborted });
+          resolve({ exitCode: name ? null : exitCode, signal: name, stdout: stdout.toString(), stderr: stderr.toString(), aborted: stopper.aborted() });
         });
       });
     });
