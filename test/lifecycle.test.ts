@@ -90,7 +90,7 @@ describe('crash recovery', () => {
     const id = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: 5_000 }, additional_demands: { tags: [tag] } });
     const orphan = executorPid(await stack.waitForRun(id, (run) => run.status === 'running'));
     await first.process.stop('SIGKILL');
-    const again = await stack.startRunner({ tags: [tag], projectDir: first.projectDir });
+    const again = await stack.startRunner({ tags: [tag], projectDir: first.projectDir, dataDir: first.dataDir });
     expect(again.runnerId).toBe(first.runnerId);
     const run = await stack.waitForRun(id, undefined, 90_000);
     expect(run.status).toBe('completed');

@@ -101,13 +101,16 @@ describe('a workspace per run', () => {
     await stack.waitForRun(id, (run) => run.status === 'running');
     await eventually(() => fs.stat(path.join(repo, '.ao', 'worktrees', id, 'notes.md')));
     await first.process.stop('SIGKILL');
-    await stack.startRunner({ tags: [tag], projectDir: repo });
+    // The same runner comes back: same project, same data dir, so what its spool had not sent yet is sent now.
+    await stack.startRunner({ tags: [tag], projectDir: repo, dataDir: first.dataDir });
     const run = await stack.waitForRun(id, undefined, 90_000);
     expect(run.status).toBe('completed');
-    const events = await eventsOf(id);
-    const ready = events.filter((event) => event.kind === 'state_changed' && event.data.phase === 'workspace_ready');
-    expect(ready.map((event) => event.data.reused)).toEqual([false, true]);
-    expect(new Set(ready.map((event) => event.data.dir)).size).toBe(1);
+    await eventually(async () => {
+      const events = await eventsOf(id);
+      const ready = events.filter((event) => event.kind === 'state_changed' && event.data.phase === 'workspace_ready');
+      expect(ready.map((event) => event.data.reused)).toEqual([false, true]);
+      expect(new Set(ready.map((event) => event.data.dir)).size).toBe(1);
+    });
     expect(await git(repo, ['show', `ao/${id}:notes.md`])).toBe('kept\n');
   });
 

@@ -16,6 +16,8 @@ export interface RunnerOptions {
   requireMatchingTags?: boolean;
   capacity?: number;
   projectDir?: string;
+  /** The runner's data dir (its event spool); a restarted runner passes the one it had. */
+  dataDir?: string;
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
 }
@@ -84,8 +86,9 @@ export class TestStack {
   }
 
   /** Starts a runner process and waits until it has registered. */
-  async startRunner(options: RunnerOptions = {}): Promise<{ process: TestProcess; runnerId: string; projectDir: string }> {
+  async startRunner(options: RunnerOptions = {}): Promise<{ process: TestProcess; runnerId: string; projectDir: string; dataDir: string }> {
     const projectDir = options.projectDir ?? (await fs.mkdtemp(path.join(this.root, 'project-')));
+    const dataDir = options.dataDir ?? (await fs.mkdtemp(path.join(this.root, 'runner-data-')));
     const args = [
       '--profile', options.profile ?? 'echo',
       '--project-dir', projectDir,
@@ -94,12 +97,12 @@ export class TestStack {
       ...(options.capacity ? ['--capacity', String(options.capacity)] : []),
       '--drain-seconds', '5',
       '--api-url', this.apiUrl,
-      '--data-dir', await fs.mkdtemp(path.join(this.root, 'runner-data-')),
+      '--data-dir', dataDir,
       ...(options.extraArgs ?? []),
     ];
     const runner = this.spawnRunner(args, { AO_API_TOKEN: this.token, ...options.env });
     const [, runnerId] = await runner.waitFor(/runner (\S+) registered/);
-    return { process: runner, runnerId: runnerId!, projectDir };
+    return { process: runner, runnerId: runnerId!, projectDir, dataDir };
   }
 
   /** Starts a runner process without waiting, for tests of its refusals. */
