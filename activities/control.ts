@@ -1,18 +1,22 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { loadAgent } from '../core/agents.js';
+import { runFailure } from '../core/contract/failures.js';
+import { takesRuns } from '../core/contract/fleet.js';
+import { searchAttributes, visibility } from '../core/contract/search-attributes.js';
+import { loadAgent } from '../core/config/agents.js';
 import {
   AgentInactiveError,
   AgentNotFoundError,
   InvalidConfigFileError,
   ParametersInvalidError,
   SessionNotResumableError,
-} from '../core/errors.js';
-import { readRunState } from '../core/run-state.js';
-import { checkRunParameters } from '../core/run-parameters.js';
-import { scriptVersions } from '../core/scripts.js';
-import { mergeDemands, rankRunners, type RunnerCandidate } from '../core/matching.js';
-import type { Demands, RunInput, RunState, RunnerSummary, ScriptRef } from '../core/schemas.js';
+} from '../core/contract/errors.js';
+import { readRunState } from '../core/temporal/run-state.js';
+import { checkRunParameters } from '../core/config/run-parameters.js';
+import { scriptVersions } from '../core/config/scripts.js';
+import { mergeDemands, rankRunners, type RunnerCandidate } from '../core/contract/matching.js';
+import type { Demands } from '../core/contract/demands.js';
+import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
+import type { ScriptRef } from '../core/contract/config-files.js';
 import {
   RUNNER_WORKFLOW_TYPE,
   RUN_WORKFLOW_TYPE,
@@ -42,7 +46,7 @@ export interface ResolvedRun {
 /** Activities of the control worker: they read configuration and the fleet, never run executors. */
 export function createControlActivities({ client, configDir }: ControlDependencies) {
   async function liveRunners(): Promise<RunnerCandidate[]> {
-    const query = `WorkflowType='${RUNNER_WORKFLOW_TYPE}' AND ExecutionStatus='Running' AND AoRunnerOnline=true`;
+    const query = visibility.allOf(visibility.workflowTypeIs(RUNNER_WORKFLOW_TYPE), visibility.isRunning(), visibility.attributeIs(searchAttributes.runnerOnline, true));
     const candidates: RunnerCandidate[] = [];
     for await (const execution of client.workflow.list({ query })) {
       // Visibility lags; the workflow's own state is the truth.
@@ -50,7 +54,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
         .getHandle(execution.workflowId)
         .query(runnerStateQuery)
         .catch(() => undefined);
-      if (!state?.online || state.draining || state.unhealthy_reason) continue;
+      if (!state || !takesRuns(state)) continue;
       candidates.push(toCandidate(state));
     }
     return candidates;
@@ -58,7 +62,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
 
   /** The newest earlier run of the session that reported an executor session, with the runner that holds it. */
   async function sessionToResume(sessionId: string, runId: string): Promise<Pick<RunState, 'executor_session_id' | 'runner'>> {
-    const query = `WorkflowType='${RUN_WORKFLOW_TYPE}' AND AoSessionId='${sessionId}'`;
+    const query = visibility.allOf(visibility.workflowTypeIs(RUN_WORKFLOW_TYPE), visibility.attributeIs(searchAttributes.sessionId, sessionId));
     for await (const execution of client.workflow.list({ query })) {
       if (execution.workflowId === runWorkflowId(runId)) continue;
       const state = await readRunState(client, execution.workflowId);
@@ -118,7 +122,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
           error instanceof ParametersInvalidError ||
           error instanceof SessionNotResumableError
         ) {
-          throw ApplicationFailure.create({ type: 'INVALID_RUN', message: error.message, nonRetryable: true });
+          throw runFailure('INVALID_RUN', error.message);
         }
         throw error;
       }

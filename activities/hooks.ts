@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { isExecutableFile } from '../core/files.js';
+import { isExecutableFile } from '../core/config/files.js';
 import { runProcess } from './executors/process.js';
 
 export const HOOK_NAMES = ['pre_run', 'post_run', 'health_check'] as const;

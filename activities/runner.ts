@@ -1,6 +1,8 @@
 import { CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import type { ExecutionResult, RunnerRegistration } from '../core/schemas.js';
+import type { ExecutionResult } from '../core/contract/workflow-io.js';
+import type { ExecutorProfile } from '../core/contract/executor-profile.js';
+import type { RunnerRegistration } from '../core/contract/fleet.js';
 import type { EventSpool } from './events/event-spool.js';
 import type { HookSettings } from './hooks.js';
 import type { RunnerLog } from './runner-log.js';
@@ -11,6 +13,8 @@ export type { ExecuteRequest } from './execute-run.js';
 export interface RunnerDependencies {
   client: Client;
   registration: RunnerRegistration;
+  /** The profile the runner was started with, its config parsed by its type's schema. */
+  profile: ExecutorProfile;
   /** Grace between SIGTERM and SIGKILL when a run is stopped. */
   killGraceMs?: number;
   /** Aborted when the runner shuts down: presence ends at once while running runs drain. */
@@ -23,7 +27,7 @@ export interface RunnerDependencies {
 const HEARTBEAT_INTERVAL_MS = 2_000;
 
 /** Activities served on one runner's own queue: they run on that machine. */
-export function createRunnerActivities({ client, registration, killGraceMs, shutdownSignal, events, hooks, log }: RunnerDependencies) {
+export function createRunnerActivities({ client, registration, profile, killGraceMs, shutdownSignal, events, hooks, log }: RunnerDependencies) {
   // Runs in `project` mode share the project folder: one at a time.
   let projectQueue: Promise<unknown> = Promise.resolve();
   const projectLock = <T>(work: () => Promise<T>): Promise<T> => {
@@ -47,7 +51,8 @@ export function createRunnerActivities({ client, registration, killGraceMs, shut
       try {
         await Promise.race([context.cancelled, shuttingDown]);
       } catch (error) {
-        if (error instanceof CancelledFailure && error.message === 'WORKER_SHUTDOWN') return;
+        // The worker shutting down cancels it too: that is a clean end, not a failure.
+        if (error instanceof CancelledFailure && context.cancellationDetails?.workerShutdown) return;
         throw error;
       } finally {
         clearInterval(timer);
@@ -56,7 +61,7 @@ export function createRunnerActivities({ client, registration, killGraceMs, shut
 
     /** Runs the executor for one run and returns its result; cancelling the activity ends its process group. */
     execute(request: ExecuteRequest): Promise<ExecutionResult> {
-      return executeRun({ client, registration, events, hooks, log, projectLock, killGraceMs: killGraceMs ?? 5_000 }, request);
+      return executeRun({ client, registration, profile, events, hooks, log, projectLock, killGraceMs: killGraceMs ?? 5_000 }, request);
     },
   };
 }

@@ -1,10 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
-import { MAX_BUNDLE_BYTES, SCRIPT_VERSION_HEADER, ScriptBundleError, unpackScriptBundle } from '../core/script-bundle.js';
-import { replaceFolder } from '../core/files.js';
-import { SCRIPT_DEFINITION_FILE, readScriptFolder } from '../core/scripts.js';
-import { Name, type InstalledScript, type Script, type ScriptRef } from '../core/schemas.js';
+import { MAX_BUNDLE_BYTES, SCRIPT_VERSION_HEADER, ScriptBundleError, unpackScriptBundle } from '../core/config/script-bundle.js';
+import { replaceFolder } from '../core/config/files.js';
+import { SCRIPT_DEFINITION_FILE, readScriptFolder } from '../core/config/scripts.js';
+import { Name } from '../core/contract/names.js';
+import type { InstalledScript, ScriptSyncFailureType } from '../core/contract/fleet.js';
+import type { Script, ScriptRef } from '../core/contract/config-files.js';
 
 /** Where a runner keeps its synced scripts: `<project_dir>/.ao/scripts/<name>/`. */
 export function installedScriptsRoot(projectDir: string): string {
@@ -31,7 +33,7 @@ export interface ScriptActivityDependencies {
   log?: (message: string) => void;
 }
 
-const failure = (type: string, message: string, nonRetryable = false): ApplicationFailure =>
+const failure = (type: ScriptSyncFailureType, message: string, nonRetryable = false): ApplicationFailure =>
   ApplicationFailure.create({ type, message, nonRetryable });
 
 /** Activities on the runner's own queue that keep its copy of the scripts in step with the config. */

@@ -1,14 +1,9 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
-import { diffNumstat, git, isGitRepository, type FileDiff } from './git.js';
-
-export const WorkspaceMode = z.enum(['worktree', 'project', 'temp']);
-export type WorkspaceMode = z.infer<typeof WorkspaceMode>;
-
-/** A base ref a run may name: a branch, tag or commit, never an option. */
-export const BaseRef = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/@^~-]{0,199}$/, 'not a git ref');
+import { isRunId } from '../core/contract/names.js';
+import type { WorkspaceMode, WorkspaceSummary } from '../core/contract/workspace.js';
+import { diffNumstat, git, isGitRepository } from './git.js';
 
 export interface Workspace {
   mode: WorkspaceMode;
@@ -19,18 +14,8 @@ export interface Workspace {
   reused?: boolean;
 }
 
-export interface WorkspaceOutcome {
-  mode: WorkspaceMode;
-  dir: string;
-  branch?: string;
-  base_commit?: string;
-  head_commit?: string;
-  /** Whether uncommitted work was committed to the run's branch. */
-  committed?: boolean;
-  diff?: { files_changed: number; added: number; removed: number; files: FileDiff[] };
-  /** Whether the worktree folder was removed (the branch always stays). */
-  removed?: boolean;
-}
+/** `committed`: uncommitted work was committed to the run's branch; `removed`: the worktree folder is gone (the branch always stays). */
+export type WorkspaceOutcome = WorkspaceSummary;
 
 export class WorkspaceError extends Error {
   constructor(message: string) {
@@ -43,14 +28,12 @@ export const worktreesDir = (projectDir: string): string => path.join(projectDir
 export const runBranch = (runId: string): string => `ao/${runId}`;
 
 /** The mode a run works in: the profile's or agent's choice, else a worktree for git projects. */
-export async function chooseMode(projectDir: string, configured: unknown): Promise<WorkspaceMode> {
+export async function chooseMode(projectDir: string, configured: WorkspaceMode | undefined): Promise<WorkspaceMode> {
   if (configured !== undefined) {
-    const parsed = WorkspaceMode.safeParse(configured);
-    if (!parsed.success) throw new WorkspaceError(`workspace_mode must be one of worktree, project, temp (got ${JSON.stringify(configured)})`);
-    if (parsed.data === 'worktree' && !(await isGitRepository(projectDir))) {
+    if (configured === 'worktree' && !(await isGitRepository(projectDir))) {
       throw new WorkspaceError(`workspace_mode worktree needs a git repository, and ${projectDir} is not the top folder of one`);
     }
-    return parsed.data;
+    return configured;
   }
   return (await isGitRepository(projectDir)) ? 'worktree' : 'project';
 }
@@ -148,7 +131,7 @@ export async function pruneStaleWorktrees(projectDir: string, isFinished: (runId
   const entries = await fs.readdir(worktreesDir(projectDir)).catch(() => [] as string[]);
   const pruned: string[] = [];
   for (const runId of entries) {
-    if (!/^[A-Za-z0-9-]{1,64}$/.test(runId) || !(await isFinished(runId))) continue;
+    if (!isRunId(runId) || !(await isFinished(runId))) continue;
     const dir = path.join(worktreesDir(projectDir), runId);
     const base = (await git(dir, ['config', '--worktree', '--get', 'ao.base']).catch(() => '')).trim();
     await finishWorkspace({ mode: 'worktree', dir, branch: runBranch(runId), ...(base ? { base_commit: base } : {}) }, runId, { commit: true, remove: true }).catch(() => undefined);

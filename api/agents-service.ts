@@ -1,7 +1,8 @@
-import { deleteAgent, listAgents, loadAgent, saveAgent, type AgentListing } from '../core/agents.js';
-import { AgentNotFoundError, ConfigConflictError, InvalidConfigFileError } from '../core/errors.js';
-import { loadScript } from '../core/scripts.js';
-import { Agent, type UpdateAgentRequest } from '../core/schemas.js';
+import { deleteAgent, listAgents, loadAgent, saveAgent, type AgentListing } from '../core/config/agents.js';
+import { AgentNotFoundError, ConfigConflictError, InvalidConfigFileError } from '../core/contract/errors.js';
+import { loadScript } from '../core/config/scripts.js';
+import { Agent } from '../core/contract/config-files.js';
+import { type UpdateAgentRequest } from '../core/contract/http.js';
 import type { ConfigLock } from './config-lock.js';
 
 /** Agents: files under the config dir. An agent's script must exist when the agent is saved. */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import express from 'express';
-import { repoRoot } from '../core/paths.js';
+import { repoRoot } from '../core/config/paths.js';
 
 /** Where `npm run web:build` writes the dashboard. */
 export const defaultWebDistDir = path.join(repoRoot, 'web', 'dist');

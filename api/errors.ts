@@ -6,9 +6,11 @@ import {
   InvalidConfigFileError,
   ParametersInvalidError,
   RunNotFoundError,
+  RunStopRefusedError,
   ScriptNotFoundError,
+  SessionNotFoundError,
   describeIssues,
-} from '../core/errors.js';
+} from '../core/contract/errors.js';
 
 export class HttpError extends Error {
   constructor(readonly status: number, message: string, readonly details?: Record<string, unknown>) {
@@ -29,11 +31,12 @@ export function toHttpError(error: unknown): { status: number; body: ErrorBody }
   if (error instanceof ParametersInvalidError) {
     return { status: 400, body: { error: error.message, details: { problems: error.problems, schema: error.schema } } };
   }
-  if (error instanceof AgentNotFoundError || error instanceof RunNotFoundError || error instanceof ScriptNotFoundError) {
+  if (error instanceof AgentNotFoundError || error instanceof RunNotFoundError || error instanceof ScriptNotFoundError || error instanceof SessionNotFoundError) {
     return { status: 404, body: { error: error.message } };
   }
   if (error instanceof ConfigConflictError) return { status: 409, body: { error: error.message, ...(error.details ? { details: error.details } : {}) } };
   if (error instanceof AgentInactiveError) return { status: 409, body: { error: error.message } };
+  if (error instanceof RunStopRefusedError) return { status: 409, body: { error: error.message, details: { type: error.type } } };
   if (error instanceof InvalidConfigFileError) return { status: 422, body: { error: error.message, details: { problems: error.problems } } };
   return { status: 500, body: { error: 'internal error' } };
 }

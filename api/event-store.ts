@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { RunEvent, RunEventInput } from '../core/events.js';
+import type { RunEvent, RunEventInput } from '../core/contract/events.js';
 
 export interface EventStore {
   /** Stores events not seen before (by run, source and seq); returns those stored, with their ids. */

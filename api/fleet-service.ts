@@ -1,9 +1,10 @@
 import type { Client } from '@temporalio/client';
-import { listProfiles, type ProfileListing } from '../core/profiles.js';
-import type { RunnerView } from '../core/schemas.js';
-import { RUNNER_WORKFLOW_TYPE, runnerStateQuery } from '../workflows/messages.js';
+import { listProfiles, type ProfileListing } from '../core/config/profiles.js';
+import { runnerStatus, type RunnerView } from '../core/contract/fleet.js';
+import { visibility } from '../core/contract/search-attributes.js';
+import { PRESENCE_ACTIVITY, RUNNER_WORKFLOW_TYPE, runnerStateQuery } from '../workflows/messages.js';
 
-export type { RunnerView } from '../core/schemas.js';
+export type { RunnerView } from '../core/contract/fleet.js';
 
 /** Reads the fleet from the runner workflows; Temporal is the registry. */
 export class FleetService {
@@ -11,17 +12,17 @@ export class FleetService {
 
   async runners(): Promise<RunnerView[]> {
     const views: RunnerView[] = [];
-    const query = `WorkflowType='${RUNNER_WORKFLOW_TYPE}' AND ExecutionStatus='Running'`;
+    const query = visibility.allOf(visibility.workflowTypeIs(RUNNER_WORKFLOW_TYPE), visibility.isRunning());
     for await (const execution of this.client.workflow.list({ query })) {
       const handle = this.client.workflow.getHandle(execution.workflowId);
       const [state, description] = await Promise.all([handle.query(runnerStateQuery).catch(() => undefined), handle.describe().catch(() => undefined)]);
       if (!state) continue;
-      const presence = description?.raw.pendingActivities?.find((activity) => activity.activityType?.name === 'holdPresence');
+      const presence = description?.raw.pendingActivities?.find((activity) => activity.activityType?.name === PRESENCE_ACTIVITY);
       const seconds = presence?.lastHeartbeatTime?.seconds;
       views.push({
         ...state,
         runner_id: state.registration.runner_id,
-        status: !state.online ? 'offline' : state.draining ? 'draining' : state.unhealthy_reason ? 'unhealthy' : 'online',
+        status: runnerStatus(state),
         load: state.active_runs.length,
         capacity: state.registration.capacity,
         last_heartbeat_at: seconds === undefined || seconds === null ? undefined : new Date(Number(seconds) * 1000).toISOString(),

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { RunEvent, RunEventInput } from '../core/events.js';
+import type { RunEvent, RunEventInput } from '../core/contract/events.js';
 import type { EventStore } from './event-store.js';
 
 const SCHEMA = `

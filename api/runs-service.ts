@@ -1,13 +1,14 @@
 import crypto from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { loadAgent } from '../core/agents.js';
-import { AgentInactiveError, RunNotFoundError } from '../core/errors.js';
-import { RUN_STATUSES, type RunStatus } from '../core/run-status.js';
-import { readRunState } from '../core/run-state.js';
-import { checkRunParameters } from '../core/run-parameters.js';
-import type { CreateRunRequest, RunInput, RunState, RunSummary, RunView } from '../core/schemas.js';
-import { searchAttributes } from '../core/search-attributes.js';
+import { loadAgent } from '../core/config/agents.js';
+import { AgentInactiveError, RunNotFoundError, RunStopRefusedError, SessionNotFoundError } from '../core/contract/errors.js';
+import { RUN_STATUSES, isFinalRunStatus, type RunStatus } from '../core/contract/run-status.js';
+import { readRunState } from '../core/temporal/run-state.js';
+import { checkRunParameters } from '../core/config/run-parameters.js';
+import type { CreateRunRequest, RunSummary, RunView } from '../core/contract/http.js';
+import type { RunInput, RunState } from '../core/contract/workflow-io.js';
+import { searchAttributes, visibility } from '../core/contract/search-attributes.js';
 import {
   CONTROL_TASK_QUEUE,
   RUN_ALREADY_ENDED,
@@ -16,7 +17,6 @@ import {
   runWorkflowId,
   stopRunUpdate,
 } from '../workflows/messages.js';
-import { HttpError } from './errors.js';
 
 export interface RunsServiceOptions {
   client: Client;
@@ -27,7 +27,7 @@ export interface RunsServiceOptions {
   dispatchTimeoutSeconds?: number;
 }
 
-export type { RunSummary } from '../core/schemas.js';
+export type { RunSummary } from '../core/contract/http.js';
 
 export interface RunFilter {
   status?: RunStatus;
@@ -59,7 +59,7 @@ export class RunsService {
     const sessionId = request.session_id ?? id;
     const mode = request.mode ?? 'new';
     if (mode === 'resume' && (await this.sessionRuns(sessionId, 1)).length === 0) {
-      throw new HttpError(404, `session "${sessionId}" has no runs to resume`);
+      throw new SessionNotFoundError(sessionId);
     }
     const input: RunInput = {
       run_id: id,
@@ -116,31 +116,31 @@ export class RunsService {
   /** Asks the run to stop; answers once the workflow accepted (or refused) the request. */
   async stop(id: string, reason?: string): Promise<{ status: 'stopping' | 'stopped' }> {
     const view = await this.get(id);
-    if (view.status === 'completed' || view.status === 'failed' || view.status === 'stopped') {
-      throw new HttpError(409, `the run has already ended (${view.status})`);
-    }
+    if (isFinalRunStatus(view.status)) throw new RunStopRefusedError(id, `the run has already ended (${view.status})`, RUN_ALREADY_ENDED);
     try {
       return await this.options.client.workflow.getHandle(runWorkflowId(id)).executeUpdate(stopRunUpdate, { args: [reason ? { reason } : {}] });
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-        throw new HttpError(409, error.cause.message, { type: error.cause.type ?? RUN_ALREADY_ENDED });
+        throw new RunStopRefusedError(id, error.cause.message, error.cause.type ?? RUN_ALREADY_ENDED);
       }
-      if (error instanceof WorkflowNotFoundError) throw new HttpError(409, 'the run has already ended');
+      if (error instanceof WorkflowNotFoundError) throw new RunStopRefusedError(id, 'the run has already ended', RUN_ALREADY_ENDED);
       throw error;
     }
   }
 
   async list(filter: RunFilter): Promise<{ runs: RunSummary[]; next_cursor: string | undefined }> {
-    const clauses = [`WorkflowType='${RUN_WORKFLOW_TYPE}'`];
-    // Filter values are validated (enums, names, ids), so they cannot break out of the quotes.
-    if (filter.status) clauses.push(`AoRunStatus='${filter.status}'`);
-    if (filter.agent) clauses.push(`AoAgent='${filter.agent}'`);
-    if (filter.runner) clauses.push(`AoRunnerId='${filter.runner}'`);
-    if (filter.session) clauses.push(`AoSessionId='${filter.session}'`);
-    if (filter.tag) clauses.push(`AoTags='${filter.tag}'`);
-    if (filter.cursor) clauses.push(`StartTime < '${filter.cursor}'`);
+    const { allOf, attributeIs, workflowTypeIs, startedBefore } = visibility;
+    const query = allOf(
+      workflowTypeIs(RUN_WORKFLOW_TYPE),
+      filter.status && attributeIs(searchAttributes.runStatus, filter.status),
+      filter.agent && attributeIs(searchAttributes.agent, filter.agent),
+      filter.runner && attributeIs(searchAttributes.runnerId, filter.runner),
+      filter.session && attributeIs(searchAttributes.sessionId, filter.session),
+      filter.tag && attributeIs(searchAttributes.tags, filter.tag),
+      filter.cursor && startedBefore(filter.cursor),
+    );
     const runs: RunSummary[] = [];
-    for await (const execution of this.options.client.workflow.list({ query: clauses.join(' AND '), pageSize: filter.limit })) {
+    for await (const execution of this.options.client.workflow.list({ query, pageSize: filter.limit })) {
       runs.push(this.summary(execution));
       if (runs.length >= filter.limit) break;
     }

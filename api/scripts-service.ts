@@ -1,9 +1,10 @@
 import type { Client } from '@temporalio/client';
-import { agentsUsingScript } from '../core/agents.js';
-import { ConfigConflictError, ScriptNotFoundError } from '../core/errors.js';
-import { packScriptBundle } from '../core/script-bundle.js';
-import { deleteScript, listScripts, loadScript, saveScript, scriptDir, type ScriptListing } from '../core/scripts.js';
-import { ScriptDefinition, type CreateScriptRequest, type Script, type UpdateScriptRequest } from '../core/schemas.js';
+import { agentsUsingScript } from '../core/config/agents.js';
+import { ConfigConflictError, ScriptNotFoundError } from '../core/contract/errors.js';
+import { packScriptBundle } from '../core/config/script-bundle.js';
+import { deleteScript, listScripts, loadScript, saveScript, scriptDir, type ScriptListing } from '../core/config/scripts.js';
+import { ScriptDefinition, type Script } from '../core/contract/config-files.js';
+import { type CreateScriptRequest, type UpdateScriptRequest } from '../core/contract/http.js';
 import { RUNNER_WORKFLOW_TYPE, removeScriptsSignal, syncScriptsSignal } from '../workflows/messages.js';
 import type { ConfigLock } from './config-lock.js';
 

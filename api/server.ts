@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { InvalidEnvironmentError, parseEnv } from '../core/env.js';
-import { defaultConfigDir, defaultDataDir, defaultProfilesDir } from '../core/paths.js';
-import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/temporal-connection.js';
+import { InvalidEnvironmentError, parseEnv } from '../core/config/env.js';
+import { defaultConfigDir, defaultDataDir, defaultProfilesDir } from '../core/config/paths.js';
+import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import { AgentsService } from './agents-service.js';
 import { createApp } from './app.js';
 import { ConfigLock } from './config-lock.js';

@@ -1,6 +1,6 @@
 import os from 'node:os';
-import { isFinalRunStatus } from '../core/run-status.js';
-import type { RunView } from '../core/schemas.js';
+import { isFinalRunStatus } from '../core/contract/run-status.js';
+import type { RunView } from '../core/contract/http.js';
 import { percentile, startBenchStack } from './support.js';
 
 /**

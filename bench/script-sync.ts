@@ -1,4 +1,4 @@
-import type { RunnerView } from '../core/schemas.js';
+import type { RunnerView } from '../core/contract/fleet.js';
 import { percentile, startBenchStack } from './support.js';
 
 /**

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../core/paths.js';
+import { repoRoot } from '../core/config/paths.js';
 import { findTemporalCli } from '../temporal-config/cli.js';
 import { startDevServer } from '../temporal-config/dev-server.js';
 import { buildWorkflowBundle } from '../workers/workflow-bundle.js';

@@ -3,12 +3,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { resolveApiToken } from '../api/auth.js';
-import { parseEnv } from '../core/env.js';
-import { defaultDataDir, repoRoot } from '../core/paths.js';
+import { parseEnv } from '../core/config/env.js';
+import { defaultDataDir, repoRoot } from '../core/config/paths.js';
 import { findTemporalCli } from '../temporal-config/cli.js';
 import { startDevServer, type DevServer } from '../temporal-config/dev-server.js';
 import { ensureNamespace } from '../temporal-config/namespace.js';
-import { TemporalEnv, connectTemporal, temporalSettingsFromEnv } from '../core/temporal-connection.js';
+import { TemporalEnv, connectTemporal, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import { ensureDashboardBuilt } from '../web/build.js';
 
 /**

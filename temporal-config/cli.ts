@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isExecutableFile as isExecutable } from '../core/files.js';
+import { isExecutableFile as isExecutable } from '../core/config/files.js';
 
 /** The last Temporal CLI release that `go install` can build (later ones carry a `replace` directive). */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';

@@ -2,7 +2,7 @@ import { SearchAttributeType } from '@temporalio/common';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import proto, { type temporal } from '@temporalio/proto';
 import type { Connection } from '@temporalio/client';
-import { allSearchAttributeKeys } from '../core/search-attributes.js';
+import { allSearchAttributeKeys } from '../core/contract/search-attributes.js';
 
 // @temporalio/proto is CommonJS: reach the enum through its default export.
 const { IndexedValueType } = proto.temporal.api.enums.v1;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ExecutorConfigError, claudeArgs, claudeEvents } from '../activities/executors/claude-code.js';
-import type { ExecutorInvocation } from '../core/schemas.js';
+import type { ExecutorInvocation } from '../core/contract/executor-protocol.js';
 
 const invocation = (config: Record<string, unknown>, extra: Partial<ExecutorInvocation> = {}): ExecutorInvocation => ({
   schema_version: '2.1',

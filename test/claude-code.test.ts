@@ -2,9 +2,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunEvent } from '../core/events.js';
-import { repoRoot } from '../core/paths.js';
-import type { RunView } from '../core/schemas.js';
+import type { RunEvent } from '../core/contract/events.js';
+import { repoRoot } from '../core/config/paths.js';
+import type { RunView } from '../core/contract/http.js';
 import { callTool, reply, startScriptedAnthropic, type ScriptedAnthropic, type Turn } from './support/scripted-anthropic.js';
 import { TestStack, eventually } from './support/stack.js';
 

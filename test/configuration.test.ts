@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createRunnerLog } from '../activities/runner-log.js';
-import { InvalidEnvironmentError, parseEnv } from '../core/env.js';
+import { InvalidEnvironmentError, parseEnv } from '../core/config/env.js';
 import { startTsProcess } from './support/process.js';
 
 describe('environment configuration', () => {

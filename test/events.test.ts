@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { RunEvent } from '../core/events.js';
+import type { RunEvent } from '../core/contract/events.js';
 import { freePort } from '../temporal-config/dev-server.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunView } from '../core/schemas.js';
+import type { RunView } from '../core/contract/http.js';
 import type { RunnerView } from '../api/fleet-service.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupIsAlive } from '../activities/executors/process.js';
-import type { RunView } from '../core/schemas.js';
+import type { RunView } from '../core/contract/http.js';
 import { runWorkflowId } from '../workflows/messages.js';
 import { TestStack, uniqueTag } from './support/stack.js';
 

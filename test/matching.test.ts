@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeDemands, rankRunners, type RunnerCandidate } from '../core/matching.js';
+import { mergeDemands, rankRunners, type RunnerCandidate } from '../core/contract/matching.js';
 
 const runner = (id: string, overrides: Partial<RunnerCandidate> = {}): RunnerCandidate => ({
   runner_id: id,

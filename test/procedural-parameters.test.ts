@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parametersToArgv } from '../activities/executors/procedural.js';
-import { jsonSchemaProblems, schemaProblems } from '../core/json-schema.js';
-import { flagNameProblems } from '../core/procedural-parameters.js';
+import { jsonSchemaProblems, schemaProblems } from '../core/contract/json-schema.js';
+import { flagNameProblems } from '../core/contract/procedural-parameters.js';
 
 describe('procedural parameters as argv', () => {
   it('turns each kind of value into flags, one argv element per value', () => {

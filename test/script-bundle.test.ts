@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ScriptBundleError, packScriptBundle, unpackScriptBundle } from '../core/script-bundle.js';
-import { readScriptFolder, saveScript } from '../core/scripts.js';
+import { ScriptBundleError, packScriptBundle, unpackScriptBundle } from '../core/config/script-bundle.js';
+import { readScriptFolder, saveScript } from '../core/config/scripts.js';
 
 const dirs: string[] = [];
 const tempDir = async (): Promise<string> => {

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { repoRoot } from '../core/paths.js';
+import { repoRoot } from '../core/config/paths.js';
 import { TestProcess } from './support/process.js';
 import {
   apiError,

@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunnerView } from '../api/fleet-service.js';
-import type { RunEvent } from '../core/events.js';
-import type { Script } from '../core/schemas.js';
+import type { RunEvent } from '../core/contract/events.js';
+import type { Script } from '../core/contract/config-files.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 
 /** Prints its argv as JSON, or plain text with --plain, or fails with --fail. */

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import type { RunView } from '../core/schemas.js';
+import type { RunView } from '../core/contract/http.js';
 import { freePort } from '../temporal-config/dev-server.js';
 import { startTsProcess, type TestProcess } from './support/process.js';
 

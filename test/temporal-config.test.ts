@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { allSearchAttributeKeys } from '../core/search-attributes.js';
+import { allSearchAttributeKeys } from '../core/contract/search-attributes.js';
 import { findTemporalCli } from '../temporal-config/cli.js';
 import { PortInUseError, freePort, startDevServer } from '../temporal-config/dev-server.js';
 import { DEFAULT_RETENTION_DAYS } from '../temporal-config/namespace.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunView } from '../core/schemas.js';
+import type { RunView } from '../core/contract/http.js';
 import { runWorkflowId } from '../workflows/messages.js';
 import { TestStack, eventually } from './support/stack.js';
 

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { git } from '../activities/git.js';
 import { chooseMode, finishWorkspace, prepareWorkspace, pruneStaleWorktrees } from '../activities/workspace.js';
-import type { RunEvent } from '../core/events.js';
-import type { RunView } from '../core/schemas.js';
+import type { RunEvent } from '../core/contract/events.js';
+import type { RunView } from '../core/contract/http.js';
 import type { RunnerView } from '../api/fleet-service.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 

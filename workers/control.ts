@@ -1,9 +1,9 @@
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { z } from 'zod';
 import { createControlActivities } from '../activities/control.js';
-import { InvalidEnvironmentError, parseEnv } from '../core/env.js';
-import { defaultConfigDir } from '../core/paths.js';
-import { TemporalEnv, connectClient, connectWorker, temporalSettingsFromEnv } from '../core/temporal-connection.js';
+import { InvalidEnvironmentError, parseEnv } from '../core/config/env.js';
+import { defaultConfigDir } from '../core/config/paths.js';
+import { TemporalEnv, connectClient, connectWorker, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import { CONTROL_TASK_QUEUE } from '../workflows/messages.js';
 import { workflowSource } from './workflow-bundle.js';
 

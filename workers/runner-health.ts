@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { runHooks, describeHookFailure, type HookSettings } from '../activities/hooks.js';
 import type { RunnerLog } from '../activities/runner-log.js';
-import type { RunnerRegistration } from '../core/schemas.js';
+import type { RunnerRegistration } from '../core/contract/fleet.js';
 import { runnerWorkflowId, setRunnerHealthSignal } from '../workflows/messages.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { runnerStateQuery, runnerWorkflowId } from '../workflows/messages.js';
+import { PRESENCE_ACTIVITY, runnerStateQuery, runnerWorkflowId } from '../workflows/messages.js';
 
 /** A presence heartbeat younger than this means another process holds the identity. */
 const LIVE_HEARTBEAT_MS = 12_000;
@@ -43,7 +43,7 @@ export async function assertIdentityFree(client: Client, runnerId: string, hostn
     if (holder.pid !== process.pid && processIsAlive(holder.pid)) throw new RunnerIdentityTakenError(runnerId, holder);
     return;
   }
-  const presence = description.raw.pendingActivities?.find((activity) => activity.activityType?.name === 'holdPresence');
+  const presence = description.raw.pendingActivities?.find((activity) => activity.activityType?.name === PRESENCE_ACTIVITY);
   const beat = presence?.lastHeartbeatTime?.seconds;
   if (beat !== undefined && beat !== null && Date.now() - Number(beat) * 1000 < LIVE_HEARTBEAT_MS) {
     throw new RunnerIdentityTakenError(runnerId, holder);

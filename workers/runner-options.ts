@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { defaultProfilesDir } from '../core/paths.js';
-import { DEFAULT_PROFILE_NAME } from '../core/profiles.js';
-import { Tag } from '../core/schemas.js';
+import { defaultProfilesDir } from '../core/config/paths.js';
+import { DEFAULT_PROFILE_NAME } from '../core/config/profiles.js';
+import { Tag } from '../core/contract/names.js';
 
 export const RUNNER_HELP = `Usage: npm run runner -- [options]
        tsx workers/runner.ts [options]
@@ -55,6 +55,8 @@ const RunnerOptions = z.object({
   drainSeconds: z.coerce.number().int().min(0).max(86_400).default(30),
   profilesDir: z.string().min(1).default(defaultProfilesDir).transform((dir) => path.resolve(dir)),
   apiUrl: z.url().optional(),
+  /** Only from the environment: a token on the command line would show in `ps`. */
+  apiToken: z.string().min(1).optional(),
   hooksDir: z.string().min(1).optional().transform((dir) => (dir ? path.resolve(dir) : undefined)),
   hookTimeout: z.coerce.number().int().min(1).max(3600).default(60),
   healthInterval: z.coerce.number().int().min(1).max(86_400).default(30),
@@ -81,6 +83,7 @@ const OPTION_SOURCES = {
   drainSeconds: '--drain-seconds / AO_RUNNER_DRAIN_SECONDS',
   profilesDir: '--profiles-dir / AO_PROFILES_DIR',
   apiUrl: '--api-url / AO_API_URL',
+  apiToken: 'AO_API_TOKEN',
   dataDir: '--data-dir / AO_RUNNER_DATA_DIR',
   hooksDir: '--hooks-dir / AO_HOOKS_DIR',
   hookTimeout: '--hook-timeout / AO_HOOK_TIMEOUT_SECONDS',
@@ -128,6 +131,7 @@ export function parseRunnerOptions(argv: string[], env: NodeJS.ProcessEnv): Runn
     drainSeconds: values['drain-seconds'] ?? env.AO_RUNNER_DRAIN_SECONDS,
     profilesDir: values['profiles-dir'] ?? env.AO_PROFILES_DIR,
     apiUrl: values['api-url'] ?? env.AO_API_URL,
+    apiToken: env.AO_API_TOKEN || undefined,
     dataDir: values['data-dir'] ?? env.AO_RUNNER_DATA_DIR,
     hooksDir: values['hooks-dir'] ?? env.AO_HOOKS_DIR,
     hookTimeout: values['hook-timeout'] ?? env.AO_HOOK_TIMEOUT_SECONDS,

@@ -4,15 +4,15 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { EventSpool } from '../activities/events/event-spool.js';
 import type { HookSettings } from '../activities/hooks.js';
 import { createRunnerLog } from '../activities/runner-log.js';
-import { executorCatalog } from '../activities/executors/catalog.js';
+import { adapterFor } from '../activities/executors/catalog.js';
 import { createRunnerActivities } from '../activities/runner.js';
 import { createScriptActivities } from '../activities/scripts.js';
 import { pruneStaleWorktrees } from '../activities/workspace.js';
-import { parseEnv } from '../core/env.js';
-import { secretValues } from '../core/events.js';
-import { listProfiles, loadProfile } from '../core/profiles.js';
-import type { RunnerRegistration } from '../core/schemas.js';
-import { TemporalEnv, connectClient, connectWorker, temporalSettingsFromEnv } from '../core/temporal-connection.js';
+import { parseEnv } from '../core/config/env.js';
+import { secretValues } from '../core/contract/events.js';
+import { listProfiles, loadProfile } from '../core/config/profiles.js';
+import type { RunnerRegistration } from '../core/contract/fleet.js';
+import { TemporalEnv, connectClient, connectWorker, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import {
   CONTROL_TASK_QUEUE,
   RUNNER_WORKFLOW_TYPE,
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     instance: { id: crypto.randomUUID(), pid: process.pid, started_at: new Date().toISOString() },
   };
 
-  const adapter = executorCatalog[profile.type];
+  const adapter = adapterFor(profile.type);
   const command = profile.command ?? adapter.defaultCommand();
   if (adapter.detect && command) log.info(`executor ${profile.type}: ${(await adapter.detect(command)).version}`);
   log.verbose(`executor capabilities: ${JSON.stringify(adapter.capabilities)}`);
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   const events = new EventSpool({
     spoolFile: path.join(options.dataDir ?? path.join(options.projectDir, '.ao'), 'spool', `${runnerId}.jsonl`),
     ...(options.apiUrl ? { apiUrl: options.apiUrl.replace(/\/$/, '') } : {}),
-    ...(process.env.AO_API_TOKEN ? { apiToken: process.env.AO_API_TOKEN } : {}),
+    ...(options.apiToken ? { apiToken: options.apiToken } : {}),
     instanceId: registration.instance.id,
     secrets: secretValues(process.env),
     log: (message) => log.error(message),
@@ -98,11 +98,11 @@ async function main(): Promise<void> {
     namespace: temporal.namespace,
     taskQueue: runnerTaskQueue(runnerId),
     activities: {
-      ...createRunnerActivities({ client, registration, events, hooks, log, shutdownSignal: shutdownController.signal }),
+      ...createRunnerActivities({ client, registration, profile, events, hooks, log, shutdownSignal: shutdownController.signal }),
       ...createScriptActivities({
         projectDir: options.projectDir,
         ...(options.apiUrl ? { apiUrl: options.apiUrl.replace(/\/$/, '') } : {}),
-        ...(process.env.AO_API_TOKEN ? { apiToken: process.env.AO_API_TOKEN } : {}),
+        ...(options.apiToken ? { apiToken: options.apiToken } : {}),
         log: (message) => log.info(message),
       }),
     },

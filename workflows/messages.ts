@@ -1,5 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { InstalledScript, RunState, RunnerRegistration, ScriptSyncFailure } from '../core/schemas.js';
+import type { createRunnerActivities } from '../activities/runner.js';
+import type { RunnerRegistration, RunnerState } from '../core/contract/fleet.js';
+import type { RunState } from '../core/contract/workflow-io.js';
 
 /**
  * The contract between workflows, workers and the API: queue names, workflow ids and every
@@ -39,22 +41,12 @@ export const RUN_ALREADY_STOPPING = 'RUN_ALREADY_STOPPING';
 export const RUNNER_SHUTDOWN = 'RUNNER_SHUTDOWN';
 
 // ── runner workflow (registry entry and mailbox of one runner) ─────────────
-export interface RunnerState {
-  registration: RunnerRegistration;
-  online: boolean;
-  /** Why the runner is offline, when it is. */
-  offline_reason?: string;
-  /** When `online` last changed. */
-  since: string;
-  active_runs: string[];
-  draining: boolean;
-  /** Set while the runner's health_check hook fails: it takes no runs. */
-  unhealthy_reason?: string;
-  /** Scripts installed on the runner, by name: the version (content hash) and when it was installed. */
-  scripts: Record<string, InstalledScript>;
-  /** Scripts whose last install or removal failed; retried with a growing pause. */
-  script_failures: Record<string, ScriptSyncFailure>;
-}
+/** The runner's presence activity: its heartbeats are the runner's liveness (read from the workflow's description). */
+export const PRESENCE_ACTIVITY = 'holdPresence' satisfies keyof RunnerActivities;
+
+export type { RunnerState };
+
+type RunnerActivities = ReturnType<typeof createRunnerActivities>;
 
 /** What a runner should have: script name → version. Absent names should not be installed. */
 export type WantedScripts = Record<string, string>;

@@ -13,10 +13,10 @@ import {
 } from '@temporalio/workflow';
 import type { createControlActivities } from '../activities/control.js';
 import type { createRunnerActivities } from '../activities/runner.js';
-import { finalStatusFor, isRunFailureType, type RunFailureType } from '../core/failures.js';
-import { isFinalRunStatus, type RunStatus } from '../core/run-status.js';
-import type { RunInput, RunState, RunnerSummary } from '../core/schemas.js';
-import { searchAttributes } from '../core/search-attributes.js';
+import { finalStatusFor, isRunFailureType, runFailure, type RunFailureType } from '../core/contract/failures.js';
+import { isFinalRunStatus, type RunStatus } from '../core/contract/run-status.js';
+import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
+import { searchAttributes } from '../core/contract/search-attributes.js';
 import {
   RUNNER_SHUTDOWN,
   RUN_ALREADY_ENDED,
@@ -76,7 +76,7 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     state.error = { type, message };
     state.pending_reason = undefined;
     transition(finalStatusFor(type), message);
-    return ApplicationFailure.create({ type, message, nonRetryable: true, details: [state] });
+    return runFailure(type, message, [state]);
   };
   const stopped = (): ApplicationFailure => fail('STOPPED', 'stopped on request');
 

@@ -12,8 +12,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createRunnerActivities } from '../activities/runner.js';
-import type { RunnerRegistration } from '../core/schemas.js';
-import { searchAttributes } from '../core/search-attributes.js';
+import { notTakingRunsReason, takesRuns, type RunnerRegistration } from '../core/contract/fleet.js';
+import { searchAttributes } from '../core/contract/search-attributes.js';
 import {
   deregisterRunnerSignal,
   drainRunnerSignal,
@@ -74,7 +74,7 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
       { key: searchAttributes.executorType, value: reg.executor.type },
       { key: searchAttributes.hostname, value: reg.hostname },
       { key: searchAttributes.tags, value: reg.tags },
-      { key: searchAttributes.runnerOnline, value: current.online && !current.draining && !current.unhealthy_reason },
+      { key: searchAttributes.runnerOnline, value: takesRuns(current) },
     ]);
   };
   const markOffline = (reason: string): void => {
@@ -130,9 +130,8 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
   setHandler(reserveSlotUpdate, ({ run_id, workflow_id }) => {
     if (!state) return { accepted: false, reason: 'runner has not registered' };
     if (state.active_runs.includes(run_id)) return { accepted: true };
-    if (!state.online) return { accepted: false, reason: 'runner is offline' };
-    if (state.draining) return { accepted: false, reason: 'runner is draining' };
-    if (state.unhealthy_reason) return { accepted: false, reason: `runner is unhealthy: ${state.unhealthy_reason}` };
+    const refused = notTakingRunsReason(state);
+    if (refused) return { accepted: false, reason: refused };
     if (state.active_runs.length >= state.registration.capacity) {
       if (!waiters.includes(workflow_id) && waiters.length < MAX_WAITERS) waiters.push(workflow_id);
       return { accepted: false, reason: 'runner is at capacity' };

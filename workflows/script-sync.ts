@@ -2,6 +2,7 @@ import { ActivityFailure, ApplicationFailure, condition, proxyActivities, workfl
 import type { createControlActivities } from '../activities/control.js';
 import type { createScriptActivities } from '../activities/scripts.js';
 import { CONTROL_TASK_QUEUE, runnerTaskQueue, type RunnerState, type WantedScripts } from './messages.js';
+import { STALE_SCRIPT_REQUEST_FAILURES } from '../core/contract/fleet.js';
 
 type ScriptActivities = ReturnType<typeof createScriptActivities>;
 type ControlActivities = ReturnType<typeof createControlActivities>;
@@ -9,8 +10,6 @@ type ControlActivities = ReturnType<typeof createControlActivities>;
 /** Without signals a runner still re-reads the whole script list this often: a lost signal costs at most this. */
 const FULL_RECONCILE_INTERVAL_MS = 10 * 60_000;
 const FIRST_RETRY_MS = 15_000;
-/** Failure types that mean the request is out of date, not that the runner cannot install. */
-const STALE_REQUEST_FAILURES = ['SCRIPT_VERSION_CHANGED', 'SCRIPT_GONE'];
 const MAX_RETRY_MS = 10 * 60_000;
 
 const { listScriptVersions } = proxyActivities<ControlActivities>({
@@ -122,7 +121,7 @@ export function createScriptSync(host: ScriptSyncHost, carriedWanted: WantedScri
       host.update((state) => ({ ...state, script_failures: without(state.script_failures, operation.name) }));
     } catch (error) {
       if (!(error instanceof ActivityFailure)) throw error;
-      if (error.cause instanceof ApplicationFailure && STALE_REQUEST_FAILURES.includes(error.cause.type ?? '')) {
+      if (error.cause instanceof ApplicationFailure && STALE_SCRIPT_REQUEST_FAILURES.includes(error.cause.type ?? '')) {
         // The config moved on since this was asked (signals can cross): re-read it rather than retry.
         reconcileDue = true;
         return;

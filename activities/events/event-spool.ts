@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { redact, type EventKind, type RunEventInput } from '../../core/events.js';
+import { redact, type EventKind, type RunEventInput } from '../../core/contract/events.js';
 
 export interface EventSpoolOptions {
   /** Where undelivered events wait, one JSON line each; survives runner restarts. */

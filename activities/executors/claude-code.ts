@@ -1,6 +1,7 @@
-import type { EventKind } from '../../core/events.js';
-import { jsonSchemaProblems } from '../../core/json-schema.js';
-import type { ExecutorInvocation, ExecutorOutput } from '../../core/schemas.js';
+import type { EventKind } from '../../core/contract/events.js';
+import { jsonSchemaProblems } from '../../core/contract/json-schema.js';
+import type { ClaudeCodeConfig } from '../../core/contract/executor-profile.js';
+import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/executor-protocol.js';
 import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines } from './cli-support.js';
 import type { ExecutorAdapter, ExecutorEvent } from './contract.js';
 import type { ProcessOutcome } from './process.js';
@@ -10,22 +11,15 @@ const REQUIRED_FLAGS = ['--output-format', '--verbose', '--permission-mode', '--
 /** Tools whose input names a file the run changes. */
 const FILE_TOOLS = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
 
-const stringList = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
-
 export { ExecutorConfigError } from './cli-support.js';
 
 /** The model for this run: a name, or a seniority → model map picked by the run's `seniority` parameter. */
-function chooseModel(config: Record<string, unknown>, parameters: Record<string, unknown>): string | undefined {
-  const model = config.model;
-  if (typeof model === 'string') return model;
-  if (model && typeof model === 'object') {
-    const map = model as Record<string, unknown>;
-    const seniority = typeof parameters.seniority === 'string' ? parameters.seniority : (Object.keys(map)[0] ?? '');
-    const chosen = map[seniority];
-    if (typeof chosen !== 'string') throw new ExecutorConfigError(`no model for seniority "${seniority}"; known: ${Object.keys(map).join(', ')}`);
-    return chosen;
-  }
-  return undefined;
+function chooseModel(model: ClaudeCodeConfig['model'], parameters: Record<string, unknown>): string | undefined {
+  if (model === undefined || typeof model === 'string') return model;
+  const seniority = typeof parameters.seniority === 'string' ? parameters.seniority : (Object.keys(model)[0] ?? '');
+  const chosen = model[seniority];
+  if (chosen === undefined) throw new ExecutorConfigError(`no model for seniority "${seniority}"; known: ${Object.keys(model).join(', ')}`);
+  return chosen;
 }
 
 /** The agent's prompt, plus the answer format when the agent has an output schema. */
@@ -53,18 +47,18 @@ function structuredAnswer(text: unknown, schema: Record<string, unknown>): { out
 }
 
 /** The `claude` argv for one invocation: non-interactive, structured output, never a shell string. */
-export function claudeArgs(invocation: ExecutorInvocation, command: string[], isRoot: boolean): string[] {
+export function claudeArgs(invocation: ExecutorInvocation<ClaudeCodeConfig>, command: string[], isRoot: boolean): string[] {
   const config = invocation.executor_config;
-  const permissionMode = typeof config.permission_mode === 'string' ? config.permission_mode : 'acceptEdits';
+  const permissionMode = config.permission_mode ?? 'acceptEdits';
   if (isRoot && permissionMode === 'bypassPermissions') {
     throw new ExecutorConfigError(
       'permission_mode bypassPermissions is refused by the claude CLI when the runner runs as root; run the runner as another user, or use acceptEdits with allowed_tools',
     );
   }
-  const model = chooseModel(config, invocation.parameters);
-  const allowed = stringList(config.allowed_tools);
-  const disallowed = stringList(config.disallowed_tools);
-  const sources = config.setting_sources === undefined ? undefined : stringList(config.setting_sources);
+  const model = chooseModel(config.model, invocation.parameters);
+  const allowed = config.allowed_tools ?? [];
+  const disallowed = config.disallowed_tools ?? [];
+  const sources = config.setting_sources;
   const prompt = invocation.prompt ?? (typeof invocation.parameters.prompt === 'string' ? invocation.parameters.prompt : '');
   if (!prompt) throw new ExecutorConfigError('a claude-code run needs a prompt');
   return [
@@ -78,8 +72,8 @@ export function claudeArgs(invocation: ExecutorInvocation, command: string[], is
     ...(disallowed.length ? ['--disallowedTools', disallowed.join(',')] : []),
     ...(sources !== undefined ? ['--setting-sources', sources.join(',')] : []),
     ...(appendedPrompt(invocation) ? ['--append-system-prompt', appendedPrompt(invocation)!] : []),
-    ...(typeof config.max_turns === 'number' ? ['--max-turns', String(config.max_turns)] : []),
-    ...(config.mcp_servers && typeof config.mcp_servers === 'object' ? ['--mcp-config', JSON.stringify({ mcpServers: config.mcp_servers })] : []),
+    ...(config.max_turns !== undefined ? ['--max-turns', String(config.max_turns)] : []),
+    ...(config.mcp_servers ? ['--mcp-config', JSON.stringify({ mcpServers: config.mcp_servers })] : []),
     ...(invocation.session_id ? ['--resume', invocation.session_id] : []),
   ];
 }
@@ -150,7 +144,7 @@ export function claudeOutput(outcome: ProcessOutcome, invocation: ExecutorInvoca
 }
 
 /** Drives the real `claude` CLI in `-p` mode with `--output-format stream-json`. */
-export const claudeCodeAdapter: ExecutorAdapter = {
+export const claudeCodeAdapter: ExecutorAdapter<ClaudeCodeConfig> = {
   capabilities: { resume: true, structured_events: true, cost: true },
   defaultCommand: () => ['claude'],
   plan: (invocation, command) => ({ argv: claudeArgs(invocation, command, process.getuid?.() === 0), stdin: '' }),

@@ -1,9 +1,8 @@
-import type { ExecutorOutput } from '../../core/schemas.js';
+import type { CodexConfig } from '../../core/contract/executor-profile.js';
+import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/executor-protocol.js';
 import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines, type JsonLine } from './cli-support.js';
 import type { ExecutorAdapter, ExecutorEvent } from './contract.js';
 import type { ProcessOutcome } from './process.js';
-
-const SANDBOXES = ['read-only', 'workspace-write', 'danger-full-access'];
 
 /** A JSON value as TOML (codex's `-c key=value` syntax): strings, numbers, booleans, arrays, inline tables. */
 export function toToml(value: unknown): string {
@@ -19,22 +18,21 @@ export function toToml(value: unknown): string {
 }
 
 /** The `codex exec` argv: JSON events on stdout, the profile's model, sandbox and config, never a shell string. */
-export function codexArgs(invocation: Parameters<ExecutorAdapter['plan']>[0], command: string[]): string[] {
+export function codexArgs(invocation: ExecutorInvocation<CodexConfig>, command: string[]): string[] {
   const config = invocation.executor_config;
-  const sandbox = typeof config.sandbox === 'string' ? config.sandbox : 'workspace-write';
-  if (!SANDBOXES.includes(sandbox)) throw new ExecutorConfigError(`sandbox must be one of ${SANDBOXES.join(', ')} (got ${sandbox})`);
+  const sandbox = config.sandbox ?? 'workspace-write';
   const prompt = invocation.prompt ?? (typeof invocation.parameters.prompt === 'string' ? invocation.parameters.prompt : '');
   if (!prompt) throw new ExecutorConfigError('a codex run needs a prompt');
   const overrides: Array<[string, unknown]> = [
-    ...(typeof config.approval_policy === 'string' ? [['approval_policy', config.approval_policy] as [string, unknown]] : []),
-    ...(typeof config.reasoning_effort === 'string' ? [['model_reasoning_effort', config.reasoning_effort] as [string, unknown]] : []),
-    ...(config.provider && typeof config.provider === 'object'
+    ...(config.approval_policy ? [['approval_policy', config.approval_policy] as [string, unknown]] : []),
+    ...(config.reasoning_effort ? [['model_reasoning_effort', config.reasoning_effort] as [string, unknown]] : []),
+    ...(config.provider
       ? ([
           ['model_provider', 'ao'],
           ['model_providers.ao', config.provider],
         ] as Array<[string, unknown]>)
       : []),
-    ...Object.entries((config.config as Record<string, unknown> | undefined) ?? {}),
+    ...Object.entries(config.config ?? {}),
   ];
   const system = invocation.agent.system_prompt ? `${invocation.agent.system_prompt}\n\n` : '';
   return [
@@ -43,7 +41,7 @@ export function codexArgs(invocation: Parameters<ExecutorAdapter['plan']>[0], co
     '--json',
     '--skip-git-repo-check',
     '-s', sandbox,
-    ...(typeof config.model === 'string' ? ['-m', config.model] : []),
+    ...(config.model ? ['-m', config.model] : []),
     ...overrides.flatMap(([key, value]) => ['-c', `${key}=${toToml(value)}`]),
     // Options go before `resume`: the subcommand takes the thread id and the prompt.
     ...(invocation.session_id ? ['resume', invocation.session_id] : []),
@@ -105,7 +103,7 @@ export function codexOutput(outcome: ProcessOutcome): ExecutorOutput {
 }
 
 /** Drives the real `codex` CLI with `codex exec --json`. */
-export const codexAdapter: ExecutorAdapter = {
+export const codexAdapter: ExecutorAdapter<CodexConfig> = {
   capabilities: { resume: true, structured_events: true, cost: false },
   defaultCommand: () => ['codex'],
   plan: (invocation, command) => ({ argv: codexArgs(invocation, command), stdin: '' }),

@@ -1,5 +1,6 @@
-import type { EventKind } from '../../core/events.js';
-import { ExecutorOutput, type ExecutorInvocation } from '../../core/schemas.js';
+import type { EventKind } from '../../core/contract/events.js';
+import type { BaseExecutorConfig, ExecutorConfig } from '../../core/contract/executor-profile.js';
+import { ExecutorOutput, type ExecutorInvocation } from '../../core/contract/executor-protocol.js';
 import type { ProcessOutcome } from './process.js';
 
 /**
@@ -16,20 +17,21 @@ export interface ExecutorCapabilities {
   cost: boolean;
 }
 
-export interface ExecutorAdapter {
+/** One executor type's driver, typed by its profile's config. */
+export interface ExecutorAdapter<C extends ExecutorConfig = ExecutorConfig> {
   capabilities: ExecutorCapabilities;
   /** `pty`: the process prints to a pseudo-terminal (stderr still apart); default: plain pipes. */
   terminal?: 'pty' | 'pipes';
   /** The command used when the profile gives none; undefined when the profile must give one. */
   defaultCommand(): string[] | undefined;
   /** The argv and stdin for one invocation. */
-  plan(invocation: ExecutorInvocation, command: string[]): { argv: string[]; stdin: string };
+  plan(invocation: ExecutorInvocation<C>, command: string[]): { argv: string[]; stdin: string };
   /** The executor's output, from its exit and streams. */
-  interpret(outcome: ProcessOutcome, invocation: ExecutorInvocation): ExecutorOutput;
+  interpret(outcome: ProcessOutcome, invocation: ExecutorInvocation<C>): ExecutorOutput;
   /** Structured events from one line of stdout; adapters with it report those instead of raw stdout. */
   parseLine?(line: string): ExecutorEvent[];
   /** Prepares what the executor needs before it starts (e.g. an isolated settings home); returns environment additions. */
-  prepare?(invocation: ExecutorInvocation): Promise<NodeJS.ProcessEnv>;
+  prepare?(invocation: ExecutorInvocation<C>): Promise<NodeJS.ProcessEnv>;
   /** Checks at runner start that the executable exists and supports what the adapter needs. */
   detect?(command: string[]): Promise<{ version: string }>;
 }
@@ -53,7 +55,7 @@ export function lastJsonObjectLine(text: string): unknown {
   return undefined;
 }
 
-export function contractAdapter(defaultCommand?: () => string[]): ExecutorAdapter {
+export function contractAdapter(defaultCommand?: () => string[]): ExecutorAdapter<BaseExecutorConfig> {
   return {
     // Through the contract an executor may still resume: it receives `session_id` and may report one.
     capabilities: { resume: true, structured_events: false, cost: false },

@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { ExecutorInvocation, ExecutorOutput } from '../../core/schemas.js';
+import type { GeminiConfig } from '../../core/contract/executor-profile.js';
+import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/executor-protocol.js';
 import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines, type JsonLine } from './cli-support.js';
 import type { ExecutorAdapter, ExecutorEvent } from './contract.js';
 import type { ProcessOutcome } from './process.js';
@@ -16,9 +17,9 @@ export const GEMINI_SETTINGS = {
 };
 
 /** `gemini -p … --output-format stream-json`: the profile's model and approval mode, never a shell string. */
-export function geminiArgs(invocation: ExecutorInvocation, command: string[]): string[] {
+export function geminiArgs(invocation: ExecutorInvocation<GeminiConfig>, command: string[]): string[] {
   const config = invocation.executor_config;
-  const approval = typeof config.approval_mode === 'string' ? config.approval_mode : 'yolo';
+  const approval = config.approval_mode ?? 'yolo';
   const prompt = invocation.prompt ?? (typeof invocation.parameters.prompt === 'string' ? invocation.parameters.prompt : '');
   if (!prompt) throw new ExecutorConfigError('a gemini run needs a prompt');
   const system = invocation.agent.system_prompt ? `${invocation.agent.system_prompt}\n\n` : '';
@@ -26,10 +27,10 @@ export function geminiArgs(invocation: ExecutorInvocation, command: string[]): s
     ...command,
     '-p', `${system}${prompt}`,
     '--output-format', 'stream-json',
-    ...(typeof config.model === 'string' ? ['-m', config.model] : []),
+    ...(config.model ? ['-m', config.model] : []),
     // Without yolo, non-interactive gemini does not even offer its write tools to the model.
     ...(approval === 'yolo' ? ['--yolo'] : ['--approval-mode', approval]),
-    ...(typeof config.policy === 'string' ? ['--policy', config.policy] : []),
+    ...(config.policy ? ['--policy', config.policy] : []),
     ...(invocation.session_id ? ['--resume', invocation.session_id] : []),
   ];
 }
@@ -82,16 +83,15 @@ export function geminiOutput(outcome: ProcessOutcome): ExecutorOutput {
 }
 
 /** Drives the real `gemini` CLI; its settings home is prepared here, so no user config leaks in. */
-export const geminiAdapter: ExecutorAdapter = {
+export const geminiAdapter: ExecutorAdapter<GeminiConfig> = {
   capabilities: { resume: true, structured_events: true, cost: false },
   defaultCommand: () => ['gemini'],
   plan: (invocation, command) => ({ argv: geminiArgs(invocation, command), stdin: '' }),
   async prepare(invocation) {
     // One home per user of the runner, kept across runs: gemini stores the sessions a follow-up run resumes there.
     const home = path.join(os.homedir(), '.cache', 'ao', 'gemini-home');
-    const extra = invocation.executor_config.settings;
     await fs.mkdir(path.join(home, '.gemini'), { recursive: true });
-    await fs.writeFile(path.join(home, '.gemini', 'settings.json'), JSON.stringify({ ...GEMINI_SETTINGS, ...(extra && typeof extra === 'object' ? extra : {}) }, null, 2));
+    await fs.writeFile(path.join(home, '.gemini', 'settings.json'), JSON.stringify({ ...GEMINI_SETTINGS, ...invocation.executor_config.settings }, null, 2));
     return { HOME: home };
   },
   parseLine: eventsFromLine(geminiEvents),

@@ -1,5 +1,5 @@
-import { FLAG_NAME } from '../../core/procedural-parameters.js';
-import type { ExecutorOutput } from '../../core/schemas.js';
+import { FLAG_NAME } from '../../core/contract/procedural-parameters.js';
+import type { ExecutorOutput } from '../../core/contract/executor-protocol.js';
 import { ExecutorConfigError } from './cli-support.js';
 import type { ExecutorAdapter } from './contract.js';
 

@@ -1,15 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import {
-  AGENT_CLEARABLE_FIELDS,
-  Agent,
-  CreateScriptRequest,
-  Name,
-  SCRIPT_CLEARABLE_FIELDS,
-  UpdateAgentRequest,
-  UpdateScriptRequest,
-} from '../../core/schemas.js';
-import { SCRIPT_VERSION_HEADER } from '../../core/script-bundle.js';
+import { AGENT_CLEARABLE_FIELDS, CreateScriptRequest, SCRIPT_CLEARABLE_FIELDS, UpdateAgentRequest, UpdateScriptRequest } from '../../core/contract/http.js';
+import { Agent } from '../../core/contract/config-files.js';
+import { Name } from '../../core/contract/names.js';
+import { SCRIPT_VERSION_HEADER } from '../../core/config/script-bundle.js';
 import type { AgentsService } from '../agents-service.js';
 import { HttpError } from '../errors.js';
 import { route } from '../route.js';

@@ -1,10 +1,11 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { EventBatch, type RunEvent } from '../../core/events.js';
+import { RunId } from '../../core/contract/names.js';
+import { EventBatch, type RunEvent } from '../../core/contract/events.js';
 import type { EventStore } from '../event-store.js';
 import { route } from '../route.js';
 
-const RunParams = z.object({ id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'not a run id') });
+const RunParams = z.object({ id: RunId });
 const EventsQuery = z
   .object({
     after: z.coerce.number().int().min(0).default(0),

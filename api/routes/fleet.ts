@@ -1,9 +1,10 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { RunnerStatus } from '../../core/contract/fleet.js';
 import { route } from '../route.js';
 import type { FleetService } from '../fleet-service.js';
 
-const ListRunnersQuery = z.object({ status: z.enum(['online', 'draining', 'unhealthy', 'offline']).optional() }).strict();
+const ListRunnersQuery = z.object({ status: RunnerStatus.optional() }).strict();
 
 export function fleetRouter(fleet: FleetService): Router {
   const router = Router();

@@ -1,11 +1,14 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { CreateRunRequest, Name, RunStatus, SessionId, Tag } from '../../core/schemas.js';
+import { RunId } from '../../core/contract/names.js';
+import { CreateRunRequest } from '../../core/contract/http.js';
+import { Name, SessionId, Tag } from '../../core/contract/names.js';
+import { RunStatus } from '../../core/contract/run-status.js';
 import { HttpError } from '../errors.js';
 import { route } from '../route.js';
 import type { RunSummary, RunsService } from '../runs-service.js';
 
-const RunParams = z.object({ id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'not a run id') });
+const RunParams = z.object({ id: RunId });
 const WaitQuery = z.object({ wait: z.enum(['true', 'false']).optional() }).strict();
 const StopRunBody = z.object({ reason: z.string().max(500).optional() }).strict();
 const ListRunsQuery = z

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { repoRoot } from '../../core/paths.js';
+import { repoRoot } from '../../core/config/paths.js';
 
 /** Debian's chromium (`.ci/run` installs it); playwright-core drives it, no browser download. */
 const CHROMIUM = '/usr/bin/chromium';

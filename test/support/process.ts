@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { repoRoot } from '../../core/paths.js';
+import { repoRoot } from '../../core/config/paths.js';
 
 /** A real child process running one of ao's entry points, with its output kept for assertions. */
 export class TestProcess {

@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { inject } from 'vitest';
-import { isFinalRunStatus } from '../../core/run-status.js';
-import type { RunView } from '../../core/schemas.js';
-import { repoRoot } from '../../core/paths.js';
+import { isFinalRunStatus } from '../../core/contract/run-status.js';
+import type { RunView } from '../../core/contract/http.js';
+import { repoRoot } from '../../core/config/paths.js';
 import { ensureNamespace } from '../../temporal-config/namespace.js';
 import { startTsProcess, type TestProcess } from './process.js';
 

@@ -1,5 +1,5 @@
 import type { z, ZodType } from 'zod';
-import { describeIssues } from '../../../core/errors';
+import { describeIssues } from '../../../core/contract/errors';
 import {
   AgentList,
   Agent,

@@ -1,20 +1,9 @@
 import { z } from 'zod';
-import { RunEvent } from '../../../core/events';
-import {
-  Agent,
-  CreateRunResponse,
-  EXECUTOR_TYPES,
-  ExecutorProfile,
-  RUNNER_STATUSES,
-  RunList,
-  RunSummary,
-  RunView,
-  RunnerView,
-  Script,
-  type CreateScriptRequest,
-  type UpdateAgentRequest,
-  type UpdateScriptRequest,
-} from '../../../core/schemas';
+import { RunEvent } from '../../../core/contract/events';
+import { Agent, Script } from '../../../core/contract/config-files';
+import { CreateRunResponse, RunList, RunSummary, RunView, type CreateScriptRequest, type UpdateAgentRequest, type UpdateScriptRequest } from '../../../core/contract/http';
+import { EXECUTOR_TYPES, ExecutorProfile } from '../../../core/contract/executor-profile';
+import { RUNNER_STATUSES, RunnerView } from '../../../core/contract/fleet';
 
 /**
  * Response shapes of the API as the dashboard reads them: the core/ schemas the API itself uses
@@ -23,7 +12,8 @@ import {
  */
 
 export { Agent, CreateRunResponse, EXECUTOR_TYPES, RUNNER_STATUSES, RunEvent, RunList, RunSummary, RunView, RunnerView, Script };
-export type { Agent as AgentType, RunnerStatus } from '../../../core/schemas';
+export type { Agent as AgentType } from '../../../core/contract/config-files';
+export type { RunnerStatus } from '../../../core/contract/fleet';
 
 /** `POST /runs/:id/stop` → 202. */
 export const StopRunResponse = z.object({ id: z.string(), status: z.enum(['stopping', 'stopped']) });
@@ -75,4 +65,4 @@ export interface CreateRunBody {
   timeout_seconds?: number;
 }
 
-export type { RunStatus } from '../../../core/run-status';
+export type { RunStatus } from '../../../core/contract/run-status';

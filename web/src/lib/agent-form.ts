@@ -1,5 +1,5 @@
-import { describeIssues } from '../../../core/errors';
-import { AGENT_CLEARABLE_FIELDS } from '../../../core/schemas';
+import { describeIssues } from '../../../core/contract/errors';
+import { AGENT_CLEARABLE_FIELDS } from '../../../core/contract/http';
 import { Agent, EXECUTOR_TYPES, type AgentPatch, type AgentType } from '../api/contract';
 import { toJson } from './format';
 import { parseJsonObject } from './schema-form';

@@ -1,4 +1,4 @@
-import type { EventKind, RunEvent } from '../../../core/events';
+import type { EventKind, RunEvent } from '../../../core/contract/events';
 
 export type Tone = 'info' | 'good' | 'warn' | 'bad' | 'muted';
 

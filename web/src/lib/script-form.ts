@@ -1,5 +1,5 @@
-import { describeIssues } from '../../../core/errors';
-import { CreateScriptRequest } from '../../../core/schemas';
+import { describeIssues } from '../../../core/contract/errors';
+import { CreateScriptRequest } from '../../../core/contract/http';
 import type { Script, ScriptInput } from '../api/contract';
 import { toJson } from './format';
 import { parseJsonObject } from './schema-form';

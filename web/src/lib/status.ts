@@ -1,4 +1,4 @@
-import { FINAL_RUN_STATUSES, RUN_STATUSES, isFinalRunStatus, type RunStatus } from '../../../core/run-status';
+import { FINAL_RUN_STATUSES, RUN_STATUSES, isFinalRunStatus, type RunStatus } from '../../../core/contract/run-status';
 import type { RunnerStatus } from '../api/contract';
 import type { Tone } from './event-catalog';
 

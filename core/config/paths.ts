@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 /** The folder of this checkout; defaults for profiles, config and data live under it. */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const defaultProfilesDir = path.join(repoRoot, 'profiles');
 export const defaultConfigDir = path.join(repoRoot, 'config');

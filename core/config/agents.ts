@@ -1,9 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Agent, Name } from './schemas.js';
-import { AgentNotFoundError, InvalidConfigFileError, describeIssues } from './errors.js';
+import { Agent } from '../contract/config-files.js';
+import { Name } from '../contract/names.js';
+import { AgentNotFoundError, InvalidConfigFileError, describeIssues } from '../contract/errors.js';
 import { subfolderNames, writeFileAtomically } from './files.js';
-import { schemaFieldProblems } from './json-schema.js';
+import { schemaFieldProblems } from '../contract/json-schema.js';
 
 /** Agents live as files, `config/agents/<name>/agent.json` plus an optional `prompt.md`, so they diff well in git. */
 export function agentDir(configDir: string, name: string): string {

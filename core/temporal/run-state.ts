@@ -1,6 +1,6 @@
 import { ApplicationFailure, WorkflowFailedError, type Client } from '@temporalio/client';
-import { runStateQuery } from '../workflows/messages.js';
-import type { RunState } from './schemas.js';
+import { runStateQuery } from '../../workflows/messages.js';
+import type { RunState } from '../contract/workflow-io.js';
 
 /**
  * A run's state from Temporal: the live query while it runs, its result or the state carried in

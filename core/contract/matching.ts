@@ -1,4 +1,5 @@
-import type { Demands, ExecutorType } from './schemas.js';
+import type { Demands } from './demands.js';
+import type { ExecutorType } from './executor-profile.js';
 
 /**
  * Matching rules (design §3), as users read them in the README:

@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ExecutorProfile, Name } from './schemas.js';
-import { InvalidConfigFileError, ProfileNotFoundError, describeIssues } from './errors.js';
+import { ExecutorProfile } from '../contract/executor-profile.js';
+import { Name } from '../contract/names.js';
+import { InvalidConfigFileError, ProfileNotFoundError, describeIssues } from '../contract/errors.js';
 
 /** The profile used when a runner is started without `--profile`. */
 export const DEFAULT_PROFILE_NAME = 'claude-code';

@@ -20,3 +20,24 @@ export const searchAttributes = {
 } as const;
 
 export const allSearchAttributeKeys = Object.values(searchAttributes);
+
+type Literal = string | number | boolean;
+
+/** A value as a visibility query literal; a quote inside a string could end it early, so none is allowed. */
+function literal(value: Literal): string {
+  if (typeof value !== 'string') return String(value);
+  if (value.includes("'")) throw new Error(`a visibility query value cannot contain a quote: ${value}`);
+  return `'${value}'`;
+}
+
+/**
+ * Visibility query clauses, built from the keys above so no attribute name is typed by hand.
+ * Join them with `allOf`: `allOf(workflowTypeIs(RUN_WORKFLOW_TYPE), attributeIs(searchAttributes.agent, 'coder'))`.
+ */
+export const visibility = {
+  attributeIs: (key: { name: string }, value: Literal): string => `${key.name}=${literal(value)}`,
+  workflowTypeIs: (type: string): string => `WorkflowType=${literal(type)}`,
+  isRunning: (): string => `ExecutionStatus='Running'`,
+  startedBefore: (time: string): string => `StartTime < ${literal(time)}`,
+  allOf: (...clauses: Array<string | undefined>): string => clauses.filter((clause): clause is string => clause !== undefined).join(' AND '),
+};

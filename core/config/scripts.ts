@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { InvalidConfigFileError, ScriptNotFoundError, describeIssues } from './errors.js';
+import { InvalidConfigFileError, ScriptNotFoundError, describeIssues } from '../contract/errors.js';
 import { subfolderNames, writeFileAtomically } from './files.js';
-import { schemaFieldProblems } from './json-schema.js';
-import { Name, ScriptDefinition, type Script } from './schemas.js';
+import { schemaFieldProblems } from '../contract/json-schema.js';
+import { Name } from '../contract/names.js';
+import { ScriptDefinition, type Script } from '../contract/config-files.js';
 
 /**
  * Scripts live as files, `config/scripts/<name>/script.json` beside the script file, so they

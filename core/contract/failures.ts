@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import type { FinalRunStatus } from './run-status.js';
 
 /** Why a run did not complete. Each type is the `ApplicationFailure` type that carries it. */
@@ -49,3 +50,7 @@ export function finalStatusFor(type: RunFailureType): FinalRunStatus {
       return assertExhaustive(type);
   }
 }
+
+/** A run's failure, carried by a non-retryable `ApplicationFailure` of the run failure type. */
+export const runFailure = (type: RunFailureType, message: string, details?: unknown[]): ApplicationFailure =>
+  ApplicationFailure.create({ type, message, nonRetryable: true, ...(details ? { details } : {}) });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RunId } from './names.js';
 
 /**
  * Run events: what executors and runners report besides the workflow's milestones.
@@ -25,7 +26,7 @@ export type EventKind = z.infer<typeof EventKind>;
 
 /** An event as a runner sends it: `source` + `seq` identify it, so a resent batch is stored once. */
 export const RunEventInput = z.object({
-  run_id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
+  run_id: RunId,
   /** The sending runner process and attempt; seq counts within it. */
   source: z.string().min(1).max(200),
   seq: z.number().int().nonnegative(),
@@ -61,3 +62,7 @@ export function redact<T>(value: T, secrets: readonly string[]): T {
   }
   return value;
 }
+
+/** How an executor process ended, in `session_ended.outcome`. */
+export const SESSION_END_OUTCOMES = ['exited', 'failed', 'stopped', 'timed_out'] as const;
+export type SessionEndOutcome = (typeof SESSION_END_OUTCOMES)[number];

@@ -1,8 +1,8 @@
-import { InvalidConfigFileError, ParametersInvalidError, ScriptNotFoundError } from './errors.js';
-import { jsonSchemaProblems } from './json-schema.js';
-import { flagNameProblems } from './procedural-parameters.js';
+import { InvalidConfigFileError, ParametersInvalidError, ScriptNotFoundError } from '../contract/errors.js';
+import { jsonSchemaProblems } from '../contract/json-schema.js';
+import { flagNameProblems } from '../contract/procedural-parameters.js';
 import { loadScript } from './scripts.js';
-import type { Agent, Script } from './schemas.js';
+import type { Agent, Script } from '../contract/config-files.js';
 
 /**
  * Checks a run's parameters against what its agent takes: the agent's schema, else (for a

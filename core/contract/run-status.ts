@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Every status a run can be in. One closed set, shared by workflows, API and dashboard.
  *
@@ -23,7 +25,8 @@ export const RUN_STATUSES = [
   'stopped',
 ] as const;
 
-export type RunStatus = (typeof RUN_STATUSES)[number];
+export const RunStatus = z.enum(RUN_STATUSES);
+export type RunStatus = z.infer<typeof RunStatus>;
 
 export const FINAL_RUN_STATUSES = ['completed', 'failed', 'stopped'] as const satisfies readonly RunStatus[];
 export type FinalRunStatus = (typeof FINAL_RUN_STATUSES)[number];

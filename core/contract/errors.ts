@@ -68,3 +68,19 @@ export class ConfigConflictError extends Error {
     this.name = 'ConfigConflictError';
   }
 }
+
+/** A session with no runs, so there is nothing to resume. */
+export class SessionNotFoundError extends Error {
+  constructor(readonly sessionId: string) {
+    super(`session "${sessionId}" has no runs to resume`);
+    this.name = 'SessionNotFoundError';
+  }
+}
+
+/** A stop the run's state refuses: it has already ended, or a stop was already requested. `type` says which. */
+export class RunStopRefusedError extends Error {
+  constructor(readonly runId: string, message: string, readonly type: string) {
+    super(message);
+    this.name = 'RunStopRefusedError';
+  }
+}

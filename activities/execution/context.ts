@@ -1,0 +1,56 @@
+import type { Client } from '@temporalio/client';
+import type { ScriptRef } from '../../core/contract/config-files.js';
+import type { ExecutorProfile } from '../../core/contract/executor-profile.js';
+import type { RunnerRegistration } from '../../core/contract/fleet.js';
+import type { WorkspaceMode } from '../../core/contract/workspace.js';
+import type { EventKind } from '../../core/contract/events.js';
+import type { EventSpool } from '../events/event-spool.js';
+import type { HookSettings } from '../hooks.js';
+import type { RunnerLog } from '../runner-log.js';
+
+/** What the workflow sends the runner: the run, before the runner adds its executor and workspace. */
+export interface ExecuteRequest {
+  run_id: string;
+  agent: { name: string; type: string; system_prompt?: string; output_schema?: Record<string, unknown> };
+  prompt?: string;
+  parameters: Record<string, unknown>;
+  /** The executor session to continue. */
+  session_id?: string;
+  timeout_seconds?: number;
+  /** The agent's choice of workspace; the profile's `workspace_mode` applies when unset. */
+  workspace_mode?: WorkspaceMode;
+  base_ref?: string;
+  /** A procedural run's synced script, installed under the project's `.ao/scripts/`. */
+  script?: ScriptRef;
+  /** A procedural agent's runner-local command, when it has no script. */
+  command?: string[];
+}
+
+/** Heartbeat details: what a retried attempt (after a runner crash) needs to clean up and resume. */
+export interface ExecuteProgress {
+  pid?: number;
+  session_id?: string;
+}
+
+/** What the runner wires into its execute activity. */
+export interface ExecuteDependencies {
+  client: Client;
+  registration: RunnerRegistration;
+  /** The runner's profile, its config parsed by its type's schema. */
+  profile: ExecutorProfile;
+  killGraceMs: number;
+  events: EventSpool;
+  hooks: HookSettings;
+  log: RunnerLog;
+  /** Serialises runs in `project` mode: they share one folder. */
+  projectLock: <T>(work: () => Promise<T>) => Promise<T>;
+}
+
+/** Reports one event of this run (this attempt) to the event spool. */
+export type Emit = (kind: EventKind, data: Record<string, unknown>) => void;
+
+/** One attempt of the execute activity: its number, and what a crashed earlier attempt left. */
+export interface Attempt {
+  number: number;
+  previous?: ExecuteProgress;
+}

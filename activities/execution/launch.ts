@@ -1,0 +1,73 @@
+import path from 'node:path';
+import { EXECUTOR_INVOCATION_SCHEMA_VERSION, type ExecutorInvocation } from '../../core/contract/executor-protocol.js';
+import { runFailure } from '../../core/contract/failures.js';
+import type { RunnerRegistration } from '../../core/contract/fleet.js';
+import { adapterFor } from '../executors/catalog.js';
+import { ExecutorConfigError } from '../executors/cli-support.js';
+import type { ExecutorAdapter } from '../executors/contract.js';
+import { installedScriptPath, readInstalledScript } from '../scripts.js';
+import type { Workspace } from '../workspace.js';
+import type { Attempt, ExecuteDependencies, ExecuteRequest } from './context.js';
+
+/** Everything needed to spawn the executor: what it is, what it reads, and how. */
+export interface Launch {
+  adapter: ExecutorAdapter;
+  invocation: ExecutorInvocation;
+  argv: string[];
+  stdin: string;
+  /** Environment additions the adapter prepared (e.g. an isolated settings home). */
+  env: NodeJS.ProcessEnv;
+  /** The executor session this attempt continues, if any. */
+  sessionId?: string;
+}
+
+/**
+ * Resolves the command, builds the invocation and lets the adapter plan argv and stdin. A profile
+ * that gives no command is `EXECUTOR_NOT_FOUND`; a config the adapter refuses is `INVALID_RUN`.
+ */
+export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequest, workspace: Workspace, attempt: Attempt): Promise<Launch> {
+  const { registration, profile } = deps;
+  const adapter = adapterFor(profile.type);
+  const command = request.script || request.command ? await proceduralCommand(registration, profile.command, request) : (profile.command ?? adapter.defaultCommand());
+  if (!command) {
+    throw runFailure('EXECUTOR_NOT_FOUND', `runner ${registration.runner_id}: profile "${registration.executor_profile}" of type ${profile.type} gives no command`);
+  }
+  const sessionId = request.session_id ?? attempt.previous?.session_id;
+  const { timeout_seconds: _timeout, workspace_mode: _mode, base_ref: _base, script: _script, command: _command, ...run } = request;
+  const invocation: ExecutorInvocation = {
+    schema_version: EXECUTOR_INVOCATION_SCHEMA_VERSION,
+    ...run,
+    ...(sessionId ? { session_id: sessionId } : {}),
+    executor_type: profile.type,
+    executor_config: profile.config,
+    workspace_dir: workspace.dir,
+  };
+  let planned: { argv: string[]; stdin: string };
+  try {
+    planned = adapter.plan(invocation, command);
+  } catch (error) {
+    if (error instanceof ExecutorConfigError) throw runFailure('INVALID_RUN', error.message);
+    throw error;
+  }
+  const env = adapter.prepare ? await adapter.prepare(invocation) : {};
+  return { adapter, invocation, ...planned, env, ...(sessionId ? { sessionId } : {}) };
+}
+
+/**
+ * A procedural run's command: its synced script, checked to be installed at the version the run was
+ * validated against (behind the profile's `command`, an interpreter such as `uv run --script`, when
+ * it has one), or the agent's runner-local command, relative to the project dir.
+ */
+async function proceduralCommand(registration: RunnerRegistration, interpreter: string[] | undefined, request: ExecuteRequest): Promise<string[]> {
+  const { script } = request;
+  if (!script) {
+    const [executable, ...args] = request.command!;
+    return [executable!.includes('/') ? path.resolve(registration.project_dir, executable!) : executable!, ...args];
+  }
+  const installed = await readInstalledScript(registration.project_dir, script.name);
+  if (installed?.version !== script.version) {
+    const have = installed ? `version ${installed.version.slice(0, 12)} is installed` : 'it is not installed';
+    throw runFailure('EXECUTOR_NOT_FOUND', `script ${script.name} version ${script.version.slice(0, 12)} is not on runner ${registration.runner_id}: ${have}`);
+  }
+  return [...(interpreter ?? []), installedScriptPath(registration.project_dir, script)];
+}

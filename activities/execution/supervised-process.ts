@@ -1,0 +1,73 @@
+import { Context, heartbeat } from '@temporalio/activity';
+import { runFailure } from '../../core/contract/failures.js';
+import { ProcessStartError, runProcess, type ProcessOutcome } from '../executors/process.js';
+import { runInPty } from '../executors/pty-process.js';
+import type { ExecuteProgress } from './context.js';
+import type { Launch } from './launch.js';
+
+const HEARTBEAT_INTERVAL_MS = 1_000;
+
+export interface SupervisionSpec {
+  launch: Launch;
+  cwd: string;
+  killGraceMs: number;
+  /** The run's own limit, if any; reaching it ends the process group. */
+  timeoutSeconds?: number;
+  /** Sent with every heartbeat: what a retried attempt needs. */
+  progress: ExecuteProgress;
+  onStdout: (text: string) => void;
+  onStderr: (text: string) => void;
+  onStart: (pid: number) => void;
+}
+
+export interface SupervisedOutcome {
+  outcome: ProcessOutcome;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+/**
+ * Runs the executor in its own process group, heartbeating its progress. Cancelling the activity
+ * (a stop) or reaching the timeout ends the whole group; this returns only once it is gone.
+ */
+export async function superviseExecutor(spec: SupervisionSpec): Promise<SupervisedOutcome> {
+  const context = Context.current();
+  const { launch, progress } = spec;
+  const abort = new AbortController();
+  let timedOut = false;
+  const timer = spec.timeoutSeconds
+    ? setTimeout(() => {
+        timedOut = true;
+        abort.abort();
+      }, spec.timeoutSeconds * 1000)
+    : undefined;
+  const onCancel = (): void => abort.abort();
+  context.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+  const beat = setInterval(() => heartbeat(progress), HEARTBEAT_INTERVAL_MS);
+  const startedAt = Date.now();
+  try {
+    const outcome = await (launch.adapter.terminal === 'pty' ? runInPty : runProcess)({
+      argv: launch.argv,
+      stdin: launch.stdin,
+      env: { ...process.env, ...launch.env },
+      cwd: spec.cwd,
+      signal: abort.signal,
+      killGraceMs: spec.killGraceMs,
+      onStdout: spec.onStdout,
+      onStderr: spec.onStderr,
+      onStart: (pid) => {
+        progress.pid = pid;
+        heartbeat(progress);
+        spec.onStart(pid);
+      },
+    });
+    return { outcome, timedOut, durationMs: Date.now() - startedAt };
+  } catch (error) {
+    if (error instanceof ProcessStartError) throw runFailure('EXECUTOR_NOT_FOUND', error.message);
+    throw error;
+  } finally {
+    clearInterval(beat);
+    if (timer) clearTimeout(timer);
+    context.cancellationSignal.removeEventListener('abort', onCancel);
+  }
+}

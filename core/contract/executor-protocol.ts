@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { ExecutorType, type ExecutorConfig } from './executor-profile.js';
+
+/** The executor wire protocol: what an executor process reads on stdin and prints last on stdout. */
+
+export const EXECUTOR_INVOCATION_SCHEMA_VERSION = '2.1';
+
+/** What an executor process reads as JSON on stdin. */
+export const ExecutorInvocation = z.object({
+  schema_version: z.literal(EXECUTOR_INVOCATION_SCHEMA_VERSION),
+  run_id: z.string(),
+  agent: z.object({
+    name: z.string(),
+    type: z.string(),
+    system_prompt: z.string().optional(),
+    /** JSON Schema the run's final answer must match; it becomes `result_data.output`. */
+    output_schema: z.record(z.string(), z.unknown()).optional(),
+  }),
+  prompt: z.string().optional(),
+  parameters: z.record(z.string(), z.unknown()),
+  executor_type: ExecutorType,
+  /** The profile's `config`, checked against its type's schema when the runner loaded it. */
+  executor_config: z.record(z.string(), z.unknown()),
+  workspace_dir: z.string(),
+  session_id: z.string().optional(),
+});
+/** In ao's own adapters the config is typed by the executor type's schema. */
+export type ExecutorInvocation<C extends ExecutorConfig = ExecutorConfig> = Omit<z.infer<typeof ExecutorInvocation>, 'executor_config'> & { executor_config: C };
+
+/** What an executor process prints as its last JSON line on stdout. */
+export const ExecutorOutput = z.object({
+  status: z.enum(['completed', 'failed']).default('completed'),
+  result_data: z.unknown().optional(),
+  error: z.string().optional(),
+  session_id: z.string().optional(),
+});
+export type ExecutorOutput = z.infer<typeof ExecutorOutput>;

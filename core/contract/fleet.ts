@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { RunnerExecutor } from './executor-profile.js';
+import { Tag } from './names.js';
+
+/** Runners as the fleet knows them: registration, the runner workflow's state, and the view derived from it. */
+
+/** What a runner tells the fleet about itself when it registers. */
+export const RunnerRegistration = z.object({
+  runner_id: z.string().min(1),
+  hostname: z.string().min(1),
+  project_dir: z.string().min(1),
+  executor_profile: z.string().min(1),
+  executor: RunnerExecutor,
+  tags: z.array(Tag),
+  require_matching_tags: z.boolean(),
+  capacity: z.number().int().positive(),
+  /** Which process holds this identity, so a second one can be refused with a useful message. */
+  instance: z.object({ id: z.string(), pid: z.number().int(), started_at: z.string() }),
+});
+export type RunnerRegistration = z.infer<typeof RunnerRegistration>;
+
+/** A script as installed on a runner. */
+export const InstalledScript = z.object({ version: z.string(), installed_at: z.string() });
+export type InstalledScript = z.infer<typeof InstalledScript>;
+
+/** Failure types of a script install, a closed set: the runner's activity raises them, script sync reads them. */
+export const SCRIPT_SYNC_FAILURE_TYPES = [
+  /** The runner has no API URL to download from. */
+  'SCRIPT_SYNC_UNAVAILABLE',
+  /** The script was deleted since the request. */
+  'SCRIPT_GONE',
+  'SCRIPT_DOWNLOAD_FAILED',
+  /** The bundle is too large or holds an entry that is not a plain file. */
+  'SCRIPT_BUNDLE_REFUSED',
+  'SCRIPT_HASH_MISMATCH',
+  /** The script changed since the request; a newer request follows. */
+  'SCRIPT_VERSION_CHANGED',
+] as const;
+export type ScriptSyncFailureType = (typeof SCRIPT_SYNC_FAILURE_TYPES)[number];
+
+/** Failure types that mean the request is out of date, not that the runner cannot install. */
+export const STALE_SCRIPT_REQUEST_FAILURES: readonly string[] = ['SCRIPT_GONE', 'SCRIPT_VERSION_CHANGED'] satisfies ScriptSyncFailureType[];
+
+/** A script install (or removal) that failed on a runner; it is retried with a growing pause. */
+export const ScriptSyncFailure = z.object({
+  /** The version being installed, or `removed`. */
+  version: z.string(),
+  error: z.string(),
+  at: z.string(),
+  attempts: z.number().int(),
+  next_attempt_at: z.string(),
+});
+export type ScriptSyncFailure = z.infer<typeof ScriptSyncFailure>;
+
+/** The runner workflow's state (its `runnerState` query). */
+export const RunnerState = z.object({
+  registration: RunnerRegistration,
+  online: z.boolean(),
+  /** Why the runner is offline, when it is. */
+  offline_reason: z.string().optional(),
+  /** When `online` last changed. */
+  since: z.string(),
+  active_runs: z.array(z.string()),
+  draining: z.boolean(),
+  /** Set while the runner's health_check hook fails: it takes no runs. */
+  unhealthy_reason: z.string().optional(),
+  /** Scripts installed on the runner, by name: the version (content hash) and when it was installed. */
+  scripts: z.record(z.string(), InstalledScript),
+  /** Scripts whose last install or removal failed; retried with a growing pause. */
+  script_failures: z.record(z.string(), ScriptSyncFailure),
+});
+export type RunnerState = z.infer<typeof RunnerState>;
+
+export const RUNNER_STATUSES = ['online', 'draining', 'unhealthy', 'offline'] as const;
+export const RunnerStatus = z.enum(RUNNER_STATUSES);
+export type RunnerStatus = z.infer<typeof RunnerStatus>;
+
+type Liveness = Pick<RunnerState, 'online' | 'draining' | 'unhealthy_reason'>;
+
+/** The one rule for what a runner's state means: only an `online` runner takes runs. */
+export const runnerStatus = (state: Liveness): RunnerStatus =>
+  !state.online ? 'offline' : state.draining ? 'draining' : state.unhealthy_reason ? 'unhealthy' : 'online';
+
+export const takesRuns = (state: Liveness): boolean => runnerStatus(state) === 'online';
+
+/** Why a runner takes no runs, in words; undefined when it takes them. */
+export function notTakingRunsReason(state: Liveness): string | undefined {
+  switch (runnerStatus(state)) {
+    case 'offline':
+      return 'runner is offline';
+    case 'draining':
+      return 'runner is draining';
+    case 'unhealthy':
+      return `runner is unhealthy: ${state.unhealthy_reason}`;
+    case 'online':
+      return undefined;
+  }
+}
+
+/** `GET /runners` entry: the runner workflow's state with what the fleet view derives from it. */
+export const RunnerView = RunnerState.extend({
+  runner_id: z.string(),
+  status: RunnerStatus,
+  load: z.number(),
+  capacity: z.number(),
+  /** When the runner's presence last heartbeat reached Temporal. */
+  last_heartbeat_at: z.string().optional(),
+});
+export type RunnerView = z.infer<typeof RunnerView>;

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { Demands } from './demands.js';
+import { ScriptRef } from './config-files.js';
+import { Name } from './names.js';
+import { RunStatus } from './run-status.js';
+import { WorkspaceSummary } from './workspace.js';
+
+/** What the `run` workflow takes, keeps and answers. */
+
+export const SESSION_MODES = ['new', 'resume'] as const;
+export const SessionMode = z.enum(SESSION_MODES);
+
+/** The `run` workflow's input. */
+export const RunInput = z.object({
+  run_id: z.string(),
+  agent: Name,
+  prompt: z.string().optional(),
+  parameters: z.record(z.string(), z.unknown()),
+  additional_demands: Demands.partial().optional(),
+  timeout_seconds: z.number().int().positive().optional(),
+  no_runner_timeout_seconds: z.number().int().positive().optional(),
+  /** How long a picked runner has to take the run before another is picked. */
+  dispatch_timeout_seconds: z.number().int().positive().optional(),
+  session_id: z.string(),
+  session_mode: SessionMode,
+  base_ref: z.string().optional(),
+  created_at: z.string(),
+});
+export type RunInput = z.infer<typeof RunInput>;
+
+/** What the execute activity returns to the workflow. */
+export const ExecutionResult = z.object({
+  workspace: WorkspaceSummary.optional(),
+  exit_code: z.number().int().nullable(),
+  result_data: z.unknown().optional(),
+  session_id: z.string().optional(),
+  stdout_tail: z.string(),
+  stderr_tail: z.string(),
+});
+export type ExecutionResult = z.infer<typeof ExecutionResult>;
+
+export const StatusChange = z.object({ status: RunStatus, at: z.string(), reason: z.string().optional() });
+export type StatusChange = z.infer<typeof StatusChange>;
+
+/** The runner a run ran on, for session affinity. */
+export const RunnerSummary = z.object({
+  runner_id: z.string(),
+  hostname: z.string(),
+  project_dir: z.string(),
+  executor_profile: z.string(),
+});
+export type RunnerSummary = z.infer<typeof RunnerSummary>;
+
+/** The run as the workflow knows it (its `runState` query). */
+export const RunState = z.object({
+  run_id: z.string(),
+  agent: z.string(),
+  session_id: z.string(),
+  /** The executor's own session (Claude session id, Codex thread id): what a resumed run continues. */
+  executor_session_id: z.string().optional(),
+  /** The runner that ran (or runs) it, for session affinity. */
+  runner: RunnerSummary.optional(),
+  timeout_seconds: z.number().optional(),
+  workspace: WorkspaceSummary.optional(),
+  status: RunStatus,
+  parameters: z.record(z.string(), z.unknown()),
+  demands: Demands.optional(),
+  /** The script a procedural run runs, at the version its parameters were checked against. */
+  script: ScriptRef.optional(),
+  runner_id: z.string().optional(),
+  pending_reason: z.string().optional(),
+  /** When the runner spawned the executor process (runner clock). */
+  executor_started_at: z.string().optional(),
+  result: z.unknown().optional(),
+  error: z.object({ type: z.string(), message: z.string() }).optional(),
+  history: z.array(StatusChange),
+  created_at: z.string(),
+});
+export type RunState = z.infer<typeof RunState>;
