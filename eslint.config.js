@@ -30,7 +30,23 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must stay deterministic: do I/O in activities.' })),
           patterns: [
             { group: ['**/activities/**', '@temporalio/activity', '@temporalio/worker', '@temporalio/client'], allowTypeImports: true, message: 'Workflows import activities as types only.' },
-            { group: ['**/api/**', '**/workers/**', '**/temporal-config/**'], message: 'Workflows do not depend on process code.' },
+            { group: ['**/api/**', '**/workers/**', '**/temporal-config/**', '**/core/config/**', '**/core/temporal/**'], message: 'Workflows depend only on the contract (core/contract/) and their messages.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The contract is shared with workflows and the dashboard: pure shapes and rules, no I/O, no Temporal client or worker.
+    files: ['core/contract/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'The contract is pure: it runs in workflows and in the browser.' })),
+          patterns: [
+            { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/workflow'], message: 'The contract uses only @temporalio/common.' },
+            { group: ['**/config/**', '**/temporal/**', '**/activities/**', '**/workflows/**', '**/api/**', '**/workers/**', '**/temporal-config/**'], message: 'The contract depends on nothing but itself.' },
           ],
         },
       ],

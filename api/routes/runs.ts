@@ -1,28 +1,14 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { RunId } from '../../core/contract/names.js';
-import { CreateRunRequest } from '../../core/contract/http.js';
-import { Name, SessionId, Tag } from '../../core/contract/names.js';
-import { RunStatus } from '../../core/contract/run-status.js';
+import { CreateRunRequest, ListRunsQuery, StopRunRequest } from '../../core/contract/http.js';
+import { SessionId } from '../../core/contract/names.js';
 import { HttpError } from '../errors.js';
 import { route } from '../route.js';
 import type { RunSummary, RunsService } from '../runs-service.js';
 
 const RunParams = z.object({ id: RunId });
 const WaitQuery = z.object({ wait: z.enum(['true', 'false']).optional() }).strict();
-const StopRunBody = z.object({ reason: z.string().max(500).optional() }).strict();
-const ListRunsQuery = z
-  .object({
-    status: RunStatus.optional(),
-    agent: Name.optional(),
-    // Runner ids are `<host>.<profile>.<hash>`; profile names may carry capitals and underscores.
-    runner: z.string().regex(/^[A-Za-z0-9._-]{1,160}$/, 'not a runner id').optional(),
-    session: SessionId.optional(),
-    tag: Tag.optional(),
-    cursor: z.iso.datetime({ message: 'cursor is the next_cursor of a previous page' }).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(50),
-  })
-  .strict();
 const SessionParams = z.object({ id: SessionId });
 
 interface SessionSummary {
@@ -57,7 +43,7 @@ export function runsRouter(runs: RunsService): Router {
 
   router.post(
     '/runs/:id/stop',
-    route({ params: RunParams, query: WaitQuery, body: StopRunBody.optional() }, async ({ params, query, body }) => {
+    route({ params: RunParams, query: WaitQuery, body: StopRunRequest.optional() }, async ({ params, query, body }) => {
       const accepted = await runs.stop(params.id, body?.reason);
       if (query.wait === 'true') return { status: 200, body: await runs.waitForEnd(params.id) };
       return { status: 202, body: { id: params.id, ...accepted } };

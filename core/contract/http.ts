@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AgentFields, MAX_SCRIPT_BYTES, ScriptDefinition } from './config-files.js';
 import { Demands } from './demands.js';
-import { GitRef, Name, SessionId } from './names.js';
+import { GitRef, Name, RunnerId, SessionId, Tag } from './names.js';
 import { RunStatus } from './run-status.js';
 import { RunState, SessionMode } from './workflow-io.js';
 
@@ -31,6 +31,26 @@ export type CreateRunRequest = z.infer<typeof CreateRunRequest>;
 
 export const CreateRunResponse = z.object({ id: z.string(), status: RunStatus, url: z.string() });
 export type CreateRunResponse = z.infer<typeof CreateRunResponse>;
+
+/** `GET /runs` query: filters by search attributes, newest first, paged by `cursor`. */
+export const ListRunsQuery = z
+  .object({
+    status: RunStatus.optional(),
+    agent: Name.optional(),
+    runner: RunnerId.optional(),
+    session: SessionId.optional(),
+    tag: Tag.optional(),
+    cursor: z.iso.datetime({ message: 'cursor is the next_cursor of a previous page' }).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+  })
+  .strict();
+export type ListRunsQuery = z.infer<typeof ListRunsQuery>;
+
+/** `POST /runs/:id/stop` body. */
+export const StopRunRequest = z.object({ reason: z.string().max(500).optional() }).strict();
+
+/** `POST /runs/:id/stop` → 202. */
+export const StopRunResponse = z.object({ id: z.string(), status: z.enum(['stopping', 'stopped']) });
 
 /** `GET /runs/:id`. */
 export const RunView = RunState.extend({

@@ -20,5 +20,8 @@ const RUN_ID_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
 export const RunId = z.string().regex(RUN_ID_PATTERN, 'not a run id');
 export const isRunId = (value: string): boolean => RUN_ID_PATTERN.test(value);
 
+/** Runner ids are `<host>.<profile>.<hash>`; profile names may carry capitals and underscores. */
+export const RunnerId = z.string().regex(/^[A-Za-z0-9._-]{1,160}$/, 'not a runner id');
+
 /** A git ref a run may name: a branch, tag or commit, never an option. */
 export const GitRef = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/@^~-]{0,199}$/, 'not a git ref');

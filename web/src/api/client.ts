@@ -15,6 +15,7 @@ import {
   type AgentPatch,
   type AgentType,
   type CreateRunBody,
+  type RunFilter,
   type ScriptInput,
   type ScriptPatch,
 } from './contract';
@@ -29,15 +30,7 @@ export interface ApiClientOptions {
   baseUrl?: string;
 }
 
-export interface RunFilter {
-  status?: string;
-  agent?: string;
-  runner?: string;
-  tag?: string;
-  session?: string;
-  cursor?: string;
-  limit?: number;
-}
+export type { RunFilter } from './contract';
 
 interface RequestOptions<S extends ZodType | undefined> {
   body?: unknown;

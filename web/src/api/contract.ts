@@ -1,7 +1,18 @@
 import { z } from 'zod';
 import { RunEvent } from '../../../core/contract/events';
 import { Agent, Script } from '../../../core/contract/config-files';
-import { CreateRunResponse, RunList, RunSummary, RunView, type CreateScriptRequest, type UpdateAgentRequest, type UpdateScriptRequest } from '../../../core/contract/http';
+import {
+  CreateRunResponse,
+  RunList,
+  RunSummary,
+  RunView,
+  StopRunResponse,
+  type CreateRunRequest,
+  type CreateScriptRequest,
+  type ListRunsQuery,
+  type UpdateAgentRequest,
+  type UpdateScriptRequest,
+} from '../../../core/contract/http';
 import { EXECUTOR_TYPES, ExecutorProfile } from '../../../core/contract/executor-profile';
 import { RUNNER_STATUSES, RunnerView } from '../../../core/contract/fleet';
 
@@ -11,12 +22,9 @@ import { RUNNER_STATUSES, RunnerView } from '../../../core/contract/fleet';
  * with. Responses are parsed, so a drifted API fails loudly, not with blank cells.
  */
 
-export { Agent, CreateRunResponse, EXECUTOR_TYPES, RUNNER_STATUSES, RunEvent, RunList, RunSummary, RunView, RunnerView, Script };
+export { Agent, CreateRunResponse, EXECUTOR_TYPES, RUNNER_STATUSES, RunEvent, RunList, RunSummary, RunView, RunnerView, Script, StopRunResponse };
 export type { Agent as AgentType } from '../../../core/contract/config-files';
 export type { RunnerStatus } from '../../../core/contract/fleet';
-
-/** `POST /runs/:id/stop` → 202. */
-export const StopRunResponse = z.object({ id: z.string(), status: z.enum(['stopping', 'stopped']) });
 
 export const EventPage = z.object({ events: z.array(RunEvent), next_after: z.number().optional() });
 
@@ -56,13 +64,10 @@ export function isBroken<T extends object>(entry: T | BrokenFile): entry is Brok
   return 'error' in entry && typeof entry.error === 'string';
 }
 
-/** A `POST /runs` body as the start form builds it. */
-export interface CreateRunBody {
-  agent: string;
-  prompt?: string;
-  parameters: Record<string, unknown>;
-  additional_demands?: { tags: string[] };
-  timeout_seconds?: number;
-}
+/** A `POST /runs` body. */
+export type CreateRunBody = z.input<typeof CreateRunRequest>;
+
+/** `GET /runs` filters as a query string carries them: the API's keys; it parses the values (`ListRunsQuery`). */
+export type RunFilter = { [K in keyof ListRunsQuery]?: K extends 'limit' ? number : string };
 
 export type { RunStatus } from '../../../core/contract/run-status';

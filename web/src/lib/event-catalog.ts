@@ -1,4 +1,4 @@
-import type { EventKind, RunEvent } from '../../../core/contract/events';
+import type { EventKind, RunEvent, SessionEndOutcome } from '../../../core/contract/events';
 
 export type Tone = 'info' | 'good' | 'warn' | 'bad' | 'muted';
 
@@ -14,6 +14,7 @@ interface EventPresentation {
 const text = (value: unknown): string => (typeof value === 'string' ? value : value === undefined || value === null ? '' : JSON.stringify(value));
 const clip = (value: string, length = 160): string => (value.length > length ? `${value.slice(0, length - 1)}…` : value);
 const fixed = (tone: Tone) => (): Tone => tone;
+const SESSION_END_TONES: Record<SessionEndOutcome, Tone> = { exited: 'good', stopped: 'warn', failed: 'bad', timed_out: 'bad' };
 
 /** How the dashboard shows each event kind: the handler map is total over `EventKind`. */
 export const EVENT_CATALOG: { [K in EventKind]: EventPresentation } = {
@@ -81,7 +82,7 @@ export const EVENT_CATALOG: { [K in EventKind]: EventPresentation } = {
   alert: { label: 'alert', tone: fixed('warn'), summary: (data) => clip(text(data.message), 240), inTimeline: true },
   session_ended: {
     label: 'session ended',
-    tone: (data) => (data.outcome === 'exited' ? 'good' : data.outcome === 'stopped' ? 'warn' : 'bad'),
+    tone: (data) => SESSION_END_TONES[data.outcome as SessionEndOutcome] ?? 'bad',
     summary: (data) =>
       [text(data.outcome), data.exit_code !== null && data.exit_code !== undefined && `exit ${text(data.exit_code)}`, data.signal && `signal ${text(data.signal)}`, typeof data.duration_ms === 'number' && `${(data.duration_ms / 1000).toFixed(1)}s`]
         .filter(Boolean)
