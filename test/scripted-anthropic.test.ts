@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../core/config/paths.js';
-import { TestProcess } from './support/process.js';
+import { cliHarness, exists, lineOf, type CliRun, type StartedCli } from './support/cli-run.js';
+import { postJson, readEvents } from './support/scripted-endpoint.js';
 import {
   apiError,
   blocksOf,
@@ -19,18 +18,9 @@ import {
 
 const claudeBin = path.join(repoRoot, 'node_modules', '.bin', 'claude');
 const model = 'claude-sonnet-4-5';
-/** Every CLI run is bounded: killed, and the test failed, past this. */
-const runLimitMs = 60_000;
 
 type Line = Record<string, unknown> & { type: string; subtype?: string; session_id?: string };
-
-interface ClaudeRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** The stream-json output, one parsed object per line. */
-  lines: Line[];
-  stderr: string;
-}
+type ClaudeRun = CliRun<Line>;
 
 interface Dirs {
   /** The CLI's working directory. */
@@ -41,70 +31,21 @@ interface Dirs {
 
 type Workspace = Dirs & { endpoint: ScriptedAnthropic };
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const harness = cliHarness();
+const tempDirs = (): Promise<Dirs> => harness.tempDirs('ao-claude-', ['project', 'home']);
+const serve = async (script: Turn[]): Promise<ScriptedAnthropic> => harness.closeAfter(await startScriptedAnthropic(script));
 
-async function tempDirs(): Promise<Dirs> {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ao-claude-'));
-  cleanups.push(() => fs.rm(root, { recursive: true, force: true }));
-  const dirs = { project: path.join(root, 'project'), home: path.join(root, 'home') };
-  await Promise.all([fs.mkdir(dirs.project), fs.mkdir(dirs.home)]);
-  return dirs;
-}
-
-async function serve(script: Turn[]): Promise<ScriptedAnthropic> {
-  const endpoint = await startScriptedAnthropic(script);
-  cleanups.push(() => endpoint.close());
-  return endpoint;
-}
-
-/** Starts the real CLI; `finished` resolves once it has exited, and rejects if it outlives `runLimitMs`. */
-function startClaude(ws: Workspace, prompt: string, args: string[] = []): { process: TestProcess; finished: Promise<ClaudeRun> } {
-  const child = spawn(claudeBin, ['-p', prompt, '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits', '--model', model, ...args], {
+function startClaude(ws: Workspace, prompt: string, args: string[] = []): StartedCli<Line> {
+  return harness.start({
+    name: 'claude',
+    command: claudeBin,
+    args: ['-p', prompt, '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits', '--model', model, ...args],
     cwd: ws.project,
-    // Only what the CLI needs: nothing from the outer environment (an ANTHROPIC_* or CLAUDE_* there) leaks in.
-    env: {
-      PATH: process.env.PATH,
-      HOME: ws.home,
-      ANTHROPIC_BASE_URL: ws.endpoint.url,
-      ANTHROPIC_API_KEY: 'test-key',
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { HOME: ws.home, ANTHROPIC_BASE_URL: ws.endpoint.url, ANTHROPIC_API_KEY: 'test-key', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
   });
-  const proc = new TestProcess('claude', child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  cleanups.push(() => proc.stop('SIGKILL'));
-  const finished = (async () => {
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, runLimitMs);
-    const { code, signal } = await proc.exited;
-    clearTimeout(timer);
-    if (timedOut) throw new Error(`claude did not finish within ${runLimitMs} ms:\n${stdout}\n${stderr}`);
-    const lines = stdout
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as Line);
-    return { code, signal, lines, stderr };
-  })();
-  return { process: proc, finished };
 }
 
 const runClaude = (ws: Workspace, prompt: string, args: string[] = []): Promise<ClaudeRun> => startClaude(ws, prompt, args).finished;
-
-const lineOf = (run: ClaudeRun, type: string, subtype?: string): Line => {
-  const line = run.lines.find((l) => l.type === type && (subtype === undefined || l.subtype === subtype));
-  if (!line) throw new Error(`no ${type}${subtype ? `/${subtype}` : ''} line in:\n${run.lines.map((l) => JSON.stringify(l)).join('\n')}\n${run.stderr}`);
-  return line;
-};
 
 /** Content blocks of one type from the CLI's `assistant` (tool_use) or `user` (tool_result) output lines. */
 function outputBlocks(run: ClaudeRun, type: 'tool_use' | 'tool_result'): Record<string, unknown>[] {
@@ -114,12 +55,6 @@ function outputBlocks(run: ClaudeRun, type: 'tool_use' | 'tool_result'): Record<
     return (message.content as Record<string, unknown>[]).filter((block) => block.type === type);
   });
 }
-
-const exists = (file: string): Promise<boolean> =>
-  fs.access(file).then(
-    () => true,
-    () => false,
-  );
 
 describe('the real claude CLI against the scripted endpoint', () => {
   it('writes a file with Write and reports the session, usage and cost', async () => {
@@ -279,7 +214,7 @@ describe('the real claude CLI against the scripted endpoint', () => {
     const held = gate();
     const dirs = await tempDirs();
     const endpoint = await serve([reply('Too late.', { until: held.promise })]);
-    cleanups.push(() => Promise.resolve(held.release()));
+    harness.defer(() => held.release());
     const { process: claude, finished } = startClaude({ ...dirs, endpoint }, 'Take your time');
     const asked = await Promise.race([endpoint.waitForMainRequest(1).then(() => true), finished.then(() => false)]);
     expect(asked, 'claude exited before asking for its first turn').toBe(true);
@@ -294,8 +229,7 @@ describe('the real claude CLI against the scripted endpoint', () => {
 });
 
 describe('the scripted endpoint', () => {
-  const post = (url: string, body: object): Promise<Response> =>
-    fetch(`${url}/v1/messages?beta=true`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const post = (url: string, body: object): Promise<Response> => postJson(`${url}/v1/messages?beta=true`, body);
   const main = { model, max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], tools: [{ name: 'Write' }, { name: 'Bash' }] };
 
   it('answers side requests harmlessly without consuming the script, then runs out with a 400', async () => {
@@ -325,10 +259,7 @@ describe('the scripted endpoint', () => {
     const endpoint = await serve([{ text: 'Writing it.', tools: [{ tool: 'Write', input: { file_path: 'a.txt', content: 'x' }, id: 'toolu_1' }], usage: { output_tokens: 7 } }]);
     const response = await post(endpoint.url, { ...main, stream: true });
     expect(response.headers.get('content-type')).toBe('text/event-stream');
-    const events = (await response.text())
-      .split('\n\n')
-      .filter((chunk) => chunk !== '')
-      .map((chunk) => ({ event: /^event: (.+)$/m.exec(chunk)?.[1], data: JSON.parse(/^data: (.+)$/m.exec(chunk)![1]!) as Record<string, unknown> }));
+    const events = await readEvents(response);
     expect(events.map((e) => e.event)).toEqual([
       'message_start',
       'content_block_start',

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../core/config/paths.js';
-import { TestProcess } from './support/process.js';
+import { cliHarness, exists, lineOf, type CliRun, type StartedCli } from './support/cli-run.js';
+import { postJson } from './support/scripted-endpoint.js';
 import {
   apiError,
   callTool,
@@ -23,18 +22,9 @@ import {
 /** The CLI's bundled entry point, a node script: run with this node, not through a shell. */
 const geminiBundle = path.join(repoRoot, 'node_modules', '@google', 'gemini-cli', 'bundle', 'gemini.js');
 const model = 'gemini-2.5-pro';
-/** Every CLI run is bounded: killed, and the test failed, past this. */
-const runLimitMs = 60_000;
 
 type Line = Record<string, unknown> & { type: string; session_id?: string };
-
-interface GeminiRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** The stream-json output, one parsed object per line. */
-  lines: Line[];
-  stderr: string;
-}
+type GeminiRun = CliRun<Line>;
 
 interface Dirs {
   /** The CLI's working directory. */
@@ -47,10 +37,7 @@ interface Dirs {
 
 type Workspace = Dirs & { endpoint: ScriptedGemini };
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const harness = cliHarness();
 
 /**
  * API-key auth (else "Invalid auth method selected"), no folder trust (else YOLO is downgraded in an untrusted
@@ -67,91 +54,38 @@ async function writeSettings(home: string, extra: { general?: Record<string, unk
 }
 
 async function tempDirs(settings?: Parameters<typeof writeSettings>[1]): Promise<Dirs> {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ao-gemini-'));
-  cleanups.push(() => fs.rm(root, { recursive: true, force: true }));
-  const dirs = { project: path.join(root, 'project'), home: path.join(root, 'home'), outside: root };
-  await Promise.all([fs.mkdir(dirs.project), fs.mkdir(dirs.home)]);
-  await writeSettings(dirs.home, settings);
-  return dirs;
+  const { root, project, home } = await harness.tempDirs('ao-gemini-', ['project', 'home']);
+  await writeSettings(home, settings);
+  return { project, home, outside: root };
 }
 
-async function serve(script: Turn[], options?: ScriptedGeminiOptions): Promise<ScriptedGemini> {
-  const endpoint = await startScriptedGemini(script, options);
-  cleanups.push(() => endpoint.close());
-  return endpoint;
-}
+const serve = async (script: Turn[], options?: ScriptedGeminiOptions): Promise<ScriptedGemini> => harness.closeAfter(await startScriptedGemini(script, options));
 
-/**
- * Signals the CLI's whole process group. The CLI relaunches itself as a child node process (to raise its heap
- * limit) and the parent ignores SIGTERM/SIGINT, so signalling the parent alone stops nothing, and killing it
- * alone orphans the child that does the work.
- */
-function signalGroup(proc: TestProcess, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-proc.pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-/** Starts the real CLI; `finished` resolves once it has exited, and rejects if it outlives `runLimitMs`. */
-function startGemini(ws: Workspace, prompt: string, args: string[] = ['--yolo']): { process: TestProcess; finished: Promise<GeminiRun> } {
-  const child = spawn(process.execPath, [geminiBundle, '-p', prompt, '--output-format', 'stream-json', '-m', model, ...args], {
+function startGemini(ws: Workspace, prompt: string, args: string[] = ['--yolo']): StartedCli<Line> {
+  const gemini = harness.start<Line>({
+    name: 'gemini',
+    command: process.execPath,
+    args: [geminiBundle, '-p', prompt, '--output-format', 'stream-json', '-m', model, ...args],
     cwd: ws.project,
-    // Only what the CLI needs: nothing from the outer environment (a GEMINI_* or GOOGLE_* there) leaks in.
-    env: { PATH: process.env.PATH, HOME: ws.home, GEMINI_API_KEY: 'test-key', GOOGLE_GEMINI_BASE_URL: ws.endpoint.url },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so the relaunched child can be signalled and killed with it.
-    detached: true,
+    env: { HOME: ws.home, GEMINI_API_KEY: 'test-key', GOOGLE_GEMINI_BASE_URL: ws.endpoint.url },
+    // The CLI relaunches itself as a child node process (to raise its heap limit) and the parent ignores
+    // SIGTERM/SIGINT, so signalling the parent alone stops nothing, and killing it alone orphans the child.
+    ownGroup: true,
   });
-  const proc = new TestProcess('gemini', child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  cleanups.push(async () => {
-    signalGroup(proc, 'SIGKILL');
-    await proc.exited;
+  // On an API error the CLI writes a report to os.tmpdir(), outside the test's directories: remove it by name.
+  void gemini.process.exited.then(() => {
+    for (const [, report] of gemini.process.output.matchAll(/Full report available at: (\S+\.json)/g)) harness.defer(() => fs.rm(report!, { force: true }));
   });
-  const finished = (async () => {
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      signalGroup(proc, 'SIGKILL');
-    }, runLimitMs);
-    const { code, signal } = await proc.exited;
-    clearTimeout(timer);
-    // On an API error the CLI writes a report to os.tmpdir(), outside the test's directories: remove it by name.
-    for (const [, report] of stderr.matchAll(/Full report available at: (\S+\.json)/g)) cleanups.push(() => fs.rm(report!, { force: true }));
-    if (timedOut) throw new Error(`gemini did not finish within ${runLimitMs} ms:\n${stdout}\n${stderr}`);
-    const lines = stdout
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as Line);
-    return { code, signal, lines, stderr };
-  })();
-  return { process: proc, finished };
+  return gemini;
 }
 
 const runGemini = (ws: Workspace, prompt: string, args?: string[]): Promise<GeminiRun> => startGemini(ws, prompt, args).finished;
 
 const linesOf = (run: GeminiRun, type: string): Line[] => run.lines.filter((l) => l.type === type);
 
-const lineOf = (run: GeminiRun, type: string): Line => {
-  const line = run.lines.find((l) => l.type === type);
-  if (!line) throw new Error(`no ${type} line in:\n${run.lines.map((l) => JSON.stringify(l)).join('\n')}\n${run.stderr}`);
-  return line;
-};
-
 /** The text of what went back to the model for each function call, from a main request. */
 const functionResponses = (request: Parameters<typeof partsOf>[0]): { name: string; response: Record<string, unknown> }[] =>
   partsOf(request, 'functionResponse').map((p) => ({ name: p.functionResponse!.name, response: p.functionResponse!.response }));
-
-const exists = (file: string): Promise<boolean> =>
-  fs.access(file).then(
-    () => true,
-    () => false,
-  );
 
 describe('the real gemini CLI against the scripted endpoint', () => {
   it('writes a file with write_file and reports the session, tool use and usage', async () => {
@@ -432,12 +366,12 @@ describe('the real gemini CLI against the scripted endpoint', () => {
     const held = gate();
     const dirs = await tempDirs();
     const endpoint = await serve([reply('Too late.', { until: held.promise })]);
-    cleanups.push(() => Promise.resolve(held.release()));
-    const { process: gemini, finished } = startGemini({ ...dirs, endpoint }, 'Take your time');
+    harness.defer(() => held.release());
+    const { process: gemini, finished, signal } = startGemini({ ...dirs, endpoint }, 'Take your time');
     const asked = await Promise.race([endpoint.waitForMainRequest(1).then(() => true), finished.then(() => false)]);
     expect(asked, 'gemini exited before asking for its first turn').toBe(true);
     expect(gemini.running).toBe(true);
-    signalGroup(gemini, 'SIGTERM');
+    signal('SIGTERM');
     const run = await finished;
     // It exits cleanly (SIGINT alike), mid-turn: an init and the prompt, and no result line. Only the missing
     // result tells a stopped run from a finished one.
@@ -448,8 +382,7 @@ describe('the real gemini CLI against the scripted endpoint', () => {
 });
 
 describe('the scripted endpoint', () => {
-  const generate = (url: string, body: object, method = 'streamGenerateContent?alt=sse'): Promise<Response> =>
-    fetch(`${url}/v1beta/models/${model}:${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const generate = (url: string, body: object, method = 'streamGenerateContent?alt=sse'): Promise<Response> => postJson(`${url}/v1beta/models/${model}:${method}`, body);
   const main = {
     contents: [{ role: 'user', parts: [{ text: 'hi' }] }],
     tools: [{ functionDeclarations: [{ name: 'write_file' }, { name: 'run_shell_command' }] }],

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../core/config/paths.js';
-import { TestProcess } from './support/process.js';
+import { cliHarness, dump, exists, lineOf, type CliRun, type StartedCli } from './support/cli-run.js';
+import { postJson, readEvents } from './support/scripted-endpoint.js';
 import {
   apiError,
   applyPatch,
@@ -23,8 +23,6 @@ const codexBin = path.join(repoRoot, 'node_modules', '.bin', 'codex');
 // A model in codex's bundled catalogue: an unknown one gets an "Model metadata ... not found" error item on every
 // run, and no `apply_patch` tool.
 const model = 'gpt-5.5';
-/** Every CLI run is bounded: killed, and the test failed, past this. */
-const runLimitMs = 60_000;
 
 interface Item {
   id: string;
@@ -33,14 +31,7 @@ interface Item {
 }
 
 type Line = Record<string, unknown> & { type: string; thread_id?: string; item?: Item; usage?: Record<string, number>; error?: { message: string } };
-
-interface CodexRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** The `--json` output, one parsed object per line. */
-  lines: Line[];
-  stderr: string;
-}
+type CodexRun = CliRun<Line>;
 
 interface Dirs {
   /** The CLI's working directory. */
@@ -59,28 +50,17 @@ interface RunOptions {
   retries?: number;
 }
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const harness = cliHarness();
 
 async function tempDirs(): Promise<Dirs> {
-  const project = await fs.mkdtemp(path.join(os.tmpdir(), 'ao-codex-project-'));
+  const { root: project } = await harness.tempDirs('ao-codex-project-', []);
   const cache = path.join(os.homedir(), '.cache');
   await fs.mkdir(cache, { recursive: true });
-  const root = await fs.mkdtemp(path.join(cache, 'ao-codex-'));
-  cleanups.push(() => fs.rm(project, { recursive: true, force: true }));
-  cleanups.push(() => fs.rm(root, { recursive: true, force: true }));
-  const dirs = { project, home: path.join(root, 'home'), codexHome: path.join(root, 'codex-home') };
-  await Promise.all([fs.mkdir(dirs.home), fs.mkdir(dirs.codexHome)]);
-  return dirs;
+  const { home, 'codex-home': codexHome } = await harness.tempDirs('ao-codex-', ['home', 'codex-home'], cache);
+  return { project, home, codexHome };
 }
 
-async function serve(script: Turn[]): Promise<ScriptedOpenAI> {
-  const endpoint = await startScriptedOpenAI(script);
-  cleanups.push(() => endpoint.close());
-  return endpoint;
-}
+const serve = async (script: Turn[]): Promise<ScriptedOpenAI> => harness.closeAfter(await startScriptedOpenAI(script));
 
 /** Codex 0.169 ignores OPENAI_BASE_URL: the endpoint is declared as a provider of its own. */
 function providerConfig(url: string, retries?: number): string {
@@ -88,76 +68,26 @@ function providerConfig(url: string, retries?: number): string {
   return `model_providers.local={name="local", base_url="${url}/v1", wire_api="responses", env_key="OPENAI_API_KEY"${retryLimits}}`;
 }
 
-/**
- * Starts the real CLI with `codex exec <options> ...tail` (tail: a prompt, or `resume <id> <prompt>`); `finished`
- * resolves once it has exited, and rejects if it outlives `runLimitMs`.
- */
-function startCodex(ws: Workspace, tail: string[], options: RunOptions = {}): { process: TestProcess; finished: Promise<CodexRun> } {
+/** Starts the real CLI with `codex exec <options> ...tail` (tail: a prompt, or `resume <id> <prompt>`). */
+function startCodex(ws: Workspace, tail: string[], options: RunOptions = {}): StartedCli<Line> {
   const args = ['exec', '--json', '--skip-git-repo-check', '-s', options.sandbox ?? 'workspace-write', '-m', model];
   args.push('-c', 'model_provider=local', '-c', providerConfig(ws.endpoint.url, options.retries), ...tail);
-  const child = spawn(codexBin, args, {
+  return harness.start({
+    name: 'codex',
+    command: codexBin,
+    args,
     cwd: ws.project,
-    // Only what the CLI needs: nothing from the outer environment (an OPENAI_* or CODEX_* there) leaks in.
-    env: { PATH: process.env.PATH, HOME: ws.home, CODEX_HOME: ws.codexHome, OPENAI_API_KEY: 'test-key' },
-    // stdin is /dev/null: with a pipe there, `codex exec` would wait for it to append to the prompt.
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group: the npm launcher is a node process that spawns the native binary, and a SIGKILL to
-    // the launcher alone would leave that running.
-    detached: true,
+    env: { HOME: ws.home, CODEX_HOME: ws.codexHome, OPENAI_API_KEY: 'test-key' },
+    // The npm launcher is a node process that spawns the native binary; a SIGKILL to it alone would leave that running.
+    ownGroup: true,
   });
-  const proc = new TestProcess('codex', child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const killGroup = (): void => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  };
-  cleanups.push(async () => {
-    killGroup();
-    await proc.exited;
-  });
-  const finished = (async () => {
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, runLimitMs);
-    const { code, signal } = await proc.exited;
-    clearTimeout(timer);
-    if (timedOut) throw new Error(`codex did not finish within ${runLimitMs} ms:\n${stdout}\n${stderr}`);
-    const lines = stdout
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as Line);
-    return { code, signal, lines, stderr };
-  })();
-  return { process: proc, finished };
 }
 
 const runCodex = (ws: Workspace, tail: string[], options: RunOptions = {}): Promise<CodexRun> => startCodex(ws, tail, options).finished;
 
-const dump = (run: CodexRun): string => `${run.lines.map((l) => JSON.stringify(l)).join('\n')}\n${run.stderr}`;
-
-const lineOf = (run: CodexRun, type: string): Line => {
-  const line = run.lines.find((l) => l.type === type);
-  if (!line) throw new Error(`no ${type} line in:\n${dump(run)}`);
-  return line;
-};
-
 /** The items of one type from the run's `item.completed` lines (or `item.started`). */
 const itemsOf = (run: CodexRun, type: string, event: 'item.completed' | 'item.started' = 'item.completed'): Item[] =>
   run.lines.flatMap((l) => (l.type === event && l.item?.type === type ? [l.item] : []));
-
-const exists = (file: string): Promise<boolean> =>
-  fs.access(file).then(
-    () => true,
-    () => false,
-  );
 
 describe('the real codex CLI against the scripted endpoint', () => {
   it('runs a shell command with exec_command and reports it as a command_execution item', async () => {
@@ -391,7 +321,7 @@ describe('the real codex CLI against the scripted endpoint', () => {
     const held = gate();
     const dirs = await tempDirs();
     const endpoint = await serve([reply('Too late.', { until: held.promise })]);
-    cleanups.push(() => Promise.resolve(held.release()));
+    harness.defer(() => held.release());
     const { process: codex, finished } = startCodex({ ...dirs, endpoint }, ['Take your time']);
     const asked = await Promise.race([endpoint.waitForMainRequest(1).then(() => true), finished.then(() => false)]);
     expect(asked, 'codex exited before asking for its first turn').toBe(true);
@@ -406,8 +336,7 @@ describe('the real codex CLI against the scripted endpoint', () => {
 });
 
 describe('the scripted endpoint', () => {
-  const post = (url: string, body: object): Promise<Response> =>
-    fetch(`${url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const post = (url: string, body: object): Promise<Response> => postJson(`${url}/v1/responses`, body);
   const main = { model, input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }], tools: [{ type: 'function', name: 'exec_command' }] };
 
   it('answers side requests harmlessly without consuming the script, then runs out with a 400', async () => {
@@ -447,10 +376,7 @@ describe('the scripted endpoint', () => {
     ]);
     const response = await post(endpoint.url, { ...main, stream: true });
     expect(response.headers.get('content-type')).toBe('text/event-stream');
-    const events = (await response.text())
-      .split('\n\n')
-      .filter((chunk) => chunk !== '')
-      .map((chunk) => ({ event: /^event: (.+)$/m.exec(chunk)?.[1], data: JSON.parse(/^data: (.+)$/m.exec(chunk)![1]!) as Record<string, unknown> }));
+    const events = await readEvents(response);
     expect(events.map((e) => e.event)).toEqual([
       'response.created',
       'response.output_item.added',
@@ -475,8 +401,8 @@ describe('the scripted endpoint', () => {
     const endpoint = await serve([apiError(500, 'server_error', 'Boom', { inStream: true, code: 'server_is_overloaded' })]);
     const response = await post(endpoint.url, { ...main, stream: true });
     expect(response.status).toBe(200);
-    const events = (await response.text()).split('\n\n').filter((chunk) => chunk !== '');
-    expect(events.map((e) => /^event: (.+)$/m.exec(e)?.[1])).toEqual(['response.created', 'response.failed']);
-    expect(JSON.parse(/^data: (.+)$/m.exec(events[1]!)![1]!)).toMatchObject({ response: { status: 'failed', error: { code: 'server_is_overloaded', message: 'Boom' } } });
+    const events = await readEvents(response);
+    expect(events.map((e) => e.event)).toEqual(['response.created', 'response.failed']);
+    expect(events[1]!.data).toMatchObject({ response: { status: 'failed', error: { code: 'server_is_overloaded', message: 'Boom' } } });
   });
 });

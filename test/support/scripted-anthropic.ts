@@ -1,5 +1,4 @@
-import http from 'node:http';
-import { RequestLog, isRecord, listenOnLoopback, readBody } from './scripted-server.js';
+import { bodyModel, isRecord, postsTo, sendEvent, startScriptedEndpoint, type Exchange, type RecordedRequest, type ScriptedEndpoint, type TurnTiming } from './scripted-endpoint.js';
 
 /**
  * A scripted stand-in for the Anthropic Messages API, for driving the real `claude` CLI offline.
@@ -21,13 +20,6 @@ export interface Usage {
   output_tokens: number;
   cache_creation_input_tokens: number;
   cache_read_input_tokens: number;
-}
-
-interface TurnTiming {
-  /** Answer only after this many milliseconds. */
-  delayMs?: number;
-  /** Answer only once this settles (see `gate()`): lets a test stop the CLI while a turn is in flight. */
-  until?: Promise<unknown>;
 }
 
 /** One model reply: text then tool calls, as the real API orders them. */
@@ -54,28 +46,8 @@ export interface ErrorTurn extends TurnTiming {
 
 export type Turn = ReplyTurn | ErrorTurn;
 
-export interface RecordedRequest {
-  method: string;
-  /** Path with query, e.g. `/v1/messages?beta=true`. */
-  path: string;
-  headers: http.IncomingHttpHeaders;
-  /** Parsed JSON when the body is JSON, else the raw text ('' for none). */
-  body: unknown;
-  /** `main` requests consume the script; `side` requests never do. */
-  kind: 'main' | 'side';
-  /** For main requests: the index of the script turn that answered (past the end: none was left). */
-  turn?: number;
-}
-
-export interface ScriptedAnthropic {
-  url: string;
-  requests: RecordedRequest[];
-  /** The conversation requests, in order. */
-  readonly mainRequests: RecordedRequest[];
-  /** Resolves with the `count`-th main request once it has arrived (1-based), e.g. to stop the CLI mid-turn. */
-  waitForMainRequest(count: number): Promise<RecordedRequest>;
-  close(): Promise<void>;
-}
+export type { RecordedRequest } from './scripted-endpoint.js';
+export type ScriptedAnthropic = ScriptedEndpoint;
 
 export interface MessageBlock {
   type: string;
@@ -97,8 +69,7 @@ export const apiError = (status: number, type: string, message: string, extra: O
   ...extra,
 });
 
-export { gate } from './scripted-server.js';
-
+export { gate } from './scripted-endpoint.js';
 
 /** The `messages` of a recorded Messages API request ([] for anything else). */
 export function messagesOf(request: RecordedRequest): Message[] {
@@ -122,10 +93,6 @@ const defaultUsage: Usage = { input_tokens: 100, output_tokens: 20, cache_creati
 
 type ContentBlock = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
 
-function errorBody(type: string, message: string): string {
-  return JSON.stringify({ type: 'error', error: { type, message } });
-}
-
 export interface ScriptedAnthropicOptions {
   /** Which Messages requests consume the script; override when the CLI runs without `Write` (e.g. `--disallowedTools Write`). */
   isMain?: (body: Record<string, unknown>) => boolean;
@@ -133,130 +100,62 @@ export interface ScriptedAnthropicOptions {
 
 const hasWriteTool = (body: Record<string, unknown>): boolean => toolNames(body).includes('Write');
 
-export async function startScriptedAnthropic(script: Turn[], options: ScriptedAnthropicOptions = {}): Promise<ScriptedAnthropic> {
-  const isMain = options.isMain ?? hasWriteTool;
-  const log = new RequestLog<RecordedRequest>();
-  const { requests } = log;
-  const mainRequests = (): RecordedRequest[] => log.mainRequests;
-  let cursor = 0;
-  let usesOfCursor = 0;
-  let nextId = 0;
-  let closing = false;
-
-  const server = http.createServer((req, res) => {
-    readBody(req, (body) => {
-      const path = req.url ?? '/';
-      const pathname = path.split('?')[0] ?? path;
-      const isMessages = req.method === 'POST' && pathname === '/v1/messages';
-      const kind = isMessages && isRecord(body) && isMain(body) ? 'main' : 'side';
-      const recorded: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, kind };
-      if (kind === 'main') recorded.turn = takeTurn();
-      log.record(recorded);
-      const stream = isRecord(body) && body.stream === true;
-      const model = isRecord(body) && typeof body.model === 'string' ? body.model : 'claude-scripted';
-
-      if (kind === 'side') {
-        if (isMessages) return sendMessage(res, stream, model, { text: 'OK' });
-        if (pathname === '/v1/messages/count_tokens') return sendJson(res, 200, JSON.stringify({ input_tokens: 100 }));
-        // Health checks (HEAD /api/hello) and anything else: a plain 200 so the CLI proceeds.
-        return sendJson(res, 200, '{}');
-      }
-      const turn = script[recorded.turn!];
-      // Past the end of the script: a 400, which the CLI does not retry (it re-sends a few times with fewer
-      // betas, then gives up), so a short script fails the run with this message instead of hanging it.
-      if (!turn) return sendJson(res, 400, errorBody('invalid_request_error', `scripted-anthropic: script exhausted (${script.length} turns)`));
-      void (async () => {
-        if (turn.delayMs) await new Promise((resolve) => setTimeout(resolve, turn.delayMs));
-        if (turn.until) await turn.until;
-        // The CLI may have been stopped, or the server closed, while the turn waited.
-        if (closing || res.destroyed) return;
-        if ('error' in turn) return sendError(res, stream, model, turn);
-        sendMessage(res, stream, model, turn);
-      })();
-    });
+export function startScriptedAnthropic(script: Turn[], options: ScriptedAnthropicOptions = {}): Promise<ScriptedAnthropic> {
+  return startScriptedEndpoint<ReplyTurn, ErrorTurn, RecordedRequest>(script, {
+    name: 'scripted-anthropic',
+    ...postsTo('/v1/messages', 'request-id'),
+    isMain: options.isMain ?? hasWriteTool,
+    // Token counting; health checks (HEAD /api/hello) and anything else get a plain 200 so the CLI proceeds.
+    answerOther: (exchange) => exchange.json(200, exchange.pathname === '/v1/messages/count_tokens' ? { input_tokens: 100 } : {}),
+    sendReply: sendMessage,
+    errorAnswer: ({ error: { status, type, message }, shouldRetry }) => ({
+      status,
+      body: { type: 'error', error: { type, message } },
+      headers: shouldRetry === undefined ? {} : { 'x-should-retry': String(shouldRetry) },
+    }),
+    sendStreamError: (exchange, { error: { type, message } }) => {
+      exchange.startEvents();
+      sendEvent(exchange.res, 'message_start', { message: messageShell(exchange, defaultUsage) });
+      sendEvent(exchange.res, 'error', { error: { type, message } });
+      exchange.res.end();
+    },
+    // A 400, which the CLI does not retry (it re-sends a few times with fewer betas, then gives up), so a short
+    // script fails the run with this message instead of hanging it.
+    exhausted: (message) => apiError(400, 'invalid_request_error', message),
   });
+}
 
-  function takeTurn(): number {
-    const index = cursor;
-    const turn = script[index];
-    const times = turn && 'error' in turn ? (turn.times ?? 1) : 1;
-    if (turn && ++usesOfCursor >= times) {
-      cursor++;
-      usesOfCursor = 0;
+function blocksFor(exchange: Exchange<RecordedRequest>, turn: ReplyTurn): ContentBlock[] {
+  const blocks: ContentBlock[] = turn.text === undefined ? [] : [{ type: 'text', text: turn.text }];
+  for (const call of turn.tools ?? []) blocks.push({ type: 'tool_use', id: call.id ?? `toolu_scripted_${exchange.newId()}`, name: call.tool, input: call.input });
+  return blocks;
+}
+
+function sendMessage(exchange: Exchange<RecordedRequest>, turn: ReplyTurn): void {
+  const { res } = exchange;
+  const usage = { ...defaultUsage, ...turn.usage };
+  const blocks = blocksFor(exchange, turn);
+  const stopReason = turn.stopReason ?? (blocks.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn');
+  if (!exchange.stream) return exchange.json(200, { ...messageShell(exchange, usage), content: blocks, stop_reason: stopReason });
+  exchange.startEvents();
+  // message_start carries the input side of usage; message_delta the final output count, as the real API does.
+  sendEvent(res, 'message_start', { message: messageShell(exchange, { ...usage, output_tokens: 1 }) });
+  blocks.forEach((block, index) => {
+    if (block.type === 'text') {
+      sendEvent(res, 'content_block_start', { index, content_block: { type: 'text', text: '' } });
+      sendEvent(res, 'content_block_delta', { index, delta: { type: 'text_delta', text: block.text } });
+    } else {
+      sendEvent(res, 'content_block_start', { index, content_block: { ...block, input: {} } });
+      sendEvent(res, 'content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) } });
     }
-    return index;
-  }
+    sendEvent(res, 'content_block_stop', { index });
+  });
+  sendEvent(res, 'message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } });
+  sendEvent(res, 'message_stop', {});
+  res.end();
+}
 
-  function sendJson(res: http.ServerResponse, status: number, json: string, headers: http.OutgoingHttpHeaders = {}): void {
-    res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_scripted_${requests.length}`, ...headers });
-    res.end(json);
-  }
-
-  function sendError(res: http.ServerResponse, stream: boolean, model: string, turn: ErrorTurn): void {
-    const { status, type, message } = turn.error;
-    if (!(turn.inStream && stream)) {
-      return sendJson(res, status, errorBody(type, message), turn.shouldRetry === undefined ? {} : { 'x-should-retry': String(turn.shouldRetry) });
-    }
-    startStream(res);
-    sse(res, 'message_start', { message: messageShell(model, defaultUsage) });
-    sse(res, 'error', { error: { type, message } });
-    res.end();
-  }
-
-  function blocksFor(turn: ReplyTurn): ContentBlock[] {
-    const blocks: ContentBlock[] = turn.text === undefined ? [] : [{ type: 'text', text: turn.text }];
-    for (const call of turn.tools ?? []) blocks.push({ type: 'tool_use', id: call.id ?? `toolu_scripted_${++nextId}`, name: call.tool, input: call.input });
-    return blocks;
-  }
-
-  function sendMessage(res: http.ServerResponse, stream: boolean, model: string, turn: ReplyTurn): void {
-    const usage = { ...defaultUsage, ...turn.usage };
-    const blocks = blocksFor(turn);
-    const stopReason = turn.stopReason ?? (blocks.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn');
-    if (!stream) {
-      return sendJson(res, 200, JSON.stringify({ ...messageShell(model, usage), content: blocks, stop_reason: stopReason }));
-    }
-    startStream(res);
-    // message_start carries the input side of usage; message_delta the final output count, as the real API does.
-    sse(res, 'message_start', { message: messageShell(model, { ...usage, output_tokens: 1 }) });
-    blocks.forEach((block, index) => {
-      if (block.type === 'text') {
-        sse(res, 'content_block_start', { index, content_block: { type: 'text', text: '' } });
-        sse(res, 'content_block_delta', { index, delta: { type: 'text_delta', text: block.text } });
-      } else {
-        sse(res, 'content_block_start', { index, content_block: { ...block, input: {} } });
-        sse(res, 'content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) } });
-      }
-      sse(res, 'content_block_stop', { index });
-    });
-    sse(res, 'message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } });
-    sse(res, 'message_stop', {});
-    res.end();
-  }
-
-  function messageShell(model: string, usage: Usage) {
-    return { id: `msg_scripted_${requests.length}`, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage };
-  }
-
-  function startStream(res: http.ServerResponse): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': `req_scripted_${requests.length}` });
-  }
-
-  function sse(res: http.ServerResponse, event: string, data: Record<string, unknown>): void {
-    res.write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`);
-  }
-
-  const listening = await listenOnLoopback(server);
-  return {
-    url: listening.url,
-    requests,
-    get mainRequests() {
-      return mainRequests();
-    },
-    waitForMainRequest: (count) => log.waitForMainRequest(count),
-    async close() {
-      closing = true;
-      await listening.close();
-    },
-  };
+function messageShell(exchange: Exchange<RecordedRequest>, usage: Usage) {
+  const model = bodyModel(exchange, 'claude-scripted');
+  return { id: `msg_scripted_${exchange.ordinal}`, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage };
 }

@@ -1,5 +1,4 @@
-import http from 'node:http';
-import { RequestLog, isRecord, listenOnLoopback, readBody } from './scripted-server.js';
+import { isRecord, startScriptedEndpoint, type Exchange, type RecordedRequest as EndpointRequest, type ScriptedEndpoint, type TurnTiming } from './scripted-endpoint.js';
 
 /**
  * A scripted stand-in for the Gemini API (`generativelanguage.googleapis.com`), for driving the real `gemini`
@@ -28,13 +27,6 @@ export interface UsageMetadata {
 
 export type FinishReason = 'STOP' | 'MAX_TOKENS' | 'SAFETY' | 'RECITATION' | 'MALFORMED_FUNCTION_CALL' | 'OTHER';
 
-interface TurnTiming {
-  /** Answer only after this many milliseconds. */
-  delayMs?: number;
-  /** Answer only once this settles (see `gate()`): lets a test stop the CLI while a turn is in flight. */
-  until?: Promise<unknown>;
-}
-
 /** One model reply: thought, text, then function calls, as the real API orders them. */
 export interface ReplyTurn extends TurnTiming {
   /** Sent as a `{text, thought: true}` part before the answer. */
@@ -59,30 +51,12 @@ export interface ErrorTurn extends TurnTiming {
 
 export type Turn = ReplyTurn | ErrorTurn;
 
-export interface RecordedRequest {
-  method: string;
-  /** Path with query, e.g. `/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse`. */
-  path: string;
+export interface RecordedRequest extends EndpointRequest {
   /** The model named in the path, if any. */
   model?: string;
-  headers: http.IncomingHttpHeaders;
-  /** Parsed JSON when the body is JSON, else the raw text ('' for none). */
-  body: unknown;
-  /** `main` requests consume the script; `side` requests never do. */
-  kind: 'main' | 'side';
-  /** For main requests: the index of the script turn that answered (past the end: none was left). */
-  turn?: number;
 }
 
-export interface ScriptedGemini {
-  url: string;
-  requests: RecordedRequest[];
-  /** The conversation requests, in order. */
-  readonly mainRequests: RecordedRequest[];
-  /** Resolves with the `count`-th main request once it has arrived (1-based), e.g. to stop the CLI mid-turn. */
-  waitForMainRequest(count: number): Promise<RecordedRequest>;
-  close(): Promise<void>;
-}
+export type ScriptedGemini = ScriptedEndpoint<RecordedRequest>;
 
 export interface Part {
   text?: string;
@@ -107,8 +81,7 @@ export const apiError = (code: number, status: string, message: string, extra: O
   ...extra,
 });
 
-export { gate } from './scripted-server.js';
-
+export { gate } from './scripted-endpoint.js';
 
 /** The `contents` of a recorded generateContent request ([] for anything else). */
 export function contentsOf(request: RecordedRequest): Content[] {
@@ -179,119 +152,72 @@ export interface ScriptedGeminiOptions {
 // always does, even when policy withholds the write tools (read_file, glob, ... stay).
 const declaresTools = (body: Record<string, unknown>): boolean => declaredTools(body).length > 0;
 
-const generatePath = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):(streamGenerateContent|generateContent|countTokens)$/;
-
-export async function startScriptedGemini(script: Turn[], options: ScriptedGeminiOptions = {}): Promise<ScriptedGemini> {
-  const isMain = options.isMain ?? declaresTools;
-  const log = new RequestLog<RecordedRequest>();
-  const { requests } = log;
-  const mainRequests = (): RecordedRequest[] => log.mainRequests;
-  let cursor = 0;
-  let usesOfCursor = 0;
-  let closing = false;
-
-  const server = http.createServer((req, res) => {
-    readBody(req, (body) => {
-      const path = req.url ?? '/';
-      const pathname = path.split('?')[0] ?? path;
-      const match = generatePath.exec(pathname);
-      const model = match?.[1] ?? /^\/v1(?:beta|alpha)?\/models\/([^/:]+)/.exec(pathname)?.[1];
-      const method = match?.[2];
-      const isGenerate = req.method === 'POST' && (method === 'streamGenerateContent' || method === 'generateContent');
-      const kind = isGenerate && isRecord(body) && isMain(body, path) ? 'main' : 'side';
-      const recorded: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, kind };
-      if (model !== undefined) recorded.model = model;
-      if (kind === 'main') recorded.turn = takeTurn();
-      log.record(recorded);
-      const stream = method === 'streamGenerateContent';
-      const modelVersion = model ?? 'gemini-scripted';
-
-      if (kind === 'side') {
-        if (isGenerate) return sendReply(res, stream, modelVersion, sideAnswer(body), sideUsage);
-        if (method === 'countTokens') return sendJson(res, 200, { totalTokens: 100 });
-        if (req.method === 'GET' && pathname.endsWith('/models')) return sendJson(res, 200, { models: [] });
-        if (req.method === 'GET' && model !== undefined) return sendJson(res, 200, { name: `models/${model}` });
-        // Anything else: a plain 200 so the CLI proceeds.
-        return sendJson(res, 200, {});
-      }
-      const turn = script[recorded.turn!];
-      // Past the end of the script: a 400, which the CLI does not retry, so a short script fails the run with this
-      // message instead of hanging it.
-      if (!turn) return sendError(res, { code: 400, status: 'INVALID_ARGUMENT', message: `scripted-gemini: script exhausted (${script.length} turns)` });
-      void (async () => {
-        if (turn.delayMs) await new Promise((resolve) => setTimeout(resolve, turn.delayMs));
-        if (turn.until) await turn.until;
-        // The CLI may have been stopped, or the server closed, while the turn waited.
-        if (closing || res.destroyed) return;
-        if ('error' in turn) return sendError(res, turn.error);
-        sendReply(res, stream, modelVersion, partsFor(turn), usageOf(turn), turn.finishReason);
-      })();
-    });
+export function startScriptedGemini(script: Turn[], options: ScriptedGeminiOptions = {}): Promise<ScriptedGemini> {
+  return startScriptedEndpoint<ReplyTurn, ErrorTurn, RecordedRequest>(script, {
+    name: 'scripted-gemini',
+    asksModel: (method, pathname) => method === 'POST' && routeOf(pathname).generates,
+    isMain: options.isMain ?? declaresTools,
+    asksStream: (_request, pathname) => routeOf(pathname).call === 'streamGenerateContent',
+    describe: (pathname) => {
+      const { model } = routeOf(pathname);
+      return model === undefined ? {} : { model };
+    },
+    jsonType: 'application/json; charset=UTF-8',
+    sideReply: (body) => ({ text: sideAnswer(body), usage: sideUsage }),
+    answerOther,
+    sendReply,
+    errorAnswer: ({ error: { code, message, status, details } }) => ({ status: code, body: { error: { code, message, status, ...(details ? { details } : {}) } } }),
+    // A 400, which the CLI does not retry, so a short script fails the run with this message instead of hanging it.
+    exhausted: (message) => apiError(400, 'INVALID_ARGUMENT', message),
   });
+}
 
-  function takeTurn(): number {
-    const index = cursor;
-    const turn = script[index];
-    const times = turn && 'error' in turn ? (turn.times ?? 1) : 1;
-    if (turn && ++usesOfCursor >= times) {
-      cursor++;
-      usesOfCursor = 0;
-    }
-    return index;
-  }
+const generatePath = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):(streamGenerateContent|generateContent|countTokens)$/;
+const modelPath = /^\/v1(?:beta|alpha)?\/models\/([^/:]+)/;
 
-  /** A JSON answer shaped by the request's response schema when it asks for JSON, else a plain 'OK'. */
-  function sideAnswer(body: unknown): Part[] {
-    const config = isRecord(body) && isRecord(body.generationConfig) ? body.generationConfig : {};
-    if (config.responseMimeType !== 'application/json') return [{ text: 'OK' }];
-    return [{ text: JSON.stringify(plainValueFor(config.responseJsonSchema ?? config.responseSchema)) }];
-  }
+/** What a request's path names: the model, and the method called on it. */
+function routeOf(pathname: string) {
+  const match = generatePath.exec(pathname);
+  const call = match?.[2];
+  return { model: match?.[1] ?? modelPath.exec(pathname)?.[1], call, generates: call === 'streamGenerateContent' || call === 'generateContent' };
+}
 
-  function partsFor(turn: ReplyTurn): Part[] {
-    const parts: Part[] = [];
-    if (turn.thought !== undefined) parts.push({ text: turn.thought, thought: true });
-    if (turn.text !== undefined) parts.push({ text: turn.text });
-    for (const call of turn.calls ?? []) parts.push({ functionCall: { name: call.name, args: call.args, ...(call.id === undefined ? {} : { id: call.id }) } });
-    return parts;
-  }
+function answerOther({ request, pathname, json }: Exchange<RecordedRequest>): void {
+  if (routeOf(pathname).call === 'countTokens') return json(200, { totalTokens: 100 });
+  if (request.method === 'GET' && pathname.endsWith('/models')) return json(200, { models: [] });
+  if (request.method === 'GET' && request.model !== undefined) return json(200, { name: `models/${request.model}` });
+  // Anything else: a plain 200 so the CLI proceeds.
+  json(200, {});
+}
 
-  function sendJson(res: http.ServerResponse, status: number, json: unknown): void {
-    res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
-    res.end(JSON.stringify(json));
-  }
+/** A JSON answer shaped by the request's response schema when it asks for JSON, else a plain 'OK'. */
+function sideAnswer(body: unknown): string {
+  const config = isRecord(body) && isRecord(body.generationConfig) ? body.generationConfig : {};
+  if (config.responseMimeType !== 'application/json') return 'OK';
+  return JSON.stringify(plainValueFor(config.responseJsonSchema ?? config.responseSchema));
+}
 
-  function sendError(res: http.ServerResponse, error: ErrorTurn['error']): void {
-    sendJson(res, error.code, { error: { code: error.code, message: error.message, status: error.status, ...(error.details ? { details: error.details } : {}) } });
-  }
+function partsFor(turn: ReplyTurn): Part[] {
+  const parts: Part[] = [];
+  if (turn.thought !== undefined) parts.push({ text: turn.thought, thought: true });
+  if (turn.text !== undefined) parts.push({ text: turn.text });
+  for (const call of turn.calls ?? []) parts.push({ functionCall: { name: call.name, args: call.args, ...(call.id === undefined ? {} : { id: call.id }) } });
+  return parts;
+}
 
-  function sendReply(res: http.ServerResponse, stream: boolean, modelVersion: string, parts: Part[], usage: UsageMetadata, finishReason: FinishReason = 'STOP'): void {
-    const responseId = `scripted-${requests.length}`;
-    const response = (chunkParts: Part[], last: boolean) => ({
-      candidates: [{ content: { role: 'model', parts: chunkParts }, index: 0, ...(last ? { finishReason } : {}) }],
-      // The CLI keeps the last usage it sees; the real API sends a running count on every chunk.
-      usageMetadata: usage,
-      modelVersion,
-      responseId,
-    });
-    if (!stream) return sendJson(res, 200, response(parts, true));
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    // One chunk per part, the finish reason on the last, as the real API streams them.
-    const chunks = parts.length > 0 ? parts.map((part) => [part]) : [[]];
-    chunks.forEach((chunkParts, index) => res.write(`data: ${JSON.stringify(response(chunkParts, index === chunks.length - 1))}\r\n\r\n`));
-    res.end();
-  }
-
-  const listening = await listenOnLoopback(server);
-  return {
-    url: listening.url,
-    requests,
-    get mainRequests() {
-      return mainRequests();
-    },
-    waitForMainRequest: (count) => log.waitForMainRequest(count),
-    async close() {
-      closing = true;
-      await listening.close();
-    },
-  };
+function sendReply(exchange: Exchange<RecordedRequest>, turn: ReplyTurn): void {
+  const parts = partsFor(turn);
+  const response = (chunkParts: Part[], last: boolean) => ({
+    candidates: [{ content: { role: 'model', parts: chunkParts }, index: 0, ...(last ? { finishReason: turn.finishReason ?? 'STOP' } : {}) }],
+    // The CLI keeps the last usage it sees; the real API sends a running count on every chunk.
+    usageMetadata: usageOf(turn),
+    modelVersion: exchange.request.model ?? 'gemini-scripted',
+    responseId: `scripted-${exchange.ordinal}`,
+  });
+  if (!exchange.stream) return exchange.json(200, response(parts, true));
+  exchange.startEvents();
+  // One chunk per part, the finish reason on the last, as the real API streams them.
+  const chunks = parts.length > 0 ? parts.map((part) => [part]) : [[]];
+  chunks.forEach((chunkParts, index) => exchange.res.write(`data: ${JSON.stringify(response(chunkParts, index === chunks.length - 1))}\r\n\r\n`));
+  exchange.res.end();
 }

@@ -1,5 +1,4 @@
-import http from 'node:http';
-import { RequestLog, isRecord, listenOnLoopback, readBody } from './scripted-server.js';
+import { bodyModel, isRecord, postsTo, sendEvent, startScriptedEndpoint, type Exchange, type RecordedRequest, type ScriptedEndpoint, type TurnTiming } from './scripted-endpoint.js';
 
 /**
  * A scripted stand-in for the OpenAI Responses API, for driving the real `codex` CLI offline.
@@ -31,13 +30,6 @@ export interface Usage {
   reasoning_tokens: number;
 }
 
-interface TurnTiming {
-  /** Answer only after this many milliseconds. */
-  delayMs?: number;
-  /** Answer only once this settles (see `gate()`): lets a test stop the CLI while a turn is in flight. */
-  until?: Promise<unknown>;
-}
-
 /** One model reply: a message then tool calls, as the real API orders its output items. */
 export interface ReplyTurn extends TurnTiming {
   text?: string;
@@ -60,29 +52,9 @@ export interface ErrorTurn extends TurnTiming {
 
 export type Turn = ReplyTurn | ErrorTurn;
 
-export interface RecordedRequest {
-  method: string;
-  /** Path with query, e.g. `/v1/responses`. */
-  path: string;
-  headers: http.IncomingHttpHeaders;
-  /** Parsed JSON when the body is JSON, else the raw text ('' for none). */
-  body: unknown;
-  /** `main` requests consume the script; `side` requests never do. */
-  kind: 'main' | 'side';
-  /** For main requests: the index of the script turn that answered (past the end: none was left). */
-  turn?: number;
-}
-
-export interface ScriptedOpenAI {
-  /** Base URL without `/v1`; codex's provider `base_url` is `${url}/v1`. */
-  url: string;
-  requests: RecordedRequest[];
-  /** The conversation requests, in order. */
-  readonly mainRequests: RecordedRequest[];
-  /** Resolves with the `count`-th main request once it has arrived (1-based), e.g. to stop the CLI mid-turn. */
-  waitForMainRequest(count: number): Promise<RecordedRequest>;
-  close(): Promise<void>;
-}
+export type { RecordedRequest } from './scripted-endpoint.js';
+/** Its `url` is the base URL without `/v1`; codex's provider `base_url` is `${url}/v1`. */
+export type ScriptedOpenAI = ScriptedEndpoint;
 
 /** One item of a request's `input`: a message, a tool call the model made, or a tool call's output. */
 export interface InputItem {
@@ -107,8 +79,7 @@ export const apiError = (status: number, type: string, message: string, extra: O
   return { error: code === undefined ? { status, type, message } : { status, type, message, code }, ...rest };
 };
 
-export { gate } from './scripted-server.js';
-
+export { gate } from './scripted-endpoint.js';
 
 /** The `input` items of a recorded Responses request, optionally of one type ([] for anything else). */
 export function inputOf(request: RecordedRequest, type?: string): InputItem[] {
@@ -139,10 +110,6 @@ type OutputItem =
   | { type: 'function_call'; id: string; call_id: string; name: string; arguments: string; status: 'completed' }
   | { type: 'custom_tool_call'; id: string; call_id: string; name: string; input: string; status: 'completed' };
 
-function errorBody(type: string, message: string, code: string): string {
-  return JSON.stringify({ error: { message, type, param: null, code } });
-}
-
 function usageOf(usage: Usage) {
   return {
     input_tokens: usage.input_tokens,
@@ -161,142 +128,74 @@ export interface ScriptedOpenAIOptions {
 const hasShellTool = (body: Record<string, unknown>): boolean =>
   Array.isArray(body.tools) && body.tools.some((t) => isRecord(t) && t.name === 'exec_command');
 
-export async function startScriptedOpenAI(script: Turn[], options: ScriptedOpenAIOptions = {}): Promise<ScriptedOpenAI> {
-  const isMain = options.isMain ?? hasShellTool;
-  const log = new RequestLog<RecordedRequest>();
-  const { requests } = log;
-  const mainRequests = (): RecordedRequest[] => log.mainRequests;
-  let cursor = 0;
-  let usesOfCursor = 0;
-  let nextId = 0;
-  let closing = false;
-
-  const server = http.createServer((req, res) => {
-    readBody(req, (body) => {
-      const path = req.url ?? '/';
-      const pathname = path.split('?')[0] ?? path;
-      const isResponses = req.method === 'POST' && pathname === '/v1/responses';
-      const kind = isResponses && isRecord(body) && isMain(body) ? 'main' : 'side';
-      const recorded: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, kind };
-      if (kind === 'main') recorded.turn = takeTurn();
-      log.record(recorded);
-      const stream = isRecord(body) && body.stream === true;
-      const model = isRecord(body) && typeof body.model === 'string' ? body.model : 'gpt-scripted';
-
-      if (kind === 'side') {
-        if (isResponses) return sendResponse(res, stream, model, { text: 'OK' });
-        // Both shapes of a models listing: OpenAI's `data` and codex's own `models`, each empty.
-        if (req.method === 'GET' && pathname === '/v1/models') return sendJson(res, 200, JSON.stringify({ object: 'list', data: [], models: [] }));
-        return sendJson(res, 200, '{}');
-      }
-      const turn = script[recorded.turn!];
-      // Past the end of the script: a 400, which codex neither retries nor waits out, so a short script fails the
-      // run with this message (as an `error` line and `turn.failed`) instead of hanging it.
-      if (!turn) {
-        const message = `scripted-openai: script exhausted (${script.length} turns)`;
-        return sendJson(res, 400, errorBody('invalid_request_error', message, 'invalid_request_error'));
-      }
-      void (async () => {
-        if (turn.delayMs) await new Promise((resolve) => setTimeout(resolve, turn.delayMs));
-        if (turn.until) await turn.until;
-        // The CLI may have been stopped, or the server closed, while the turn waited.
-        if (closing || res.destroyed) return;
-        if ('error' in turn) return sendError(res, stream, model, turn);
-        sendResponse(res, stream, model, turn);
-      })();
-    });
+export function startScriptedOpenAI(script: Turn[], options: ScriptedOpenAIOptions = {}): Promise<ScriptedOpenAI> {
+  return startScriptedEndpoint<ReplyTurn, ErrorTurn, RecordedRequest>(script, {
+    name: 'scripted-openai',
+    ...postsTo('/v1/responses', 'x-request-id'),
+    isMain: options.isMain ?? hasShellTool,
+    answerOther: ({ request, pathname, json }) =>
+      // Both shapes of a models listing: OpenAI's `data` and codex's own `models`, each empty.
+      json(200, request.method === 'GET' && pathname === '/v1/models' ? { object: 'list', data: [], models: [] } : {}),
+    sendReply: sendResponse,
+    errorAnswer: ({ error }) => ({ status: error.status, body: { error: { message: error.message, type: error.type, param: null, code: codeOf(error) } } }),
+    sendStreamError: (exchange, { error }) => {
+      exchange.startEvents();
+      const shell = responseShell(exchange, 'in_progress');
+      sendEvent(exchange.res, 'response.created', { response: shell });
+      sendEvent(exchange.res, 'response.failed', { response: { ...shell, status: 'failed', error: { code: codeOf(error), message: error.message } } });
+      exchange.res.end();
+    },
+    // A 400, which codex neither retries nor waits out, so a short script fails the run with this message (as an
+    // `error` line and `turn.failed`) instead of hanging it.
+    exhausted: (message) => apiError(400, 'invalid_request_error', message),
   });
+}
 
-  function takeTurn(): number {
-    const index = cursor;
-    const turn = script[index];
-    const times = turn && 'error' in turn ? (turn.times ?? 1) : 1;
-    if (turn && ++usesOfCursor >= times) {
-      cursor++;
-      usesOfCursor = 0;
+const codeOf = (error: ErrorTurn['error']): string => error.code ?? error.type;
+
+function itemsFor(exchange: Exchange<RecordedRequest>, turn: ReplyTurn): OutputItem[] {
+  const items: OutputItem[] = [];
+  if (turn.text !== undefined) {
+    const id = `msg_scripted_${exchange.ordinal}`;
+    items.push({ type: 'message', id, role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: turn.text, annotations: [] }] });
+  }
+  for (const call of turn.tools ?? []) {
+    const n = exchange.newId();
+    const callId = call.id ?? `call_scripted_${n}`;
+    items.push(
+      typeof call.input === 'string'
+        ? { type: 'custom_tool_call', id: `ctc_scripted_${n}`, call_id: callId, name: call.tool, input: call.input, status: 'completed' }
+        : { type: 'function_call', id: `fc_scripted_${n}`, call_id: callId, name: call.tool, arguments: JSON.stringify(call.input), status: 'completed' },
+    );
+  }
+  return items;
+}
+
+function sendResponse(exchange: Exchange<RecordedRequest>, turn: ReplyTurn): void {
+  const { res } = exchange;
+  const usage = usageOf({ ...defaultUsage, ...turn.usage });
+  const items = itemsFor(exchange, turn);
+  const completed = { ...responseShell(exchange, 'completed'), output: items, usage };
+  if (!exchange.stream) return exchange.json(200, completed);
+  exchange.startEvents();
+  sendEvent(res, 'response.created', { response: responseShell(exchange, 'in_progress') });
+  items.forEach((item, output_index) => {
+    // `added` carries the item's shell; codex takes the finished item (and so the tool call) from `done`.
+    if (item.type === 'message') {
+      sendEvent(res, 'response.output_item.added', { output_index, item: { ...item, status: 'in_progress', content: [] } });
+      sendEvent(res, 'response.output_text.delta', { item_id: item.id, output_index, content_index: 0, delta: item.content[0]!.text });
+    } else if (item.type === 'function_call') {
+      sendEvent(res, 'response.output_item.added', { output_index, item: { ...item, status: 'in_progress', arguments: '' } });
+    } else {
+      sendEvent(res, 'response.output_item.added', { output_index, item: { ...item, status: 'in_progress', input: '' } });
     }
-    return index;
-  }
+    sendEvent(res, 'response.output_item.done', { output_index, item });
+  });
+  sendEvent(res, 'response.completed', { response: completed });
+  res.end();
+}
 
-  function sendJson(res: http.ServerResponse, status: number, json: string): void {
-    res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_scripted_${requests.length}` });
-    res.end(json);
-  }
-
-  function sendError(res: http.ServerResponse, stream: boolean, model: string, turn: ErrorTurn): void {
-    const { status, type, message } = turn.error;
-    const code = turn.error.code ?? type;
-    if (!(turn.inStream && stream)) return sendJson(res, status, errorBody(type, message, code));
-    startStream(res);
-    const shell = responseShell(model, 'in_progress');
-    sse(res, 'response.created', { response: shell });
-    sse(res, 'response.failed', { response: { ...shell, status: 'failed', error: { code, message } } });
-    res.end();
-  }
-
-  function itemsFor(turn: ReplyTurn): OutputItem[] {
-    const n = requests.length;
-    const items: OutputItem[] = [];
-    if (turn.text !== undefined) {
-      items.push({ type: 'message', id: `msg_scripted_${n}`, role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: turn.text, annotations: [] }] });
-    }
-    for (const call of turn.tools ?? []) {
-      const callId = call.id ?? `call_scripted_${++nextId}`;
-      items.push(
-        typeof call.input === 'string'
-          ? { type: 'custom_tool_call', id: `ctc_scripted_${nextId}`, call_id: callId, name: call.tool, input: call.input, status: 'completed' }
-          : { type: 'function_call', id: `fc_scripted_${nextId}`, call_id: callId, name: call.tool, arguments: JSON.stringify(call.input), status: 'completed' },
-      );
-    }
-    return items;
-  }
-
-  function sendResponse(res: http.ServerResponse, stream: boolean, model: string, turn: ReplyTurn): void {
-    const usage = usageOf({ ...defaultUsage, ...turn.usage });
-    const items = itemsFor(turn);
-    const completed = { ...responseShell(model, 'completed'), output: items, usage };
-    if (!stream) return sendJson(res, 200, JSON.stringify(completed));
-    startStream(res);
-    sse(res, 'response.created', { response: responseShell(model, 'in_progress') });
-    items.forEach((item, output_index) => {
-      // `added` carries the item's shell; codex takes the finished item (and so the tool call) from `done`.
-      if (item.type === 'message') {
-        sse(res, 'response.output_item.added', { output_index, item: { ...item, status: 'in_progress', content: [] } });
-        sse(res, 'response.output_text.delta', { item_id: item.id, output_index, content_index: 0, delta: item.content[0]!.text });
-      } else if (item.type === 'function_call') {
-        sse(res, 'response.output_item.added', { output_index, item: { ...item, status: 'in_progress', arguments: '' } });
-      } else {
-        sse(res, 'response.output_item.added', { output_index, item: { ...item, status: 'in_progress', input: '' } });
-      }
-      sse(res, 'response.output_item.done', { output_index, item });
-    });
-    sse(res, 'response.completed', { response: completed });
-    res.end();
-  }
-
-  function responseShell(model: string, status: 'in_progress' | 'completed') {
-    return { id: `resp_scripted_${requests.length}`, object: 'response', created_at: Math.floor(Date.now() / 1000), status, model, output: [] };
-  }
-
-  function startStream(res: http.ServerResponse): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': `req_scripted_${requests.length}` });
-  }
-
-  function sse(res: http.ServerResponse, event: string, data: Record<string, unknown>): void {
-    res.write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`);
-  }
-
-  const listening = await listenOnLoopback(server);
-  return {
-    url: listening.url,
-    requests,
-    get mainRequests() {
-      return mainRequests();
-    },
-    waitForMainRequest: (count) => log.waitForMainRequest(count),
-    async close() {
-      closing = true;
-      await listening.close();
-    },
-  };
+function responseShell(exchange: Exchange<RecordedRequest>, status: 'in_progress' | 'completed') {
+  const model = bodyModel(exchange, 'gpt-scripted');
+  return { id: `resp_scripted_${exchange.ordinal}`, object: 'response', created_at: Math.floor(Date.now() / 1000), status, model, output: [] };
 }
