@@ -23,8 +23,9 @@ export interface RunnerOptions {
 }
 
 /**
- * A whole ao system for one test file, in its own Temporal namespace on the shared dev server:
- * the control worker, the API and any number of runners, each a real process.
+ * A whole ao system for one test file (or one recording of histories), in its own Temporal
+ * namespace on the shared dev server: the control worker, the API and any number of runners,
+ * each a real process.
  */
 export class TestStack {
   readonly processes: TestProcess[] = [];
@@ -41,10 +42,12 @@ export class TestStack {
     readonly root: string,
     private readonly env: NodeJS.ProcessEnv,
     /** Applied to every API process of this stack (e.g. DATABASE_URL). */
-    private readonly apiEnv: NodeJS.ProcessEnv = {},
+    private readonly apiEnv: NodeJS.ProcessEnv,
+    private readonly workflowBundle: string,
   ) {}
 
-  static async create(options: { apiEnv?: NodeJS.ProcessEnv; temporalAddress?: string } = {}): Promise<TestStack> {
+  /** Outside vitest (the history recorder) `temporalAddress` and `workflowBundle` must be given; tests get the global setup's. */
+  static async create(options: { apiEnv?: NodeJS.ProcessEnv; temporalAddress?: string; workflowBundle?: string } = {}): Promise<TestStack> {
     const address = options.temporalAddress ?? inject('temporalAddress');
     const namespace = `ao-test-${crypto.randomBytes(4).toString('hex')}`;
     const connection = await Connection.connect({ address });
@@ -56,14 +59,14 @@ export class TestStack {
     const configDir = path.join(root, 'config');
     await fs.cp(path.join(repoRoot, 'config'), configDir, { recursive: true });
     const env = { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, AO_DATA_DIR: path.join(root, 'data'), AO_CONFIG_DIR: configDir };
-    const stack = new TestStack(namespace, client, root, env, options.apiEnv);
+    const stack = new TestStack(namespace, client, root, env, options.apiEnv ?? {}, options.workflowBundle ?? inject('workflowBundle'));
     await stack.startControl();
     await stack.startApi();
     return stack;
   }
 
   async startControl(): Promise<TestProcess> {
-    const control = startTsProcess('control', 'workers/control.ts', [], { ...this.env, AO_WORKFLOW_BUNDLE: inject('workflowBundle') });
+    const control = startTsProcess('control', 'workers/control.ts', [], { ...this.env, AO_WORKFLOW_BUNDLE: this.workflowBundle });
     this.processes.push(control);
     await control.waitFor(/control worker polling/);
     return control;
