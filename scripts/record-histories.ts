@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { repoRoot } from '../core/paths.js';
+import { repoRoot } from '../core/config/paths.js';
 import { findTemporalCli } from '../temporal-config/cli.js';
 import { startDevServer } from '../temporal-config/dev-server.js';
 import {

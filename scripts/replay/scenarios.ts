@@ -1,8 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { RunFailureType } from '../../core/failures.js';
-import type { RunStatus } from '../../core/run-status.js';
-import type { RunView, RunnerView, Script } from '../../core/schemas.js';
+import type { RunFailureType } from '../../core/contract/failures.js';
+import type { RunStatus } from '../../core/contract/run-status.js';
+import type { RunView } from '../../core/contract/http.js';
+import type { RunnerView } from '../../core/contract/fleet.js';
+import type { Script } from '../../core/contract/config-files.js';
 import { runWorkflowId, runnerWorkflowId } from '../../workflows/messages.js';
 import { eventually, type TestStack } from '../../test/support/stack.js';
 

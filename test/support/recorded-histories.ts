@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import proto, { type temporal } from '@temporalio/proto';
 import { z } from 'zod';
-import { repoRoot } from '../../core/paths.js';
+import { repoRoot } from '../../core/config/paths.js';
 
 /**
  * Workflow histories recorded from releases, which the replay test runs against the current
