@@ -1,5 +1,4 @@
 import {
-  CancellationScope,
   ActivityCancellationType,
   allHandlersFinished,
   condition,
@@ -168,11 +167,10 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
       scheduleToStartTimeout: PRESENCE_HEARTBEAT_TIMEOUT,
       startToCloseTimeout: '3650 days',
       retry: { maximumAttempts: 1 },
-      // A dead runner cannot acknowledge a cancel: do not wait for it.
+      // A dead runner cannot acknowledge a cancel: never wait for one (and none is sent, see below).
       cancellationType: ActivityCancellationType.ABANDON,
     });
-    const scope = new CancellationScope();
-    const presence = scope.run(() => holdPresence()).then(
+    const presence = holdPresence().then(
       () => 'ended' as const,
       () => 'lost' as const,
     );
@@ -181,8 +179,11 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
       condition(() => instanceGeneration !== generation || workflowInfo().continueAsNewSuggested).then(() => 'interrupted' as const),
     ]);
     if (outcome === 'interrupted') {
-      // A new instance registered, or history is long: the next presence hold starts afresh.
-      scope.cancel();
+      // A new instance registered, or history is long: the next presence hold starts afresh. The old one is
+      // left to end by itself (time out, or complete on the new process that picked it up), not cancelled:
+      // an abandoned activity's later timeout or completion fails every workflow task in the SDK's state
+      // machine ("ActivityMachine in state Canceled"). Abandoning sends no command, so leaving it is
+      // replay-compatible, and heals runner workflows that histories left stuck that way.
       if (!syncing && patched(SCRIPT_SYNC_UPGRADE_PATCH)) break;
       continue;
     }
