@@ -1,8 +1,11 @@
 import express, { type ErrorRequestHandler } from 'express';
 import type { AgentsService } from './agents-service.js';
-import { requireToken } from './auth.js';
+import type { AuditLog } from './audit-log.js';
+import { authenticate } from './auth.js';
+import type { CredentialStore } from './credentials.js';
 import { serveDashboard } from './dashboard.js';
 import { HttpError, toHttpError } from './errors.js';
+import type { EventAdmission } from './event-admission.js';
 import type { EventStore } from './event-store.js';
 import type { FleetService } from './fleet-service.js';
 import { eventsRouter } from './routes/events.js';
@@ -10,6 +13,7 @@ import type { RunsService } from './runs-service.js';
 import type { ScriptsService } from './scripts-service.js';
 import { configRouter } from './routes/config.js';
 import { fleetRouter } from './routes/fleet.js';
+import { identityRouter } from './routes/identity.js';
 import { runsRouter } from './routes/runs.js';
 
 export interface AppDependencies {
@@ -18,12 +22,14 @@ export interface AppDependencies {
   agents: AgentsService;
   scripts: ScriptsService;
   events: EventStore;
-  apiToken: string;
+  credentials: CredentialStore;
+  admission: EventAdmission;
+  audit: AuditLog;
   log?: (message: string) => void;
 }
 
-/** The HTTP API: thin routes over Temporal. Every route but /healthz needs the token. */
-export function createApp({ runs, fleet, agents, scripts, events, apiToken, log = console.error }: AppDependencies): express.Express {
+/** The HTTP API: thin routes over Temporal. Every route but /healthz needs a token, and each says which role. */
+export function createApp({ runs, fleet, agents, scripts, events, credentials, admission, audit, log = console.error }: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   // Nobody may frame the dashboard (it acts with the stored token) or sniff a response into another type.
@@ -38,11 +44,12 @@ export function createApp({ runs, fleet, agents, scripts, events, apiToken, log 
   });
   // Static files load without the token; the dashboard sends it with each API call.
   serveDashboard(app);
-  app.use(requireToken(apiToken));
-  app.use(runsRouter(runs));
+  app.use(authenticate(credentials));
+  app.use(runsRouter(runs, audit));
   app.use(fleetRouter(fleet));
-  app.use(configRouter(agents, scripts));
-  app.use(eventsRouter(events));
+  app.use(configRouter(agents, scripts, audit));
+  app.use(identityRouter(credentials, audit));
+  app.use(eventsRouter(events, admission));
 
   app.use((req) => {
     throw new HttpError(404, `no route for ${req.method} ${req.path}`);

@@ -1,7 +1,10 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
+import { ForbiddenError } from '../core/contract/errors.js';
+import { RUNNER_ROLE, roleAllows, type Principal, type UserRole } from '../core/contract/identity.js';
+import type { CredentialStore } from './credentials.js';
 import { HttpError } from './errors.js';
 
 /**
@@ -21,18 +24,29 @@ export function resolveApiToken(envToken: string | undefined, dataDir: string): 
   }
 }
 
-function sameSecret(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && crypto.timingSafeEqual(left, right);
-}
+/** The caller, set by `authenticate` on every request past it. */
+export const principalOf = (res: Response): Principal => res.locals.principal as Principal;
 
-/** Bearer-token auth; the token never appears in logs or errors. */
-export function requireToken(token: string): RequestHandler {
-  return (req, _res, next) => {
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer (.+)$/i.exec(header);
-    if (!match || !sameSecret(match[1]!, token)) throw new HttpError(401, 'missing or wrong API token (send "Authorization: Bearer <token>")');
+/** Bearer-token auth against the credential store; the token never appears in logs or errors. */
+export function authenticate(credentials: CredentialStore): RequestHandler {
+  return (req, res, next) => {
+    const match = /^Bearer (.+)$/i.exec(req.get('authorization') ?? '');
+    const principal = match ? credentials.authenticate(match[1]!) : undefined;
+    if (!principal) throw new HttpError(401, 'missing or wrong API token (send "Authorization: Bearer <token>")');
+    res.locals.principal = principal;
     next();
   };
+}
+
+/** Who may call a route: users of at least a role, or runners only. */
+export type Access = UserRole | typeof RUNNER_ROLE;
+
+/** Refuses a caller whose credential does not give `access`, naming what it needs. */
+export function authorize(principal: Principal, access: Access): void {
+  if (access === RUNNER_ROLE) {
+    if (principal.role !== RUNNER_ROLE) throw new ForbiddenError('this route is for runners: use a runner token', RUNNER_ROLE);
+    return;
+  }
+  if (principal.role === RUNNER_ROLE) throw new ForbiddenError(`a runner token cannot do this: it needs a user token with role ${access}`, access);
+  if (!roleAllows(principal.role, access)) throw new ForbiddenError(`token "${principal.name}" has role ${principal.role}; this needs ${access}`, access);
 }

@@ -3,12 +3,14 @@ import {
   AgentInactiveError,
   AgentNotFoundError,
   ConfigConflictError,
+  ForbiddenError,
   InvalidConfigFileError,
   ParametersInvalidError,
   RunNotFoundError,
   RunStopRefusedError,
   ScriptNotFoundError,
   SessionNotFoundError,
+  TokenNotFoundError,
   describeIssues,
 } from '../core/contract/errors.js';
 
@@ -31,9 +33,10 @@ export function toHttpError(error: unknown): { status: number; body: ErrorBody }
   if (error instanceof ParametersInvalidError) {
     return { status: 400, body: { error: error.message, details: { problems: error.problems, schema: error.schema } } };
   }
-  if (error instanceof AgentNotFoundError || error instanceof RunNotFoundError || error instanceof ScriptNotFoundError || error instanceof SessionNotFoundError) {
+  if (error instanceof AgentNotFoundError || error instanceof RunNotFoundError || error instanceof ScriptNotFoundError || error instanceof SessionNotFoundError || error instanceof TokenNotFoundError) {
     return { status: 404, body: { error: error.message } };
   }
+  if (error instanceof ForbiddenError) return { status: 403, body: { error: error.message, details: { needs: error.needed } } };
   if (error instanceof ConfigConflictError) return { status: 409, body: { error: error.message, ...(error.details ? { details: error.details } : {}) } };
   if (error instanceof AgentInactiveError) return { status: 409, body: { error: error.message } };
   if (error instanceof RunStopRefusedError) return { status: 409, body: { error: error.message, details: { type: error.type } } };

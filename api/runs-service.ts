@@ -51,7 +51,7 @@ export class RunsService {
     return `${temporalUiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   }
 
-  async create(request: CreateRunRequest): Promise<{ id: string }> {
+  async create(request: CreateRunRequest, by: string): Promise<{ id: string }> {
     const agent = await loadAgent(this.options.configDir, request.agent);
     if (agent.status === 'inactive') throw new AgentInactiveError(agent.name);
     await checkRunParameters(this.options.configDir, agent, request.parameters);
@@ -67,6 +67,7 @@ export class RunsService {
       parameters: request.parameters,
       session_id: sessionId,
       session_mode: mode,
+      created_by: by,
       created_at: new Date().toISOString(),
       ...(request.prompt !== undefined ? { prompt: request.prompt } : {}),
       ...(request.additional_demands ? { additional_demands: request.additional_demands } : {}),
@@ -114,11 +115,11 @@ export class RunsService {
   }
 
   /** Asks the run to stop; answers once the workflow accepted (or refused) the request. */
-  async stop(id: string, reason?: string): Promise<{ status: 'stopping' | 'stopped' }> {
+  async stop(id: string, by: string, reason?: string): Promise<{ status: 'stopping' | 'stopped' }> {
     const view = await this.get(id);
     if (isFinalRunStatus(view.status)) throw new RunStopRefusedError(id, `the run has already ended (${view.status})`, RUN_ALREADY_ENDED);
     try {
-      return await this.options.client.workflow.getHandle(runWorkflowId(id)).executeUpdate(stopRunUpdate, { args: [reason ? { reason } : {}] });
+      return await this.options.client.workflow.getHandle(runWorkflowId(id)).executeUpdate(stopRunUpdate, { args: [{ by, ...(reason ? { reason } : {}) }] });
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
         throw new RunStopRefusedError(id, error.cause.message, error.cause.type ?? RUN_ALREADY_ENDED);

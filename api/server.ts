@@ -6,10 +6,13 @@ import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/tem
 import { AgentsService } from './agents-service.js';
 import { createApp } from './app.js';
 import { ConfigLock } from './config-lock.js';
+import { EventAdmission } from './event-admission.js';
 import { FileEventStore } from './event-store.js';
 import { FleetService } from './fleet-service.js';
 import { PostgresEventStore } from './postgres-event-store.js';
+import { AuditLog } from './audit-log.js';
 import { resolveApiToken } from './auth.js';
+import { CredentialStore } from './credentials.js';
 import { RunsService } from './runs-service.js';
 import { ScriptsService } from './scripts-service.js';
 
@@ -47,7 +50,8 @@ async function main(): Promise<void> {
   const agents = new AgentsService(env.AO_CONFIG_DIR, configLock);
   const scripts = new ScriptsService(client, env.AO_CONFIG_DIR, configLock);
   const events = env.DATABASE_URL ? await PostgresEventStore.connect(env.DATABASE_URL) : new FileEventStore(path.join(env.AO_DATA_DIR, 'events'));
-  const app = createApp({ runs, fleet, agents, scripts, events, apiToken: resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR) });
+  const credentials = CredentialStore.inDataDir(env.AO_DATA_DIR, resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR));
+  const app = createApp({ runs, fleet, agents, scripts, events, credentials, admission: new EventAdmission(client), audit: AuditLog.inDataDir(env.AO_DATA_DIR) });
   const server = app.listen(env.AO_API_PORT, env.AO_API_HOST, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : env.AO_API_PORT;

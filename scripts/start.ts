@@ -3,6 +3,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { resolveApiToken } from '../api/auth.js';
+import { CredentialStore, localRunnerToken } from '../api/credentials.js';
+import { LOCAL_RUNNER_CREDENTIAL } from '../core/contract/identity.js';
 import { parseEnv } from '../core/config/env.js';
 import { defaultDataDir, repoRoot } from '../core/config/paths.js';
 import { findTemporalCli } from '../temporal-config/cli.js';
@@ -90,6 +92,8 @@ async function main(): Promise<void> {
   }
   // Creates the token file now, so the curl line below works as printed.
   const token = resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR);
+  // The local runner gets a runner credential of its own: it can post its runs' events, nothing a user can.
+  const runnerToken = localRunnerToken(CredentialStore.inDataDir(env.AO_DATA_DIR, token), path.join(env.AO_DATA_DIR, 'runner-token'), LOCAL_RUNNER_CREDENTIAL);
   // The API serves web/dist under /ui/; a failed build leaves the API usable without the dashboard.
   const dashboard = await ensureDashboardBuilt().then(
     () => `http://127.0.0.1:${env.AO_API_PORT}/ui/#token=${encodeURIComponent(token)}`,
@@ -112,7 +116,7 @@ async function main(): Promise<void> {
     launch('runner', 'workers/runner.ts', ['--profile', env.AO_RUNNER_PROFILE, '--project-dir', workspace], {
       ...childEnv,
       AO_API_URL: `http://127.0.0.1:${env.AO_API_PORT}`,
-      AO_API_TOKEN: token,
+      AO_API_TOKEN: runnerToken,
       AO_RUNNER_DATA_DIR: path.join(env.AO_DATA_DIR, 'runner'),
     }),
   ];

@@ -83,7 +83,7 @@ describe('scripts: storage, API and sync to runners', () => {
   });
 
   it('serves the bundle as tar.gz with its version', async () => {
-    const response = await fetch(`${stack.apiUrl}/scripts/argv/download`, { headers: { authorization: `Bearer ${stack.token}` } });
+    const response = await fetch(`${stack.apiUrl}/scripts/argv/download`, { headers: { authorization: `Bearer ${stack.runnerToken}` } });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/gzip');
     expect(response.headers.get('x-ao-script-version')).toBe(created.version);
@@ -293,7 +293,8 @@ describe('names that try to escape', () => {
 
   it('refuses names with separators in the URL', async () => {
     for (const route of ['/scripts/..%2F..%2Fetc', '/scripts/a%2Fb/download', '/scripts/..%5Cx', '/agents/..%2Fscripts']) {
-      const response = await stack.api('GET', route);
+      // Bundles are what runners download: asked with a runner's token.
+      const response = await stack.api('GET', route, route.endsWith('/download') ? { token: stack.runnerToken } : {});
       expect([400, 404]).toContain(response.status);
     }
   });

@@ -28,6 +28,7 @@ import {
 import { assertIdentityFree } from './runner-identity.js';
 import { startHealthChecks } from './runner-health.js';
 import { RUNNER_HELP, currentHostname, parseRunnerOptions, runnerIdFor, type RunnerOptions } from './runner-options.js';
+import { RunnerCredentialError, runnerCredentialName } from './runner-credential.js';
 
 /** How often the runner checks that the fleet still sees it online (re-registers after a network split). */
 const PRESENCE_CHECK_MS = 15_000;
@@ -74,6 +75,16 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const client = await connectClient(temporal);
   await assertIdentityFree(client, runnerId, hostname);
+  const apiUrl = options.apiUrl?.replace(/\/$/, '');
+  // The API files this runner's events under its credential's name; learnt now, or later if the API is down.
+  const learnCredential = async (): Promise<void> => {
+    if (!apiUrl || !options.apiToken || registration.credential) return;
+    registration.credential = await runnerCredentialName(apiUrl, options.apiToken);
+  };
+  await learnCredential().catch((error: unknown) => {
+    if (error instanceof RunnerCredentialError) throw error;
+    log.error(`could not ask the API who this runner is (${(error as Error).message}); events wait in the spool until it answers`);
+  });
 
   const shutdownController = new AbortController();
   const events = new EventSpool({
@@ -128,9 +139,14 @@ async function main(): Promise<void> {
   // Started after registration; the shutdown below may run before that.
   const background: { health?: { stop(): void } } = {};
   const presenceCheck = setInterval(() => {
+    const known = Boolean(registration.credential);
     handle
       .query(runnerStateQuery)
-      .then((state: RunnerState) => (state.online || stopping ? undefined : register()))
+      .then(async (state: RunnerState) => {
+        await learnCredential().catch(() => undefined);
+        if (stopping) return;
+        if (!state.online || (!known && registration.credential)) await register();
+      })
       .catch(() => undefined);
   }, PRESENCE_CHECK_MS);
 

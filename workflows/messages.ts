@@ -32,7 +32,7 @@ export const executorSessionSignal = defineSignal<[{ session_id: string }]>('exe
  * An update, because the caller must learn whether the stop was accepted: a validator refuses a
  * second stop and a stop of a finished run before anything is written to history.
  */
-export const stopRunUpdate = defineUpdate<{ status: 'stopping' | 'stopped' }, [{ reason?: string }]>('stopRun');
+export const stopRunUpdate = defineUpdate<{ status: 'stopping' | 'stopped' }, [{ reason?: string; by?: string }]>('stopRun');
 /** Failure types of a refused stop. */
 export const RUN_ALREADY_ENDED = 'RUN_ALREADY_ENDED';
 export const RUN_ALREADY_STOPPING = 'RUN_ALREADY_STOPPING';

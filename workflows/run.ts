@@ -60,25 +60,27 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     session_id: input.session_id,
     status: 'pending',
     parameters: input.parameters,
-    history: [{ status: 'pending', at: new Date().toISOString(), reason: 'accepted' }],
+    history: [{ status: 'pending', at: new Date().toISOString(), reason: 'accepted', ...(input.created_by ? { by: input.created_by } : {}) }],
     created_at: input.created_at,
   };
   let stopRequested = false;
+  /** Who asked for the stop, for the history entries it causes. */
+  let stopBy: string | undefined;
   let execution: CancellationScope | undefined;
   let woken = false;
 
-  const transition = (status: RunStatus, reason?: string): void => {
+  const transition = (status: RunStatus, reason?: string, by?: string): void => {
     state.status = status;
-    state.history.push({ status, at: new Date().toISOString(), ...(reason ? { reason } : {}) });
+    state.history.push({ status, at: new Date().toISOString(), ...(reason ? { reason } : {}), ...(by ? { by } : {}) });
     upsertSearchAttributes([{ key: searchAttributes.runStatus, value: status }]);
   };
-  const fail = (type: RunFailureType, message: string): ApplicationFailure => {
+  const fail = (type: RunFailureType, message: string, by?: string): ApplicationFailure => {
     state.error = { type, message };
     state.pending_reason = undefined;
-    transition(finalStatusFor(type), message);
+    transition(finalStatusFor(type), message, by);
     return runFailure(type, message, [state]);
   };
-  const stopped = (): ApplicationFailure => fail('STOPPED', 'stopped on request');
+  const stopped = (): ApplicationFailure => fail('STOPPED', 'stopped on request', stopBy);
 
   setHandler(runStateQuery, () => state);
   setHandler(runnerAvailableSignal, () => {
@@ -97,10 +99,11 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
   });
   setHandler(
     stopRunUpdate,
-    ({ reason }) => {
+    ({ reason, by }) => {
       stopRequested = true;
+      stopBy = by;
       if (state.status === 'dispatched' || state.status === 'running' || state.status === 'waiting_for_approval') {
-        transition('stopping', reason ?? 'stop requested');
+        transition('stopping', reason ?? 'stop requested', by);
         execution?.cancel();
         return { status: 'stopping' as const };
       }
@@ -136,6 +139,8 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     if (!runner) throw stopped();
     state.runner_id = runner.runner_id;
     state.runner = runner;
+    // Every runner the run was ever handed to: their late events are still its events.
+    if (!state.assigned_runners?.includes(runner.runner_id)) state.assigned_runners = [...(state.assigned_runners ?? []), runner.runner_id];
     state.pending_reason = undefined;
     upsertSearchAttributes([
       { key: searchAttributes.runnerId, value: runner.runner_id },
@@ -167,7 +172,7 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
       return state;
     } catch (error) {
       if (stopRequested && (isCancellation(error) || error instanceof ActivityFailure)) {
-        throw fail('STOPPED', 'stopped on request; the executor’s processes have exited');
+        throw fail('STOPPED', 'stopped on request; the executor’s processes have exited', stopBy);
       }
       const handBack = handBackReason(error, runner.runner_id);
       if (handBack && dispatches < MAX_REDISPATCHES) {

@@ -4,7 +4,10 @@ import { AGENT_CLEARABLE_FIELDS, CreateScriptRequest, SCRIPT_CLEARABLE_FIELDS, U
 import { Agent } from '../../core/contract/config-files.js';
 import { Name } from '../../core/contract/names.js';
 import { SCRIPT_VERSION_HEADER } from '../../core/config/script-bundle.js';
+import { RUNNER_ROLE } from '../../core/contract/identity.js';
 import type { AgentsService } from '../agents-service.js';
+import type { AuditLog } from '../audit-log.js';
+import { authorize, principalOf } from '../auth.js';
 import { HttpError } from '../errors.js';
 import { route } from '../route.js';
 import type { ScriptsService } from '../scripts-service.js';
@@ -34,44 +37,66 @@ function patchBody<S extends z.ZodType<Record<string, unknown>>>(schema: S, clea
     });
 }
 
-export function configRouter(agents: AgentsService, scripts: ScriptsService): Router {
+export function configRouter(agents: AgentsService, scripts: ScriptsService, audit: AuditLog): Router {
   const router = Router();
 
   router.get('/agents', route({}, async () => ({ body: { agents: await agents.list() } })));
   router.get('/agents/:name', route({ params: NameParams }, async ({ params }) => ({ body: await agents.get(params.name) })));
-  router.post('/agents', route({ body: Agent }, async ({ body }) => ({ status: 201, body: await agents.create(body) })));
+  router.post(
+    '/agents',
+    route({ access: 'admin', body: Agent }, async ({ body, principal }) => {
+      const created = await agents.create(body);
+      audit.record(principal, 'agent.create', created.name);
+      return { status: 201, body: created };
+    }),
+  );
   router.patch(
     '/agents/:name',
-    route({ params: NameParams, body: patchBody(UpdateAgentRequest, AGENT_CLEARABLE_FIELDS) }, async ({ params, body }) => ({
-      body: await agents.update(params.name, body.changes, body.cleared),
-    })),
+    route({ access: 'admin', params: NameParams, body: patchBody(UpdateAgentRequest, AGENT_CLEARABLE_FIELDS) }, async ({ params, body, principal }) => {
+      const updated = await agents.update(params.name, body.changes, body.cleared);
+      audit.record(principal, 'agent.update', params.name, { fields: [...Object.keys(body.changes), ...body.cleared] });
+      return { body: updated };
+    }),
   );
   router.delete(
     '/agents/:name',
-    route({ params: NameParams }, async ({ params }) => {
+    route({ access: 'admin', params: NameParams }, async ({ params, principal }) => {
       await agents.delete(params.name);
+      audit.record(principal, 'agent.delete', params.name);
       return { status: 204, body: undefined };
     }),
   );
 
   router.get('/scripts', route({}, async () => ({ body: { scripts: await scripts.list() } })));
   router.get('/scripts/:name', route({ params: NameParams }, async ({ params }) => ({ body: await scripts.get(params.name) })));
-  router.post('/scripts', route({ body: CreateScriptRequest }, async ({ body }) => ({ status: 201, body: await scripts.create(body) })));
+  router.post(
+    '/scripts',
+    route({ access: 'admin', body: CreateScriptRequest }, async ({ body, principal }) => {
+      const created = await scripts.create(body);
+      audit.record(principal, 'script.create', created.name, { version: created.version });
+      return { status: 201, body: created };
+    }),
+  );
   router.patch(
     '/scripts/:name',
-    route({ params: NameParams, body: patchBody(UpdateScriptRequest, SCRIPT_CLEARABLE_FIELDS) }, async ({ params, body }) => {
+    route({ access: 'admin', params: NameParams, body: patchBody(UpdateScriptRequest, SCRIPT_CLEARABLE_FIELDS) }, async ({ params, body, principal }) => {
       if (Object.keys(body.changes).length === 0 && body.cleared.length === 0) throw new HttpError(400, 'nothing to change: send the fields to set');
-      return { body: await scripts.update(params.name, body.changes, body.cleared) };
+      const updated = await scripts.update(params.name, body.changes, body.cleared);
+      audit.record(principal, 'script.update', params.name, { version: updated.version });
+      return { body: updated };
     }),
   );
   router.delete(
     '/scripts/:name',
-    route({ params: NameParams }, async ({ params }) => {
+    route({ access: 'admin', params: NameParams }, async ({ params, principal }) => {
       await scripts.delete(params.name);
+      audit.record(principal, 'script.delete', params.name);
       return { status: 204, body: undefined };
     }),
   );
+  // What runners install: a runner route, like posting events.
   router.get('/scripts/:name/download', async (req, res) => {
+    authorize(principalOf(res), RUNNER_ROLE);
     const { name } = NameParams.parse(req.params);
     const { archive, version } = await scripts.bundle(name);
     res

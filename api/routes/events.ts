@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { RunId } from '../../core/contract/names.js';
 import { EventBatch, type RunEvent } from '../../core/contract/events.js';
+import type { EventAdmission } from '../event-admission.js';
 import type { EventStore } from '../event-store.js';
 import { route } from '../route.js';
 
@@ -55,12 +56,14 @@ async function streamEvents(store: EventStore, runId: string, req: Request, res:
   }
 }
 
-export function eventsRouter(store: EventStore): Router {
+export function eventsRouter(store: EventStore, admission: EventAdmission): Router {
   const router = Router();
 
   router.post(
     '/internal/events',
-    route({ body: EventBatch }, async ({ body }) => ({ body: { stored: (await store.append(body.events)).length } })),
+    route({ access: 'runner', body: EventBatch }, async ({ body, principal }) => ({
+      body: { stored: (await store.append(await admission.admit(principal, body.events))).length },
+    })),
   );
 
   router.get('/runs/:id/events', async (req, res) => {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { RunId } from '../../core/contract/names.js';
 import { CreateRunRequest, ListRunsQuery, StopRunRequest } from '../../core/contract/http.js';
 import { SessionId } from '../../core/contract/names.js';
+import type { AuditLog } from '../audit-log.js';
 import { HttpError } from '../errors.js';
 import { route } from '../route.js';
 import type { RunSummary, RunsService } from '../runs-service.js';
@@ -19,13 +20,14 @@ interface SessionSummary {
   last_run_at: string;
 }
 
-export function runsRouter(runs: RunsService): Router {
+export function runsRouter(runs: RunsService, audit: AuditLog): Router {
   const router = Router();
 
   router.post(
     '/runs',
-    route({ body: CreateRunRequest, query: WaitQuery }, async ({ body, query }) => {
-      const { id } = await runs.create(body);
+    route({ access: 'operator', body: CreateRunRequest, query: WaitQuery }, async ({ body, query, principal }) => {
+      const { id } = await runs.create(body, principal.name);
+      audit.record(principal, 'run.start', id, { agent: body.agent });
       if (query.wait === 'true') return { status: 200, body: await runs.waitForEnd(id) };
       return { status: 201, body: { id, status: 'pending', url: `/runs/${id}` } };
     }),
@@ -43,8 +45,9 @@ export function runsRouter(runs: RunsService): Router {
 
   router.post(
     '/runs/:id/stop',
-    route({ params: RunParams, query: WaitQuery, body: StopRunRequest.optional() }, async ({ params, query, body }) => {
-      const accepted = await runs.stop(params.id, body?.reason);
+    route({ access: 'operator', params: RunParams, query: WaitQuery, body: StopRunRequest.optional() }, async ({ params, query, body, principal }) => {
+      const accepted = await runs.stop(params.id, principal.name, body?.reason);
+      audit.record(principal, 'run.stop', params.id, body?.reason ? { reason: body.reason } : undefined);
       if (query.wait === 'true') return { status: 200, body: await runs.waitForEnd(params.id) };
       return { status: 202, body: { id: params.id, ...accepted } };
     }),

@@ -84,3 +84,18 @@ export class RunStopRefusedError extends Error {
     this.name = 'RunStopRefusedError';
   }
 }
+
+/** The caller's credential may not do this; `needed` says what may. */
+export class ForbiddenError extends Error {
+  constructor(message: string, readonly needed: string) {
+    super(message);
+    this.name = 'ForbiddenError';
+  }
+}
+
+export class TokenNotFoundError extends Error {
+  constructor(readonly token: string) {
+    super(`token "${token}" does not exist`);
+    this.name = 'TokenNotFoundError';
+  }
+}

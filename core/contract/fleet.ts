@@ -14,6 +14,8 @@ export const RunnerRegistration = z.object({
   tags: z.array(Tag),
   require_matching_tags: z.boolean(),
   capacity: z.number().int().positive(),
+  /** The name of the runner credential it posts events with: the API files them under it. */
+  credential: z.string().optional(),
   /** Which process holds this identity, so a second one can be refused with a useful message. */
   instance: z.object({ id: z.string(), pid: z.number().int(), started_at: z.string() }),
 });

@@ -25,6 +25,8 @@ export const RunInput = z.object({
   session_mode: SessionMode,
   base_ref: z.string().optional(),
   created_at: z.string(),
+  /** Who started it: the token's name. */
+  created_by: z.string().optional(),
 });
 export type RunInput = z.infer<typeof RunInput>;
 
@@ -39,7 +41,8 @@ export const ExecutionResult = z.object({
 });
 export type ExecutionResult = z.infer<typeof ExecutionResult>;
 
-export const StatusChange = z.object({ status: RunStatus, at: z.string(), reason: z.string().optional() });
+/** One status change: when, why, and who caused it (the token's name) when a person did. */
+export const StatusChange = z.object({ status: RunStatus, at: z.string(), reason: z.string().optional(), by: z.string().optional() });
 export type StatusChange = z.infer<typeof StatusChange>;
 
 /** The runner a run ran on, for session affinity. */
@@ -68,6 +71,8 @@ export const RunState = z.object({
   /** The script a procedural run runs, at the version its parameters were checked against. */
   script: ScriptRef.optional(),
   runner_id: z.string().optional(),
+  /** Every runner the run was handed to, in order (more than one after a hand-over). */
+  assigned_runners: z.array(z.string()).optional(),
   pending_reason: z.string().optional(),
   /** When the runner spawned the executor process (runner clock). */
   executor_started_at: z.string().optional(),

@@ -8,6 +8,7 @@ import { isFinalRunStatus } from '../../core/contract/run-status.js';
 import type { RunView } from '../../core/contract/http.js';
 import { repoRoot } from '../../core/config/paths.js';
 import { ensureNamespace } from '../../temporal-config/namespace.js';
+import { CredentialStore, localRunnerToken } from '../../api/credentials.js';
 import { startTsProcess, type TestProcess } from './process.js';
 
 export interface RunnerOptions {
@@ -30,7 +31,10 @@ export interface RunnerOptions {
 export class TestStack {
   readonly processes: TestProcess[] = [];
   apiUrl = '';
+  /** The bootstrap admin token of the stack's API. */
   readonly token = crypto.randomBytes(18).toString('base64url');
+  /** The runner credential every runner of the stack posts events with. */
+  runnerToken = '';
   /** This stack's own config dir (agents, scripts), a copy of the checkout's. */
   get configDir(): string {
     return this.env.AO_CONFIG_DIR!;
@@ -62,6 +66,7 @@ export class TestStack {
     const stack = new TestStack(namespace, client, root, env, options.apiEnv ?? {}, options.workflowBundle ?? inject('workflowBundle'));
     await stack.startControl();
     await stack.startApi();
+    stack.runnerToken = localRunnerToken(CredentialStore.inDataDir(env.AO_DATA_DIR, stack.token), path.join(root, 'runner-token'), 'test-runners');
     return stack;
   }
 
@@ -103,7 +108,7 @@ export class TestStack {
       '--data-dir', dataDir,
       ...(options.extraArgs ?? []),
     ];
-    const runner = this.spawnRunner(args, { AO_API_TOKEN: this.token, ...options.env });
+    const runner = this.spawnRunner(args, { AO_API_TOKEN: this.runnerToken, ...options.env });
     const [, runnerId] = await runner.waitFor(/runner (\S+) registered/);
     return { process: runner, runnerId: runnerId!, projectDir, dataDir };
   }
