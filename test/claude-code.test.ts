@@ -16,7 +16,9 @@ const endpoints: ScriptedAnthropic[] = [];
 beforeAll(async () => {
   stack = await TestStack.create();
   profilesDir = await fs.mkdtemp(path.join(stack.root, 'profiles-'));
-  const profile = (config: Record<string, unknown>) => JSON.stringify({ type: 'claude-code', command: [claude], config: { permission_mode: 'acceptEdits', model: 'claude-sonnet-4-5', ...config } });
+  // The vendor settings the executor needs reach it through the profile, as in the shipped ones.
+  const CLAUDE_ENV = ['ANTHROPIC_BASE_URL', 'ANTHROPIC_API_KEY', 'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC'];
+  const profile = (config: Record<string, unknown>) => JSON.stringify({ type: 'claude-code', command: [claude], config: { permission_mode: 'acceptEdits', model: 'claude-sonnet-4-5', env_passthrough: CLAUDE_ENV, ...config } });
   await fs.writeFile(path.join(profilesDir, 'claude-test.json'), profile({ allowed_tools: ['Read', 'Edit', 'Write', 'Bash(echo:*)'] }));
   await fs.writeFile(path.join(profilesDir, 'claude-missing.json'), JSON.stringify({ type: 'claude-code', command: ['/nonexistent/claude'], config: {} }));
 });

@@ -135,9 +135,12 @@ describe.each(kits)('the $type executor', (kit) => {
       const home = await fs.mkdtemp(path.join(scratch, 'home-'));
       await fs.mkdir(path.join(home, 'codex-home'));
       const command = kit.type === 'claude-code' ? bin('claude') : bin(kit.type);
-      await fs.writeFile(path.join(profiles, 'contract.json'), JSON.stringify({ type: kit.type, command: [command], config: await kit.config(endpoint, mode === 'strict', scratch) }));
+      const env = kit.env(endpoint, home);
+      // The vendor settings reach the executor only because the profile passes them through.
+      const config = { ...(await kit.config(endpoint, mode === 'strict', scratch)), env_passthrough: Object.keys(env).filter((name) => name !== 'HOME') };
+      await fs.writeFile(path.join(profiles, 'contract.json'), JSON.stringify({ type: kit.type, command: [command], config }));
       const tag = uniqueTag(`${kit.type}-${mode}`);
-      const runner = await stack.startRunner({ profile: 'contract', tags: [tag], extraArgs: ['--profiles-dir', profiles], env: kit.env(endpoint, home) });
+      const runner = await stack.startRunner({ profile: 'contract', tags: [tag], extraArgs: ['--profiles-dir', profiles], env });
       runners[mode] = { tag, projectDir: runner.projectDir };
     }
   });

@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunView } from '../core/contract/http.js';
 import type { AuditEntry, CreatedToken, TokenView } from '../core/contract/identity.js';
 import type { RunEvent } from '../core/contract/events.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
@@ -121,5 +120,25 @@ describe('runner credentials', () => {
     const runner = stack.spawnRunner(['--profile', 'echo', '--api-url', stack.apiUrl, '--project-dir', stack.root], { AO_API_TOKEN: tokens.olga });
     expect((await runner.exited).code).toBe(1);
     expect(runner.output).toContain('AO_API_TOKEN is the operator token "olga"; a runner needs a runner token');
+  });
+});
+
+describe('an executor', () => {
+  it('gets a clean environment: no ao or Temporal setting, no runner credential, only the base and its invocation', async () => {
+    const tag = uniqueTag('env');
+    const agent = `env-dump-${tag}`;
+    expect((await stack.api('POST', '/agents', { body: { name: agent, type: 'procedural', command: ['env'], tags: [], demands: { tags: [tag] } } })).status).toBe(201);
+    await stack.startRunner({ profile: 'procedural', tags: [tag], env: { RUNNER_SECRET_TOKEN: 'runner-secret-value-1234', AO_HOOKS_DIR: stack.root } });
+    const id = await stack.postRun({ agent });
+    const run = await stack.waitForRun(id);
+    expect(run.status).toBe('completed');
+    const stdout = (run.result as { stdout: string }).stdout;
+    const names = stdout.split('\n').map((line) => line.split('=')[0]).filter(Boolean);
+    expect(names).toEqual(expect.arrayContaining(['PATH', 'AO_RUN_ID', 'AO_WORKSPACE_DIR']));
+    for (const name of names) expect(name).not.toMatch(/^(TEMPORAL_|AO_API|AO_RUNNER|AO_HOOKS|AO_DATA|AO_CONFIG|RUNNER_SECRET)/);
+    expect(stdout).not.toContain(stack.runnerToken);
+    expect(stdout).not.toContain(stack.token);
+    expect(stdout).not.toContain('runner-secret-value-1234');
+    expect(stdout).toContain(`AO_RUN_ID=${id}`);
   });
 });

@@ -8,6 +8,7 @@ import type { ExecutorAdapter } from '../executors/contract.js';
 import { installedScriptPath, readInstalledScript } from '../scripts.js';
 import type { Workspace } from '../workspace.js';
 import type { Attempt, ExecuteDependencies, ExecuteRequest } from './context.js';
+import { executorEnvironment } from './environment.js';
 
 /** Everything needed to spawn the executor: what it is, what it reads, and how. */
 export interface Launch {
@@ -15,7 +16,7 @@ export interface Launch {
   invocation: ExecutorInvocation;
   argv: string[];
   stdin: string;
-  /** Environment additions the adapter prepared (e.g. an isolated settings home). */
+  /** The executor's whole environment: clean, see `executorEnvironment`. */
   env: NodeJS.ProcessEnv;
   /** The executor session this attempt continues, if any. */
   sessionId?: string;
@@ -49,7 +50,8 @@ export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequ
     if (error instanceof ExecutorConfigError) throw runFailure('INVALID_RUN', error.message);
     throw error;
   }
-  const env = adapter.prepare ? await adapter.prepare(invocation) : {};
+  const prepared = adapter.prepare ? await adapter.prepare(invocation) : {};
+  const env = executorEnvironment(process.env, profile.config, { AO_RUN_ID: request.run_id, AO_WORKSPACE_DIR: workspace.dir }, prepared);
   return { adapter, invocation, ...planned, env, ...(sessionId ? { sessionId } : {}) };
 }
 

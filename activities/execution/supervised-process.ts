@@ -49,7 +49,7 @@ export async function superviseExecutor(spec: SupervisionSpec): Promise<Supervis
     const outcome = await (launch.adapter.terminal === 'pty' ? runInPty : runProcess)({
       argv: launch.argv,
       stdin: launch.stdin,
-      env: { ...process.env, ...launch.env },
+      env: launch.env,
       cwd: spec.cwd,
       signal: abort.signal,
       killGraceMs: spec.killGraceMs,

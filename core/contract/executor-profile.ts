@@ -19,8 +19,19 @@ export const Command = z
 const ToolList = z.array(z.string().min(1));
 const Seconds = z.number().int().positive();
 
-/** Keys every executor type understands: where its runs work, how long, and what is left behind. */
+/** An environment variable's name. */
+const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment variable name');
+
+/** Keys every executor type understands: where its runs work, how long, what is left behind, what it is given. */
 const runSettings = {
+  /**
+   * Variables set for the executor. Executors get a clean environment: a small base (`PATH`, `HOME`,
+   * `LANG`, `TERM`, …), ao's own invocation variables, and only what the profile lists here and in
+   * `env_passthrough` — never the runner's credentials or ao's and Temporal's settings.
+   */
+  env: z.record(EnvName, z.string()).optional(),
+  /** Names of the runner's own variables passed on as they are, e.g. the vendor's API key and endpoint. */
+  env_passthrough: z.array(EnvName).optional(),
   /** The workspace of runs whose agent does not choose one; default `worktree` in a git project, else `project`. */
   workspace_mode: WorkspaceMode.optional(),
   /** Caps every run's timeout on this runner. */
