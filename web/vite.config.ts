@@ -3,7 +3,7 @@ import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'vite';
 
 /** API paths the dev server forwards to a running `npm start` (the built app calls them on its own origin). */
-const API_PATHS = ['/runs', '/runners', '/profiles', '/agents', '/scripts', '/sessions', '/healthz'];
+const API_PATHS = ['/runs', '/runners', '/profiles', '/agents', '/scripts', '/sessions', '/tokens', '/audit', '/whoami', '/healthz'];
 const API_TARGET = 'http://127.0.0.1:8787';
 
 export default defineConfig({

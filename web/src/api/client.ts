@@ -12,6 +12,9 @@ import {
   Script,
   ScriptList,
   StopRunResponse,
+  TokenList,
+  CreatedToken,
+  type CreateTokenRequest,
   type AgentPatch,
   type AgentType,
   type CreateRunBody,
@@ -177,6 +180,18 @@ export class ApiClient {
 
   deleteScript(name: string) {
     return this.request('DELETE', `/scripts/${encode(name)}`);
+  }
+
+  listTokens() {
+    return this.request('GET', '/tokens', { schema: TokenList });
+  }
+
+  createToken(body: CreateTokenRequest) {
+    return this.request('POST', '/tokens', { body, schema: CreatedToken });
+  }
+
+  revokeToken(name: string) {
+    return this.request('DELETE', `/tokens/${encode(name)}`);
   }
 
   /** Opens the run's SSE stream; `lastEventId` makes the API replay only what came after it. */

@@ -15,6 +15,7 @@ import {
 } from '../../../core/contract/http';
 import { EXECUTOR_TYPES, ExecutorProfile } from '../../../core/contract/executor-profile';
 import { RUNNER_STATUSES, RunnerView } from '../../../core/contract/fleet';
+import { CreatedToken, TokenList, USER_ROLES, RUNNER_ROLE, type CreateTokenRequest } from '../../../core/contract/identity';
 
 /**
  * Response shapes of the API as the dashboard reads them: the core/ schemas the API itself uses
@@ -22,7 +23,9 @@ import { RUNNER_STATUSES, RunnerView } from '../../../core/contract/fleet';
  * with. Responses are parsed, so a drifted API fails loudly, not with blank cells.
  */
 
-export { Agent, CreateRunResponse, EXECUTOR_TYPES, RUNNER_STATUSES, RunEvent, RunList, RunSummary, RunView, RunnerView, Script, StopRunResponse };
+export { Agent, CreateRunResponse, CreatedToken, EXECUTOR_TYPES, RUNNER_ROLE, RUNNER_STATUSES, RunEvent, RunList, RunSummary, RunView, RunnerView, Script, StopRunResponse, TokenList, USER_ROLES };
+export type { CreateTokenRequest };
+export type { TokenView } from '../../../core/contract/identity';
 export type { Agent as AgentType } from '../../../core/contract/config-files';
 export type { RunnerStatus } from '../../../core/contract/fleet';
 
