@@ -1,41 +1,24 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedToken } from '../core/contract/identity.js';
-import { collectPageErrors, launchBrowser, screenshot } from './support/browser.js';
+import { browserPerTest, screenshot } from './support/browser.js';
 import { TestStack } from './support/stack.js';
 
-/** Long enough for a busy machine; the waits end as soon as the condition holds. */
-const UI_TIMEOUT_MS = 45_000;
-
 let stack: TestStack;
-let browser: Browser;
-let context: BrowserContext;
-let page: Page;
-let pageErrors: string[];
+const browser = browserPerTest();
 
 beforeAll(async () => {
-  [stack, browser] = await Promise.all([TestStack.create(), launchBrowser()]);
+  stack = await TestStack.create();
   await stack.startRunner({ profile: 'echo' });
 });
 afterAll(async () => {
-  await browser?.close();
   await stack?.stop();
 });
-beforeEach(async () => {
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  context.setDefaultTimeout(UI_TIMEOUT_MS);
-  page = await context.newPage();
-  pageErrors = collectPageErrors(page);
-});
-afterEach(async () => {
-  await context.close();
-  expect(pageErrors).toEqual([]);
-});
 
-const open = (route: string, token = stack.token) => page.goto(`${stack.apiUrl}/ui${route}#token=${token}`);
+const open = (route: string, token = stack.token) => browser.page.goto(`${stack.apiUrl}/ui${route}#token=${token}`);
 
 describe('the tokens page', () => {
   it('creates a token with a role, shows its secret once, and revokes it', async () => {
+    const { page } = browser;
     await open('/tokens');
     await page.getByTestId('token-name').fill('ci-viewer');
     await page.getByTestId('token-role').selectOption('viewer');
@@ -53,6 +36,7 @@ describe('the tokens page', () => {
 
 describe('a run started and stopped by named operators', () => {
   it('shows who did each in its status history', async () => {
+    const { page } = browser;
     const { body: operator } = await stack.api<CreatedToken>('POST', '/tokens', { body: { name: 'ops-olga', role: 'operator' } });
     const started = await stack.api<{ id: string }>('POST', '/runs', { token: operator.token, body: { agent: 'echo', parameters: { sleep_ms: 60_000 } } });
     await stack.waitForRun(started.body.id, (run) => run.status === 'running');

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { repoRoot } from '../../core/config/paths.js';
 
 /** Debian's chromium (`.ci/run` installs it); playwright-core drives it, no browser download. */
@@ -40,4 +41,39 @@ export function collectPageErrors(page: Page): string[] {
     if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) errors.push(`console: ${message.text()}`);
   });
   return errors;
+}
+
+/** Long enough for a real run on a busy machine; the waits end as soon as the condition holds. */
+export const UI_TIMEOUT_MS = 45_000;
+
+/**
+ * Registers the hooks of a browser test file: one Chromium for the file, a fresh context and page
+ * per test, and no page error or console error allowed. Read `page` inside tests.
+ */
+export function browserPerTest(): { readonly page: Page } {
+  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
+  let page: Page | undefined;
+  let errors: string[] = [];
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    context = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+    context.setDefaultTimeout(UI_TIMEOUT_MS);
+    page = await context.newPage();
+    errors = collectPageErrors(page);
+  });
+  afterEach(async () => {
+    await context?.close();
+    expect(errors).toEqual([]);
+  });
+  return {
+    get page() {
+      return page!;
+    },
+  };
 }
