@@ -34,6 +34,8 @@ import { createScriptSync } from './script-sync.js';
 /** Patch ids: runner workflows started before script sync existed keep replaying as they ran. */
 const SCRIPT_SYNC_PATCH = 'script-sync';
 const SCRIPT_SYNC_UPGRADE_PATCH = 'script-sync-upgrade';
+/** The presence activity carries a summary (which runner process holds it) for the Temporal UI. */
+const PRESENCE_SUMMARY_PATCH = 'presence-summary';
 
 /** Runs refused for lack of room that are woken when a slot frees; bounded so history stays small. */
 const MAX_WAITERS = 200;
@@ -172,7 +174,9 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
       cancellationType: ActivityCancellationType.ABANDON,
     });
     const scope = new CancellationScope();
-    const presence = scope.run(() => holdPresence()).then(
+    const { instance, hostname } = state!.registration;
+    const summary = patched(PRESENCE_SUMMARY_PATCH) ? { summary: `runner ${runnerId} is alive: pid ${instance.pid} on ${hostname}` } : {};
+    const presence = scope.run(() => holdPresence.executeWithOptions(summary, [])).then(
       () => 'ended' as const,
       () => 'lost' as const,
     );
