@@ -5,6 +5,7 @@ import { loadAgent } from '../core/config/agents.js';
 import { AgentInactiveError, RunNotFoundError, RunStopRefusedError, SessionNotFoundError } from '../core/contract/errors.js';
 import { RUN_STATUSES, isFinalRunStatus, type RunStatus } from '../core/contract/run-status.js';
 import { readRunState } from '../core/temporal/run-state.js';
+import { runDetails, runSummary } from '../core/temporal/summaries.js';
 import { checkRunParameters } from '../core/config/run-parameters.js';
 import type { CreateRunRequest, RunSummary, RunView } from '../core/contract/http.js';
 import type { RunInput, RunState } from '../core/contract/workflow-io.js';
@@ -46,9 +47,10 @@ const isRunStatus = (value: unknown): value is RunStatus => typeof value === 'st
 export class RunsService {
   constructor(private readonly options: RunsServiceOptions) {}
 
-  temporalUiUrl(workflowId: string): string {
+  /** The run's history in the Temporal UI: this execution's own page, not whichever run of the id is newest. */
+  temporalUiUrl(workflowId: string, runId: string): string {
     const { temporalUiUrl, namespace } = this.options;
-    return `${temporalUiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+    return `${temporalUiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}/history`;
   }
 
   async create(request: CreateRunRequest, by: string): Promise<{ id: string }> {
@@ -85,7 +87,8 @@ export class RunsService {
         { key: searchAttributes.runStatus, value: 'pending' },
         { key: searchAttributes.sessionId, value: sessionId },
       ],
-      staticSummary: `${agent.name} run ${id}`,
+      staticSummary: runSummary(input),
+      staticDetails: runDetails(input),
     });
     return { id };
   }
@@ -102,7 +105,7 @@ export class RunsService {
       throw error;
     }
     const state = await readRunState(this.options.client, workflowId, description.status.name === 'RUNNING');
-    return { ...(state ?? this.closedOutsideAo(id, description)), id, workflow_id: workflowId, temporal_ui_url: this.temporalUiUrl(workflowId) };
+    return { ...(state ?? this.closedOutsideAo(id, description)), id, workflow_id: workflowId, temporal_ui_url: this.temporalUiUrl(workflowId, description.runId) };
   }
 
   /** Waits for the run to end and returns its final view. */
@@ -166,7 +169,7 @@ export class RunsService {
       started_at: execution.startTime.toISOString(),
       closed_at: execution.closeTime?.toISOString(),
       cost_usd: attributes.get(searchAttributes.costUsd),
-      temporal_ui_url: this.temporalUiUrl(execution.workflowId),
+      temporal_ui_url: this.temporalUiUrl(execution.workflowId, execution.runId),
     };
   }
 

@@ -1,47 +1,12 @@
-import { spawn } from 'node:child_process';
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { isExecutableFile as isExecutable } from '../core/config/files.js';
+import { buildIntoPlace, defaultToolsDir, findGo, onPath, runTool } from './tools.js';
+
+export { defaultToolsDir } from './tools.js';
 
 /** The last Temporal CLI release that `go install` can build (later ones carry a `replace` directive). */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 const CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
-
-/** Built tools live outside the clone, so every fresh clone on this machine reuses them. */
-export function defaultToolsDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.AO_TOOLS_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'ao', 'tools');
-}
-
-
-async function onPath(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, name);
-    if (await isExecutable(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-function run(argv: string[], env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<void> {
-  const [command, ...args] = argv;
-  return new Promise((resolve, reject) => {
-    const child = spawn(command!, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const collect = (chunk: Buffer): void => {
-      output = (output + chunk.toString()).slice(-8000);
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    child.once('error', (error) => reject(new Error(`cannot run ${command}: ${error.message}`)));
-    child.once('close', (code) => {
-      if (code === 0) resolve();
-      else {
-        log(output);
-        reject(new Error(`${argv.join(' ')} exited with code ${code}`));
-      }
-    });
-  });
-}
 
 export interface FindCliOptions {
   env?: NodeJS.ProcessEnv;
@@ -69,18 +34,12 @@ export async function findTemporalCli(options: FindCliOptions = {}): Promise<str
   if (await isExecutable(installed)) return installed;
   if (options.install === false) throw new Error(`Temporal CLI not found (TEMPORAL_CLI, PATH, ${installed}); run: npm run temporal:install`);
 
-  const go = await onPath('go', env);
-  if (!go) throw new Error('Temporal CLI not found and Go is not installed to build it: install Go, or set TEMPORAL_CLI');
+  const go = await findGo(env, 'Temporal CLI not found (set TEMPORAL_CLI to use one)');
   log(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go into ${toolsDir} (once per machine; a few minutes)…`);
-  await fs.mkdir(toolsDir, { recursive: true });
-  // Build into a private folder, then rename: a concurrent or interrupted build never leaves a half-written binary.
-  const staging = await fs.mkdtemp(path.join(toolsDir, '.build-'));
-  try {
-    await run([go, 'install', `${CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], { ...env, GOBIN: staging, CGO_ENABLED: '0' }, log);
-    await fs.rename(path.join(staging, 'temporal'), installed);
-  } finally {
-    await fs.rm(staging, { recursive: true, force: true });
-  }
+  await buildIntoPlace(installed, async (staging) => {
+    await runTool([go, 'install', `${CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], { env: { ...env, GOBIN: staging, CGO_ENABLED: '0' }, log });
+    return path.join(staging, 'temporal');
+  });
   log(`Temporal CLI installed: ${installed}`);
   return installed;
 }

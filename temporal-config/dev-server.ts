@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { ensureNamespace, searchAttributeArgs } from './namespace.js';
+import { searchAttributeArgs } from './namespace.js';
+import { spawnServer, untilReady } from './server-process.js';
 
 export interface DevServerOptions {
   /** Path of the Temporal CLI. */
@@ -46,7 +47,7 @@ export async function freePort(ip = '127.0.0.1'): Promise<number> {
   });
 }
 
-async function assertPortFree(port: number, ip: string): Promise<void> {
+export async function assertPortFree(port: number, ip: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const server = net.createServer();
     server.once('error', () => reject(new PortInUseError(port)));
@@ -77,60 +78,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     ...(options.uiPort ? ['--ui-port', String(options.uiPort)] : ['--headless']),
     ...searchAttributeArgs(),
   ];
-  // Its own process group: a Ctrl-C in the terminal reaches the workers first, and the server is
-  // stopped last (by `stop()`), so runners can still deregister.
-  const child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const killOnExit = (): void => {
-    child.kill('SIGTERM');
-  };
-  process.once('exit', killOnExit);
-  let output = '';
-  const collect = (chunk: Buffer): void => {
-    output = (output + chunk.toString()).slice(-8000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = new Promise<never>((_, reject) => {
-    child.once('exit', (code, signal) => reject(new Error(`temporal server exited early (${signal ?? `code ${code}`}): ${output.trim()}`)));
-    child.once('error', (error) => reject(new Error(`cannot start ${options.cli}: ${error.message}`)));
-  });
-  exited.catch(() => undefined);
-
+  const server = spawnServer(options.cli, args);
   const address = `${ip}:${port}`;
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    process.off('exit', killOnExit);
-    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await gone;
-    clearTimeout(timer);
-  };
-  try {
-    await Promise.race([exited, waitUntilServing(address, namespace, options.readyTimeoutMs ?? 60_000, options.retentionDays)]);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { address, uiUrl: options.uiPort ? `http://${ip}:${options.uiPort}` : undefined, namespace, process: child, stop };
-}
-
-async function waitUntilServing(address: string, namespace: string, timeoutMs: number, retentionDays?: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 2_000 });
-      try {
-        await ensureNamespace(connection, namespace, retentionDays);
-        return;
-      } finally {
-        await connection.close();
-      }
-    } catch (error) {
-      lastError = error;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-  throw new Error(`temporal server at ${address} did not become ready in ${timeoutMs} ms: ${String(lastError)}`);
+  await untilReady(server, () => Connection.connect({ address, connectTimeout: 2_000 }), {
+    address,
+    namespace,
+    timeoutMs: options.readyTimeoutMs ?? 60_000,
+    retentionDays: options.retentionDays,
+  });
+  return { address, uiUrl: options.uiPort ? `http://${ip}:${options.uiPort}` : undefined, namespace, process: server.child, stop: server.stop };
 }

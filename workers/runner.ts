@@ -13,6 +13,7 @@ import { secretValues } from '../core/contract/events.js';
 import { listProfiles, loadProfile } from '../core/config/profiles.js';
 import type { RunnerRegistration } from '../core/contract/fleet.js';
 import { TemporalEnv, connectClient, connectWorker, temporalSettingsFromEnv } from '../core/temporal/connection.js';
+import { runnerDetails, runnerSummary } from '../core/temporal/summaries.js';
 import {
   CONTROL_TASK_QUEUE,
   RUNNER_WORKFLOW_TYPE,
@@ -134,6 +135,9 @@ async function main(): Promise<void> {
       args: [],
       signal: registerRunnerSignal,
       signalArgs: [registration],
+      // Shown in the Temporal UI when this start creates the workflow (an existing one keeps its own).
+      staticSummary: runnerSummary(registration),
+      staticDetails: runnerDetails(registration),
     });
   let stopping: Promise<void> | undefined;
   // Started after registration; the shutdown below may run before that.

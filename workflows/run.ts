@@ -7,9 +7,12 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { createControlActivities } from '../activities/control.js';
 import type { createRunnerActivities } from '../activities/runner.js';
@@ -34,6 +37,14 @@ import {
 type ControlActivities = ReturnType<typeof createControlActivities>;
 type RunnerActivities = ReturnType<typeof createRunnerActivities>;
 
+/**
+ * Patch ids: histories recorded before each change replay as they ran (runs stay open across upgrades).
+ * A run stopped on request completes with its state instead of failing: the Temporal UI shows no failure.
+ */
+const STOPPED_RUN_COMPLETES_PATCH = 'stopped-run-completes';
+/** Activities carry a summary, so the history in the Temporal UI says what each one was for. */
+const ACTIVITY_SUMMARIES_PATCH = 'activity-summaries';
+
 const DEFAULT_NO_RUNNER_TIMEOUT_SECONDS = 300;
 const DEFAULT_RUN_TIMEOUT_SECONDS = 3600;
 const DEFAULT_DISPATCH_TIMEOUT_SECONDS = 30;
@@ -50,8 +61,9 @@ const control = proxyActivities<ControlActivities>({
 /**
  * One run of an agent: resolve its demands, wait for an eligible live runner, execute the
  * executor on that runner's own queue, and record every status change with its time and reason.
- * A run that does not complete fails the workflow with a typed `ApplicationFailure` whose
- * details hold the final state, so the Temporal UI shows it as failed and the API can read it.
+ * A run that fails fails the workflow with a typed `ApplicationFailure` whose details hold the
+ * final state, so the Temporal UI shows it as failed and the API can read it; a stopped run
+ * completes with its state (status `stopped`), as a completed one does.
  */
 export async function runWorkflow(input: RunInput): Promise<RunState> {
   const state: RunState = {
@@ -73,6 +85,8 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     state.status = status;
     state.history.push({ status, at: new Date().toISOString(), ...(reason ? { reason } : {}), ...(by ? { by } : {}) });
     upsertSearchAttributes([{ key: searchAttributes.runStatus, value: status }]);
+    // Shown as the run's current details in the Temporal UI; a query answers it, so no history is written.
+    setCurrentDetails(`**${status}**${reason ? ` — ${reason}` : ''}${state.runner_id ? `\n\nrunner ${state.runner_id}` : ''}`);
   };
   const fail = (type: RunFailureType, message: string, by?: string): ApplicationFailure => {
     state.error = { type, message };
@@ -80,7 +94,12 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     transition(finalStatusFor(type), message, by);
     return runFailure(type, message, [state]);
   };
-  const stopped = (): ApplicationFailure => fail('STOPPED', 'stopped on request', stopBy);
+  /** Ends a run stopped on request; the caller returns what this returns. */
+  const endStopped = (message: string): RunState => {
+    const failure = fail('STOPPED', message, stopBy);
+    if (patched(STOPPED_RUN_COMPLETES_PATCH)) return state;
+    throw failure;
+  };
 
   setHandler(runStateQuery, () => state);
   setHandler(runnerAvailableSignal, () => {
@@ -123,7 +142,7 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
 
   let resolved: Awaited<ReturnType<ControlActivities['resolveRun']>>;
   try {
-    resolved = await control.resolveRun(input);
+    resolved = await control.resolveRun.executeWithOptions(summarized(`resolve agent ${input.agent}: its demands, timeout and script`), [input]);
   } catch (error) {
     throw fail('INVALID_RUN', causeMessage(error));
   }
@@ -134,9 +153,9 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
   upsertSearchAttributes([{ key: searchAttributes.tags, value: resolved.demands.tags }]);
 
   for (let dispatches = 0; ; dispatches += 1) {
-    if (stopRequested) throw stopped();
+    if (stopRequested) return endStopped('stopped on request');
     const runner = await waitForRunner();
-    if (!runner) throw stopped();
+    if (!runner) return endStopped('stopped on request');
     state.runner_id = runner.runner_id;
     state.runner = runner;
     // Every runner the run was ever handed to: their late events are still its events.
@@ -162,7 +181,8 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     });
     execution = new CancellationScope();
     try {
-      const result = await execution.run(() => execute({ ...resolved.request, timeout_seconds: state.timeout_seconds }));
+      const summary = summarized(`run ${input.agent} on runner ${runner.runner_id} (profile ${runner.executor_profile}, ${runner.hostname})`);
+      const result = await execution.run(() => execute.executeWithOptions(summary, [{ ...resolved.request, timeout_seconds: state.timeout_seconds }]));
       if (result.session_id) state.executor_session_id = result.session_id;
       if (result.workspace) state.workspace = result.workspace;
       state.result = result.result_data ?? { exit_code: result.exit_code, stdout: result.stdout_tail, stderr: result.stderr_tail };
@@ -172,7 +192,7 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
       return state;
     } catch (error) {
       if (stopRequested && (isCancellation(error) || error instanceof ActivityFailure)) {
-        throw fail('STOPPED', 'stopped on request; the executor’s processes have exited', stopBy);
+        return endStopped('stopped on request; the executor’s processes have exited');
       }
       const handBack = handBackReason(error, runner.runner_id);
       if (handBack && dispatches < MAX_REDISPATCHES) {
@@ -209,7 +229,9 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     const noRunnerDeadline = Date.now() + (input.no_runner_timeout_seconds ?? DEFAULT_NO_RUNNER_TIMEOUT_SECONDS) * 1000;
     let interval = 250;
     for (;;) {
-      const pick = await control.pickRunner({ run_id: state.run_id, demands: resolved.demands, ...(resolved.script ? { script: resolved.script } : {}) });
+      const pick = await control.pickRunner.executeWithOptions(summarized('pick a live runner that meets the demands and reserve a slot on it'), [
+        { run_id: state.run_id, demands: resolved.demands, ...(resolved.script ? { script: resolved.script } : {}) },
+      ]);
       if (stopRequested) {
         if (pick.runner) await releaseSlot(pick.runner.runner_id);
         return undefined;
@@ -231,6 +253,11 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
       // The runner's workflow is gone; it holds no slot to release.
     }
   }
+}
+
+/** A summary for an activity; none for histories from before summaries, so they replay the commands they recorded. */
+function summarized(summary: string): ActivityOptions {
+  return patched(ACTIVITY_SUMMARIES_PATCH) ? { summary } : {};
 }
 
 function isTimeout(error: unknown, type: TimeoutFailure['timeoutType']): boolean {

@@ -33,6 +33,8 @@ import { createScriptSync } from './script-sync.js';
 /** Patch ids: runner workflows started before script sync existed keep replaying as they ran. */
 const SCRIPT_SYNC_PATCH = 'script-sync';
 const SCRIPT_SYNC_UPGRADE_PATCH = 'script-sync-upgrade';
+/** The presence activity carries a summary (which runner process holds it) for the Temporal UI. */
+const PRESENCE_SUMMARY_PATCH = 'presence-summary';
 
 /** Runs refused for lack of room that are woken when a slot frees; bounded so history stays small. */
 const MAX_WAITERS = 200;
@@ -170,7 +172,9 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
       // A dead runner cannot acknowledge a cancel: never wait for one (and none is sent, see below).
       cancellationType: ActivityCancellationType.ABANDON,
     });
-    const presence = holdPresence().then(
+    const { instance, hostname } = state!.registration;
+    const summary = patched(PRESENCE_SUMMARY_PATCH) ? { summary: `runner ${runnerId} is alive: pid ${instance.pid} on ${hostname}` } : {};
+    const presence = holdPresence.executeWithOptions(summary, []).then(
       () => 'ended' as const,
       () => 'lost' as const,
     );

@@ -15,6 +15,8 @@ export const TemporalEnv = z.object({
   TEMPORAL_TLS_KEY: z.string().optional(),
   /** Path of a CA bundle that signs the server's certificate. */
   TEMPORAL_TLS_CA: z.string().optional(),
+  /** The name the server's certificate carries, when the address does not say it (an IP address, a load balancer). */
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   /** "true" turns on TLS with the system's CAs (implied by a certificate or an API key). */
   TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
   TEMPORAL_API_KEY: z.string().optional(),
@@ -24,12 +26,12 @@ export type TemporalEnv = z.infer<typeof TemporalEnv>;
 export interface TemporalSettings {
   address: string;
   namespace: string;
-  tls?: { clientCertPair?: { crt: Buffer; key: Buffer }; serverRootCACertificate?: Buffer };
+  tls?: { clientCertPair?: { crt: Buffer; key: Buffer }; serverRootCACertificate?: Buffer; serverNameOverride?: string };
   apiKey?: string;
 }
 
 export function temporalSettingsFromEnv(env: TemporalEnv): TemporalSettings {
-  const wantsTls = env.TEMPORAL_TLS === 'true' || Boolean(env.TEMPORAL_TLS_CERT || env.TEMPORAL_TLS_CA || env.TEMPORAL_API_KEY);
+  const wantsTls = env.TEMPORAL_TLS === 'true' || Boolean(env.TEMPORAL_TLS_CERT || env.TEMPORAL_TLS_CA || env.TEMPORAL_TLS_SERVER_NAME || env.TEMPORAL_API_KEY);
   const settings: TemporalSettings = { address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE };
   if (wantsTls && env.TEMPORAL_TLS !== 'false') {
     settings.tls = {
@@ -37,6 +39,7 @@ export function temporalSettingsFromEnv(env: TemporalEnv): TemporalSettings {
         ? { clientCertPair: { crt: fs.readFileSync(env.TEMPORAL_TLS_CERT), key: fs.readFileSync(env.TEMPORAL_TLS_KEY) } }
         : {}),
       ...(env.TEMPORAL_TLS_CA ? { serverRootCACertificate: fs.readFileSync(env.TEMPORAL_TLS_CA) } : {}),
+      ...(env.TEMPORAL_TLS_SERVER_NAME ? { serverNameOverride: env.TEMPORAL_TLS_SERVER_NAME } : {}),
     };
   }
   if (env.TEMPORAL_API_KEY) settings.apiKey = env.TEMPORAL_API_KEY;

@@ -3,8 +3,9 @@ import { runStateQuery } from '../../workflows/messages.js';
 import type { RunState } from '../contract/workflow-io.js';
 
 /**
- * A run's state from Temporal: the live query while it runs, its result or the state carried in
- * its failure once closed. Undefined when the workflow closed without one (terminated outside ao).
+ * A run's state from Temporal: the live query while it runs; once closed, its result (a completed
+ * or stopped run) or the state carried in its failure (a failed run, or a run stopped before
+ * stopped runs completed). Undefined when the workflow closed without one (terminated outside ao).
  */
 export async function readRunState(client: Client, workflowId: string, running?: boolean): Promise<RunState | undefined> {
   const handle = client.workflow.getHandle(workflowId);

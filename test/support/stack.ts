@@ -2,11 +2,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { inject } from 'vitest';
 import { isFinalRunStatus } from '../../core/contract/run-status.js';
 import type { RunView } from '../../core/contract/http.js';
 import { repoRoot } from '../../core/config/paths.js';
+import { TemporalEnv, connectTemporal, temporalSettingsFromEnv } from '../../core/temporal/connection.js';
 import { ensureNamespace } from '../../temporal-config/namespace.js';
 import { CredentialStore, localRunnerToken } from '../../api/credentials.js';
 import { startTsProcess, type TestProcess } from './process.js';
@@ -21,6 +22,17 @@ export interface RunnerOptions {
   dataDir?: string;
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
+}
+
+export interface StackOptions {
+  /** Applied to every API process of the stack (e.g. DATABASE_URL). */
+  apiEnv?: NodeJS.ProcessEnv;
+  /** Another Temporal server than the shared dev server. */
+  temporalAddress?: string;
+  /** A client certificate for a Temporal server with mTLS; every process of the stack, and the test's client, present it. */
+  temporalTls?: { cert: string; key: string; ca: string; serverName?: string };
+  /** The workflow bundle the control worker runs; tests get the global setup's. */
+  workflowBundle?: string;
 }
 
 /**
@@ -51,10 +63,19 @@ export class TestStack {
   ) {}
 
   /** Outside vitest (the history recorder) `temporalAddress` and `workflowBundle` must be given; tests get the global setup's. */
-  static async create(options: { apiEnv?: NodeJS.ProcessEnv; temporalAddress?: string; workflowBundle?: string } = {}): Promise<TestStack> {
+  static async create(options: StackOptions = {}): Promise<TestStack> {
     const address = options.temporalAddress ?? inject('temporalAddress');
     const namespace = `ao-test-${crypto.randomBytes(4).toString('hex')}`;
-    const connection = await Connection.connect({ address });
+    const tlsEnv = options.temporalTls
+      ? {
+          TEMPORAL_TLS_CERT: options.temporalTls.cert,
+          TEMPORAL_TLS_KEY: options.temporalTls.key,
+          TEMPORAL_TLS_CA: options.temporalTls.ca,
+          ...(options.temporalTls.serverName ? { TEMPORAL_TLS_SERVER_NAME: options.temporalTls.serverName } : {}),
+        }
+      : {};
+    // The test's own client reaches Temporal the way every process of the stack does: through ao's TEMPORAL_* settings.
+    const connection = await connectTemporal(temporalSettingsFromEnv(TemporalEnv.parse({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, ...tlsEnv })));
     await ensureNamespace(connection, namespace, 1);
     const client = new Client({ connection, namespace });
     await waitForNamespace(client);
@@ -62,7 +83,7 @@ export class TestStack {
     // Each stack edits its own copy of the shipped agents and scripts, never the checkout's.
     const configDir = path.join(root, 'config');
     await fs.cp(path.join(repoRoot, 'config'), configDir, { recursive: true });
-    const env = { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, AO_DATA_DIR: path.join(root, 'data'), AO_CONFIG_DIR: configDir };
+    const env = { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, ...tlsEnv, AO_DATA_DIR: path.join(root, 'data'), AO_CONFIG_DIR: configDir };
     const stack = new TestStack(namespace, client, root, env, options.apiEnv ?? {}, options.workflowBundle ?? inject('workflowBundle'));
     await stack.startControl();
     await stack.startApi();
