@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { parse as load } from 'yaml';
+import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { repoRoot } from '../core/config/paths.js';
@@ -42,7 +42,8 @@ let compose: z.infer<typeof Compose>;
 let readme: string;
 let productionSection: string;
 beforeAll(async () => {
-  compose = Compose.parse(load(await fs.readFile(path.join(repoRoot, 'docker-compose.yml'), 'utf8')));
+  // Compose files share settings through YAML merge keys (`<<: *anchor`).
+  compose = Compose.parse(parse(await fs.readFile(path.join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }));
   readme = await fs.readFile(path.join(repoRoot, 'README.md'), 'utf8');
   productionSection = readme.slice(readme.indexOf('## Production'), readme.indexOf('## Benchmarks'));
 });
