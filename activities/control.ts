@@ -45,7 +45,8 @@ export interface ResolvedRun {
 
 /** Activities of the control worker: they read configuration and the fleet, never run executors. */
 export function createControlActivities({ client, configDir }: ControlDependencies) {
-  async function liveRunners(): Promise<RunnerCandidate[]> {
+  /** Live runners as candidates for `runId`: a slot the run already holds (a retried pick) counts as free for it. */
+  async function liveRunners(runId: string): Promise<RunnerCandidate[]> {
     const query = visibility.allOf(visibility.workflowTypeIs(RUNNER_WORKFLOW_TYPE), visibility.isRunning(), visibility.attributeIs(searchAttributes.runnerOnline, true));
     const candidates: RunnerCandidate[] = [];
     for await (const execution of client.workflow.list({ query })) {
@@ -55,7 +56,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
         .query(runnerStateQuery)
         .catch(() => undefined);
       if (!state || !takesRuns(state)) continue;
-      candidates.push(toCandidate(state));
+      candidates.push(toCandidate(state, runId));
     }
     return candidates;
   }
@@ -130,7 +131,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
 
     /** Reserves a slot on the best eligible live runner, or says why none can take the run. */
     async pickRunner({ run_id, demands, script }: { run_id: string; demands: Demands; script?: ScriptRef }): Promise<{ runner?: RunnerSummary; reason: string }> {
-      const ranking = rankRunners(await liveRunners(), demands, script);
+      const ranking = rankRunners(await liveRunners(run_id), demands, script);
       if (ranking.reason !== undefined) return { reason: ranking.reason };
       for (const runner of ranking.eligible) {
         const reply = await client.workflow
@@ -150,7 +151,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
   };
 }
 
-function toCandidate(state: RunnerState): RunnerCandidate {
+function toCandidate(state: RunnerState, runId: string): RunnerCandidate {
   const reg = state.registration;
   return {
     runner_id: reg.runner_id,
@@ -161,7 +162,7 @@ function toCandidate(state: RunnerState): RunnerCandidate {
     tags: reg.tags,
     require_matching_tags: reg.require_matching_tags,
     capacity: reg.capacity,
-    active_runs: state.active_runs.length,
+    active_runs: state.active_runs.filter((id) => id !== runId).length,
     scripts: Object.fromEntries(Object.entries(state.scripts ?? {}).map(([name, installed]) => [name, installed.version])),
   };
 }
