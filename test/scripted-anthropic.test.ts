@@ -16,11 +16,12 @@ import {
   type ScriptedAnthropic,
   type Turn,
 } from './support/scripted-anthropic.js';
+import { testTime } from './support/time.js';
 
 const claudeBin = path.join(repoRoot, 'node_modules', '.bin', 'claude');
 const model = 'claude-sonnet-4-5';
 /** Every CLI run is bounded: killed, and the test failed, past this. */
-const runLimitMs = 60_000;
+const runLimitMs = testTime(60_000);
 
 type Line = Record<string, unknown> & { type: string; subtype?: string; session_id?: string };
 

@@ -19,12 +19,13 @@ import {
   type ScriptedGeminiOptions,
   type Turn,
 } from './support/scripted-gemini.js';
+import { testTime } from './support/time.js';
 
 /** The CLI's bundled entry point, a node script: run with this node, not through a shell. */
 const geminiBundle = path.join(repoRoot, 'node_modules', '@google', 'gemini-cli', 'bundle', 'gemini.js');
 const model = 'gemini-2.5-pro';
 /** Every CLI run is bounded: killed, and the test failed, past this. */
-const runLimitMs = 60_000;
+const runLimitMs = testTime(60_000);
 
 type Line = Record<string, unknown> & { type: string; session_id?: string };
 

@@ -18,13 +18,14 @@ import {
   type ScriptedOpenAI,
   type Turn,
 } from './support/scripted-openai.js';
+import { testTime } from './support/time.js';
 
 const codexBin = path.join(repoRoot, 'node_modules', '.bin', 'codex');
 // A model in codex's bundled catalogue: an unknown one gets an "Model metadata ... not found" error item on every
 // run, and no `apply_patch` tool.
 const model = 'gpt-5.5';
 /** Every CLI run is bounded: killed, and the test failed, past this. */
-const runLimitMs = 60_000;
+const runLimitMs = testTime(60_000);
 
 interface Item {
   id: string;

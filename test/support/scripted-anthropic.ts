@@ -23,9 +23,8 @@ export interface Usage {
   cache_read_input_tokens: number;
 }
 
+/** When a turn is answered: at once, or (with `until`) when the test says so, never after a fixed time. */
 interface TurnTiming {
-  /** Answer only after this many milliseconds. */
-  delayMs?: number;
   /** Answer only once this settles (see `gate()`): lets a test stop the CLI while a turn is in flight. */
   until?: Promise<unknown>;
 }
@@ -166,7 +165,6 @@ export async function startScriptedAnthropic(script: Turn[], options: ScriptedAn
       // betas, then gives up), so a short script fails the run with this message instead of hanging it.
       if (!turn) return sendJson(res, 400, errorBody('invalid_request_error', `scripted-anthropic: script exhausted (${script.length} turns)`));
       void (async () => {
-        if (turn.delayMs) await new Promise((resolve) => setTimeout(resolve, turn.delayMs));
         if (turn.until) await turn.until;
         // The CLI may have been stopped, or the server closed, while the turn waited.
         if (closing || res.destroyed) return;

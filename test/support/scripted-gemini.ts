@@ -28,9 +28,8 @@ export interface UsageMetadata {
 
 export type FinishReason = 'STOP' | 'MAX_TOKENS' | 'SAFETY' | 'RECITATION' | 'MALFORMED_FUNCTION_CALL' | 'OTHER';
 
+/** When a turn is answered: at once, or (with `until`) when the test says so, never after a fixed time. */
 interface TurnTiming {
-  /** Answer only after this many milliseconds. */
-  delayMs?: number;
   /** Answer only once this settles (see `gate()`): lets a test stop the CLI while a turn is in flight. */
   until?: Promise<unknown>;
 }
@@ -219,7 +218,6 @@ export async function startScriptedGemini(script: Turn[], options: ScriptedGemin
       // message instead of hanging it.
       if (!turn) return sendError(res, { code: 400, status: 'INVALID_ARGUMENT', message: `scripted-gemini: script exhausted (${script.length} turns)` });
       void (async () => {
-        if (turn.delayMs) await new Promise((resolve) => setTimeout(resolve, turn.delayMs));
         if (turn.until) await turn.until;
         // The CLI may have been stopped, or the server closed, while the turn waited.
         if (closing || res.destroyed) return;

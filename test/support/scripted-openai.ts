@@ -31,9 +31,8 @@ export interface Usage {
   reasoning_tokens: number;
 }
 
+/** When a turn is answered: at once, or (with `until`) when the test says so, never after a fixed time. */
 interface TurnTiming {
-  /** Answer only after this many milliseconds. */
-  delayMs?: number;
   /** Answer only once this settles (see `gate()`): lets a test stop the CLI while a turn is in flight. */
   until?: Promise<unknown>;
 }
@@ -197,7 +196,6 @@ export async function startScriptedOpenAI(script: Turn[], options: ScriptedOpenA
         return sendJson(res, 400, errorBody('invalid_request_error', message, 'invalid_request_error'));
       }
       void (async () => {
-        if (turn.delayMs) await new Promise((resolve) => setTimeout(resolve, turn.delayMs));
         if (turn.until) await turn.until;
         // The CLI may have been stopped, or the server closed, while the turn waited.
         if (closing || res.destroyed) return;
