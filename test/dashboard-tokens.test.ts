@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedToken } from '../core/contract/identity.js';
 import { browserPerTest, screenshot } from './support/browser.js';
+import { runGate } from './support/gates.js';
 import { TestStack } from './support/stack.js';
 
 let stack: TestStack;
@@ -38,7 +39,9 @@ describe('a run started and stopped by named operators', () => {
   it('shows who did each in its status history', async () => {
     const { page } = browser;
     const { body: operator } = await stack.api<CreatedToken>('POST', '/tokens', { body: { name: 'ops-olga', role: 'operator' } });
-    const started = await stack.api<{ id: string }>('POST', '/runs', { token: operator.token, body: { agent: 'echo', parameters: { sleep_ms: 60_000 } } });
+    // Held until the stop: it is still running when the stop comes.
+    const gate = await runGate(stack.root);
+    const started = await stack.api<{ id: string }>('POST', '/runs', { token: operator.token, body: { agent: 'echo', parameters: gate.parameters } });
     await stack.waitForRun(started.body.id, (run) => run.status === 'running');
     await stack.api('POST', `/runs/${started.body.id}/stop`, { body: { reason: 'done looking' } });
     await stack.waitForRun(started.body.id);

@@ -4,43 +4,34 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Page, Request, Route } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { serveDashboard } from '../api/dashboard.js';
+import type { RunEventInput } from '../core/contract/events.js';
+import type { RunList } from '../core/contract/http.js';
 import { webDistDir } from '../web/build.js';
-import { collectPageErrors, launchBrowser, screenshot } from './support/browser.js';
-import { TestStack } from './support/stack.js';
-
-/** Long enough for a real run on a busy machine; the waits end as soon as the condition holds. */
-const UI_TIMEOUT_MS = 45_000;
+import { UI_TIMEOUT_MS, browserPerTest, screenshot } from './support/browser.js';
+import { runGate, tickGate } from './support/gates.js';
+import { TestStack, eventually } from './support/stack.js';
 
 let stack: TestStack;
 let runnerId: string;
-let browser: Browser;
-let context: BrowserContext;
+let runnerDataDir: string;
+const ui = browserPerTest();
+/** This test's page (a fresh one per test, see `browserPerTest`). */
 let page: Page;
-let pageErrors: string[];
 
 beforeAll(async () => {
   // Global setup builds the dashboard once per test run; the API serves it from web/dist.
   expect(fs.existsSync(path.join(webDistDir, 'index.html'))).toBe(true);
   stack = await TestStack.create();
-  [{ runnerId }, browser] = await Promise.all([stack.startRunner({ profile: 'echo' }), launchBrowser()]);
+  ({ runnerId, dataDir: runnerDataDir } = await stack.startRunner({ profile: 'echo' }));
 });
 afterAll(async () => {
-  await browser?.close();
   await stack?.stop();
 });
-
-beforeEach(async () => {
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  context.setDefaultTimeout(UI_TIMEOUT_MS);
-  page = await context.newPage();
-  pageErrors = collectPageErrors(page);
-});
-afterEach(async () => {
-  await context.close();
-  expect(pageErrors).toEqual([]);
+beforeEach(() => {
+  page = ui.page;
 });
 
 /** The dashboard at `route`, with the token in the fragment the way `npm start` prints it. */
@@ -51,6 +42,18 @@ async function open(route: string, token: string | null = stack.token, apiUrl = 
 const runRow = (id: string) => page.locator(`[data-testid=run-row][data-run-id="${id}"]`);
 const runStatus = (status: string) => page.locator(`[data-testid=run-status][data-status=${status}]`);
 const terminalText = () => page.locator('[data-testid=terminal] .xterm-rows').innerText();
+/** The few browser globals the page scripts here use (the tests compile without the DOM library). */
+interface PageGlobals {
+  document: { body: unknown; querySelector(selector: string): unknown };
+  MutationObserver: new (callback: () => void) => { observe(target: unknown, options: object): void };
+  staleRowsSeen?: number[];
+}
+
+/** The dashboard's requests for the runs list (the page itself is /ui/runs). */
+const isRunsList = (request: Request, agent?: string): boolean => {
+  const url = new URL(request.url());
+  return url.pathname === '/runs' && request.method() === 'GET' && (agent === undefined || url.searchParams.get('agent') === agent);
+};
 
 describe('the dashboard as the API serves it', () => {
   it('loads without a token, redirects / to it, and still guards the API', async () => {
@@ -125,7 +128,7 @@ describe('when a run is started from the form', () => {
     const id = page.url().split('/').at(-1)!;
     await runStatus('completed').waitFor();
     await expect.poll(terminalText, { timeout: UI_TIMEOUT_MS }).toContain('tick 2');
-    await expect.poll(terminalText).toContain(`echo executor: run ${id}`);
+    await expect.poll(terminalText, { timeout: UI_TIMEOUT_MS }).toContain(`echo executor: run ${id}`);
     await page.locator('[data-testid=event-timeline] [data-kind=session_ended]').waitFor();
     await expect(page.getByTestId('stop-run').isDisabled()).resolves.toBe(true);
     await expect(page.getByTestId('run-runner').innerText()).resolves.toContain(runnerId);
@@ -165,7 +168,9 @@ describe('when a run is started from the form', () => {
 
 describe('when a running run is stopped from its page', () => {
   it('ends it stopped and disables the Stop button', async () => {
-    const id = await stack.postRun({ agent: 'echo', parameters: { ticks: 100_000, tick_interval_ms: 100 } });
+    // One tick, then held by a gate that never opens: only the stop ends it.
+    const held = await runGate(stack.root);
+    const id = await stack.postRun({ agent: 'echo', parameters: { ticks: 1, ...held.parameters } });
     try {
       await open(`/runs/${id}`);
       await expect.poll(terminalText, { timeout: UI_TIMEOUT_MS }).toMatch(/tick \d+/);
@@ -184,28 +189,48 @@ describe('when a running run is stopped from its page', () => {
 describe('a running run’s output', () => {
   /** The tick numbers the terminal shows now, top to bottom. */
   const visibleTicks = async (): Promise<number[]> => [...(await terminalText()).matchAll(/tick (\d+) /g)].map((match) => Number(match[1]));
+  const upTo = (count: number): number[] => Array.from({ length: count }, (_, index) => index);
+  /** Whether the runner's spool holds this run's output line `text`: written while no API could take it. */
+  const spooled = async (runId: string, text: string): Promise<boolean> => {
+    const dir = path.join(runnerDataDir, 'spool');
+    for (const file of (await fs.promises.readdir(dir)).filter((name) => name.endsWith('.jsonl'))) {
+      const lines = (await fs.promises.readFile(path.join(dir, file), 'utf8')).split('\n').filter(Boolean);
+      const events = lines.map((line) => JSON.parse(line) as RunEventInput);
+      if (events.some((event) => event.run_id === runId && event.kind === 'terminal_chunk' && String(event.data.text).includes(text))) return true;
+    }
+    return false;
+  };
 
   it('arrives while the run runs, and after the API restarts continues with nothing lost or repeated', async () => {
-    const id = await stack.postRun({ agent: 'echo', parameters: { ticks: 100_000, tick_interval_ms: 1000 } });
+    // The run prints its nine ticks only as the test allows: three while the page watches, three while
+    // the API is down, three after it is back. So what the terminal must show is known at every step.
+    const ticks = await tickGate(stack.root);
+    const id = await stack.postRun({ agent: 'echo', parameters: ticks.parameters(9) });
     try {
       await open(`/runs/${id}`);
       await page.locator('[data-state=live]').waitFor();
+      await ticks.allow(3);
+      // Output comes while the page shows the run running (it cannot end before tick 8): live, not a replay at the end.
+      await expect.poll(visibleTicks, { timeout: UI_TIMEOUT_MS }).toEqual(upTo(3));
       await runStatus('running').waitFor();
-      // Output keeps coming while the page shows the run running: live, not a replay at the end.
-      await expect.poll(async () => (await visibleTicks()).length, { timeout: UI_TIMEOUT_MS }).toBeGreaterThanOrEqual(2);
-      await expect(runStatus('running').count()).resolves.toBe(1);
 
       const api = stack.processes.find((process) => process.name === 'api')!;
-      const before = Math.max(...(await visibleTicks()));
       await api.stop();
       await page.locator('[data-state=reconnecting]').waitFor();
+      await ticks.allow(6);
+      await eventually(async () => {
+        if (!(await spooled(id, 'tick 5 '))) throw new Error('tick 5 is not in the runner’s spool yet');
+      }, UI_TIMEOUT_MS);
       await stack.startApi({ AO_API_PORT: new URL(stack.apiUrl).port });
       await page.locator('[data-state=live]').waitFor();
       // The ticks printed while the API was down are replayed from the runner's spool and the API's store.
-      await expect.poll(async () => Math.max(...(await visibleTicks())), { timeout: UI_TIMEOUT_MS }).toBeGreaterThanOrEqual(before + 4);
-      const ticks = await visibleTicks();
-      expect(ticks.some((tick) => tick <= before)).toBe(true);
-      expect(ticks).toEqual(ticks.map((_tick, index) => ticks[0]! + index));
+      await expect.poll(visibleTicks, { timeout: UI_TIMEOUT_MS }).toEqual(upTo(6));
+      await runStatus('running').waitFor();
+      // And the stream goes on live after the restart.
+      await ticks.allow(9);
+      await expect.poll(visibleTicks, { timeout: UI_TIMEOUT_MS }).toEqual(upTo(9));
+      await runStatus('completed').waitFor();
+      await expect(visibleTicks()).resolves.toEqual(upTo(9));
     } finally {
       await stack.api('POST', `/runs/${id}/stop`);
     }
@@ -252,6 +277,61 @@ describe('the runs list', () => {
     await page.reload();
     await runRow(pendingId).waitFor();
     await expect(runRow(completedId).count()).resolves.toBe(0);
+  });
+
+  it('keeps what is typed into a filter while the list reloads underneath', async () => {
+    await open('/runs');
+    await runRow(completedId).waitFor();
+    const agent = page.locator('input[name=agent]');
+    await agent.fill('cod');
+    // The list reloads every few seconds. Once a reload's answer has come and the next reload is asked
+    // for, the page has shown that answer (the next one is asked only after it).
+    await page.waitForResponse((response) => isRunsList(response.request()));
+    await page.waitForRequest((request) => isRunsList(request));
+    await expect(agent.inputValue()).resolves.toBe('cod');
+    expect(new URL(page.url()).searchParams.get('agent')).toBeNull();
+    await agent.press('Tab');
+    await runRow(completedId).waitFor({ state: 'detached' });
+    expect(new URL(page.url()).searchParams.get('agent')).toBe('cod');
+  });
+
+  it('never shows the rows of a filter it has left, even when that filter’s answer comes last', async () => {
+    // The answer for agent=echo is held back until the page shows agent=coder's, then let go.
+    let hold!: (route: Route) => void;
+    const held = new Promise<Route>((resolve) => (hold = resolve));
+    await page.route((url) => url.pathname === '/runs' && url.searchParams.get('agent') === 'echo', (route) => hold(route), { times: 1 });
+    await open('/runs?agent=echo');
+    const late = await held;
+    const settled = Promise.race([
+      page.waitForEvent('requestfinished', { predicate: (request) => request === late.request(), timeout: UI_TIMEOUT_MS }).then(() => 'finished'),
+      page.waitForEvent('requestfailed', { predicate: (request) => request === late.request(), timeout: UI_TIMEOUT_MS }).then(() => 'failed'),
+    ]);
+    await page.getByTestId('loading').waitFor();
+
+    const agent = page.locator('input[name=agent]');
+    await agent.fill('coder');
+    await agent.press('Tab');
+    await runRow(pendingId).waitFor();
+    // From here on the page records every moment the echo run's row is in it, however brief.
+    await page.evaluate((id) => {
+      const browser = globalThis as unknown as PageGlobals;
+      browser.staleRowsSeen = [];
+      new browser.MutationObserver(() => {
+        if (browser.document.querySelector(`[data-run-id="${id}"]`)) browser.staleRowsSeen!.push(Date.now());
+      }).observe(browser.document.body, { childList: true, subtree: true, attributes: true });
+    }, completedId);
+
+    // The held answer is the API's real one for agent=echo: it lists the echo run.
+    const response = await late.fetch();
+    expect(((await response.json()) as RunList).runs.map((run) => run.id)).toContain(completedId);
+    await late.fulfill({ response });
+    // The page gave up on the request it no longer wanted (it cancels it), so that answer shows nowhere.
+    await expect(settled).resolves.toBe('failed');
+    // The list asks again only after it has handled everything before: by then the late answer was seen.
+    await page.waitForRequest((request) => isRunsList(request, 'coder'));
+    await expect(page.evaluate(() => (globalThis as unknown as PageGlobals).staleRowsSeen)).resolves.toEqual([]);
+    await expect(runRow(completedId).count()).resolves.toBe(0);
+    await expect(runRow(pendingId).count()).resolves.toBe(1);
   });
 
   it('says so when no run matches', async () => {

@@ -1,8 +1,12 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RunEvent } from '../core/contract/events.js';
+import { isFinalRunStatus } from '../core/contract/run-status.js';
+import type { RunView } from '../core/contract/http.js';
 import { freePort } from '../temporal-config/dev-server.js';
+import { runGate } from './support/gates.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
+import { testTime } from './support/time.js';
 
 let stack: TestStack;
 
@@ -16,7 +20,7 @@ async function eventsUntilEnded(id: string, baseUrl?: string): Promise<RunEvent[
     const list = await events(id, baseUrl);
     if (!list.some((event) => event.kind === 'session_ended')) throw new Error('no session_ended yet');
     return list;
-  }, 60_000);
+  }, testTime(60_000));
 }
 
 /** Reads an SSE stream until `count` events arrived; returns them. */
@@ -72,10 +76,14 @@ describe.each([
   it('streams events live over SSE and replays from Last-Event-ID on reconnect', async () => {
     const tag = uniqueTag('sse');
     await stack.startRunner({ tags: [tag] });
-    const id = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: 1_500 }, additional_demands: { tags: [tag] } });
+    // Held until the first events were read, so they came live, not as a replay of a finished run.
+    const held = await runGate(stack.root);
+    const id = await stack.postRun({ agent: 'echo', parameters: held.parameters, additional_demands: { tags: [tag] } });
     const headers = { authorization: `Bearer ${stack.token}` };
     const live = await readSse(`${stack.apiUrl}/runs/${id}/events`, headers, 3);
     expect(live.map((event) => event.kind)).toEqual(['state_changed', 'session_started', 'terminal_chunk']);
+    expect(isFinalRunStatus((await stack.api<RunView>('GET', `/runs/${id}`)).body.status)).toBe(false);
+    await held.open();
     const all = await eventsUntilEnded(id);
     const replay = await readSse(`${stack.apiUrl}/runs/${id}/events`, { ...headers, 'last-event-id': String(live[2]!.id) }, all.length - 3);
     expect(replay.map((event) => event.id)).toEqual(all.slice(3).map((event) => event.id));

@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '../core/contract/http.js';
 import type { RunnerView } from '../api/fleet-service.js';
+import { runGate } from './support/gates.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
+import { testSeconds, testTime } from './support/time.js';
 
 let stack: TestStack;
 
 beforeAll(async () => {
-  stack = await TestStack.create({ apiEnv: { AO_DISPATCH_TIMEOUT_SECONDS: '3' } });
+  stack = await TestStack.create({ apiEnv: { AO_DISPATCH_TIMEOUT_SECONDS: testSeconds(3) } });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -113,24 +115,37 @@ describe('matching', () => {
   it('never gives a full runner more than its capacity', async () => {
     const tag = uniqueTag('cap');
     const { runnerId } = await stack.startRunner({ tags: [tag], capacity: 1 });
-    const ids = await Promise.all([1, 2].map(() => stack.postRun({ agent: 'echo', parameters: { sleep_ms: 1500 }, additional_demands: { tags: [tag] } })));
-    const waiting = await stack.waitForRun(ids[1]!, (run) => run.pending_reason?.includes('at capacity') === true || run.status !== 'pending');
+    // Both runs are held until the gate opens: while one holds the only slot, the other must wait.
+    const held = await runGate(stack.root);
+    const ids = await Promise.all([1, 2].map(() => stack.postRun({ agent: 'echo', parameters: held.parameters, additional_demands: { tags: [tag] } })));
+    const waiting = await eventually(async () => {
+      const views = await Promise.all(ids.map(async (id) => (await stack.api<RunView>('GET', `/runs/${id}`)).body));
+      const [running, pending] = [views.filter((run) => run.status === 'running'), views.filter((run) => run.status === 'pending')];
+      if (running.length !== 1 || pending.length !== 1) throw new Error(`not one running and one pending: ${views.map((run) => run.status).join(', ')}`);
+      if (!pending[0]!.pending_reason?.includes('at capacity')) throw new Error(`pending for another reason: ${pending[0]!.pending_reason}`);
+      return pending[0]!;
+    });
+    await held.open();
     const [first, second] = await Promise.all(ids.map((id) => stack.waitForRun(id)));
     expect([first!.runner_id, second!.runner_id]).toEqual([runnerId, runnerId]);
     const [a, b] = [intervalOf(first!), intervalOf(second!)].sort((x, y) => x[0] - y[0]);
     expect(b![0]).toBeGreaterThanOrEqual(a![1]);
-    expect(waiting).toBeDefined();
+    expect(waiting.pending_reason).toContain('at capacity');
   });
 
   it('prefers the runner with the most free capacity', async () => {
     const tag = uniqueTag('spread');
     const one = await stack.startRunner({ tags: [tag], capacity: 2 });
     const two = await stack.startRunner({ tags: [tag], capacity: 2 });
-    const first = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: 3000 }, additional_demands: { tags: [tag] } });
+    // The first run holds a slot until the gate opens, so its runner has less free capacity when the second comes.
+    const held = await runGate(stack.root);
+    const first = await stack.postRun({ agent: 'echo', parameters: held.parameters, additional_demands: { tags: [tag] } });
     const running = await stack.waitForRun(first, (run) => run.status === 'running');
-    const second = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: 100 }, additional_demands: { tags: [tag] } });
+    const second = await stack.postRun({ agent: 'echo', additional_demands: { tags: [tag] } });
     const other = running.runner_id === one.runnerId ? two.runnerId : one.runnerId;
     expect((await stack.waitForRun(second)).runner_id).toBe(other);
+    await held.open();
+    expect((await stack.waitForRun(first)).status).toBe('completed');
   });
 
   it('fails a run with NO_RUNNER after the no-runner timeout', async () => {
@@ -153,7 +168,7 @@ describe('liveness', () => {
       const current = await runnerView(runnerId);
       if (current.status !== 'offline') throw new Error('still online');
       return current;
-    }, 45_000);
+    }, testTime(45_000));
     expect(view.offline_reason).toMatch(/stopped heartbeating/);
   });
 
@@ -172,10 +187,13 @@ describe('liveness', () => {
   it('hands a run back when its runner shuts down mid-run', async () => {
     const tag = uniqueTag('handback');
     const leaving = await stack.startRunner({ tags: [tag], extraArgs: ['--drain-seconds', '1'] });
-    const id = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: 4000 }, additional_demands: { tags: [tag] } });
-    await stack.waitForRun(id, (run) => run.status === 'running');
+    // The run cannot finish within the drain: its gate opens only once the leaving runner has exited.
+    const held = await runGate(stack.root);
+    const id = await stack.postRun({ agent: 'echo', parameters: held.parameters, additional_demands: { tags: [tag] } });
+    await stack.waitForRun(id, (run) => run.status === 'running' && run.runner_id === leaving.runnerId);
     const staying = await stack.startRunner({ tags: [tag] });
     await leaving.process.stop('SIGTERM');
+    await held.open();
     const run = await stack.waitForRun(id);
     expect(run.status).toBe('completed');
     expect(run.runner_id).toBe(staying.runnerId);
@@ -190,7 +208,7 @@ describe('liveness', () => {
       const id = await stack.postRun({ agent: 'echo', additional_demands: { tags: [tag] } });
       await stack.waitForRun(id, (run) => run.status === 'dispatched' || run.status === 'pending');
       const healthy = await stack.startRunner({ tags: [tag] });
-      const run = await stack.waitForRun(id, undefined, 90_000);
+      const run = await stack.waitForRun(id, undefined, testTime(90_000));
       expect(run.status).toBe('completed');
       expect(run.runner_id).toBe(healthy.runnerId);
     } finally {

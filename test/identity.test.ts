@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry, CreatedToken, TokenView } from '../core/contract/identity.js';
 import type { RunEvent } from '../core/contract/events.js';
+import { runGate } from './support/gates.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 
 let stack: TestStack;
@@ -59,7 +60,9 @@ describe('attribution', () => {
   it('records who started and who stopped a run, in its history and in the audit log', async () => {
     const tag = uniqueTag('who');
     await stack.startRunner({ tags: [tag] });
-    const started = await stack.api<{ id: string }>('POST', '/runs', { token: tokens.olga, body: { agent: 'echo', parameters: { sleep_ms: 60_000 }, additional_demands: { tags: [tag] } } });
+    // Held until the stop: it is still running when the stop comes.
+    const gate = await runGate(stack.root);
+    const started = await stack.api<{ id: string }>('POST', '/runs', { token: tokens.olga, body: { agent: 'echo', parameters: gate.parameters, additional_demands: { tags: [tag] } } });
     expect(started.status).toBe(201);
     const id = started.body.id;
     await stack.waitForRun(id, (run) => run.status === 'running');

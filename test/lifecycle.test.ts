@@ -2,12 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupIsAlive } from '../activities/executors/process.js';
 import type { RunView } from '../core/contract/http.js';
 import { runWorkflowId } from '../workflows/messages.js';
+import { runGate } from './support/gates.js';
 import { TestStack, uniqueTag } from './support/stack.js';
+import { testSeconds, testTime } from './support/time.js';
 
 let stack: TestStack;
+const apiEnv = { AO_DISPATCH_TIMEOUT_SECONDS: testSeconds(3) };
 
 beforeAll(async () => {
-  stack = await TestStack.create({ apiEnv: { AO_DISPATCH_TIMEOUT_SECONDS: '3' } });
+  stack = await TestStack.create({ apiEnv });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -15,12 +18,15 @@ afterAll(async () => {
 
 const executorPid = (run: RunView): number => Number(/executor started \(pid (\d+)\)/.exec(run.history.map((change) => change.reason).join('\n'))![1]);
 const statuses = (run: RunView): string[] => run.history.map((change) => change.status);
+const restarts = (run: RunView): string[] => run.history.map((change) => change.reason ?? '').filter((reason) => reason.startsWith('executor restarted'));
 
 describe('stopping a run', () => {
   it('ends the executor’s whole process group, grandchildren included, before the run is stopped', async () => {
     const tag = uniqueTag('stop');
     await stack.startRunner({ tags: [tag] });
-    const id = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: 120_000, spawn_grandchild: true }, additional_demands: { tags: [tag] } });
+    // Held by a gate that never opens: only the stop can end it.
+    const held = await runGate(stack.root);
+    const id = await stack.postRun({ agent: 'echo', parameters: { ...held.parameters, spawn_grandchild: true }, additional_demands: { tags: [tag] } });
     const running = await stack.waitForRun(id, (run) => run.status === 'running');
     const pgid = executorPid(running);
     expect(groupIsAlive(pgid)).toBe(true);
@@ -42,7 +48,8 @@ describe('stopping a run', () => {
   it('kills an executor that ignores SIGTERM after the grace period', async () => {
     const tag = uniqueTag('stubborn');
     await stack.startRunner({ tags: [tag] });
-    const id = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: 120_000, ignore_sigterm: true }, additional_demands: { tags: [tag] } });
+    const held = await runGate(stack.root);
+    const id = await stack.postRun({ agent: 'echo', parameters: { ...held.parameters, ignore_sigterm: true }, additional_demands: { tags: [tag] } });
     const pgid = executorPid(await stack.waitForRun(id, (run) => run.status === 'running'));
     const { body } = await stack.api<RunView>('POST', `/runs/${id}/stop?wait=true`);
     expect(body.status).toBe('stopped');
@@ -74,9 +81,12 @@ describe('timeouts and failures', () => {
   it('fails a run that exceeds its timeout, ending its processes', async () => {
     const tag = uniqueTag('slow');
     await stack.startRunner({ tags: [tag] });
-    const id = await stack.postRun({ agent: 'echo', timeout_seconds: 1, parameters: { sleep_ms: 60_000 }, additional_demands: { tags: [tag] } });
-    const pgid = executorPid(await stack.waitForRun(id, (run) => run.status === 'running'));
+    // Held by a gate that never opens, so the run outlives its timeout however fast the machine is;
+    // and it may be running for only a moment, so the executor's pid is read from the final history.
+    const held = await runGate(stack.root);
+    const id = await stack.postRun({ agent: 'echo', timeout_seconds: 1, parameters: held.parameters, additional_demands: { tags: [tag] } });
     const run = await stack.waitForRun(id);
+    const pgid = executorPid(run);
     expect(run.status).toBe('failed');
     expect(run.error).toEqual({ type: 'RUN_TIMEOUT', message: 'run exceeded its timeout of 1s; its processes were ended' });
     expect(groupIsAlive(pgid)).toBe(false);
@@ -85,28 +95,48 @@ describe('timeouts and failures', () => {
 
 describe('crash recovery', () => {
   it('resumes a run on its runner when the runner comes back after kill -9', async () => {
-    const tag = uniqueTag('phoenix');
-    const first = await stack.startRunner({ tags: [tag] });
-    const id = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: 5_000 }, additional_demands: { tags: [tag] } });
-    const orphan = executorPid(await stack.waitForRun(id, (run) => run.status === 'running'));
-    await first.process.stop('SIGKILL');
-    const again = await stack.startRunner({ tags: [tag], projectDir: first.projectDir, dataDir: first.dataDir });
-    expect(again.runnerId).toBe(first.runnerId);
-    const run = await stack.waitForRun(id, undefined, 90_000);
-    expect(run.status).toBe('completed');
-    expect(run.runner_id).toBe(first.runnerId);
-    expect(run.history.map((change) => change.reason).join('\n')).toMatch(/executor restarted after its runner came back \(attempt 2/);
-    expect(groupIsAlive(orphan)).toBe(false);
+    // A stack of its own. After such a comeback the runner's workflow fails its tasks for a while (sdk-core:
+    // "ActivityMachine in state Canceled says the transition is invalid during event ... ActivityTaskTimedOut",
+    // for the presence activity it abandoned), and meanwhile every dispatch in its namespace stalls querying
+    // it, up to pickRunner's timeout, whose retry then finds the run's own reservation and waits "at capacity".
+    // Apart, that cannot hold up the other tests' runs.
+    const own = await TestStack.create({ apiEnv });
+    try {
+      const tag = uniqueTag('phoenix');
+      const first = await own.startRunner({ tags: [tag] });
+      // The gate opens only once the run restarted on the runner that came back: the orphan cannot finish by itself.
+      const held = await runGate(own.root);
+      const id = await own.postRun({ agent: 'echo', parameters: held.parameters, additional_demands: { tags: [tag] } });
+      const orphan = executorPid(await own.waitForRun(id, (run) => run.status === 'running'));
+      await first.process.stop('SIGKILL');
+      expect(groupIsAlive(orphan)).toBe(true);
+      const again = await own.startRunner({ tags: [tag], projectDir: first.projectDir, dataDir: first.dataDir });
+      expect(again.runnerId).toBe(first.runnerId);
+      const restarted = await own.waitForRun(id, (run) => restarts(run).length > 0, testTime(90_000));
+      expect(restarts(restarted).join('\n')).toMatch(/executor restarted after its runner came back \(attempt 2/);
+      expect(groupIsAlive(orphan)).toBe(false);
+      await held.open();
+      const run = await own.waitForRun(id);
+      expect(run.status).toBe('completed');
+      expect(run.runner_id).toBe(first.runnerId);
+      expect(run.history.map((change) => change.reason).join('\n')).toMatch(/executor restarted after its runner came back \(attempt 2/);
+    } finally {
+      await own.stop();
+    }
   });
 
   it('hands the run to another runner when its runner does not come back', async () => {
     const tag = uniqueTag('gone');
     const doomed = await stack.startRunner({ tags: [tag] });
-    const id = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: 4_000 }, additional_demands: { tags: [tag] } });
-    await stack.waitForRun(id, (run) => run.status === 'running');
+    // Held until it runs on the survivor: it cannot end on the doomed runner, which dies mid-run.
+    const held = await runGate(stack.root);
+    const id = await stack.postRun({ agent: 'echo', parameters: held.parameters, additional_demands: { tags: [tag] } });
+    await stack.waitForRun(id, (run) => run.status === 'running' && run.runner_id === doomed.runnerId);
     await doomed.process.stop('SIGKILL');
     const survivor = await stack.startRunner({ tags: [tag] });
-    const run = await stack.waitForRun(id, undefined, 120_000);
+    await stack.waitForRun(id, (run) => run.status === 'running' && run.runner_id === survivor.runnerId, testTime(120_000));
+    await held.open();
+    const run = await stack.waitForRun(id);
     expect(run.status).toBe('completed');
     expect(run.runner_id).toBe(survivor.runnerId);
     expect(run.history.map((change) => change.reason).join('\n')).toContain(`runner ${doomed.runnerId}`);
@@ -116,8 +146,11 @@ describe('crash recovery', () => {
     const tag = uniqueTag('api-down');
     await stack.startRunner({ tags: [tag] });
     const extraApi = await stack.startApi();
-    const { body } = await stack.api<{ id: string }>('POST', '/runs', { baseUrl: extraApi, body: { agent: 'echo', parameters: { sleep_ms: 2_000 }, additional_demands: { tags: [tag] } } });
+    // Held until the API is gone, so the run ends while no API process is up.
+    const held = await runGate(stack.root);
+    const { body } = await stack.api<{ id: string }>('POST', '/runs', { baseUrl: extraApi, body: { agent: 'echo', parameters: held.parameters, additional_demands: { tags: [tag] } } });
     await stack.processes.at(-1)!.stop('SIGKILL');
+    await held.open();
     // With no API process at all, the run still finishes: Temporal and the runner carry it.
     await stack.client.workflow.getHandle(runWorkflowId(body.id)).result();
     const revived = await stack.startApi();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runnerWorkflowId } from '../workflows/messages.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
+import { testTime } from './support/time.js';
 
 let stack: TestStack;
 
@@ -34,7 +35,7 @@ describe('a runner killed with -9 and back before its old presence timed out', (
     await eventually(async () => {
       const events = await runnerHistory(first.runnerId);
       expect(events.some((event) => event.activityTaskTimedOutEventAttributes)).toBe(true);
-    }, 60_000);
+    }, testTime(60_000));
     const id = await stack.postRun({ agent: 'echo', prompt: 'after the restart', additional_demands: { tags: [tag] } });
     const run = await stack.waitForRun(id);
     expect(run.status).toBe('completed');

@@ -5,6 +5,7 @@ import type { RunnerView } from '../api/fleet-service.js';
 import type { RunEvent } from '../core/contract/events.js';
 import type { Script } from '../core/contract/config-files.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
+import { testTime } from './support/time.js';
 
 /** Prints its argv as JSON, or plain text with --plain, or fails with --fail. */
 const ARGV_SCRIPT = `#!/usr/bin/env node
@@ -57,7 +58,7 @@ async function expectOnBothRunners(name: string, version: string | undefined): P
       const seen = installed.get(runner.runnerId)?.version;
       if (seen !== version) throw new Error(`runner ${runner.runnerId} has ${name} at ${seen ?? 'nothing'}, expected ${version ?? 'nothing'}`);
     }
-  }, 45_000);
+  }, testTime(45_000));
 }
 
 let created: Script;
@@ -110,7 +111,7 @@ describe('scripts: storage, API and sync to runners', () => {
       const found = body.runners.find((runner) => runner.runner_id === locked.runnerId)?.script_failures.argv;
       if (!found) throw new Error('no failure recorded yet');
       return found;
-    }, 45_000);
+    }, testTime(45_000));
     expect(failure).toMatchObject({ version: created.version, attempts: 1 });
     expect(failure.error).toMatch(/answered 401/);
     expect(Date.parse(failure.next_attempt_at)).toBeGreaterThan(Date.parse(failure.at));
@@ -131,17 +132,17 @@ describe('scripts: storage, API and sync to runners', () => {
       const failure = (await runnerState()).script_failures.argv;
       if (!failure) throw new Error('no failure recorded yet');
       return failure;
-    }, 45_000);
+    }, testTime(45_000));
     expect(failed.error).toMatch(/fetch failed|ECONNREFUSED/);
     await stack.startApi({ AO_API_PORT: new URL(apiUrl).port });
     const healed = await eventually(async () => {
       const state = await runnerState();
       if (state.scripts.argv?.version !== created.version) throw new Error(`not installed yet (${JSON.stringify(state.script_failures.argv)})`);
       return state;
-    }, 90_000);
+    }, testTime(90_000));
     expect(healed.script_failures.argv).toBeUndefined();
     await lonely.process.stop();
-  }, 120_000);
+  }, testTime(120_000));
 
   it('lists a broken script with its error without hiding the others', async () => {
     await fs.mkdir(path.join(stack.configDir, 'scripts', 'broken'), { recursive: true });

@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startDevServer, type DevServer } from '../temporal-config/dev-server.js';
+import { runGate } from './support/gates.js';
 import { TestStack } from './support/stack.js';
+import { testTime } from './support/time.js';
 
 // This file needs a Temporal server it may restart, so it starts its own besides the shared one.
 let server: DevServer | undefined;
@@ -23,14 +25,17 @@ describe('when the Temporal server restarts in the middle of a run', () => {
     server = await startDevServer({ cli, dataDir, port });
     stack = await TestStack.create({ temporalAddress: server.address });
     await stack.startRunner();
-    const id = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: 6_000 } });
+    // Held until the server is back, so the restart falls in the middle of the run.
+    const held = await runGate(stack.root);
+    const id = await stack.postRun({ agent: 'echo', parameters: held.parameters });
     await stack.waitForRun(id, (run) => run.status === 'running');
 
     await server.stop();
     server = await startDevServer({ cli, dataDir, port });
+    await held.open();
 
-    const run = await stack.waitForRun(id, undefined, 120_000);
+    const run = await stack.waitForRun(id, undefined, testTime(120_000));
     expect(run.status).toBe('completed');
-    expect(run.result).toMatchObject({ echo: { parameters: { sleep_ms: 6_000 } } });
+    expect(run.result).toMatchObject({ echo: { parameters: held.parameters } });
   });
 });

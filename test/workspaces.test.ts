@@ -3,10 +3,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { git } from '../activities/git.js';
 import { chooseMode, finishWorkspace, prepareWorkspace, pruneStaleWorktrees } from '../activities/workspace.js';
-import type { RunEvent } from '../core/contract/events.js';
+import type { EventKind, RunEvent } from '../core/contract/events.js';
 import type { RunView } from '../core/contract/http.js';
 import type { RunnerView } from '../api/fleet-service.js';
+import { runGate } from './support/gates.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
+import { testTime } from './support/time.js';
 
 let stack: TestStack;
 
@@ -32,10 +34,12 @@ async function hooksDir(files: Record<string, string>): Promise<string> {
   return dir;
 }
 
-async function eventsOf(id: string): Promise<RunEvent[]> {
+/** The run's events once all of `kinds` are in: the runner sends them in batches, after the run's status. */
+async function eventsOf(id: string, kinds: EventKind[], on: TestStack = stack): Promise<RunEvent[]> {
   return eventually(async () => {
-    const { body } = await stack.api<{ events: RunEvent[] }>('GET', `/runs/${id}/events`);
-    if (!body.events.some((event) => ['diff_summary', 'session_ended', 'hook_run'].includes(event.kind))) throw new Error('events not in yet');
+    const { body } = await on.api<{ events: RunEvent[] }>('GET', `/runs/${id}/events`);
+    const missing = kinds.filter((kind) => !body.events.some((event) => event.kind === kind));
+    if (missing.length) throw new Error(`no ${missing.join(', ')} event yet`);
     return body.events;
   });
 }
@@ -45,11 +49,13 @@ describe('a workspace per run', () => {
     const repo = await gitRepo();
     const tag = uniqueTag('wt');
     await stack.startRunner({ tags: [tag], capacity: 2, projectDir: repo });
+    // Both are held until the gate opens, so they run at the same time however slow the machine is.
+    const held = await runGate(stack.root);
     const ids = await Promise.all(
       ['a', 'b'].map((name) =>
         stack.postRun({
           agent: 'echo',
-          parameters: { sleep_ms: 5_000, write_file: { path: `src/${name}.txt`, content: `one\ntwo\n${name}\n` } },
+          parameters: { ...held.parameters, write_file: { path: `src/${name}.txt`, content: `one\ntwo\n${name}\n` } },
           additional_demands: { tags: [tag] },
         }),
       ),
@@ -59,6 +65,7 @@ describe('a workspace per run', () => {
       const states = await Promise.all(ids.map(async (id) => (await stack.api<RunView>('GET', `/runs/${id}`)).body.status));
       if (!states.every((status) => status === 'running')) throw new Error(`not both running: ${states.join(', ')}`);
     });
+    await held.open();
     const runs = await Promise.all(ids.map((id) => stack.waitForRun(id)));
     const [first, second] = runs as [RunView, RunView];
 
@@ -75,7 +82,7 @@ describe('a workspace per run', () => {
       expect(await git(repo, ['show', `ao/${run.id}:src/${name}.txt`])).toBe(`one\ntwo\n${name}\n`);
       expect(await git(repo, ['rev-parse', `ao/${run.id}`])).toContain(run.workspace!.head_commit!);
       await expect(fs.stat(run.workspace!.dir)).rejects.toThrow();
-      const events = await eventsOf(run.id);
+      const events = await eventsOf(run.id, ['diff_summary', 'file_touched']);
       expect(events.find((event) => event.kind === 'diff_summary')?.data).toMatchObject({ files_changed: 1, added: 3, branch: `ao/${run.id}` });
       expect(events.find((event) => event.kind === 'file_touched')?.data).toEqual({ path: `src/${name}.txt`, added: 3, removed: 0 });
     }
@@ -94,24 +101,35 @@ describe('a workspace per run', () => {
   });
 
   it('keeps the worktree for the resumed run when the runner is killed mid-run', async () => {
-    const repo = await gitRepo();
-    const tag = uniqueTag('resume-wt');
-    const first = await stack.startRunner({ tags: [tag], projectDir: repo });
-    const id = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: 4_000, write_file: { path: 'notes.md', content: 'kept\n' } }, additional_demands: { tags: [tag] } });
-    await stack.waitForRun(id, (run) => run.status === 'running');
-    await eventually(() => fs.stat(path.join(repo, '.ao', 'worktrees', id, 'notes.md')));
-    await first.process.stop('SIGKILL');
-    // The same runner comes back: same project, same data dir, so what its spool had not sent yet is sent now.
-    await stack.startRunner({ tags: [tag], projectDir: repo, dataDir: first.dataDir });
-    const run = await stack.waitForRun(id, undefined, 90_000);
-    expect(run.status).toBe('completed');
-    await eventually(async () => {
-      const events = await eventsOf(id);
-      const ready = events.filter((event) => event.kind === 'state_changed' && event.data.phase === 'workspace_ready');
-      expect(ready.map((event) => event.data.reused)).toEqual([false, true]);
-      expect(new Set(ready.map((event) => event.data.dir)).size).toBe(1);
-    });
-    expect(await git(repo, ['show', `ao/${id}:notes.md`])).toBe('kept\n');
+    // A stack of its own: a runner that comes back after kill -9 leaves its runner workflow failing its tasks for
+    // a while, which stalls every dispatch in the namespace (see the crash recovery tests in lifecycle.test.ts).
+    const own = await TestStack.create();
+    try {
+      const repo = await gitRepo();
+      const tag = uniqueTag('resume-wt');
+      const first = await own.startRunner({ tags: [tag], projectDir: repo });
+      // Held until it restarted on the runner that came back, so the kill comes mid-run.
+      const held = await runGate(own.root);
+      const id = await own.postRun({ agent: 'echo', parameters: { ...held.parameters, write_file: { path: 'notes.md', content: 'kept\n' } }, additional_demands: { tags: [tag] } });
+      await own.waitForRun(id, (run) => run.status === 'running');
+      await eventually(() => fs.stat(path.join(repo, '.ao', 'worktrees', id, 'notes.md')));
+      await first.process.stop('SIGKILL');
+      // The same runner comes back: same project, same data dir, so what its spool had not sent yet is sent now.
+      await own.startRunner({ tags: [tag], projectDir: repo, dataDir: first.dataDir });
+      await own.waitForRun(id, (run) => run.history.some((change) => change.reason?.startsWith('executor restarted') === true), testTime(90_000));
+      await held.open();
+      const run = await own.waitForRun(id);
+      expect(run.status).toBe('completed');
+      await eventually(async () => {
+        const events = await eventsOf(id, ['state_changed'], own);
+        const ready = events.filter((event) => event.kind === 'state_changed' && event.data.phase === 'workspace_ready');
+        expect(ready.map((event) => event.data.reused)).toEqual([false, true]);
+        expect(new Set(ready.map((event) => event.data.dir)).size).toBe(1);
+      });
+      expect(await git(repo, ['show', `ao/${id}:notes.md`])).toBe('kept\n');
+    } finally {
+      await own.stop();
+    }
   });
 
   it('works in the project folder when it is not a git repository, or in an empty temporary folder', async () => {
@@ -159,7 +177,7 @@ describe('hooks', () => {
     const { body } = await stack.api<RunView>('POST', '/runs?wait=true', { body: { agent: 'echo', additional_demands: { tags: [tag] } } });
     expect(body.status).toBe('failed');
     expect(body.error).toEqual({ type: 'HOOK_FAILED', message: 'pre_run hook pre_run.sh exited with code 3: policy says no' });
-    const events = await eventsOf(body.id);
+    const events = await eventsOf(body.id, ['hook_run']);
     expect(events.find((event) => event.kind === 'hook_run')?.data).toMatchObject({ hook: 'pre_run', passed: false, exit_code: 3 });
     expect(events.some((event) => event.kind === 'session_started')).toBe(false);
   });

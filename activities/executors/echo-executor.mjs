@@ -5,12 +5,38 @@
 // Parameters: `sleep_ms` waits before answering, `exit_code` fails with that code,
 // `spawn_grandchild` starts a long `sleep` child (to show a stop ends the whole process group),
 // `ignore_sigterm` makes a stop need its SIGKILL, `write_file: {path, content}` writes into the workspace,
-// `ticks` prints that many timestamped lines (`tick_interval_ms` apart) for the events benchmark.
+// `ticks` prints that many timestamped lines (`tick_interval_ms` apart) for the events benchmark,
+// `ticks_allowed_file` holds tick k back until that file holds a number greater than k, and
+// `wait_for_file` holds the answer back until that file exists: tests hold a run that way, and let it
+// go once their premise holds. A gate whose folder is gone fails the run (its test has ended).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+const GATE_POLL_MS = 50;
+
+/** Waits until `open()` holds, reading the gate file's folder each time: a gone folder fails the run. */
+async function gate(file, open) {
+  for (;;) {
+    if (open()) return;
+    if (!fs.existsSync(path.dirname(file))) {
+      process.stderr.write(`echo executor: the folder of ${file} is gone, so nobody will open it\n`);
+      process.exit(1);
+    }
+    await sleep(GATE_POLL_MS);
+  }
+}
+
+/** How many ticks the file allows: the number it holds, 0 while it is missing or being written. */
+function ticksAllowed(file) {
+  try {
+    return Number(fs.readFileSync(file, 'utf8').trim()) || 0;
+  } catch {
+    return 0;
+  }
+}
 
 let input = '';
 for await (const chunk of process.stdin) input += chunk;
@@ -33,10 +59,12 @@ if (parameters.write_file) {
 }
 if (Number.isInteger(parameters.ticks)) {
   for (let tick = 0; tick < parameters.ticks; tick += 1) {
+    if (parameters.ticks_allowed_file) await gate(parameters.ticks_allowed_file, () => ticksAllowed(parameters.ticks_allowed_file) > tick);
     process.stdout.write(`tick ${tick} ${Date.now()}\n`);
     if (parameters.tick_interval_ms) await sleep(parameters.tick_interval_ms);
   }
 }
+if (parameters.wait_for_file) await gate(parameters.wait_for_file, () => fs.existsSync(parameters.wait_for_file));
 if (Number.isInteger(parameters.sleep_ms) && parameters.sleep_ms > 0) await sleep(parameters.sleep_ms);
 
 if (Number.isInteger(parameters.exit_code) && parameters.exit_code !== 0) {

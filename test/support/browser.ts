@@ -3,6 +3,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { repoRoot } from '../../core/config/paths.js';
+import { testTime } from './time.js';
 
 /** Debian's chromium (`.ci/run` installs it); playwright-core drives it, no browser download. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -44,7 +45,7 @@ export function collectPageErrors(page: Page): string[] {
 }
 
 /** Long enough for a real run on a busy machine; the waits end as soon as the condition holds. */
-export const UI_TIMEOUT_MS = 45_000;
+export const UI_TIMEOUT_MS = testTime(45_000);
 
 /**
  * Registers the hooks of a browser test file: one Chromium for the file, a fresh context and page

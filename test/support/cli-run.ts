@@ -4,11 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach } from 'vitest';
 import { TestProcess } from './process.js';
+import { testTime } from './time.js';
 
 /** Running a real agent CLI in a test: fresh folders, a bounded run, its JSON-lines output, and cleanup after each test. */
 
 /** Every CLI run is bounded: killed, and the test failed, past this. */
-const runLimitMs = 60_000;
+const runLimitMs = testTime(60_000);
 
 /** One line of a CLI's JSON-lines output. */
 export type JsonLine = Record<string, unknown> & { type: string };

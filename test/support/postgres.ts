@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from '../../temporal-config/dev-server.js';
+import { testTime } from './time.js';
 
 /** The newest server binaries from Debian's postgresql package. */
 async function serverBinDir(): Promise<string> {
@@ -48,7 +49,7 @@ export async function startPostgres(): Promise<{ url: string; stop(): Promise<vo
   let output = '';
   server.stderr.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
   const url = `postgres://ao@127.0.0.1:${port}/postgres`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + testTime(30_000);
   for (;;) {
     const client = new pg.Client({ connectionString: url });
     try {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../../core/config/paths.js';
+import { testTime } from './time.js';
 
 /** A real child process running one of ao's entry points, with its output kept for assertions. */
 export class TestProcess {
@@ -37,7 +38,7 @@ export class TestProcess {
   }
 
   /** Resolves with the first match of `pattern` in the output; rejects if the process exits first. */
-  waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
+  waitFor(pattern: RegExp, timeoutMs = testTime(60_000)): Promise<RegExpMatchArray> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => done(new Error(`${this.name}: no output matching ${pattern} in ${timeoutMs} ms:\n${this.text}`)), timeoutMs);
       const check = (): void => {
@@ -57,7 +58,7 @@ export class TestProcess {
   }
 
   /** Sends `signal`, and SIGKILL if the process has not exited after `graceMs`. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000): Promise<void> {
+  async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = testTime(15_000)): Promise<void> {
     if (!this.running) return;
     this.child.kill(signal);
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);

@@ -7,10 +7,8 @@ import type { AddressInfo } from 'node:net';
  * A vendor module supplies only its wire format (`WireFormat`): which requests are main, and how answers look.
  */
 
-/** When a turn is answered. */
+/** When a turn is answered: at once, or (with `until`) when the test says so, never after a fixed time. */
 export interface TurnTiming {
-  /** Answer only after this many milliseconds. */
-  delayMs?: number;
   /** Answer only once this settles (see `gate()`): lets a test stop the CLI while a turn is in flight. */
   until?: Promise<unknown>;
 }
@@ -176,7 +174,6 @@ export async function startScriptedEndpoint<Reply extends TurnTiming, Failure ex
       if (kind === 'side') return asksModel ? format.sendReply(exchange, format.sideReply(body)) : format.answerOther(exchange);
       const turn = script[request.turn!] ?? format.exhausted(`${format.name}: script exhausted (${script.length} turns)`);
       void (async () => {
-        if (turn.delayMs) await new Promise((resolve) => setTimeout(resolve, turn.delayMs));
         if (turn.until) await turn.until;
         // The CLI may have been stopped, or the server closed, while the turn waited.
         if (closing || res.destroyed) return;

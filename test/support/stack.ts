@@ -11,6 +11,7 @@ import { TemporalEnv, connectTemporal, temporalSettingsFromEnv } from '../../cor
 import { ensureNamespace } from '../../temporal-config/namespace.js';
 import { CredentialStore, localRunnerToken } from '../../api/credentials.js';
 import { startTsProcess, type TestProcess } from './process.js';
+import { testTime } from './time.js';
 
 export interface RunnerOptions {
   profile?: string;
@@ -161,7 +162,7 @@ export class TestStack {
   }
 
   /** Polls the run until `until` holds (default: it has ended), and returns it. */
-  async waitForRun(id: string, until: (run: RunView) => boolean = (run) => isFinalRunStatus(run.status), timeoutMs = 60_000): Promise<RunView> {
+  async waitForRun(id: string, until: (run: RunView) => boolean = (run) => isFinalRunStatus(run.status), timeoutMs = testTime(60_000)): Promise<RunView> {
     return eventually(async () => {
       const { status, body } = await this.api<RunView>('GET', `/runs/${id}`);
       if (status !== 200) throw new Error(`GET /runs/${id} answered ${status}`);
@@ -191,11 +192,11 @@ export const uniqueTag = (label: string): string => `${label}-${crypto.randomByt
 async function waitForNamespace(client: Client): Promise<void> {
   await eventually(async () => {
     await client.workflow.count("AoRunStatus='pending'");
-  }, 30_000);
+  }, testTime(30_000));
 }
 
 /** Retries `check` until it stops throwing; for state that other processes change. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = testTime(30_000), intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

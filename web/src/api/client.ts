@@ -35,7 +35,13 @@ export interface ApiClientOptions {
 
 export type { RunFilter } from './contract';
 
-interface RequestOptions<S extends ZodType | undefined> {
+/** Options of the reading calls. */
+export interface ReadOptions {
+  /** Cancels the request: a page that no longer wants the answer (a newer filter, another run) aborts it. */
+  signal?: AbortSignal;
+}
+
+interface RequestOptions<S extends ZodType | undefined> extends ReadOptions {
   body?: unknown;
   query?: Record<string, string | number | undefined>;
   schema?: S;
@@ -106,6 +112,7 @@ export class ApiClient {
     const response = await this.send(path, {
       method,
       query: options.query,
+      signal: options.signal,
       ...(options.body === undefined ? {} : { body: JSON.stringify(options.body), headers: { 'content-type': 'application/json' } }),
     });
     if (!options.schema) return undefined as Result<S>;
@@ -114,12 +121,12 @@ export class ApiClient {
     return parsed.data as Result<S>;
   }
 
-  listRuns(filter: RunFilter = {}) {
-    return this.request('GET', '/runs', { query: { ...filter }, schema: RunList });
+  listRuns(filter: RunFilter = {}, { signal }: ReadOptions = {}) {
+    return this.request('GET', '/runs', { query: { ...filter }, schema: RunList, signal });
   }
 
-  getRun(id: string) {
-    return this.request('GET', `/runs/${encode(id)}`, { schema: RunView });
+  getRun(id: string, { signal }: ReadOptions = {}) {
+    return this.request('GET', `/runs/${encode(id)}`, { schema: RunView, signal });
   }
 
   createRun(body: CreateRunBody) {
@@ -134,20 +141,20 @@ export class ApiClient {
     return this.request('GET', `/runs/${encode(id)}/events`, { query: { after }, schema: EventPage });
   }
 
-  listRunners() {
-    return this.request('GET', '/runners', { schema: RunnerList });
+  listRunners({ signal }: ReadOptions = {}) {
+    return this.request('GET', '/runners', { schema: RunnerList, signal });
   }
 
-  listProfiles() {
-    return this.request('GET', '/profiles', { schema: ProfileList });
+  listProfiles({ signal }: ReadOptions = {}) {
+    return this.request('GET', '/profiles', { schema: ProfileList, signal });
   }
 
-  listAgents() {
-    return this.request('GET', '/agents', { schema: AgentList });
+  listAgents({ signal }: ReadOptions = {}) {
+    return this.request('GET', '/agents', { schema: AgentList, signal });
   }
 
-  getAgent(name: string) {
-    return this.request('GET', `/agents/${encode(name)}`, { schema: Agent });
+  getAgent(name: string, { signal }: ReadOptions = {}) {
+    return this.request('GET', `/agents/${encode(name)}`, { schema: Agent, signal });
   }
 
   createAgent(agent: AgentType) {
@@ -162,12 +169,12 @@ export class ApiClient {
     return this.request('DELETE', `/agents/${encode(name)}`);
   }
 
-  listScripts() {
-    return this.request('GET', '/scripts', { schema: ScriptList });
+  listScripts({ signal }: ReadOptions = {}) {
+    return this.request('GET', '/scripts', { schema: ScriptList, signal });
   }
 
-  getScript(name: string) {
-    return this.request('GET', `/scripts/${encode(name)}`, { schema: Script });
+  getScript(name: string, { signal }: ReadOptions = {}) {
+    return this.request('GET', `/scripts/${encode(name)}`, { schema: Script, signal });
   }
 
   createScript(script: ScriptInput) {

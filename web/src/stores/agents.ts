@@ -1,5 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed } from 'vue';
+import type { ReadOptions } from '../api/client';
 import { isBroken, type AgentType } from '../api/contract';
 import { agentPatch } from '../lib/agent-form';
 import { useApi } from '../composables/api';
@@ -8,7 +9,7 @@ import { useResource } from '../composables/resource';
 /** Agents (config/agents) through the API: the list, broken files, and edits. */
 export const useAgentsStore = defineStore('agents', () => {
   const api = useApi();
-  const list = useResource(async () => (await api.listAgents()).agents);
+  const list = useResource(async (signal) => (await api.listAgents({ signal })).agents);
   const valid = computed(() => (list.data.value ?? []).filter((entry): entry is AgentType => !isBroken(entry)));
   const broken = computed(() => (list.data.value ?? []).filter(isBroken));
   const active = computed(() => valid.value.filter((agent) => agent.status === 'active'));
@@ -32,7 +33,7 @@ export const useAgentsStore = defineStore('agents', () => {
     error: list.error,
     loading: list.loading,
     load: list.refresh,
-    get: (name: string) => api.getAgent(name),
+    get: (name: string, options?: ReadOptions) => api.getAgent(name, options),
     save,
     remove,
   };

@@ -5,8 +5,8 @@ import { useResource } from '../composables/resource';
 /** The runners and the executor profiles they can run. */
 export const useFleetStore = defineStore('fleet', () => {
   const api = useApi();
-  const runners = useResource(async () => (await api.listRunners()).runners);
-  const profiles = useResource(async () => (await api.listProfiles()).profiles);
+  const runners = useResource(async (signal) => (await api.listRunners({ signal })).runners);
+  const profiles = useResource(async (signal) => (await api.listProfiles({ signal })).profiles);
 
   return {
     runners: runners.data,

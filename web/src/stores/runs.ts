@@ -9,7 +9,7 @@ import { useResource } from '../composables/resource';
 export const useRunsStore = defineStore('runs', () => {
   const api = useApi();
   const filter = ref<RunFilter>({});
-  const list = useResource(() => api.listRuns({ ...filter.value, limit: 100 }));
+  const list = useResource((signal) => api.listRuns({ ...filter.value, limit: 100 }, { signal }));
 
   function load(next: RunFilter): Promise<void> {
     // Rows of another filter must not stand in for this one's while it loads (or if the API refuses it).

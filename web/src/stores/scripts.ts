@@ -1,5 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed } from 'vue';
+import type { ReadOptions } from '../api/client';
 import { isBroken, type ScriptInput, type ScriptSummary } from '../api/contract';
 import { useApi } from '../composables/api';
 import { useResource } from '../composables/resource';
@@ -7,7 +8,7 @@ import { useResource } from '../composables/resource';
 /** Scripts (centrally managed, synced to runners): the list, broken files, and edits. */
 export const useScriptsStore = defineStore('scripts', () => {
   const api = useApi();
-  const list = useResource(async () => (await api.listScripts()).scripts);
+  const list = useResource(async (signal) => (await api.listScripts({ signal })).scripts);
   const valid = computed(() => (list.data.value ?? []).filter((entry): entry is ScriptSummary => !isBroken(entry)));
   const broken = computed(() => (list.data.value ?? []).filter(isBroken));
 
@@ -31,7 +32,7 @@ export const useScriptsStore = defineStore('scripts', () => {
     error: list.error,
     loading: list.loading,
     load: list.refresh,
-    get: (name: string) => api.getScript(name),
+    get: (name: string, options?: ReadOptions) => api.getScript(name, options),
     save,
     remove,
   };
