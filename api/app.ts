@@ -5,12 +5,15 @@ import { serveDashboard } from './dashboard.js';
 import { HttpError, toHttpError } from './errors.js';
 import type { EventStore } from './event-store.js';
 import type { FleetService } from './fleet-service.js';
-import { eventsRouter } from './routes/events.js';
-import type { RunsService } from './runs-service.js';
-import type { ScriptsService } from './scripts-service.js';
+import { jsonBody } from './json-body.js';
+import { createApiRegistry } from './openapi.js';
 import { configRouter } from './routes/config.js';
+import { publicRouter } from './routes/docs.js';
+import { eventsRouter } from './routes/events.js';
 import { fleetRouter } from './routes/fleet.js';
 import { runsRouter } from './routes/runs.js';
+import type { RunsService } from './runs-service.js';
+import type { ScriptsService } from './scripts-service.js';
 
 export interface AppDependencies {
   runs: RunsService;
@@ -22,7 +25,7 @@ export interface AppDependencies {
   log?: (message: string) => void;
 }
 
-/** The HTTP API: thin routes over Temporal. Every route but /healthz needs the token. */
+/** The HTTP API: thin routes over Temporal. Every route but the public ones (health, /openapi.json, /docs) needs the token. */
 export function createApp({ runs, fleet, agents, scripts, events, apiToken, log = console.error }: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -31,26 +34,24 @@ export function createApp({ runs, fleet, agents, scripts, events, apiToken, log 
     res.set({ 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'", 'x-content-type-options': 'nosniff' });
     next();
   });
-  app.use(express.json({ limit: '8mb' }));
+  app.use(jsonBody());
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true });
-  });
+  // Every route registers itself in the OpenAPI document as it is declared (api/route.ts).
+  const registry = createApiRegistry();
+  app.use(publicRouter(registry));
   // Static files load without the token; the dashboard sends it with each API call.
   serveDashboard(app);
   app.use(requireToken(apiToken));
-  app.use(runsRouter(runs));
-  app.use(fleetRouter(fleet));
-  app.use(configRouter(agents, scripts));
-  app.use(eventsRouter(events));
+  app.use(runsRouter(runs, registry));
+  app.use(fleetRouter(fleet, registry));
+  app.use(configRouter(agents, scripts, registry));
+  app.use(eventsRouter(events, registry));
 
   app.use((req) => {
     throw new HttpError(404, `no route for ${req.method} ${req.path}`);
   });
   const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-    // express.json() reports a malformed body as a 400-status SyntaxError.
-    const bodyError = error instanceof SyntaxError && 'status' in error ? new HttpError(400, `malformed JSON body: ${error.message}`) : error;
-    const { status, body } = toHttpError(bodyError);
+    const { status, body } = toHttpError(error);
     if (status >= 500) log(`${req.method} ${req.path} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     res.status(status).json(body);
   };

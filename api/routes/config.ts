@@ -1,12 +1,22 @@
-import { Router } from 'express';
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import type { Router } from 'express';
 import { z } from 'zod';
-import { AGENT_CLEARABLE_FIELDS, CreateScriptRequest, SCRIPT_CLEARABLE_FIELDS, UpdateAgentRequest, UpdateScriptRequest } from '../../core/contract/http.js';
-import { Agent } from '../../core/contract/config-files.js';
+import {
+  AGENT_CLEARABLE_FIELDS,
+  AgentList,
+  CreateScriptRequest,
+  ErrorBody,
+  SCRIPT_CLEARABLE_FIELDS,
+  ScriptList,
+  UpdateAgentRequest,
+  UpdateScriptRequest,
+} from '../../core/contract/http.js';
+import { Agent, Script } from '../../core/contract/config-files.js';
 import { Name } from '../../core/contract/names.js';
 import { SCRIPT_VERSION_HEADER } from '../../core/config/script-bundle.js';
 import type { AgentsService } from '../agents-service.js';
 import { HttpError } from '../errors.js';
-import { route } from '../route.js';
+import { ApiRoutes } from '../route.js';
 import type { ScriptsService } from '../scripts-service.js';
 
 const NameParams = z.object({ name: Name });
@@ -34,55 +44,104 @@ function patchBody<S extends z.ZodType<Record<string, unknown>>>(schema: S, clea
     });
 }
 
-export function configRouter(agents: AgentsService, scripts: ScriptsService): Router {
-  const router = Router();
+const notFound = (what: string) => ({ 404: { description: `no such ${what}`, schema: ErrorBody } });
+const brokenFile = { 422: { description: 'the stored file is broken, or names a script that does not exist', schema: ErrorBody } };
+const deleted = { 204: { description: 'deleted' } };
 
-  router.get('/agents', route({}, async () => ({ body: { agents: await agents.list() } })));
-  router.get('/agents/:name', route({ params: NameParams }, async ({ params }) => ({ body: await agents.get(params.name) })));
-  router.post('/agents', route({ body: Agent }, async ({ body }) => ({ status: 201, body: await agents.create(body) })));
-  router.patch(
-    '/agents/:name',
-    route({ params: NameParams, body: patchBody(UpdateAgentRequest, AGENT_CLEARABLE_FIELDS) }, async ({ params, body }) => ({
-      body: await agents.update(params.name, body.changes, body.cleared),
-    })),
-  );
-  router.delete(
-    '/agents/:name',
-    route({ params: NameParams }, async ({ params }) => {
-      await agents.delete(params.name);
-      return { status: 204, body: undefined };
-    }),
-  );
+export function configRouter(agents: AgentsService, scripts: ScriptsService, registry: OpenAPIRegistry): Router {
+  const routes = new ApiRoutes(registry);
 
-  router.get('/scripts', route({}, async () => ({ body: { scripts: await scripts.list() } })));
-  router.get('/scripts/:name', route({ params: NameParams }, async ({ params }) => ({ body: await scripts.get(params.name) })));
-  router.post('/scripts', route({ body: CreateScriptRequest }, async ({ body }) => ({ status: 201, body: await scripts.create(body) })));
-  router.patch(
-    '/scripts/:name',
-    route({ params: NameParams, body: patchBody(UpdateScriptRequest, SCRIPT_CLEARABLE_FIELDS) }, async ({ params, body }) => {
-      if (Object.keys(body.changes).length === 0 && body.cleared.length === 0) throw new HttpError(400, 'nothing to change: send the fields to set');
-      return { body: await scripts.update(params.name, body.changes, body.cleared) };
-    }),
+  routes.get('/agents', { summary: 'Every agent (a broken one is listed with its error)', responses: { 200: { description: 'the agents', schema: AgentList } } }, async () => ({
+    body: { agents: await agents.list() },
+  }));
+  routes.get(
+    '/agents/:name',
+    { summary: 'One agent', params: NameParams, responses: { 200: { description: 'the agent', schema: Agent }, ...notFound('agent'), ...brokenFile } },
+    async ({ params }) => ({ body: await agents.get(params.name) }),
   );
-  router.delete(
-    '/scripts/:name',
-    route({ params: NameParams }, async ({ params }) => {
-      await scripts.delete(params.name);
-      return { status: 204, body: undefined };
-    }),
+  routes.post(
+    '/agents',
+    {
+      summary: 'Create an agent',
+      body: Agent,
+      responses: { 201: { description: 'the agent as stored', schema: Agent }, 409: { description: 'an agent of that name exists', schema: ErrorBody }, ...brokenFile },
+    },
+    async ({ body }) => ({ status: 201, body: await agents.create(body) }),
   );
-  router.get('/scripts/:name/download', async (req, res) => {
-    const { name } = NameParams.parse(req.params);
-    const { archive, version } = await scripts.bundle(name);
-    res
-      .status(200)
-      .set({
-        'content-type': 'application/gzip',
-        'content-disposition': `attachment; filename="${name}.tar.gz"`,
-        [SCRIPT_VERSION_HEADER]: version,
-      })
-      .send(archive);
+  routes.patch(
+    '/agents/:name',
+    {
+      summary: 'Change some fields of an agent; `null` clears an optional one',
+      params: NameParams,
+      body: patchBody(UpdateAgentRequest, AGENT_CLEARABLE_FIELDS),
+      responses: { 200: { description: 'the agent as stored', schema: Agent }, ...notFound('agent'), ...brokenFile },
+    },
+    async ({ params, body }) => ({ body: await agents.update(params.name, body.changes, body.cleared) }),
+  );
+  routes.delete('/agents/:name', { summary: 'Delete an agent', params: NameParams, responses: { ...deleted, ...notFound('agent') } }, async ({ params }) => {
+    await agents.delete(params.name);
+    return { status: 204, body: undefined };
   });
 
-  return router;
+  routes.get('/scripts', { summary: 'Every script with its version (a broken one is listed with its error)', responses: { 200: { description: 'the scripts', schema: ScriptList } } }, async () => ({
+    body: { scripts: await scripts.list() },
+  }));
+  routes.get(
+    '/scripts/:name',
+    { summary: 'One script, with its content', params: NameParams, responses: { 200: { description: 'the script', schema: Script }, ...notFound('script'), ...brokenFile } },
+    async ({ params }) => ({ body: await scripts.get(params.name) }),
+  );
+  routes.post(
+    '/scripts',
+    {
+      summary: 'Create a script; it is synced to every runner',
+      body: CreateScriptRequest,
+      responses: { 201: { description: 'the script as stored, with its version', schema: Script }, 409: { description: 'a script of that name exists', schema: ErrorBody } },
+    },
+    async ({ body }) => ({ status: 201, body: await scripts.create(body) }),
+  );
+  routes.patch(
+    '/scripts/:name',
+    {
+      summary: 'Change some fields of a script; `null` clears an optional one; synced to every runner',
+      params: NameParams,
+      body: patchBody(UpdateScriptRequest, SCRIPT_CLEARABLE_FIELDS),
+      responses: { 200: { description: 'the script as stored, with its new version', schema: Script }, ...notFound('script'), ...brokenFile },
+    },
+    async ({ params, body }) => {
+      if (Object.keys(body.changes).length === 0 && body.cleared.length === 0) throw new HttpError(400, 'nothing to change: send the fields to set');
+      return { body: await scripts.update(params.name, body.changes, body.cleared) };
+    },
+  );
+  routes.delete(
+    '/scripts/:name',
+    {
+      summary: 'Delete a script, unless an agent uses it',
+      params: NameParams,
+      responses: { ...deleted, ...notFound('script'), 409: { description: 'agents use the script (named in details.agents)', schema: ErrorBody } },
+    },
+    async ({ params }) => {
+      await scripts.delete(params.name);
+      return { status: 204, body: undefined };
+    },
+  );
+  routes.get(
+    '/scripts/:name/download',
+    {
+      summary: 'The script’s bundle, as runners install it',
+      description: `A tar.gz of the script file; its version is in the \`${SCRIPT_VERSION_HEADER}\` header.`,
+      params: NameParams,
+      responses: { 200: { description: 'the bundle', contentType: 'application/gzip' }, ...notFound('script'), ...brokenFile },
+    },
+    async ({ params }, _req, res) => {
+      const { archive, version } = await scripts.bundle(params.name);
+      res
+        .status(200)
+        .set({ 'content-type': 'application/gzip', 'content-disposition': `attachment; filename="${params.name}.tar.gz"`, [SCRIPT_VERSION_HEADER]: version })
+        .send(archive);
+      return undefined;
+    },
+  );
+
+  return routes.router;
 }
