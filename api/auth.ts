@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RequestHandler } from 'express';
 import { HttpError } from './errors.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../core/config/private-files.js';
 
 /**
  * The API token: `AO_API_TOKEN` when set, else one generated once and kept in the data dir
@@ -12,11 +13,13 @@ export function resolveApiToken(envToken: string | undefined, dataDir: string): 
   if (envToken) return envToken;
   const file = path.join(dataDir, 'api-token');
   try {
-    return fs.readFileSync(file, 'utf8').trim();
+    const token = fs.readFileSync(file, 'utf8').trim();
+    fs.chmodSync(file, PRIVATE_FILE_MODE); // a token file written before ao set its mode
+    return token;
   } catch {
-    fs.mkdirSync(dataDir, { recursive: true });
+    fs.mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     const token = crypto.randomBytes(24).toString('base64url');
-    fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
+    fs.writeFileSync(file, `${token}\n`, { mode: PRIVATE_FILE_MODE });
     return token;
   }
 }

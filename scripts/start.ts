@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { resolveApiToken } from '../api/auth.js';
 import { parseEnv } from '../core/config/env.js';
 import { defaultDataDir, repoRoot } from '../core/config/paths.js';
+import { ensurePrivateDir } from '../core/config/private-files.js';
 import { findTemporalCli } from '../temporal-config/cli.js';
 import { startDevServer, type DevServer } from '../temporal-config/dev-server.js';
 import { ensureNamespace } from '../temporal-config/namespace.js';
@@ -88,6 +89,8 @@ async function main(): Promise<void> {
   } else {
     await prepareExistingNamespace();
   }
+  // The data dir holds the token file (0600, resolveApiToken): both their owner's only.
+  await ensurePrivateDir(env.AO_DATA_DIR);
   // Creates the token file now, so the curl line below works as printed.
   const token = resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR);
   // The API serves web/dist under /ui/; a failed build leaves the API usable without the dashboard.
