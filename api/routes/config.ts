@@ -21,25 +21,25 @@ import type { ScriptsService } from '../scripts-service.js';
 
 const NameParams = z.object({ name: Name });
 
+/** A field as a PATCH sends it: absent leaves it as stored (so no default), `null` clears it when it may be cleared. */
+function patchField(field: z.ZodType, clearable: boolean): z.ZodType {
+  let inner = field instanceof z.ZodOptional ? (field.unwrap() as z.ZodType) : field;
+  if (inner instanceof z.ZodDefault) inner = inner.unwrap() as z.ZodType;
+  return (clearable ? inner.nullable() : inner).optional();
+}
+
 /**
- * A PATCH body: the fields it sets (only those present: schema defaults must not overwrite what is
- * stored) and the ones it clears with `null`.
+ * A PATCH body: the fields it sets (only those present) and the ones it clears with `null`. The
+ * object it parses with is the one the OpenAPI document shows.
  */
-function patchBody<S extends z.ZodType<Record<string, unknown>>>(schema: S, clearable: readonly string[]) {
+function patchBody<S extends z.ZodObject>(schema: S, clearable: readonly string[]) {
+  const fields = Object.fromEntries(Object.entries(schema.shape).map(([key, field]) => [key, patchField(field as z.ZodType, clearable.includes(key))]));
   return z
-    .record(z.string(), z.unknown(), { message: 'send a JSON object' })
-    .transform((raw, context) => {
-      const cleared = Object.keys(raw).filter((key) => raw[key] === null);
-      for (const key of cleared) {
-        if (!clearable.includes(key)) context.addIssue({ code: 'custom', path: [key], message: `${key} cannot be cleared` });
-      }
-      const given = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== null));
-      const parsed = schema.safeParse(given);
-      if (!parsed.success) {
-        for (const issue of parsed.error.issues) context.addIssue({ ...issue, code: 'custom', message: issue.message });
-        return z.NEVER;
-      }
-      const changes = Object.fromEntries(Object.entries(parsed.data).filter(([key]) => key in given)) as z.infer<S>;
+    .object(fields)
+    .strict()
+    .transform((body) => {
+      const cleared = Object.keys(body).filter((key) => body[key] === null);
+      const changes = Object.fromEntries(Object.entries(body).filter(([, value]) => value !== null)) as Partial<z.infer<S>>;
       return { changes, cleared };
     });
 }
