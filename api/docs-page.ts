@@ -1,4 +1,4 @@
-import { OPENAPI_PATH, type OpenApiDocument } from './openapi.js';
+import { JSON_MEDIA_TYPE, OPENAPI_PATH, type OpenApiDocument } from './openapi.js';
 
 /**
  * The API reference page (`GET /docs`): plain HTML made from the OpenAPI document, so it needs no
@@ -51,7 +51,7 @@ function parametersTable(parameters: Json[], id: string): string {
 function operationSection(method: string, path: string, operation: Json): string {
   const id = `${method}-${path}`.replace(/[^A-Za-z0-9]+/g, '-');
   const body = (operation.requestBody as Json | undefined)?.content as Record<string, Json> | undefined;
-  const bodySchema = body?.['application/json']?.schema;
+  const bodySchema = body?.[JSON_MEDIA_TYPE]?.schema;
   const responses = Object.entries((operation.responses ?? {}) as Record<string, Json>).map(([status, response]) => {
     const content = Object.entries((response.content ?? {}) as Record<string, Json>)
       .map(([type, media]) => `${escape(type)}${media.schema ? `: ${typeLink(media.schema as Json)}` : ''}`)
@@ -91,7 +91,7 @@ for (const form of document.querySelectorAll('form.try')) form.addEventListener(
   }
   const body = form.elements.body ? form.elements.body.value : '';
   const headers = token.value ? { authorization: 'Bearer ' + token.value } : {};
-  if (body) headers['content-type'] = 'application/json';
+  if (body) headers['content-type'] = '${JSON_MEDIA_TYPE}';
   const answer = form.querySelector('.answer');
   try {
     const response = await fetch(path + (query.size ? '?' + query : ''), { method: form.dataset.method.toUpperCase(), headers, body: body || undefined });

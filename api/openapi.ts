@@ -10,6 +10,9 @@ export const BEARER_SCHEME = 'bearer';
 export const OPENAPI_PATH = '/openapi.json';
 export const DOCS_PATH = '/docs';
 
+/** The media type of every JSON body, request or answer. */
+export const JSON_MEDIA_TYPE = 'application/json';
+
 export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
 
 /** The registry every route file registers its routes in (through api/route.ts), with the bearer scheme. */

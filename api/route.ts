@@ -3,7 +3,7 @@ import type { OpenAPIRegistry, ResponseConfig, RouteConfig } from '@asteasolutio
 import type { z, ZodObject, ZodType } from 'zod';
 import { ErrorBody } from '../core/contract/http.js';
 import { HttpError } from './errors.js';
-import { BEARER_SCHEME } from './openapi.js';
+import { BEARER_SCHEME, JSON_MEDIA_TYPE } from './openapi.js';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
 
@@ -45,7 +45,7 @@ type Handler<P extends ZodObject | undefined, Q extends ZodObject | undefined, B
 
 function response(answer: Answer): ResponseConfig {
   if (!answer.schema && !answer.contentType) return { description: answer.description };
-  const content = { [answer.contentType ?? 'application/json']: answer.schema ? { schema: answer.schema } : {}, ...(answer.alsoAs ? { [answer.alsoAs]: {} } : {}) };
+  const content = { [answer.contentType ?? JSON_MEDIA_TYPE]: answer.schema ? { schema: answer.schema } : {}, ...(answer.alsoAs ? { [answer.alsoAs]: {} } : {}) };
   return { description: answer.description, content };
 }
 
@@ -80,7 +80,7 @@ function operation(method: Method, path: string, shape: Shape<ZodObject | undefi
     request: {
       ...(shape.params ? { params: shape.params } : {}),
       ...(shape.query ? { query: shape.query } : {}),
-      ...(shape.body ? { body: { required: !shape.body.safeParse(undefined).success, content: { 'application/json': { schema: shape.body } } } } : {}),
+      ...(shape.body ? { body: { required: !shape.body.safeParse(undefined).success, content: { [JSON_MEDIA_TYPE]: { schema: shape.body } } } } : {}),
     },
     responses: Object.fromEntries(Object.entries(answers).map(([status, answer]) => [status, response(answer)])),
   };

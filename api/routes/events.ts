@@ -5,6 +5,7 @@ import { EventBatchTooLargeError, EventTooLargeError } from '../../core/contract
 import { EventBatch, EventBatchStored, MAX_EVENT_BYTES, MAX_EVENTS_PER_BATCH, type RunEvent, type RunEventInput } from '../../core/contract/events.js';
 import { ErrorBody, EventPage } from '../../core/contract/http.js';
 import type { EventStore } from '../event-store.js';
+import { JSON_MEDIA_TYPE } from '../openapi.js';
 import { ApiRoutes } from '../route.js';
 import { RunParams } from './runs.js';
 
@@ -14,6 +15,8 @@ const EventsQuery = z
     limit: z.coerce.number().int().min(1).max(5000).default(1000),
   })
   .strict();
+
+const EVENT_STREAM = 'text/event-stream';
 
 /** Keeps idle SSE connections open through proxies. */
 const KEEPALIVE_MS = 15_000;
@@ -25,7 +28,7 @@ function writeEvent(res: Response, event: RunEvent): void {
 /** SSE: replays events after Last-Event-ID (or ?after=), then streams new ones as they are stored. */
 async function streamEvents(store: EventStore, runId: string, after: number, req: Request, res: Response): Promise<void> {
   const lastEventId = Number(req.get('last-event-id') ?? after) || 0;
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  res.writeHead(200, { 'content-type': EVENT_STREAM, 'cache-control': 'no-cache', connection: 'keep-alive' });
   res.write(': connected\n\n');
   let sent = lastEventId;
   const backlog: RunEvent[] = [];
@@ -94,10 +97,10 @@ export function eventsRouter(store: EventStore, registry: OpenAPIRegistry): Rout
         'With `Accept: text/event-stream`, Server-Sent Events: what came after `Last-Event-ID` (or `after`), then new events as they are stored. Each SSE `id` is the event’s `id`.',
       params: RunParams,
       query: EventsQuery,
-      responses: { 200: { description: 'the events after `after`, oldest first', schema: EventPage, alsoAs: 'text/event-stream' } },
+      responses: { 200: { description: 'the events after `after`, oldest first', schema: EventPage, alsoAs: EVENT_STREAM } },
     },
     async ({ params, query }, req, res) => {
-      if (req.accepts(['application/json', 'text/event-stream']) === 'text/event-stream') {
+      if (req.accepts([JSON_MEDIA_TYPE, EVENT_STREAM]) === EVENT_STREAM) {
         await streamEvents(store, params.id, query.after, req, res);
         return undefined;
       }
