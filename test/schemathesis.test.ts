@@ -30,7 +30,8 @@ const REPORT_DIR = path.join(repoRoot, 'test-output', 'schemathesis');
 
 function runSchemathesis(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(schemathesisCli(), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    // Run from the report dir: Schemathesis keeps a cache of failures in `.schemathesis/` where it runs.
+    const child = spawn(schemathesisCli(), args, { cwd: REPORT_DIR, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -50,6 +51,7 @@ describe('the API under generated requests', () => {
     // Every operation but the document itself, which Schemathesis leaves out of what it tests.
     const operations = Object.entries(document.paths ?? {}).flatMap(([route, item]) => (route === OPENAPI_PATH ? [] : Object.keys(item as object))).length;
     await fs.rm(REPORT_DIR, { recursive: true, force: true });
+    await fs.mkdir(REPORT_DIR, { recursive: true });
     const { code, output } = await runSchemathesis([
       'run', `${stack.apiUrl}${OPENAPI_PATH}`,
       '--header', `Authorization: Bearer ${stack.token}`,
