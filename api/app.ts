@@ -8,13 +8,16 @@ import { HttpError, toHttpError } from './errors.js';
 import type { EventAdmission } from './event-admission.js';
 import type { EventStore } from './event-store.js';
 import type { FleetService } from './fleet-service.js';
-import { eventsRouter } from './routes/events.js';
-import type { RunsService } from './runs-service.js';
-import type { ScriptsService } from './scripts-service.js';
+import { jsonBody } from './json-body.js';
+import { createApiRegistry } from './openapi.js';
 import { configRouter } from './routes/config.js';
+import { publicRouter } from './routes/docs.js';
+import { eventsRouter } from './routes/events.js';
 import { fleetRouter } from './routes/fleet.js';
 import { identityRouter } from './routes/identity.js';
 import { runsRouter } from './routes/runs.js';
+import type { RunsService } from './runs-service.js';
+import type { ScriptsService } from './scripts-service.js';
 
 export interface AppDependencies {
   runs: RunsService;
@@ -28,7 +31,7 @@ export interface AppDependencies {
   log?: (message: string) => void;
 }
 
-/** The HTTP API: thin routes over Temporal. Every route but /healthz needs a token, and each says which role. */
+/** The HTTP API: thin routes over Temporal. Every route but the public ones (health, /openapi.json, /docs) needs a token, and each says which role. */
 export function createApp({ runs, fleet, agents, scripts, events, credentials, admission, audit, log = console.error }: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -37,27 +40,25 @@ export function createApp({ runs, fleet, agents, scripts, events, credentials, a
     res.set({ 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'", 'x-content-type-options': 'nosniff' });
     next();
   });
-  app.use(express.json({ limit: '8mb' }));
+  app.use(jsonBody());
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true });
-  });
+  // Every route registers itself in the OpenAPI document as it is declared (api/route.ts).
+  const registry = createApiRegistry();
+  app.use(publicRouter(registry));
   // Static files load without the token; the dashboard sends it with each API call.
   serveDashboard(app);
   app.use(authenticate(credentials));
-  app.use(runsRouter(runs, audit));
-  app.use(fleetRouter(fleet));
-  app.use(configRouter(agents, scripts, audit));
-  app.use(identityRouter(credentials, audit));
-  app.use(eventsRouter(events, admission));
+  app.use(runsRouter(runs, audit, registry));
+  app.use(fleetRouter(fleet, registry));
+  app.use(configRouter(agents, scripts, audit, registry));
+  app.use(identityRouter(credentials, audit, registry));
+  app.use(eventsRouter(events, admission, registry));
 
   app.use((req) => {
     throw new HttpError(404, `no route for ${req.method} ${req.path}`);
   });
   const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-    // express.json() reports a malformed body as a 400-status SyntaxError.
-    const bodyError = error instanceof SyntaxError && 'status' in error ? new HttpError(400, `malformed JSON body: ${error.message}`) : error;
-    const { status, body } = toHttpError(bodyError);
+    const { status, body } = toHttpError(error);
     if (status >= 500) log(`${req.method} ${req.path} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     res.status(status).json(body);
   };

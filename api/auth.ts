@@ -6,6 +6,7 @@ import { ForbiddenError } from '../core/contract/errors.js';
 import { RUNNER_ROLE, roleAllows, type Principal, type UserRole } from '../core/contract/identity.js';
 import type { CredentialStore } from './credentials.js';
 import { HttpError } from './errors.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../core/config/private-files.js';
 
 /**
  * The API token: `AO_API_TOKEN` when set, else one generated once and kept in the data dir
@@ -15,11 +16,13 @@ export function resolveApiToken(envToken: string | undefined, dataDir: string): 
   if (envToken) return envToken;
   const file = path.join(dataDir, 'api-token');
   try {
-    return fs.readFileSync(file, 'utf8').trim();
+    const token = fs.readFileSync(file, 'utf8').trim();
+    fs.chmodSync(file, PRIVATE_FILE_MODE); // a token file written before ao set its mode
+    return token;
   } catch {
-    fs.mkdirSync(dataDir, { recursive: true });
+    fs.mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     const token = crypto.randomBytes(24).toString('base64url');
-    fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
+    fs.writeFileSync(file, `${token}\n`, { mode: PRIVATE_FILE_MODE });
     return token;
   }
 }
@@ -38,11 +41,15 @@ export function authenticate(credentials: CredentialStore): RequestHandler {
   };
 }
 
-/** Who may call a route: users of at least a role, or runners only. */
-export type Access = UserRole | typeof RUNNER_ROLE;
+/** Any valid token, a user's or a runner's. */
+export const ANY_CREDENTIAL = 'any';
+
+/** Who may call a route: users of at least a role, runners only, or any valid token. */
+export type Access = UserRole | typeof RUNNER_ROLE | typeof ANY_CREDENTIAL;
 
 /** Refuses a caller whose credential does not give `access`, naming what it needs. */
 export function authorize(principal: Principal, access: Access): void {
+  if (access === ANY_CREDENTIAL) return;
   if (access === RUNNER_ROLE) {
     if (principal.role !== RUNNER_ROLE) throw new ForbiddenError('this route is for runners: use a runner token', RUNNER_ROLE);
     return;

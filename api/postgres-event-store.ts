@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { RunEvent, RunEventInput } from '../core/contract/events.js';
-import type { EventStore } from './event-store.js';
+import { byRun, type EventStore } from './event-store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ao_events (
@@ -29,6 +29,23 @@ interface Row {
 const toEvent = (row: Row): RunEvent => ({ ...row, id: Number(row.id), at: row.at.toISOString() });
 
 /**
+ * `data` as jsonb can hold it: jsonb has no NUL character and no lone surrogate, so each becomes
+ * U+FFFD, the replacement character (a terminal chunk of binary output, say), instead of failing the batch.
+ */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what jsonb cannot hold.
+const NOT_IN_JSONB = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+function storableJson(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(NOT_IN_JSONB, '\uFFFD');
+  if (Array.isArray(value)) return value.map(storableJson);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [storableJson(key), storableJson(item)]));
+  return value;
+}
+
+/** How this store's connections show in pg_stat_activity. */
+export const POSTGRES_APPLICATION_NAME = 'ao-api';
+
+/**
  * The PostgreSQL event store (`DATABASE_URL`): several API processes can share it. Ids are dense
  * per run (a per-run advisory lock orders appends), duplicates are dropped by the unique key, and
  * LISTEN/NOTIFY tells every API process's SSE streams about new events.
@@ -39,9 +56,11 @@ export class PostgresEventStore implements EventStore {
   private constructor(private readonly pool: pg.Pool, private readonly listener: pg.Client) {}
 
   static async connect(connectionString: string): Promise<PostgresEventStore> {
-    const pool = new pg.Pool({ connectionString, max: 10 });
+    const pool = new pg.Pool({ connectionString, max: 10, application_name: POSTGRES_APPLICATION_NAME });
+    // A pooled connection the server ends (a restart, an administrator) is dropped from the pool, not a crash.
+    pool.on('error', (error) => console.error(`event store: a PostgreSQL connection failed: ${error.message}`));
     await pool.query(SCHEMA);
-    const listener = new pg.Client({ connectionString });
+    const listener = new pg.Client({ connectionString, application_name: `${POSTGRES_APPLICATION_NAME}-listen` });
     await listener.connect();
     const store = new PostgresEventStore(pool, listener);
     listener.on('notification', (message) => void store.fanOut(message.payload ?? ''));
@@ -50,21 +69,23 @@ export class PostgresEventStore implements EventStore {
   }
 
   async append(events: RunEventInput[]): Promise<RunEvent[]> {
-    const byRun = new Map<string, RunEventInput[]>();
-    for (const event of events) byRun.set(event.run_id, [...(byRun.get(event.run_id) ?? []), event]);
-    const stored: RunEvent[] = [];
-    for (const [runId, runEvents] of byRun) {
-      const client = await this.pool.connect();
-      try {
-        await client.query('BEGIN');
-        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [runId]);
+    const runs = byRun(events);
+    if (runs.size === 0) return [];
+    // One transaction for the whole batch: it is stored whole, or (on any error) not at all.
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // Locks in one order, so two batches for the same runs cannot deadlock.
+      for (const runId of [...runs.keys()].sort()) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [runId]);
+      const stored: RunEvent[] = [];
+      for (const [runId, runEvents] of runs) {
         const { rows } = await client.query<{ last: string | null }>('SELECT max(id) AS last FROM ao_events WHERE run_id = $1', [runId]);
         let next = Number(rows[0]?.last ?? 0);
         for (const event of runEvents) {
           const inserted = await client.query<Row>(
             `INSERT INTO ao_events (run_id, id, source, seq, kind, at, data) VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (run_id, source, seq) DO NOTHING RETURNING *`,
-            [runId, next + 1, event.source, event.seq, event.kind, event.at, event.data],
+            [runId, next + 1, event.source, event.seq, event.kind, new Date(event.at), storableJson(event.data)],
           );
           if (inserted.rows[0]) {
             next += 1;
@@ -72,15 +93,16 @@ export class PostgresEventStore implements EventStore {
           }
         }
         await client.query('SELECT pg_notify($1, $2)', [CHANNEL, runId]);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
       }
+      // Acknowledged only once committed (synchronous_commit: the commit is on disk).
+      await client.query('COMMIT');
+      return stored;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
     }
-    return stored;
   }
 
   async list(runId: string, after: number, limit: number): Promise<RunEvent[]> {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { InvalidEnvironmentError, parseEnv } from '../core/config/env.js';
 import { defaultConfigDir, defaultDataDir, defaultProfilesDir } from '../core/config/paths.js';
+import { ensurePrivateDir } from '../core/config/private-files.js';
 import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import { AgentsService } from './agents-service.js';
 import { createApp } from './app.js';
@@ -49,6 +50,8 @@ async function main(): Promise<void> {
   const configLock = new ConfigLock();
   const agents = new AgentsService(env.AO_CONFIG_DIR, configLock);
   const scripts = new ScriptsService(client, env.AO_CONFIG_DIR, configLock);
+  // The data dir holds the token and the events: its owner's only.
+  await ensurePrivateDir(env.AO_DATA_DIR);
   const events = env.DATABASE_URL ? await PostgresEventStore.connect(env.DATABASE_URL) : new FileEventStore(path.join(env.AO_DATA_DIR, 'events'));
   const credentials = CredentialStore.inDataDir(env.AO_DATA_DIR, resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR));
   const app = createApp({ runs, fleet, agents, scripts, events, credentials, admission: new EventAdmission(client), audit: AuditLog.inDataDir(env.AO_DATA_DIR) });

@@ -7,6 +7,7 @@ import { CredentialStore, localRunnerToken } from '../api/credentials.js';
 import { LOCAL_RUNNER_CREDENTIAL } from '../core/contract/identity.js';
 import { parseEnv } from '../core/config/env.js';
 import { defaultDataDir, repoRoot } from '../core/config/paths.js';
+import { ensurePrivateDir } from '../core/config/private-files.js';
 import { findTemporalCli } from '../temporal-config/cli.js';
 import { startDevServer, type DevServer } from '../temporal-config/dev-server.js';
 import { ensureNamespace } from '../temporal-config/namespace.js';
@@ -90,6 +91,8 @@ async function main(): Promise<void> {
   } else {
     await prepareExistingNamespace();
   }
+  // The data dir holds the token file (0600, resolveApiToken): both their owner's only.
+  await ensurePrivateDir(env.AO_DATA_DIR);
   // Creates the token file now, so the curl line below works as printed.
   const token = resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR);
   // The local runner gets a runner credential of its own: it can post its runs' events, nothing a user can.

@@ -16,12 +16,14 @@ afterAll(async () => {
 
 describe('npm start against an existing Temporal server', () => {
   it('brings up control worker, API and an echo runner that complete a run, and stops them all on Ctrl-C', async () => {
+    // A data dir npm start makes itself, so its mode is npm start's doing.
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ao-start-'));
+    const ownDataDir = path.join(dataDir, 'data');
     const apiPort = await freePort();
     start = startTsProcess('start', 'scripts/start.ts', [], {
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       TEMPORAL_NAMESPACE: `ao-start-${crypto.randomBytes(4).toString('hex')}`,
-      AO_DATA_DIR: dataDir,
+      AO_DATA_DIR: ownDataDir,
       AO_API_PORT: String(apiPort),
       AO_WORKFLOW_BUNDLE: inject('workflowBundle'),
     });
@@ -29,7 +31,10 @@ describe('npm start against an existing Temporal server', () => {
     await start.waitFor(/\[runner\] runner \S+ registered: profile echo/);
     await start.waitFor(/\[control\] control worker polling/);
 
-    const token = (await fs.readFile(path.join(dataDir, 'api-token'), 'utf8')).trim();
+    const token = (await fs.readFile(path.join(ownDataDir, 'api-token'), 'utf8')).trim();
+    // The token and everything else under the data dir are their owner's only.
+    expect((await fs.stat(ownDataDir)).mode & 0o777).toBe(0o700);
+    expect((await fs.stat(path.join(ownDataDir, 'api-token'))).mode & 0o777).toBe(0o600);
     const response = await fetch(`http://127.0.0.1:${apiPort}/runs?wait=true`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

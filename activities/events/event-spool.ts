@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { redact, type EventKind, type RunEventInput } from '../../core/contract/events.js';
+import { MAX_EVENT_BYTES, MAX_EVENTS_PER_BATCH, redact, type EventKind, type RunEventInput } from '../../core/contract/events.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../core/config/private-files.js';
 
 export interface EventSpoolOptions {
   /** Where undelivered events wait, one JSON line each; survives runner restarts. */
@@ -15,12 +16,36 @@ export interface EventSpoolOptions {
   log?: (message: string) => void;
 }
 
-const MAX_BATCH = 500;
+const MAX_BATCH = Math.min(500, MAX_EVENTS_PER_BATCH);
+/** How much of the spool one flush reads: every event fits (the runner truncates larger ones). */
+const MAX_READ_BYTES = 4 * MAX_EVENT_BYTES;
+/** How much of an oversized event's data its truncated form keeps, as JSON text. */
+const PREVIEW_CHARS = 64 * 1024;
+/** Answers that mean "this batch holds bad input", not "try again later": its events are sent apart to find the culprit. */
+const REFUSED_STATUSES = new Set([400, 413]);
+
+/** The API's answer to a batch it did not store. */
+class BatchNotStoredError extends Error {
+  constructor(readonly status: number, readonly reason: string) {
+    super(`API answered ${status}: ${reason}`);
+    this.name = 'BatchNotStoredError';
+  }
+}
+
+/** An event's data too large for the API, cut down to a marker and the start of it. */
+function truncatedData(data: Record<string, unknown>, bytes: number): Record<string, unknown> {
+  return { truncated: { bytes, limit: MAX_EVENT_BYTES }, preview: JSON.stringify(data).slice(0, PREVIEW_CHARS) };
+}
 
 /**
  * The runner's side of the event pipeline: every event is appended to a spool file first (so a
  * crash or an unreachable API loses nothing), then sent to the API in order, in batches, with
  * retries. The API stores each (source, seq) once, so resending after a crash is harmless.
+ *
+ * Nothing is dropped silently: a batch the API could not store (5xx, unreachable, 401) waits and
+ * is sent again; a batch it refuses as bad input (400, 413) is split until each refused event is
+ * alone, and that event is logged and replaced in place (same source and seq) by an `alert` saying
+ * why. An event larger than the API takes is truncated here, at emit, with a marker.
  */
 export class EventSpool {
   private seq = 0;
@@ -30,8 +55,11 @@ export class EventSpool {
   private readonly offsetFile: string;
 
   constructor(private readonly options: EventSpoolOptions) {
-    fs.mkdirSync(path.dirname(options.spoolFile), { recursive: true });
+    // Events carry run output: the spool is its owner's only.
+    fs.mkdirSync(path.dirname(options.spoolFile), { recursive: true, mode: PRIVATE_DIR_MODE });
+    fs.chmodSync(path.dirname(options.spoolFile), PRIVATE_DIR_MODE);
     this.offsetFile = `${options.spoolFile}.offset`;
+    this.endUnfinishedLine();
   }
 
   start(): void {
@@ -48,7 +76,13 @@ export class EventSpool {
       at: new Date().toISOString(),
       data: redact(data, this.options.secrets),
     };
-    fs.appendFileSync(this.options.spoolFile, `${JSON.stringify(event)}\n`);
+    let line = JSON.stringify(event);
+    const bytes = Buffer.byteLength(line);
+    if (bytes > MAX_EVENT_BYTES) {
+      this.options.log?.(`event ${kind} #${event.seq} of run ${runId} is ${bytes} bytes, more than the API takes (${MAX_EVENT_BYTES}): truncated`);
+      line = JSON.stringify({ ...event, data: truncatedData(event.data, bytes) });
+    }
+    fs.appendFileSync(this.options.spoolFile, `${line}\n`, { mode: PRIVATE_FILE_MODE });
   }
 
   /** Sends what the spool holds; resolves when it is empty or the API cannot be reached now. */
@@ -58,17 +92,11 @@ export class EventSpool {
     try {
       for (;;) {
         const { events, end } = this.pending();
-        if (events.length === 0) {
+        if (end === this.offset()) {
           this.compact();
           return;
         }
-        const response = await fetch(`${this.options.apiUrl}/internal/events`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...(this.options.apiToken ? { authorization: `Bearer ${this.options.apiToken}` } : {}) },
-          body: JSON.stringify({ events }),
-          signal: AbortSignal.timeout(10_000),
-        });
-        if (!response.ok) throw new Error(`API answered ${response.status}: ${await response.text()}`);
+        if (events.length) await this.deliver(events);
         fs.writeFileSync(this.offsetFile, String(end));
         this.failures = 0;
       }
@@ -85,11 +113,69 @@ export class EventSpool {
     await this.flush();
   }
 
+  private async post(events: RunEventInput[]): Promise<void> {
+    const response = await fetch(`${this.options.apiUrl}/internal/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(this.options.apiToken ? { authorization: `Bearer ${this.options.apiToken}` } : {}) },
+      body: JSON.stringify({ events }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!response.ok) throw new BatchNotStoredError(response.status, (await response.text()).slice(0, 2000));
+  }
+
+  /** Sends `events`; when the API refuses them as bad input, halves the batch until the refused events are alone. */
+  private async deliver(events: RunEventInput[]): Promise<void> {
+    try {
+      await this.post(events);
+    } catch (error) {
+      if (!(error instanceof BatchNotStoredError && REFUSED_STATUSES.has(error.status))) throw error;
+      if (events.length === 1) return this.replaceRefused(events[0]!, error);
+      const half = Math.ceil(events.length / 2);
+      await this.deliver(events.slice(0, half));
+      await this.deliver(events.slice(half));
+    }
+  }
+
+  /** Logs a refused event and stores an alert in its place, so the run's timeline shows what is missing. */
+  private async replaceRefused(event: RunEventInput, refusal: BatchNotStoredError): Promise<void> {
+    const what = `event ${event.kind} #${event.seq} of run ${event.run_id}`;
+    this.options.log?.(`the API refused ${what} (${refusal.message}); an alert takes its place`);
+    const alert: RunEventInput = {
+      ...event,
+      kind: 'alert',
+      at: new Date().toISOString(),
+      data: { message: `a ${event.kind} event was refused by the API and dropped: ${refusal.reason}`, refused_kind: event.kind, refused_status: refusal.status },
+    };
+    try {
+      await this.post([alert]);
+    } catch (error) {
+      if (!(error instanceof BatchNotStoredError && REFUSED_STATUSES.has(error.status))) throw error;
+      this.options.log?.(`the API refused the alert for ${what} too (${error.message}): the event is dropped`);
+    }
+  }
+
   private offset(): number {
     try {
       return Number(fs.readFileSync(this.offsetFile, 'utf8')) || 0;
     } catch {
       return 0;
+    }
+  }
+
+  /** A runner killed in the middle of an append leaves half a line: end it, so the next event starts on its own. */
+  private endUnfinishedLine(): void {
+    try {
+      const fd = fs.openSync(this.options.spoolFile, 'r+');
+      try {
+        fs.fchmodSync(fd, PRIVATE_FILE_MODE);
+        const size = fs.fstatSync(fd).size;
+        const last = Buffer.alloc(1);
+        if (size > 0 && fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a) fs.writeSync(fd, '\n', size);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      // No spool yet.
     }
   }
 
@@ -99,7 +185,7 @@ export class EventSpool {
     try {
       const fd = fs.openSync(this.options.spoolFile, 'r');
       try {
-        buffer = Buffer.alloc(Math.max(0, Math.min(fs.fstatSync(fd).size - start, 4 * 1024 * 1024)));
+        buffer = Buffer.alloc(Math.max(0, Math.min(fs.fstatSync(fd).size - start, MAX_READ_BYTES)));
         fs.readSync(fd, buffer, 0, buffer.length, start);
       } finally {
         fs.closeSync(fd);
@@ -111,7 +197,16 @@ export class EventSpool {
     const whole = buffer.subarray(0, buffer.lastIndexOf(0x0a) + 1).toString('utf8');
     const lines = whole.split('\n').slice(0, -1).slice(0, MAX_BATCH);
     const consumed = lines.reduce((bytes, line) => bytes + Buffer.byteLength(line) + 1, 0);
-    return { events: lines.filter((line) => line.trim()).map((line) => JSON.parse(line) as RunEventInput), end: start + consumed };
+    const events: RunEventInput[] = [];
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      try {
+        events.push(JSON.parse(line) as RunEventInput);
+      } catch {
+        this.options.log?.(`skipped a line of ${this.options.spoolFile} that is not an event (an append cut short by a crash): ${line.slice(0, 200)}`);
+      }
+    }
+    return { events, end: start + consumed };
   }
 
   /** Once everything was delivered, the spool starts over empty. */

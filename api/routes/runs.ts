@@ -1,61 +1,99 @@
-import { Router } from 'express';
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import type { Router } from 'express';
 import { z } from 'zod';
-import { RunId } from '../../core/contract/names.js';
-import { CreateRunRequest, ListRunsQuery, StopRunRequest } from '../../core/contract/http.js';
-import { SessionId } from '../../core/contract/names.js';
+import { RunId, SessionId } from '../../core/contract/names.js';
+import {
+  CreateRunRequest,
+  CreateRunResponse,
+  ErrorBody,
+  ListRunsQuery,
+  RunList,
+  RunView,
+  SessionList,
+  SessionView,
+  StopRunRequest,
+  StopRunResponse,
+  type SessionSummary,
+} from '../../core/contract/http.js';
 import type { AuditLog } from '../audit-log.js';
 import { HttpError } from '../errors.js';
-import { route } from '../route.js';
-import type { RunSummary, RunsService } from '../runs-service.js';
+import { ApiRoutes } from '../route.js';
+import type { RunsService } from '../runs-service.js';
 
-const RunParams = z.object({ id: RunId });
+export const RunParams = z.object({ id: RunId });
 const WaitQuery = z.object({ wait: z.enum(['true', 'false']).optional() }).strict();
 const SessionParams = z.object({ id: SessionId });
+const SessionsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(200) }).strict();
 
-interface SessionSummary {
-  session_id: string;
-  agent: string | undefined;
-  runs: number;
-  last_status: string | undefined;
-  last_run_at: string;
-}
+const runNotFound = { description: 'no such run', schema: ErrorBody };
 
-export function runsRouter(runs: RunsService, audit: AuditLog): Router {
-  const router = Router();
+export function runsRouter(runs: RunsService, audit: AuditLog, registry: OpenAPIRegistry): Router {
+  const routes = new ApiRoutes(registry);
 
-  router.post(
+  routes.post(
     '/runs',
-    route({ access: 'operator', body: CreateRunRequest, query: WaitQuery }, async ({ body, query, principal }) => {
+    {
+      summary: 'Start a run of an agent',
+      access: 'operator',
+      description: 'Checks the parameters against the agent’s schema. With `?wait=true` answers once the run has ended.',
+      body: CreateRunRequest,
+      query: WaitQuery,
+      responses: {
+        201: { description: 'the run was started; it is pending', schema: CreateRunResponse },
+        200: { description: '`?wait=true`: the run as it ended', schema: RunView },
+        404: { description: 'no such agent, or no session to resume', schema: ErrorBody },
+        409: { description: 'the agent is inactive', schema: ErrorBody },
+        422: { description: 'the agent’s or its script’s file is broken', schema: ErrorBody },
+      },
+    },
+    async ({ body, query, principal }) => {
       const { id } = await runs.create(body, principal.name);
       audit.record(principal, 'run.start', id, { agent: body.agent });
       if (query.wait === 'true') return { status: 200, body: await runs.waitForEnd(id) };
       return { status: 201, body: { id, status: 'pending', url: `/runs/${id}` } };
-    }),
+    },
   );
 
-  router.get(
+  routes.get(
     '/runs',
-    route({ query: ListRunsQuery }, async ({ query }) => ({ body: await runs.list(query) })),
+    { summary: 'List runs, newest first', query: ListRunsQuery, responses: { 200: { description: 'a page of runs', schema: RunList } } },
+    async ({ query }) => ({ body: await runs.list(query) }),
   );
 
-  router.get(
+  routes.get(
     '/runs/:id',
-    route({ params: RunParams }, async ({ params }) => ({ body: await runs.get(params.id) })),
+    { summary: 'A run: status, history, result or error', params: RunParams, responses: { 200: { description: 'the run', schema: RunView }, 404: runNotFound } },
+    async ({ params }) => ({ body: await runs.get(params.id) }),
   );
 
-  router.post(
+  routes.post(
     '/runs/:id/stop',
-    route({ access: 'operator', params: RunParams, query: WaitQuery, body: StopRunRequest.optional() }, async ({ params, query, body, principal }) => {
+    {
+      summary: 'Stop a run',
+      access: 'operator',
+      description: 'A pending run stops at once; a running one is `stopping` until its processes are gone. With `?wait=true` answers once it has ended.',
+      params: RunParams,
+      query: WaitQuery,
+      body: StopRunRequest.optional(),
+      responses: {
+        202: { description: 'the stop was accepted', schema: StopRunResponse },
+        200: { description: '`?wait=true`: the run as it ended', schema: RunView },
+        404: runNotFound,
+        409: { description: 'the run has already ended, or is already stopping', schema: ErrorBody },
+      },
+    },
+    async ({ params, query, body, principal }) => {
       const accepted = await runs.stop(params.id, principal.name, body?.reason);
       audit.record(principal, 'run.stop', params.id, body?.reason ? { reason: body.reason } : undefined);
       if (query.wait === 'true') return { status: 200, body: await runs.waitForEnd(params.id) };
       return { status: 202, body: { id: params.id, ...accepted } };
-    }),
+    },
   );
 
-  router.get(
+  routes.get(
     '/sessions',
-    route({ query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(200) }).strict() }, async ({ query }) => {
+    { summary: 'Sessions of the most recent runs', query: SessionsQuery, responses: { 200: { description: 'the sessions', schema: SessionList } } },
+    async ({ query }) => {
       // Sessions are not stored apart: they are the runs grouped by their session id.
       const { runs: recent } = await runs.list({ limit: query.limit });
       const sessions = new Map<string, SessionSummary>();
@@ -66,17 +104,22 @@ export function runsRouter(runs: RunsService, audit: AuditLog): Router {
         else sessions.set(id, { session_id: id, agent: run.agent, runs: 1, last_status: run.status, last_run_at: run.started_at });
       }
       return { body: { sessions: [...sessions.values()] } };
-    }),
+    },
   );
 
-  router.get(
+  routes.get(
     '/sessions/:id',
-    route({ params: SessionParams }, async ({ params }) => {
-      const sessionRuns: RunSummary[] = await runs.sessionRuns(params.id);
+    {
+      summary: 'A session and its runs',
+      params: SessionParams,
+      responses: { 200: { description: 'the session', schema: SessionView }, 404: { description: 'no run has this session id', schema: ErrorBody } },
+    },
+    async ({ params }) => {
+      const sessionRuns = await runs.sessionRuns(params.id);
       if (sessionRuns.length === 0) throw new HttpError(404, `session "${params.id}" does not exist`);
       return { body: { session_id: params.id, runs: sessionRuns } };
-    }),
+    },
   );
 
-  return router;
+  return routes.router;
 }

@@ -37,7 +37,7 @@ export const Agent = AgentFields.superRefine((agent, context) => {
   if (agent.type === 'autonomous' && (agent.script || agent.command)) {
     context.addIssue({ code: 'custom', path: ['type'], message: 'only procedural agents run a script or command' });
   }
-});
+}).meta({ id: 'Agent' });
 export type Agent = z.infer<typeof Agent>;
 
 /** A script's file name: a plain file in its folder, never the folder's own `script.json`. */
@@ -59,7 +59,7 @@ export type ScriptDefinition = z.infer<typeof ScriptDefinition>;
 export const MAX_SCRIPT_BYTES = 1_000_000;
 
 /** A script with its content and version (the hash of both). */
-export const Script = ScriptDefinition.extend({ script_content: z.string(), version: z.string() });
+export const Script = ScriptDefinition.extend({ script_content: z.string(), version: z.string() }).meta({ id: 'Script' });
 export type Script = z.infer<typeof Script>;
 
 /** The script a procedural run needs on its runner, at this exact version. */

@@ -99,3 +99,19 @@ export class TokenNotFoundError extends Error {
     this.name = 'TokenNotFoundError';
   }
 }
+
+/** A batch of more events than `POST /internal/events` takes at once. */
+export class EventBatchTooLargeError extends Error {
+  constructor(readonly count: number, readonly limit: number) {
+    super(`a batch carries at most ${limit} events, this one ${count}: send them in smaller batches`);
+    this.name = 'EventBatchTooLargeError';
+  }
+}
+
+/** One event of a batch larger, as JSON, than the API stores; `index` is its place in the batch. */
+export class EventTooLargeError extends Error {
+  constructor(readonly index: number, readonly bytes: number, readonly limit: number) {
+    super(`event ${index} of the batch is ${bytes} bytes as JSON, more than the ${limit} an event may be`);
+    this.name = 'EventTooLargeError';
+  }
+}

@@ -24,23 +24,39 @@ export const EVENT_KINDS = [
 export const EventKind = z.enum(EVENT_KINDS);
 export type EventKind = z.infer<typeof EventKind>;
 
+/** The most events one batch may carry (`POST /internal/events` answers 413 above it). */
+export const MAX_EVENTS_PER_BATCH = 1000;
+/** The largest event, as JSON, the API stores (413 above it); the runner truncates bigger ones with a marker. */
+export const MAX_EVENT_BYTES = 1024 * 1024;
+/** `seq` is a 32-bit integer in the PostgreSQL store. */
+const MAX_SEQ = 2_147_483_647;
+/** Times the stores keep as they are: from year 1 to year 9999 (PostgreSQL has no year 0). */
+const isStorableTime = (time: number): boolean => time >= Date.parse('0001-01-01T00:00:00Z') && time < Date.parse('+010000-01-01T00:00:00Z');
+
 /** An event as a runner sends it: `source` + `seq` identify it, so a resent batch is stored once. */
 export const RunEventInput = z.object({
   run_id: RunId,
-  /** The sending runner process and attempt; seq counts within it. */
-  source: z.string().min(1).max(200),
-  seq: z.number().int().nonnegative(),
+  /** The sending runner process and attempt; seq counts within it. Printable ASCII, no spaces. */
+  source: z.string().regex(/^[\x21-\x7e]{1,200}$/, 'source is 1 to 200 printable ASCII characters'),
+  seq: z.number().int().nonnegative().max(MAX_SEQ),
   kind: EventKind,
-  at: z.string(),
+  at: z.iso
+    .datetime({ offset: true, message: 'at is an ISO 8601 date-time' })
+    // A time the format already refused is not reported twice.
+    .refine((at) => Number.isNaN(Date.parse(at)) || isStorableTime(Date.parse(at)), 'at is a date-time between the years 1 and 9999'),
   data: z.record(z.string(), z.unknown()).default({}),
-});
+}).meta({ id: 'RunEventInput' });
 export type RunEventInput = z.infer<typeof RunEventInput>;
 
-export const EventBatch = z.object({ events: z.array(RunEventInput).max(1000) }).strict();
+/** `POST /internal/events` body; at most `MAX_EVENTS_PER_BATCH` events of at most `MAX_EVENT_BYTES` each. */
+export const EventBatch = z.object({ events: z.array(RunEventInput) }).strict().meta({ id: 'EventBatch' });
 export type EventBatch = z.infer<typeof EventBatch>;
 
+/** `POST /internal/events` → 200: how many of the batch's events were new (the others were stored before). */
+export const EventBatchStored = z.object({ stored: z.number().int().nonnegative() }).meta({ id: 'EventBatchStored' });
+
 /** An event as stored and served: `id` orders a run's events and is the SSE event id. */
-export const RunEvent = RunEventInput.extend({ id: z.number().int().positive() });
+export const RunEvent = RunEventInput.extend({ id: z.number().int().positive() }).meta({ id: 'RunEvent' });
 export type RunEvent = z.infer<typeof RunEvent>;
 
 const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL)/i;

@@ -72,7 +72,10 @@ export type ClaudeCodeConfig = z.infer<typeof ClaudeCodeConfig>;
 export const CODEX_SANDBOXES = ['read-only', 'workspace-write', 'danger-full-access'] as const;
 
 /** Scalars, lists and tables: what codex's `-c key=value` (TOML) can carry. */
-const TomlValue: z.ZodType<unknown> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.array(TomlValue), z.record(z.string(), TomlValue)]));
+// Named, so that the OpenAPI document refers to it instead of expanding it forever.
+const TomlValue: z.ZodType<unknown> = z
+  .lazy(() => z.union([z.string(), z.number(), z.boolean(), z.array(TomlValue), z.record(z.string(), TomlValue)]))
+  .meta({ id: 'TomlValue' });
 
 export const CodexConfig = z
   .object({
@@ -147,7 +150,7 @@ export const ExecutorProfile = z.discriminatedUnion(
     z.object({ ...profileFields, type: z.literal('echo'), config: BaseExecutorConfig.default({}) }).strict(),
   ],
   { error: (issue) => (issue.code === 'invalid_union' ? `must be one of ${EXECUTOR_TYPES.join(', ')}` : undefined) },
-);
+).meta({ id: 'ExecutorProfile' });
 export type ExecutorProfile = z.infer<typeof ExecutorProfile>;
 export type ExecutorProfileOf<K extends ExecutorType> = Extract<ExecutorProfile, { type: K }>;
 

@@ -107,5 +107,5 @@ export const RunnerView = RunnerState.extend({
   capacity: z.number(),
   /** When the runner's presence last heartbeat reached Temporal. */
   last_heartbeat_at: z.string().optional(),
-});
+}).meta({ id: 'RunnerView' });
 export type RunnerView = z.infer<typeof RunnerView>;

@@ -1,6 +1,9 @@
 import { z } from 'zod';
-import { AgentFields, MAX_SCRIPT_BYTES, ScriptDefinition } from './config-files.js';
+import { Agent, AgentFields, MAX_SCRIPT_BYTES, Script, ScriptDefinition } from './config-files.js';
 import { Demands } from './demands.js';
+import { RunEvent } from './events.js';
+import { ExecutorProfile } from './executor-profile.js';
+import { RunnerView } from './fleet.js';
 import { GitRef, Name, RunnerId, SessionId, Tag } from './names.js';
 import { RunStatus } from './run-status.js';
 import { RunState, SessionMode } from './workflow-io.js';
@@ -26,10 +29,11 @@ export const CreateRunRequest = z
   .refine((request) => request.mode !== 'resume' || request.session_id !== undefined, {
     message: 'mode "resume" needs a session_id',
     path: ['mode'],
-  });
+  })
+  .meta({ id: 'CreateRunRequest' });
 export type CreateRunRequest = z.infer<typeof CreateRunRequest>;
 
-export const CreateRunResponse = z.object({ id: z.string(), status: RunStatus, url: z.string() });
+export const CreateRunResponse = z.object({ id: z.string(), status: RunStatus, url: z.string() }).meta({ id: 'CreateRunResponse' });
 export type CreateRunResponse = z.infer<typeof CreateRunResponse>;
 
 /** `GET /runs` query: filters by search attributes, newest first, paged by `cursor`. */
@@ -47,17 +51,17 @@ export const ListRunsQuery = z
 export type ListRunsQuery = z.infer<typeof ListRunsQuery>;
 
 /** `POST /runs/:id/stop` body. */
-export const StopRunRequest = z.object({ reason: z.string().max(500).optional() }).strict();
+export const StopRunRequest = z.object({ reason: z.string().max(500).optional() }).strict().meta({ id: 'StopRunRequest' });
 
 /** `POST /runs/:id/stop` → 202. */
-export const StopRunResponse = z.object({ id: z.string(), status: z.enum(['stopping', 'stopped']) });
+export const StopRunResponse = z.object({ id: z.string(), status: z.enum(['stopping', 'stopped']) }).meta({ id: 'StopRunResponse' });
 
 /** `GET /runs/:id`. */
 export const RunView = RunState.extend({
   id: z.string(),
   workflow_id: z.string(),
   temporal_ui_url: z.string(),
-});
+}).meta({ id: 'RunView' });
 export type RunView = z.infer<typeof RunView>;
 
 /** `GET /runs` row: what Temporal visibility knows of a run, without querying it. */
@@ -74,26 +78,75 @@ export const RunSummary = z.object({
   /** What the executor reported the run cost (agent CLIs that report one), once it completed. */
   cost_usd: z.number().optional(),
   temporal_ui_url: z.string(),
-});
+}).meta({ id: 'RunSummary' });
 export type RunSummary = z.infer<typeof RunSummary>;
 
-export const RunList = z.object({ runs: z.array(RunSummary), next_cursor: z.string().optional() });
+export const RunList = z.object({ runs: z.array(RunSummary), next_cursor: z.string().optional() }).meta({ id: 'RunList' });
 export type RunList = z.infer<typeof RunList>;
 
 /** The optional agent fields a `PATCH` may clear by sending `null`. */
 export const AGENT_CLEARABLE_FIELDS = ['system_prompt', 'script', 'command', 'parameters_schema', 'output_schema', 'timeout_seconds', 'workspace_mode'] as const;
 
 /** `PATCH /agents/:name`: any field but the name; the merged agent is validated as a whole. */
-export const UpdateAgentRequest = AgentFields.omit({ name: true }).partial().strict();
+export const UpdateAgentRequest = AgentFields.omit({ name: true }).partial().strict().meta({ id: 'UpdateAgentRequest' });
 export type UpdateAgentRequest = z.infer<typeof UpdateAgentRequest>;
 
 const ScriptContent = z.string().min(1, 'script_content is empty').max(MAX_SCRIPT_BYTES);
 
-export const CreateScriptRequest = ScriptDefinition.extend({ script_content: ScriptContent }).strict();
+export const CreateScriptRequest = ScriptDefinition.extend({ script_content: ScriptContent }).strict().meta({ id: 'CreateScriptRequest' });
 export type CreateScriptRequest = z.infer<typeof CreateScriptRequest>;
 
 /** The optional script fields a `PATCH` may clear by sending `null`. */
 export const SCRIPT_CLEARABLE_FIELDS = ['parameters_schema'] as const;
 
-export const UpdateScriptRequest = ScriptDefinition.omit({ name: true }).extend({ script_content: ScriptContent }).partial().strict();
+export const UpdateScriptRequest = ScriptDefinition.omit({ name: true }).extend({ script_content: ScriptContent }).partial().strict().meta({ id: 'UpdateScriptRequest' });
 export type UpdateScriptRequest = z.infer<typeof UpdateScriptRequest>;
+
+/** Every 4xx and 5xx answer: what went wrong, in words, and for some errors the details (zod problems, a schema, a limit). */
+export const ErrorBody = z.object({ error: z.string(), details: z.record(z.string(), z.unknown()).optional() }).meta({ id: 'ErrorBody' });
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** `GET /healthz`. */
+export const HealthResponse = z.object({ ok: z.literal(true) }).meta({ id: 'HealthResponse' });
+
+/** `GET /runs/:id/events` (JSON): a page of events; `next_after` is the `after` of the next page, when there may be one. */
+export const EventPage = z.object({ events: z.array(RunEvent), next_after: z.number().optional() }).meta({ id: 'EventPage' });
+
+/** `GET /runners`. */
+export const RunnerList = z.object({ runners: z.array(RunnerView) }).meta({ id: 'RunnerList' });
+
+/** A listing entry whose file could not be read: shown with its error, never hiding the others. */
+export const BrokenFile = z.object({ name: z.string(), file: z.string().optional(), error: z.string() }).meta({ id: 'BrokenFile' });
+export type BrokenFile = z.infer<typeof BrokenFile>;
+
+export const ProfileListing = z.union([z.object({ name: z.string(), file: z.string(), profile: ExecutorProfile }), BrokenFile]).meta({ id: 'ProfileListing' });
+export type ProfileListing = z.infer<typeof ProfileListing>;
+/** `GET /profiles`. */
+export const ProfileList = z.object({ profiles: z.array(ProfileListing) }).meta({ id: 'ProfileList' });
+
+export const AgentListing = z.union([Agent, BrokenFile]).meta({ id: 'AgentListing' });
+export type AgentListing = z.infer<typeof AgentListing>;
+/** `GET /agents`. */
+export const AgentList = z.object({ agents: z.array(AgentListing) }).meta({ id: 'AgentList' });
+
+/** `GET /scripts` entry: a script without its content. */
+export const ScriptSummary = Script.omit({ script_content: true }).meta({ id: 'ScriptSummary' });
+export type ScriptSummary = z.infer<typeof ScriptSummary>;
+export const ScriptListing = z.union([ScriptSummary, BrokenFile]).meta({ id: 'ScriptListing' });
+export type ScriptListing = z.infer<typeof ScriptListing>;
+/** `GET /scripts`. */
+export const ScriptList = z.object({ scripts: z.array(ScriptListing) }).meta({ id: 'ScriptList' });
+
+/** A session: the runs that share a `session_id`, summed up. */
+export const SessionSummary = z.object({
+  session_id: z.string(),
+  agent: z.string().optional(),
+  runs: z.number().int(),
+  last_status: z.string().optional(),
+  last_run_at: z.string(),
+}).meta({ id: 'SessionSummary' });
+export type SessionSummary = z.infer<typeof SessionSummary>;
+/** `GET /sessions`. */
+export const SessionList = z.object({ sessions: z.array(SessionSummary) }).meta({ id: 'SessionList' });
+/** `GET /sessions/:id`. */
+export const SessionView = z.object({ session_id: z.string(), runs: z.array(RunSummary) }).meta({ id: 'SessionView' });

@@ -28,6 +28,9 @@ export interface Principal {
   role: CredentialRole;
 }
 
+/** `GET /whoami`. */
+export const PrincipalView = z.object({ name: z.string(), role: CredentialRole });
+
 export const roleAllows = (role: CredentialRole, needed: UserRole): boolean =>
   role !== RUNNER_ROLE && USER_ROLES.indexOf(role) >= USER_ROLES.indexOf(needed);
 

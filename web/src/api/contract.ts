@@ -2,18 +2,28 @@ import { z } from 'zod';
 import { RunEvent } from '../../../core/contract/events';
 import { Agent, Script } from '../../../core/contract/config-files';
 import {
+  AgentList,
+  AgentListing,
   CreateRunResponse,
+  EventPage,
+  ProfileList,
+  ProfileListing,
   RunList,
   RunSummary,
   RunView,
+  RunnerList,
+  ScriptList,
+  ScriptListing,
+  ScriptSummary,
   StopRunResponse,
+  type BrokenFile,
   type CreateRunRequest,
   type CreateScriptRequest,
   type ListRunsQuery,
   type UpdateAgentRequest,
   type UpdateScriptRequest,
 } from '../../../core/contract/http';
-import { EXECUTOR_TYPES, ExecutorProfile } from '../../../core/contract/executor-profile';
+import { EXECUTOR_TYPES } from '../../../core/contract/executor-profile';
 import { RUNNER_STATUSES, RunnerView } from '../../../core/contract/fleet';
 import { CreatedToken, TokenList, USER_ROLES, RUNNER_ROLE, type CreateTokenRequest } from '../../../core/contract/identity';
 
@@ -23,40 +33,43 @@ import { CreatedToken, TokenList, USER_ROLES, RUNNER_ROLE, type CreateTokenReque
  * with. Responses are parsed, so a drifted API fails loudly, not with blank cells.
  */
 
-export { Agent, CreateRunResponse, CreatedToken, EXECUTOR_TYPES, RUNNER_ROLE, RUNNER_STATUSES, RunEvent, RunList, RunSummary, RunView, RunnerView, Script, StopRunResponse, TokenList, USER_ROLES };
+export {
+  Agent,
+  AgentList,
+  AgentListing,
+  CreateRunResponse,
+  EXECUTOR_TYPES,
+  EventPage,
+  ProfileList,
+  ProfileListing,
+  RUNNER_STATUSES,
+  RunEvent,
+  RunList,
+  RunSummary,
+  RunView,
+  RunnerList,
+  RunnerView,
+  Script,
+  ScriptList,
+  ScriptListing,
+  ScriptSummary,
+  StopRunResponse,
+  CreatedToken,
+  RUNNER_ROLE,
+  TokenList,
+  USER_ROLES,
+};
 export type { CreateTokenRequest };
 export type { TokenView } from '../../../core/contract/identity';
 export type { Agent as AgentType } from '../../../core/contract/config-files';
+export type { BrokenFile } from '../../../core/contract/http';
 export type { RunnerStatus } from '../../../core/contract/fleet';
-
-export const EventPage = z.object({ events: z.array(RunEvent), next_after: z.number().optional() });
-
-export const RunnerList = z.object({ runners: z.array(RunnerView) });
-
-/** A listing entry whose file could not be read: shown with its error, never hiding the others. */
-const BrokenFile = z.object({ name: z.string(), file: z.string().optional(), error: z.string() });
-export type BrokenFile = z.infer<typeof BrokenFile>;
-
-export const ProfileListing = z.union([z.object({ name: z.string(), file: z.string(), profile: ExecutorProfile }), BrokenFile]);
-export type ProfileListing = z.infer<typeof ProfileListing>;
-export const ProfileList = z.object({ profiles: z.array(ProfileListing) });
-
-export const AgentListing = z.union([Agent, BrokenFile]);
-export type AgentListing = z.infer<typeof AgentListing>;
-export const AgentList = z.object({ agents: z.array(AgentListing) });
 
 /** Sets the fields given; `null` clears an optional one (`PATCH` bodies, api/routes/config.ts). */
 type Patch<T> = { [K in keyof T]?: T[K] | null };
 
 /** `PATCH /agents/:name`: any agent field but the name. */
 export type AgentPatch = Patch<z.input<typeof UpdateAgentRequest>>;
-
-/** `GET /scripts` entry: a script without its content. */
-export const ScriptSummary = Script.omit({ script_content: true });
-export type ScriptSummary = z.infer<typeof ScriptSummary>;
-export const ScriptListing = z.union([ScriptSummary, BrokenFile]);
-export type ScriptListing = z.infer<typeof ScriptListing>;
-export const ScriptList = z.object({ scripts: z.array(ScriptListing) });
 
 /** `POST /scripts` body. */
 export type ScriptInput = z.input<typeof CreateScriptRequest>;
