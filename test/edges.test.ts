@@ -16,9 +16,13 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** Sends raw bytes with the given headers (and the token); returns the status and the error body. */
+/**
+ * Sends raw bytes with the given headers and a token (a runner's for the runners' route, else the admin's);
+ * returns the status and the error body.
+ */
 async function send(method: string, route: string, body: Buffer | string | undefined, headers: Record<string, string> = {}) {
-  const response = await fetch(`${stack.apiUrl}${route}`, { method, headers: { authorization: `Bearer ${stack.token}`, ...headers }, body });
+  const token = route === '/internal/events' ? stack.runnerToken : stack.token;
+  const response = await fetch(`${stack.apiUrl}${route}`, { method, headers: { authorization: `Bearer ${token}`, ...headers }, body });
   const text = await response.text();
   return { status: response.status, body: (text ? JSON.parse(text) : undefined) as ErrorBody };
 }
@@ -115,7 +119,7 @@ describe('when a body nests deeper than the limit', () => {
   it('takes a body exactly at the limit', async () => {
     let data: unknown = {};
     for (let depth = 4; depth < MAX_JSON_DEPTH; depth++) data = { a: data };
-    const { status } = await send('POST', '/internal/events', JSON.stringify({ events: [event({ data: data as Record<string, unknown> })] }), json);
+    const { status } = await send('POST', '/internal/events', JSON.stringify({ events: [event({ run_id: await stack.assignedRun(), data: data as Record<string, unknown> })] }), json);
     expect(status).toBe(200);
   });
 });

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EventSpool } from '../activities/events/event-spool.js';
 import { resolveApiToken } from '../api/auth.js';
+import { CredentialStore, localRunnerToken } from '../api/credentials.js';
 import { POSTGRES_APPLICATION_NAME } from '../api/postgres-event-store.js';
 import { MAX_JSON_DEPTH } from '../api/json-body.js';
 import { MAX_EVENT_BYTES, type RunEvent, type RunEventInput } from '../core/contract/events.js';
@@ -14,6 +15,8 @@ import type { TestProcess } from './support/process.js';
 import { TestStack, eventually } from './support/stack.js';
 
 let stack: TestStack;
+/** The name of the stack's runner credential, which every posted event is filed under. */
+const RUNNER_CREDENTIAL = 'test-runners';
 
 beforeAll(async () => {
   stack = await TestStack.create();
@@ -34,19 +37,24 @@ function batch(runId: string, count: number, bytes = 200, firstSeq = 0): RunEven
   }));
 }
 
-async function post(apiUrl: string, events: RunEventInput[]): Promise<{ status: number; stored?: number }> {
+/** Posts a batch as the stack's runners do (their runner token, unless another API's own is given). */
+async function post(apiUrl: string, events: RunEventInput[], token = stack.runnerToken): Promise<{ status: number; stored?: number }> {
   const response = await fetch(`${apiUrl}/internal/events`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ events }),
   });
   const body = (await response.json()) as { stored?: number };
   return { status: response.status, stored: body.stored };
 }
 
-async function stored(apiUrl: string, runId: string): Promise<RunEvent[]> {
+/**
+ * The events of `runId` this test posted under `source`: the API files them under the runner
+ * credential's name, beside the events the run's own runner sent.
+ */
+async function stored(apiUrl: string, runId: string, source = 'durability/1'): Promise<RunEvent[]> {
   const { body } = await stack.api<{ events: RunEvent[] }>('GET', `/runs/${runId}/events?limit=5000`, { baseUrl: apiUrl });
-  return body.events;
+  return body.events.filter((event) => event.source === `${RUNNER_CREDENTIAL}/${source}`);
 }
 
 const modeOf = async (file: string): Promise<number> => (await fs.stat(file)).mode & 0o777;
@@ -56,10 +64,14 @@ describe('the embedded event store on a disk that fills up', () => {
   let apiUrl: string;
   let api: TestProcess;
 
+  let token: string;
+
   beforeAll(async () => {
     disk = await SmallDisk.mount(256 * 1024);
     apiUrl = await stack.startApi({ AO_DATA_DIR: disk.dir });
     api = stack.processes.at(-1)!;
+    // This API keeps its credentials in its own data dir: the runners' credential, under the same name.
+    token = localRunnerToken(CredentialStore.inDataDir(disk.dir, stack.token), path.join(stack.root, 'disk-runner-token'), RUNNER_CREDENTIAL);
   });
   afterAll(async () => {
     // The API must let go of the disk before it can be unmounted.
@@ -68,20 +80,20 @@ describe('the embedded event store on a disk that fills up', () => {
   });
 
   it('stores nothing of a batch it could not write, and all of it when the same batch is sent again', async () => {
-    const runId = crypto.randomUUID();
+    const runId = await stack.assignedRun();
     const first = batch(runId, 1);
-    expect(await post(apiUrl, first)).toEqual({ status: 200, stored: 1 });
+    expect(await post(apiUrl, first, token)).toEqual({ status: 200, stored: 1 });
 
     await disk!.fill();
     // More than the free end of the file's last page: the write starts, then the disk refuses it.
     const second = batch(runId, 60, 1000, 1);
-    expect((await post(apiUrl, second)).status).toBe(500);
+    expect((await post(apiUrl, second, token)).status).toBe(500);
     expect(api.output).toMatch(/ENOSPC/);
     expect((await stored(apiUrl, runId)).map((event) => event.seq)).toEqual([0]);
 
     await disk!.free();
-    expect(await post(apiUrl, second)).toEqual({ status: 200, stored: 60 });
-    expect(await post(apiUrl, second)).toEqual({ status: 200, stored: 0 });
+    expect(await post(apiUrl, second, token)).toEqual({ status: 200, stored: 60 });
+    expect(await post(apiUrl, second, token)).toEqual({ status: 200, stored: 0 });
     const events = await stored(apiUrl, runId);
     expect(events.map((event) => event.seq)).toEqual([...first, ...second].map((event) => event.seq));
     expect(events.map((event) => event.id)).toEqual(events.map((_, index) => index + 1));
@@ -92,12 +104,12 @@ describe('the embedded event store on a disk that fills up', () => {
   });
 
   it('keeps a runner’s spooled events while the API answers 5xx, and delivers them once it can store them', async () => {
-    const runId = crypto.randomUUID();
+    const runId = await stack.assignedRun();
     const logs: string[] = [];
     const spool = new EventSpool({
       spoolFile: path.join(stack.root, `spool-${runId}`, 'runner.jsonl'),
       apiUrl,
-      apiToken: stack.token,
+      apiToken: token,
       instanceId: 'spool-5xx',
       secrets: [],
       log: (line) => logs.push(line),
@@ -107,13 +119,13 @@ describe('the embedded event store on a disk that fills up', () => {
     await disk!.fill();
     await spool.flush();
     expect(logs.join('\n')).toMatch(/API answered 500/);
-    expect(await stored(apiUrl, runId)).toEqual([]);
+    expect(await stored(apiUrl, runId, 'spool-5xx/1')).toEqual([]);
     await spool.flush();
-    expect(await stored(apiUrl, runId)).toEqual([]);
+    expect(await stored(apiUrl, runId, 'spool-5xx/1')).toEqual([]);
 
     await disk!.free();
     await spool.flush();
-    expect((await stored(apiUrl, runId)).map((event) => event.seq)).toEqual(Array.from({ length: 40 }, (_, index) => index));
+    expect((await stored(apiUrl, runId, 'spool-5xx/1')).map((event) => event.seq)).toEqual(Array.from({ length: 40 }, (_, index) => index));
   });
 });
 
@@ -149,14 +161,14 @@ describe('the PostgreSQL event store while the database refuses writes', () => {
   }
 
   it('stores nothing of a batch the database refused, and all of it when the same batch is sent again', async () => {
-    const runId = crypto.randomUUID();
+    const runId = await stack.assignedRun();
     const first = batch(runId, 3);
     expect(await post(apiUrl, first)).toEqual({ status: 200, stored: 3 });
 
     await admin.query(`ALTER DATABASE ${pg.escapeIdentifier(name)} SET default_transaction_read_only = on`);
     await reconnectApi();
     // A second run in the same batch: the batch is one transaction, so neither run keeps any of it.
-    const otherRun = crypto.randomUUID();
+    const otherRun = await stack.assignedRun();
     const second = [...batch(runId, 5, 200, 3), ...batch(otherRun, 2)];
     expect((await post(apiUrl, second)).status).toBe(500);
     expect((await post(apiUrl, second)).status).toBe(500);
@@ -181,7 +193,7 @@ describe('the PostgreSQL event store while the database refuses writes', () => {
   });
 
   it('keeps an event whose data holds a NUL or a lone surrogate, with U+FFFD in their place', async () => {
-    const runId = crypto.randomUUID();
+    const runId = await stack.assignedRun();
     const [event] = batch(runId, 1);
     const odd = { ...event!, data: { text: 'a\u0000b', ['key\ud800']: 'c\udc00d', nested: ['\u0000'] } };
     expect(await post(apiUrl, [odd])).toEqual({ status: 200, stored: 1 });
@@ -191,10 +203,10 @@ describe('the PostgreSQL event store while the database refuses writes', () => {
 
 describe('the runner’s spool when the API refuses an event', () => {
   it('replaces the refused event by an alert saying why, delivers the rest in order, and truncates an event too large to send', async () => {
-    const runId = crypto.randomUUID();
+    const runId = await stack.assignedRun();
     const logs: string[] = [];
     const spoolDir = path.join(stack.root, `spool-${runId}`);
-    const spool = new EventSpool({ spoolFile: path.join(spoolDir, 'runner.jsonl'), apiUrl: stack.apiUrl, apiToken: stack.token, instanceId: 'spool-refused', secrets: [], log: (line) => logs.push(line) });
+    const spool = new EventSpool({ spoolFile: path.join(spoolDir, 'runner.jsonl'), apiUrl: stack.apiUrl, apiToken: stack.runnerToken, instanceId: 'spool-refused', secrets: [], log: (line) => logs.push(line) });
     let deep: Record<string, unknown> = {};
     for (let depth = 0; depth < MAX_JSON_DEPTH; depth++) deep = { a: deep };
     spool.emit(runId, 1, 'terminal_chunk', { text: 'before' });
@@ -204,7 +216,7 @@ describe('the runner’s spool when the API refuses an event', () => {
     spool.emit(runId, 1, 'session_ended', { exit_code: 0 });
     await spool.flush();
 
-    const events = await stored(stack.apiUrl, runId);
+    const events = await stored(stack.apiUrl, runId, 'spool-refused/1');
     expect(events.map((event) => [event.seq, event.kind])).toEqual([
       [0, 'terminal_chunk'],
       [1, 'alert'],
@@ -225,7 +237,7 @@ describe('the runner’s spool when the API refuses an event', () => {
 
 describe('file modes', () => {
   it('keeps the API’s data dir, its events folder and event files readable by their owner only', async () => {
-    const runId = crypto.randomUUID();
+    const runId = await stack.assignedRun();
     expect(await post(stack.apiUrl, batch(runId, 1))).toEqual({ status: 200, stored: 1 });
     const dataDir = path.join(stack.root, 'data');
     expect(await modeOf(dataDir)).toBe(0o700);

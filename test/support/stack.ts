@@ -115,6 +115,25 @@ export class TestStack {
     return url!;
   }
 
+  /** The tag of the runner `assignedRun` uses, started on first use. */
+  private eventRunnerTag: Promise<string> | undefined;
+
+  /**
+   * The id of a finished echo run that a runner of this stack executed: the stack's runner
+   * credential may post events for it (the API accepts events only for runs assigned to the poster).
+   */
+  async assignedRun(): Promise<string> {
+    const tag = await (this.eventRunnerTag ??= (async () => {
+      const runnerTag = uniqueTag('events');
+      await this.startRunner({ tags: [runnerTag] });
+      return runnerTag;
+    })());
+    const id = await this.postRun({ agent: 'echo', prompt: 'a run to post events for', additional_demands: { tags: [tag] } });
+    const run = await this.waitForRun(id);
+    if (run.status !== 'completed') throw new Error(`run ${id} ended ${run.status}`);
+    return id;
+  }
+
   /** Starts a runner process and waits until it has registered. */
   async startRunner(options: RunnerOptions = {}): Promise<{ process: TestProcess; runnerId: string; projectDir: string; dataDir: string }> {
     const projectDir = options.projectDir ?? (await fs.mkdtemp(path.join(this.root, 'project-')));
