@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { InvalidEnvironmentError, parseEnv } from '../core/config/env.js';
 import { defaultConfigDir, defaultDataDir, defaultProfilesDir } from '../core/config/paths.js';
+import { redactProcessOutput } from '../core/process/redacted-output.js';
 import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import { AgentsService } from './agents-service.js';
 import { createApp } from './app.js';
@@ -29,6 +30,9 @@ const ApiEnv = TemporalEnv.extend({
   /** PostgreSQL for run events (several API processes can share it); unset: files under the data dir. */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL').optional(),
 });
+
+// First of all: nothing this process prints shows a secret.
+redactProcessOutput();
 
 async function main(): Promise<void> {
   const env = parseEnv(ApiEnv, process.env, 'the api');

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { setUpContainment } from '../activities/containment/containment.js';
 import { EventSpool } from '../activities/events/event-spool.js';
 import type { HookSettings } from '../activities/hooks.js';
 import { createRunnerLog } from '../activities/runner-log.js';
@@ -9,8 +10,8 @@ import { createRunnerActivities } from '../activities/runner.js';
 import { createScriptActivities } from '../activities/scripts.js';
 import { pruneStaleWorktrees } from '../activities/workspace.js';
 import { parseEnv } from '../core/config/env.js';
-import { secretValues } from '../core/contract/events.js';
 import { listProfiles, loadProfile } from '../core/config/profiles.js';
+import { redactProcessOutput } from '../core/process/redacted-output.js';
 import type { RunnerRegistration } from '../core/contract/fleet.js';
 import { TemporalEnv, connectClient, connectWorker, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import {
@@ -38,6 +39,9 @@ async function printProfiles(options: RunnerOptions): Promise<void> {
     else console.log(`${entry.name.padEnd(14)} ${entry.profile.type.padEnd(11)} ${entry.profile.description ?? ''}`);
   }
 }
+
+// First of all: nothing this process prints shows a secret.
+const redactor = redactProcessOutput();
 
 async function main(): Promise<void> {
   const options = parseRunnerOptions(process.argv.slice(2), process.env);
@@ -74,6 +78,12 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const client = await connectClient(temporal);
   await assertIdentityFree(client, runnerId, hostname);
+  // Only now that this process holds the identity may it end what an earlier instance left running.
+  const containment = setUpContainment({ runnerId, mode: options.containment, log: (message) => log.error(message) });
+  registration.containment = containment.info;
+  log.info(`containment: ${containment.info.kind}${containment.info.cgroup ? ` in ${containment.info.cgroup}` : ` (${containment.info.reason})`}`);
+  const leftovers = await containment.endLeftovers();
+  if (leftovers) log.info(`ended ${leftovers} leftover(s) of runs an earlier instance of this runner started`);
 
   const shutdownController = new AbortController();
   const events = new EventSpool({
@@ -81,7 +91,7 @@ async function main(): Promise<void> {
     ...(options.apiUrl ? { apiUrl: options.apiUrl.replace(/\/$/, '') } : {}),
     ...(options.apiToken ? { apiToken: options.apiToken } : {}),
     instanceId: registration.instance.id,
-    secrets: secretValues(process.env),
+    redactor,
     log: (message) => log.error(message),
   });
   events.start();
@@ -98,7 +108,7 @@ async function main(): Promise<void> {
     namespace: temporal.namespace,
     taskQueue: runnerTaskQueue(runnerId),
     activities: {
-      ...createRunnerActivities({ client, registration, profile, events, hooks, log, shutdownSignal: shutdownController.signal }),
+      ...createRunnerActivities({ client, registration, profile, containment, redactor, events, hooks, log, shutdownSignal: shutdownController.signal }),
       ...createScriptActivities({
         projectDir: options.projectDir,
         ...(options.apiUrl ? { apiUrl: options.apiUrl.replace(/\/$/, '') } : {}),
@@ -147,6 +157,8 @@ async function main(): Promise<void> {
       shutdownController.abort();
       worker.shutdown();
       await running.catch((error: unknown) => console.error('worker stopped with an error:', error));
+      // Every run has ended by now: the watchdog has nothing left to guard.
+      containment.close();
       try {
         await handle.signal(deregisterRunnerSignal, { instance_id: registration.instance.id });
       } catch (error) {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { redact, type EventKind, type RunEventInput } from '../../core/contract/events.js';
+import type { EventKind, RunEventInput } from '../../core/contract/events.js';
+import type { Redactor } from '../../core/contract/secrets.js';
 
 export interface EventSpoolOptions {
   /** Where undelivered events wait, one JSON line each; survives runner restarts. */
@@ -10,7 +11,8 @@ export interface EventSpoolOptions {
   apiToken?: string;
   /** Identifies this runner process in every event's `source`. */
   instanceId: string;
-  secrets: readonly string[];
+  /** Every event's data is redacted before it is spooled: secrets never reach the disk or the API. */
+  redactor: Redactor;
   flushIntervalMs?: number;
   log?: (message: string) => void;
 }
@@ -46,7 +48,7 @@ export class EventSpool {
       seq: this.seq++,
       kind,
       at: new Date().toISOString(),
-      data: redact(data, this.options.secrets),
+      data: this.options.redactor.value(data),
     };
     fs.appendFileSync(this.options.spoolFile, `${JSON.stringify(event)}\n`);
   }

@@ -1,5 +1,7 @@
 import { Context, heartbeat } from '@temporalio/activity';
 import { runFailure } from '../../core/contract/failures.js';
+import type { Redactor } from '../../core/contract/secrets.js';
+import { ContainmentError, type RunContainer } from '../containment/run-container.js';
 import { ProcessStartError, runProcess, type ProcessOutcome } from '../executors/process.js';
 import { runInPty } from '../executors/pty-process.js';
 import type { ExecuteProgress } from './context.js';
@@ -10,6 +12,10 @@ const HEARTBEAT_INTERVAL_MS = 1_000;
 export interface SupervisionSpec {
   launch: Launch;
   cwd: string;
+  /** Holds the executor and everything it starts; a stop or the timeout ends all of it. */
+  container: RunContainer;
+  /** The executor's stdout and stderr are redacted as streams with it, before anything else sees them. */
+  redactor: Redactor;
   killGraceMs: number;
   /** The run's own limit, if any; reaching it ends the process group. */
   timeoutSeconds?: number;
@@ -27,8 +33,9 @@ export interface SupervisedOutcome {
 }
 
 /**
- * Runs the executor in its own process group, heartbeating its progress. Cancelling the activity
- * (a stop) or reaching the timeout ends the whole group; this returns only once it is gone.
+ * Runs the executor in its container (its own cgroup, else its process group and the descendants
+ * found), heartbeating its progress. Cancelling the activity (a stop) or reaching the timeout ends
+ * every process of the run; this returns only once they are all gone.
  */
 export async function superviseExecutor(spec: SupervisionSpec): Promise<SupervisedOutcome> {
   const context = Context.current();
@@ -51,6 +58,8 @@ export async function superviseExecutor(spec: SupervisionSpec): Promise<Supervis
       stdin: launch.stdin,
       env: { ...process.env, ...launch.env },
       cwd: spec.cwd,
+      container: spec.container,
+      redactor: spec.redactor,
       signal: abort.signal,
       killGraceMs: spec.killGraceMs,
       onStdout: spec.onStdout,
@@ -64,10 +73,17 @@ export async function superviseExecutor(spec: SupervisionSpec): Promise<Supervis
     return { outcome, timedOut, durationMs: Date.now() - startedAt };
   } catch (error) {
     if (error instanceof ProcessStartError) throw runFailure('EXECUTOR_NOT_FOUND', error.message);
+    if (error instanceof ContainmentError) throw runFailure('EXECUTOR_FAILED', error.message);
     throw error;
   } finally {
     clearInterval(beat);
     if (timer) clearTimeout(timer);
     context.cancellationSignal.removeEventListener('abort', onCancel);
+    try {
+      // Also when the executor never started (a missing command): its cgroup goes.
+      spec.container.release();
+    } catch {
+      // Something still lives in it: the next attempt or the runner's next start ends it.
+    }
   }
 }
