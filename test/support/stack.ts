@@ -169,7 +169,7 @@ async function waitForNamespace(client: Client): Promise<void> {
 }
 
 /** Retries `check` until it stops throwing; for state that other processes change. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
