@@ -79,6 +79,7 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
     container,
     redactor,
     killGraceMs: deps.killGraceMs,
+    contact: deps.contact,
     ...(timeoutSeconds ? { timeoutSeconds } : {}),
     progress,
     onStdout: stdoutToEvents(launch.adapter, emit, (sessionId) => {
@@ -96,6 +97,11 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   });
   const { outcome } = supervised;
   emit('session_ended', { exit_code: outcome.exitCode, signal: outcome.signal, duration_ms: supervised.durationMs, outcome: sessionEndOutcome(supervised) });
+  if (supervised.cutOffMs !== undefined) {
+    const message = `runner ${deps.registration.runner_id} had no contact with Temporal for ${Math.round(supervised.cutOffMs / 1000)}s; it ended the run's processes, so the run never runs in two places`;
+    deps.log.error(`${request.run_id}: ${message}`);
+    throw runnerCutOff(message);
+  }
   if (outcome.aborted && !supervised.timedOut && Context.current().cancellationDetails?.workerShutdown) {
     // The run goes to another runner; this worktree stays until it is pruned.
     throw runnerShutdown(deps.registration.runner_id);
@@ -130,6 +136,12 @@ function workflowReporter(deps: ExecuteDependencies, runId: string) {
         .catch(warn('executor start')),
   };
 }
+
+/**
+ * Retried like a crash: when the attempt has timed out meanwhile, Temporal ignores it (the run
+ * was handed over); otherwise this runner's retry resumes the run.
+ */
+const runnerCutOff = (message: string): ApplicationFailure => ApplicationFailure.create({ type: 'RUNNER_CUT_OFF', message, nonRetryable: false });
 
 /** Not a run failure: the workflow hands the run to another runner. */
 const runnerShutdown = (runnerId: string): ApplicationFailure =>

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RunnerView } from '../api/fleet-service.js';
 import type { RunView } from '../core/contract/http.js';
 import type { ContainmentKind } from '../core/contract/fleet.js';
 import { processesTagged, stillRunning, watchdogOf, type SeenProcess } from './support/run-processes.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
+import { TcpProxy } from './support/tcp-proxy.js';
 
 /**
  * Starts processes that leave the script's process group and session in the usual ways (setsid,
@@ -194,5 +195,30 @@ describe.each<[ContainmentKind]>([['cgroup'], ['process-group']])('with %s conta
     if (kind === 'cgroup') for (const process of processesTagged(tag)) expect(process.cgroup).toContain(`/ao/${taker.runnerId}/${id}`);
     expect((await stopAndWait(id)).status).toBe('stopped');
     expect(stillRunning(second)).toEqual([]);
+  });
+
+  it('a runner cut off from Temporal ends its runs before they can be handed over, so a run never runs twice', async () => {
+    const tag = tagFor('partition');
+    const proxy = await TcpProxy.start(inject('temporalAddress'));
+    try {
+      // This runner reaches Temporal only through the proxy; the rest of the stack does not.
+      const cutOff = await stack.startRunner({ profile: 'procedural', tags: [tag], extraArgs: ['--containment', kind], env: { TEMPORAL_ADDRESS: proxy.address } });
+      const id = await postEscapees(tag);
+      const first = await escapeesOf(tag);
+      const taker = await startRunner(tag);
+      proxy.cut();
+      await expectAllGone(first);
+      expect((await stack.waitForRun(id, () => true)).runner_id).toBe(cutOff.runnerId);
+      await cutOff.process.waitFor(/had no contact with Temporal for \d+s; it ended the run's processes, so the run never runs in two places/);
+
+      await stack.waitForRun(id, (run) => run.runner_id === taker.runnerId && run.status === 'running', 90_000);
+      const second = await escapeesOf(tag);
+      expect(stillRunning(first)).toEqual([]);
+      expect((await stopAndWait(id)).status).toBe('stopped');
+      expect(stillRunning(second)).toEqual([]);
+    } finally {
+      // Back on the network, the cut-off runner can shut down cleanly with the stack.
+      proxy.heal();
+    }
   });
 });

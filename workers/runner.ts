@@ -6,6 +6,7 @@ import { EventSpool } from '../activities/events/event-spool.js';
 import type { HookSettings } from '../activities/hooks.js';
 import { createRunnerLog } from '../activities/runner-log.js';
 import { adapterFor } from '../activities/executors/catalog.js';
+import { watchTemporalContact } from '../activities/execution/temporal-contact.js';
 import { createRunnerActivities } from '../activities/runner.js';
 import { createScriptActivities } from '../activities/scripts.js';
 import { pruneStaleWorktrees } from '../activities/workspace.js';
@@ -103,12 +104,14 @@ async function main(): Promise<void> {
     return status !== 'RUNNING';
   });
   if (pruned.length) log.info(`pruned ${pruned.length} worktree(s) of finished runs; their branches stay`);
+  const workerConnection = await connectWorker(temporal);
+  const contact = watchTemporalContact(workerConnection);
   const worker = await Worker.create({
-    connection: await connectWorker(temporal),
+    connection: workerConnection,
     namespace: temporal.namespace,
     taskQueue: runnerTaskQueue(runnerId),
     activities: {
-      ...createRunnerActivities({ client, registration, profile, containment, redactor, events, hooks, log, shutdownSignal: shutdownController.signal }),
+      ...createRunnerActivities({ client, registration, profile, containment, redactor, contact, events, hooks, log, shutdownSignal: shutdownController.signal }),
       ...createScriptActivities({
         projectDir: options.projectDir,
         ...(options.apiUrl ? { apiUrl: options.apiUrl.replace(/\/$/, '') } : {}),
@@ -159,6 +162,7 @@ async function main(): Promise<void> {
       await running.catch((error: unknown) => console.error('worker stopped with an error:', error));
       // Every run has ended by now: the watchdog has nothing left to guard.
       containment.close();
+      contact.stop();
       try {
         await handle.signal(deregisterRunnerSignal, { instance_id: registration.instance.id });
       } catch (error) {

@@ -6,6 +6,7 @@ import type { WorkspaceMode } from '../../core/contract/workspace.js';
 import type { EventKind } from '../../core/contract/events.js';
 import type { Redactor } from '../../core/contract/secrets.js';
 import type { Containment } from '../containment/containment.js';
+import type { TemporalContact } from './temporal-contact.js';
 import type { EventSpool } from '../events/event-spool.js';
 import type { HookSettings } from '../hooks.js';
 import type { RunnerLog } from '../runner-log.js';
@@ -45,6 +46,8 @@ export interface ExecuteDependencies {
   killGraceMs: number;
   /** How this runner holds its runs' processes. */
   containment: Containment;
+  /** When this runner last reached Temporal: the fence ends runs it may lose. */
+  contact: TemporalContact;
   /** The runner's secrets and the key shapes: every value the run reports passes through it. */
   redactor: Redactor;
   events: EventSpool;
