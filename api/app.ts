@@ -1,4 +1,5 @@
 import express, { type ErrorRequestHandler } from 'express';
+import type { PayloadCodec } from '@temporalio/common';
 import type { AgentsService } from './agents-service.js';
 import { requireToken } from './auth.js';
 import { serveDashboard } from './dashboard.js';
@@ -8,6 +9,7 @@ import type { FleetService } from './fleet-service.js';
 import { eventsRouter } from './routes/events.js';
 import type { RunsService } from './runs-service.js';
 import type { ScriptsService } from './scripts-service.js';
+import { codecRouter } from './routes/codec.js';
 import { configRouter } from './routes/config.js';
 import { fleetRouter } from './routes/fleet.js';
 import { runsRouter } from './routes/runs.js';
@@ -19,11 +21,13 @@ export interface AppDependencies {
   scripts: ScriptsService;
   events: EventStore;
   apiToken: string;
+  /** With payload encryption on: the codec the Temporal UI and CLI decode payloads with, and the UI's origin. */
+  codec?: { codec: PayloadCodec; uiOrigin: string };
   log?: (message: string) => void;
 }
 
 /** The HTTP API: thin routes over Temporal. Every route but /healthz needs the token. */
-export function createApp({ runs, fleet, agents, scripts, events, apiToken, log = console.error }: AppDependencies): express.Express {
+export function createApp({ runs, fleet, agents, scripts, events, apiToken, codec, log = console.error }: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   // Nobody may frame the dashboard (it acts with the stored token) or sniff a response into another type.
@@ -38,6 +42,8 @@ export function createApp({ runs, fleet, agents, scripts, events, apiToken, log 
   });
   // Static files load without the token; the dashboard sends it with each API call.
   serveDashboard(app);
+  // Before the token check: it answers the browser's CORS preflight, then checks the token itself.
+  if (codec) app.use(codecRouter({ ...codec, apiToken }));
   app.use(requireToken(apiToken));
   app.use(runsRouter(runs));
   app.use(fleetRouter(fleet));

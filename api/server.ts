@@ -51,7 +51,15 @@ async function main(): Promise<void> {
   const agents = new AgentsService(env.AO_CONFIG_DIR, configLock);
   const scripts = new ScriptsService(client, env.AO_CONFIG_DIR, configLock);
   const events = env.DATABASE_URL ? await PostgresEventStore.connect(env.DATABASE_URL) : new FileEventStore(path.join(env.AO_DATA_DIR, 'events'));
-  const app = createApp({ runs, fleet, agents, scripts, events, apiToken: resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR) });
+  const app = createApp({
+    runs,
+    fleet,
+    agents,
+    scripts,
+    events,
+    apiToken: resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR),
+    ...(temporal.payloadCodec ? { codec: { codec: temporal.payloadCodec, uiOrigin: new URL(env.AO_TEMPORAL_UI_URL).origin } } : {}),
+  });
   const server = app.listen(env.AO_API_PORT, env.AO_API_HOST, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : env.AO_API_PORT;

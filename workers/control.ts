@@ -4,7 +4,7 @@ import { createControlActivities } from '../activities/control.js';
 import { InvalidEnvironmentError, parseEnv } from '../core/config/env.js';
 import { defaultConfigDir } from '../core/config/paths.js';
 import { redactProcessOutput } from '../core/process/redacted-output.js';
-import { TemporalEnv, connectClient, connectWorker, temporalSettingsFromEnv } from '../core/temporal/connection.js';
+import { TemporalEnv, connectClient, connectWorker, dataConverterOptions, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import { CONTROL_TASK_QUEUE } from '../workflows/messages.js';
 import { workflowSource } from './workflow-bundle.js';
 
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
   const worker = await Worker.create({
     connection: await connectWorker(temporal),
     namespace: temporal.namespace,
+    ...dataConverterOptions(temporal),
     taskQueue: CONTROL_TASK_QUEUE,
     ...workflowSource(env.AO_WORKFLOW_BUNDLE),
     activities: createControlActivities({ client, configDir: env.AO_CONFIG_DIR }),

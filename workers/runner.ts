@@ -14,7 +14,7 @@ import { parseEnv } from '../core/config/env.js';
 import { listProfiles, loadProfile } from '../core/config/profiles.js';
 import { redactProcessOutput } from '../core/process/redacted-output.js';
 import type { RunnerRegistration } from '../core/contract/fleet.js';
-import { TemporalEnv, connectClient, connectWorker, temporalSettingsFromEnv } from '../core/temporal/connection.js';
+import { TemporalEnv, connectClient, connectWorker, dataConverterOptions, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import {
   CONTROL_TASK_QUEUE,
   RUNNER_WORKFLOW_TYPE,
@@ -109,6 +109,7 @@ async function main(): Promise<void> {
   const worker = await Worker.create({
     connection: workerConnection,
     namespace: temporal.namespace,
+    ...dataConverterOptions(temporal),
     taskQueue: runnerTaskQueue(runnerId),
     activities: {
       ...createRunnerActivities({ client, registration, profile, containment, redactor, contact, events, hooks, log, shutdownSignal: shutdownController.signal }),

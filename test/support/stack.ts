@@ -46,8 +46,11 @@ export class TestStack {
     private readonly workflowBundle: string,
   ) {}
 
-  /** Outside vitest (the history recorder) `temporalAddress` and `workflowBundle` must be given; tests get the global setup's. */
-  static async create(options: { apiEnv?: NodeJS.ProcessEnv; temporalAddress?: string; workflowBundle?: string } = {}): Promise<TestStack> {
+  /**
+   * Outside vitest (the history recorder) `temporalAddress` and `workflowBundle` must be given; tests get the global setup's.
+   * `env` reaches every process of the stack (e.g. AO_PAYLOAD_KEY), `apiEnv` the API processes only.
+   */
+  static async create(options: { env?: NodeJS.ProcessEnv; apiEnv?: NodeJS.ProcessEnv; temporalAddress?: string; workflowBundle?: string } = {}): Promise<TestStack> {
     const address = options.temporalAddress ?? inject('temporalAddress');
     const namespace = `ao-test-${crypto.randomBytes(4).toString('hex')}`;
     const connection = await Connection.connect({ address });
@@ -58,7 +61,7 @@ export class TestStack {
     // Each stack edits its own copy of the shipped agents and scripts, never the checkout's.
     const configDir = path.join(root, 'config');
     await fs.cp(path.join(repoRoot, 'config'), configDir, { recursive: true });
-    const env = { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, AO_DATA_DIR: path.join(root, 'data'), AO_CONFIG_DIR: configDir };
+    const env = { ...options.env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, AO_DATA_DIR: path.join(root, 'data'), AO_CONFIG_DIR: configDir };
     const stack = new TestStack(namespace, client, root, env, options.apiEnv ?? {}, options.workflowBundle ?? inject('workflowBundle'));
     await stack.startControl();
     await stack.startApi();
