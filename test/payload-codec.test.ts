@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { JSONPayload } from '@temporalio/common/lib/proto-utils.js';
 import { InvalidEnvironmentError, parseEnv } from '../core/config/env.js';
 import type { RunView } from '../core/contract/http.js';
@@ -92,6 +94,16 @@ describe('a stack with AO_PAYLOAD_KEY set', () => {
     const refused = await stack.api('POST', '/codec/decode', { body: { payloads: [input] }, token: null });
     expect(refused.status).toBe(401);
     expect((await stack.api('POST', '/codec/encode', { body: { payloads: [] }, token: 'not-the-token-of-this-api' })).status).toBe(401);
+  });
+
+  it('lets the Temporal CLI show the run decoded through the endpoint, with the token as its codec auth', async () => {
+    const { stdout } = await promisify(execFile)(inject('temporalCli'), [
+      'workflow', 'show', '--workflow-id', runWorkflowId(run.id), '--address', inject('temporalAddress'), '--namespace', stack.namespace,
+      '--codec-endpoint', `${stack.apiUrl}/codec`, '--codec-auth', `Bearer ${stack.token}`, '--output', 'json',
+    ]);
+    // The CLI prints the decoded payloads in proto JSON: their data in base64.
+    const shown = JSON.stringify(JSON.parse(stdout), (key, value: unknown) => (key === 'data' && typeof value === 'string' ? utf8(value) : value));
+    expect(shown).toContain(prompt);
   });
 
   it('answers the Temporal UI’s CORS preflight without a token, and only for the UI’s origin', async () => {
