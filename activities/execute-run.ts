@@ -1,13 +1,14 @@
 import { ApplicationFailure, CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import { runFailure } from '../core/contract/failures.js';
+import { secretValues } from '../core/contract/secrets.js';
 import type { ExecutionResult } from '../core/contract/workflow-io.js';
 import { RUNNER_SHUTDOWN, executorSessionSignal, executorStartedSignal, runWorkflowId } from '../workflows/messages.js';
-import { killGroup, waitForGroupExit } from './executors/process.js';
 import { commitAndCloseWorkspace } from './execution/close-workspace.js';
 import type { Attempt, Emit, ExecuteDependencies, ExecuteProgress, ExecuteRequest } from './execution/context.js';
 import { runPostRunHooks, runPreRunHooks } from './execution/hook-phases.js';
 import { planLaunch } from './execution/launch.js';
 import { executionResult, sessionEndOutcome } from './execution/outcome.js';
+import { redactFailure } from './execution/redacted-failure.js';
 import { stdoutToEvents } from './execution/stdout-events.js';
 import { superviseExecutor } from './execution/supervised-process.js';
 import { WorkspaceError, chooseMode, prepareWorkspace, type Workspace } from './workspace.js';
@@ -17,9 +18,10 @@ export type { ExecuteDependencies, ExecuteRequest } from './execution/context.js
 /**
  * Runs one run on this runner: workspace, pre_run hooks, the executor process, then the diff,
  * the workspace cleanup and post_run hooks. Cancelling the activity (a stop) or reaching the run's
- * timeout ends the executor's whole process group; the activity returns only once it is gone.
- * A retried attempt (the runner crashed and came back) ends what the dead attempt left running and
- * continues in the same worktree with the same executor session.
+ * timeout ends every process of the run (its cgroup, or its process group and the descendants
+ * found); the activity returns only once they are gone. A retried attempt (the runner crashed and
+ * came back) ends what the dead attempt left running and continues in the same worktree with the
+ * same executor session. What it returns or throws has every secret redacted.
  */
 export async function executeRun(deps: ExecuteDependencies, request: ExecuteRequest): Promise<ExecutionResult> {
   const { info } = Context.current();
@@ -34,8 +36,9 @@ export async function executeRun(deps: ExecuteDependencies, request: ExecuteRequ
     deps.log.runEnded(request.run_id, 'completed', Date.now() - started);
     return result;
   } catch (error) {
-    deps.log.runEnded(request.run_id, error instanceof CancelledFailure ? 'stopped' : 'failed', Date.now() - started, (error as Error).message);
-    throw error;
+    const redacted = redactFailure(error, deps.redactor);
+    deps.log.runEnded(request.run_id, error instanceof CancelledFailure ? 'stopped' : 'failed', Date.now() - started, (redacted as Error).message);
+    throw redacted;
   }
 }
 
@@ -62,14 +65,21 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   });
   if (!attempt.previous) await runPreRunHooks(deps, request, workspace, emit);
   const launch = await planLaunch(deps, request, workspace, attempt);
-  await endPreviousAttempt(attempt);
+  // A crashed attempt's executor may still run: end it before this attempt starts its own.
+  if (attempt.number > 1) await deps.containment.endPreviousAttempt(request.run_id, attempt.previous ?? {});
+  const container = await deps.containment.forRun(request.run_id);
+  // The executor's own environment additions are secrets too, besides the runner's.
+  const redactor = deps.redactor.with(secretValues(launch.env));
   const timeoutSeconds = runTimeoutSeconds(request.timeout_seconds, deps.profile.config.timeout_seconds);
   const report = workflowReporter(deps, request.run_id);
-  const progress: ExecuteProgress = launch.sessionId ? { session_id: launch.sessionId } : {};
+  const progress: ExecuteProgress = { ...(launch.sessionId ? { session_id: launch.sessionId } : {}), ...(container.cgroup ? { cgroup: container.cgroup } : {}) };
   const supervised = await superviseExecutor({
     launch,
     cwd: workspace.dir,
+    container,
+    redactor,
     killGraceMs: deps.killGraceMs,
+    contact: deps.contact,
     ...(timeoutSeconds ? { timeoutSeconds } : {}),
     progress,
     onStdout: stdoutToEvents(launch.adapter, emit, (sessionId) => {
@@ -87,21 +97,22 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   });
   const { outcome } = supervised;
   emit('session_ended', { exit_code: outcome.exitCode, signal: outcome.signal, duration_ms: supervised.durationMs, outcome: sessionEndOutcome(supervised) });
+  if (supervised.cutOffMs !== undefined) {
+    const message = `runner ${deps.registration.runner_id} had no contact with Temporal for ${Math.round(supervised.cutOffMs / 1000)}s; it ended the run's processes, so the run never runs in two places`;
+    deps.log.error(`${request.run_id}: ${message}`);
+    throw runnerCutOff(message);
+  }
   if (outcome.aborted && !supervised.timedOut && Context.current().cancellationDetails?.workerShutdown) {
     // The run goes to another runner; this worktree stays until it is pruned.
     throw runnerShutdown(deps.registration.runner_id);
   }
   const summary = await commitAndCloseWorkspace(deps, request.run_id, workspace, emit);
   await runPostRunHooks(deps, request, workspace, { exit_code: outcome.exitCode, aborted: outcome.aborted, timed_out: supervised.timedOut }, summary, emit);
-  return executionResult(launch, supervised, timeoutSeconds, summary);
-}
-
-/** A crashed attempt's executor may still run: end its group before this attempt starts its own. */
-async function endPreviousAttempt(attempt: Attempt): Promise<void> {
-  const pid = attempt.previous?.pid;
-  if (!pid) return;
-  killGroup(pid, 'SIGKILL');
-  await waitForGroupExit(pid);
+  try {
+    return redactor.value(executionResult(launch, supervised, timeoutSeconds, summary));
+  } catch (error) {
+    throw redactFailure(error, redactor);
+  }
 }
 
 /** The shorter of the run's own timeout and the profile's cap. */
@@ -125,6 +136,12 @@ function workflowReporter(deps: ExecuteDependencies, runId: string) {
         .catch(warn('executor start')),
   };
 }
+
+/**
+ * Retried like a crash: when the attempt has timed out meanwhile, Temporal ignores it (the run
+ * was handed over); otherwise this runner's retry resumes the run.
+ */
+const runnerCutOff = (message: string): ApplicationFailure => ApplicationFailure.create({ type: 'RUNNER_CUT_OFF', message, nonRetryable: false });
 
 /** Not a run failure: the workflow hands the run to another runner. */
 const runnerShutdown = (runnerId: string): ApplicationFailure =>

@@ -3,6 +3,9 @@ import type { Client } from '@temporalio/client';
 import type { ExecutionResult } from '../core/contract/workflow-io.js';
 import type { ExecutorProfile } from '../core/contract/executor-profile.js';
 import type { RunnerRegistration } from '../core/contract/fleet.js';
+import type { Redactor } from '../core/contract/secrets.js';
+import type { Containment } from './containment/containment.js';
+import type { TemporalContact } from './execution/temporal-contact.js';
 import type { EventSpool } from './events/event-spool.js';
 import type { HookSettings } from './hooks.js';
 import type { RunnerLog } from './runner-log.js';
@@ -17,6 +20,12 @@ export interface RunnerDependencies {
   profile: ExecutorProfile;
   /** Grace between SIGTERM and SIGKILL when a run is stopped. */
   killGraceMs?: number;
+  /** How the runner holds its runs' processes. */
+  containment: Containment;
+  /** The runner's secrets and the key shapes. */
+  redactor: Redactor;
+  /** When the runner last reached Temporal. */
+  contact: TemporalContact;
   /** Aborted when the runner shuts down: presence ends at once while running runs drain. */
   shutdownSignal: AbortSignal;
   events: EventSpool;
@@ -27,7 +36,7 @@ export interface RunnerDependencies {
 const HEARTBEAT_INTERVAL_MS = 2_000;
 
 /** Activities served on one runner's own queue: they run on that machine. */
-export function createRunnerActivities({ client, registration, profile, killGraceMs, shutdownSignal, events, hooks, log }: RunnerDependencies) {
+export function createRunnerActivities({ client, registration, profile, killGraceMs, containment, redactor, contact, shutdownSignal, events, hooks, log }: RunnerDependencies) {
   // Runs in `project` mode share the project folder: one at a time.
   let projectQueue: Promise<unknown> = Promise.resolve();
   const projectLock = <T>(work: () => Promise<T>): Promise<T> => {
@@ -61,7 +70,7 @@ export function createRunnerActivities({ client, registration, profile, killGrac
 
     /** Runs the executor for one run and returns its result; cancelling the activity ends its process group. */
     execute(request: ExecuteRequest): Promise<ExecutionResult> {
-      return executeRun({ client, registration, profile, events, hooks, log, projectLock, killGraceMs: killGraceMs ?? 5_000 }, request);
+      return executeRun({ client, registration, profile, containment, redactor, contact, events, hooks, log, projectLock, killGraceMs: killGraceMs ?? 5_000 }, request);
     },
   };
 }

@@ -1,4 +1,5 @@
 import express, { type ErrorRequestHandler } from 'express';
+import type { PayloadCodec } from '@temporalio/common';
 import type { AgentsService } from './agents-service.js';
 import type { AuditLog } from './audit-log.js';
 import { authenticate } from './auth.js';
@@ -18,6 +19,7 @@ import { identityRouter } from './routes/identity.js';
 import { runsRouter } from './routes/runs.js';
 import type { RunsService } from './runs-service.js';
 import type { ScriptsService } from './scripts-service.js';
+import { codecRouter } from './routes/codec.js';
 
 export interface AppDependencies {
   runs: RunsService;
@@ -28,11 +30,13 @@ export interface AppDependencies {
   credentials: CredentialStore;
   admission: EventAdmission;
   audit: AuditLog;
+  /** With payload encryption on: the codec the Temporal UI and CLI decode payloads with, and the UI's origin. */
+  codec?: { codec: PayloadCodec; uiOrigin: string };
   log?: (message: string) => void;
 }
 
 /** The HTTP API: thin routes over Temporal. Every route but the public ones (health, /openapi.json, /docs) needs a token, and each says which role. */
-export function createApp({ runs, fleet, agents, scripts, events, credentials, admission, audit, log = console.error }: AppDependencies): express.Express {
+export function createApp({ runs, fleet, agents, scripts, events, credentials, admission, audit, codec, log = console.error }: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   // Nobody may frame the dashboard (it acts with the stored token) or sniff a response into another type.
@@ -47,6 +51,8 @@ export function createApp({ runs, fleet, agents, scripts, events, credentials, a
   app.use(publicRouter(registry));
   // Static files load without the token; the dashboard sends it with each API call.
   serveDashboard(app);
+  // Before the token check: it answers the browser's CORS preflight, then checks the token itself.
+  if (codec) app.use(codecRouter({ ...codec, credentials }));
   app.use(authenticate(credentials));
   app.use(runsRouter(runs, audit, registry));
   app.use(fleetRouter(fleet, registry));

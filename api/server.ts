@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { InvalidEnvironmentError, parseEnv } from '../core/config/env.js';
 import { defaultConfigDir, defaultDataDir, defaultProfilesDir } from '../core/config/paths.js';
 import { ensurePrivateDir } from '../core/config/private-files.js';
+import { redactProcessOutput } from '../core/process/redacted-output.js';
 import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import { AgentsService } from './agents-service.js';
 import { createApp } from './app.js';
@@ -34,6 +35,9 @@ const ApiEnv = TemporalEnv.extend({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL').optional(),
 });
 
+// First of all: nothing this process prints shows a secret.
+redactProcessOutput();
+
 async function main(): Promise<void> {
   const env = parseEnv(ApiEnv, process.env, 'the api');
   const temporal = temporalSettingsFromEnv(env);
@@ -54,7 +58,9 @@ async function main(): Promise<void> {
   await ensurePrivateDir(env.AO_DATA_DIR);
   const events = env.DATABASE_URL ? await PostgresEventStore.connect(env.DATABASE_URL) : new FileEventStore(path.join(env.AO_DATA_DIR, 'events'));
   const credentials = CredentialStore.inDataDir(env.AO_DATA_DIR, resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR));
-  const app = createApp({ runs, fleet, agents, scripts, events, credentials, admission: new EventAdmission(client), audit: AuditLog.inDataDir(env.AO_DATA_DIR) });
+  const app = createApp({ runs, fleet, agents, scripts, events, credentials, admission: new EventAdmission(client), audit: AuditLog.inDataDir(env.AO_DATA_DIR),
+    ...(temporal.payloadCodec ? { codec: { codec: temporal.payloadCodec, uiOrigin: new URL(env.AO_TEMPORAL_UI_URL).origin } } : {}),
+  });
   const server = app.listen(env.AO_API_PORT, env.AO_API_HOST, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : env.AO_API_PORT;

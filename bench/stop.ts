@@ -1,4 +1,4 @@
-import { groupIsAlive } from '../activities/executors/process.js';
+import { groupIsAlive } from '../activities/containment/run-container.js';
 import { isFinalRunStatus } from '../core/contract/run-status.js';
 import type { RunView } from '../core/contract/http.js';
 import { percentile, startBenchStack } from './support.js';

@@ -13,11 +13,13 @@ import { startDevServer, type DevServer } from '../temporal-config/dev-server.js
 import { ensureNamespace } from '../temporal-config/namespace.js';
 import { TemporalEnv, connectTemporal, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import { ensureDashboardBuilt } from '../web/build.js';
+import { supervise } from './supervisor.js';
 
 /**
  * `npm start`: the whole system on one machine with embedded defaults. A Temporal dev server
  * (SQLite under .data/, UI on :8233) unless TEMPORAL_ADDRESS points elsewhere, the control
- * worker, the API and one local runner, each its own process, all stopped on Ctrl-C.
+ * worker, the API and one local runner, each its own process: one that crashes is restarted
+ * (with a growing delay while it keeps crashing); only Ctrl-C or SIGTERM stops them all.
  */
 const StartEnv = z.object({
   TEMPORAL_ADDRESS: z.string().optional(),
@@ -47,17 +49,7 @@ function launch(name: keyof typeof colors, script: string, args: string[], env: 
   return child;
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
+const startLog = (line: string): void => console.log(`${process.stdout.isTTY ? '\x1b[2m[start]\x1b[0m' : '[start]'} ${line}`);
 
 /** On an existing server, register the ao search attributes if we may; a managed cluster may refuse. */
 async function prepareExistingNamespace(): Promise<void> {
@@ -113,15 +105,20 @@ async function main(): Promise<void> {
     ...(uiUrl ? { AO_TEMPORAL_UI_URL: uiUrl } : {}),
   };
   const children = [
-    launch('control', 'workers/control.ts', [], childEnv),
-    launch('api', 'api/server.ts', [], childEnv),
+    supervise('control', () => launch('control', 'workers/control.ts', [], childEnv), startLog),
+    supervise('api', () => launch('api', 'api/server.ts', [], childEnv), startLog),
     // The local runner works in a folder of its own under the data dir, not in this checkout.
-    launch('runner', 'workers/runner.ts', ['--profile', env.AO_RUNNER_PROFILE, '--project-dir', workspace], {
-      ...childEnv,
-      AO_API_URL: `http://127.0.0.1:${env.AO_API_PORT}`,
-      AO_API_TOKEN: runnerToken,
-      AO_RUNNER_DATA_DIR: path.join(env.AO_DATA_DIR, 'runner'),
-    }),
+    supervise(
+      'runner',
+      () =>
+        launch('runner', 'workers/runner.ts', ['--profile', env.AO_RUNNER_PROFILE, '--project-dir', workspace], {
+          ...childEnv,
+          AO_API_URL: `http://127.0.0.1:${env.AO_API_PORT}`,
+          AO_API_TOKEN: runnerToken,
+          AO_RUNNER_DATA_DIR: path.join(env.AO_DATA_DIR, 'runner'),
+        }),
+      startLog,
+    ),
   ];
 
   console.log(
@@ -145,17 +142,12 @@ async function main(): Promise<void> {
   const stopAll = (reason: string): Promise<void> =>
     (stopping ??= (async () => {
       console.log(`stopping (${reason})…`);
-      await Promise.all(children.map(stopChild));
+      await Promise.all(children.map((child) => child.stop()));
       await server?.stop();
       console.log('all stopped');
     })());
   // `on`, not `once`: Ctrl-C reaches us twice through npm and tsx, and a second signal must not kill us mid-cleanup.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopAll(signal).then(() => process.exit(0)));
-  for (const child of children) {
-    child.once('exit', (code) => {
-      if (!stopping) void stopAll(`a process exited with code ${code}`).then(() => process.exit(1));
-    });
-  }
 }
 
 main().catch((error: unknown) => {

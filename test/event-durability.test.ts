@@ -9,6 +9,7 @@ import { CredentialStore, localRunnerToken } from '../api/credentials.js';
 import { POSTGRES_APPLICATION_NAME } from '../api/postgres-event-store.js';
 import { MAX_JSON_DEPTH } from '../api/json-body.js';
 import { MAX_EVENT_BYTES, type RunEvent, type RunEventInput } from '../core/contract/events.js';
+import { Redactor } from '../core/contract/secrets.js';
 import { createDatabase } from './support/postgres.js';
 import { SmallDisk } from './support/tmpfs.js';
 import type { TestProcess } from './support/process.js';
@@ -111,7 +112,7 @@ describe('the embedded event store on a disk that fills up', () => {
       apiUrl,
       apiToken: token,
       instanceId: 'spool-5xx',
-      secrets: [],
+      redactor: new Redactor([]),
       log: (line) => logs.push(line),
     });
     for (let index = 0; index < 40; index++) spool.emit(runId, 1, 'terminal_chunk', { stream: 'stdout', text: `${index}`.padEnd(2000, '.') });
@@ -206,7 +207,7 @@ describe('the runner’s spool when the API refuses an event', () => {
     const runId = await stack.assignedRun();
     const logs: string[] = [];
     const spoolDir = path.join(stack.root, `spool-${runId}`);
-    const spool = new EventSpool({ spoolFile: path.join(spoolDir, 'runner.jsonl'), apiUrl: stack.apiUrl, apiToken: stack.runnerToken, instanceId: 'spool-refused', secrets: [], log: (line) => logs.push(line) });
+    const spool = new EventSpool({ spoolFile: path.join(spoolDir, 'runner.jsonl'), apiUrl: stack.apiUrl, apiToken: stack.runnerToken, instanceId: 'spool-refused', redactor: new Redactor([]), log: (line) => logs.push(line) });
     let deep: Record<string, unknown> = {};
     for (let depth = 0; depth < MAX_JSON_DEPTH; depth++) deep = { a: deep };
     spool.emit(runId, 1, 'terminal_chunk', { text: 'before' });

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { groupIsAlive } from '../activities/executors/process.js';
+import { groupIsAlive } from '../activities/containment/run-container.js';
 import type { RunEvent } from '../core/contract/events.js';
 import { repoRoot } from '../core/config/paths.js';
 import type { RunView } from '../core/contract/http.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { groupIsAlive } from '../activities/executors/process.js';
+import { groupIsAlive } from '../activities/containment/run-container.js';
 import type { RunView } from '../core/contract/http.js';
 import { runWorkflowId } from '../workflows/messages.js';
 import { runGate } from './support/gates.js';

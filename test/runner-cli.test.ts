@@ -58,6 +58,12 @@ describe('runner options', () => {
     expect(parseRunnerOptions(['--tags', 'arm', '--capacity', '5'], env)).toMatchObject({ tags: ['arm'], capacity: 5 });
   });
 
+  it('takes a containment mode, auto by default, and names the option when it is not one', () => {
+    expect(parseRunnerOptions([], {}).containment).toBe('auto');
+    expect(parseRunnerOptions(['--containment', 'process-group'], { AO_RUNNER_CONTAINMENT: 'cgroup' }).containment).toBe('process-group');
+    expect(() => parseRunnerOptions(['--containment', 'jail'], {})).toThrow(/--containment \/ AO_RUNNER_CONTAINMENT: /);
+  });
+
   it('derives the same runner id from the same host, project dir and profile, and another otherwise', () => {
     const id = runnerIdFor('Build-Host', '/srv/app', 'coding');
     expect(id).toBe(runnerIdFor('Build-Host', '/srv/app', 'coding'));

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { createControlActivities } from '../activities/control.js';
 import { InvalidEnvironmentError, parseEnv } from '../core/config/env.js';
 import { defaultConfigDir } from '../core/config/paths.js';
-import { TemporalEnv, connectClient, connectWorker, temporalSettingsFromEnv } from '../core/temporal/connection.js';
+import { redactProcessOutput } from '../core/process/redacted-output.js';
+import { TemporalEnv, connectClient, connectWorker, dataConverterOptions, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import { CONTROL_TASK_QUEUE } from '../workflows/messages.js';
 import { workflowSource } from './workflow-bundle.js';
 
@@ -12,6 +13,9 @@ const ControlEnv = TemporalEnv.extend({
   /** A prebuilt workflow bundle (see workers/workflow-bundle.ts); unset bundles at start. */
   AO_WORKFLOW_BUNDLE: z.string().min(1).optional(),
 });
+
+// First of all: nothing this process prints shows a secret.
+redactProcessOutput();
 
 /** The control worker: runs every workflow and the control activities (config, matching). */
 async function main(): Promise<void> {
@@ -22,6 +26,7 @@ async function main(): Promise<void> {
   const worker = await Worker.create({
     connection: await connectWorker(temporal),
     namespace: temporal.namespace,
+    ...dataConverterOptions(temporal),
     taskQueue: CONTROL_TASK_QUEUE,
     ...workflowSource(env.AO_WORKFLOW_BUNDLE),
     activities: createControlActivities({ client, configDir: env.AO_CONFIG_DIR }),

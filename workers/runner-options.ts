@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { defaultProfilesDir } from '../core/config/paths.js';
 import { DEFAULT_PROFILE_NAME } from '../core/config/profiles.js';
+import { CONTAINMENT_MODES } from '../activities/containment/containment.js';
 import { Tag } from '../core/contract/names.js';
 
 export const RUNNER_HELP = `Usage: npm run runner -- [options]
@@ -25,6 +26,10 @@ Options (each also read from the environment variable shown):
   --api-url URL              the ao API that receives run events                  AO_API_URL
                              (its token: AO_API_TOKEN; unset keeps events in the spool)
   --data-dir DIR             event spool and runner state (default: <project>/.ao) AO_RUNNER_DATA_DIR
+  --containment MODE         how a run's processes are held: cgroup (one cgroup    AO_RUNNER_CONTAINMENT
+                             v2 per run), process-group (process group + /proc
+                             scan), auto (default: cgroup where this process may
+                             make one, else process-group)
   --hooks-dir DIR            global hooks: pre_run, post_run, health_check         AO_HOOKS_DIR
                              (a profile's "lifecycle": {"hooks_dir"} adds its own)
   --hook-timeout N           seconds a hook may take (default: 60)                 AO_HOOK_TIMEOUT_SECONDS
@@ -62,6 +67,7 @@ const RunnerOptions = z.object({
   healthInterval: z.coerce.number().int().min(1).max(86_400).default(30),
   logLevel: z.enum(['quiet', 'normal', 'verbose']).default('normal'),
   dataDir: z.string().min(1).optional(),
+  containment: z.enum(CONTAINMENT_MODES).default('auto'),
   help: z.boolean().default(false),
 });
 export type RunnerOptions = z.infer<typeof RunnerOptions>;
@@ -85,6 +91,7 @@ const OPTION_SOURCES = {
   apiUrl: '--api-url / AO_API_URL',
   apiToken: 'AO_API_TOKEN',
   dataDir: '--data-dir / AO_RUNNER_DATA_DIR',
+  containment: '--containment / AO_RUNNER_CONTAINMENT',
   hooksDir: '--hooks-dir / AO_HOOKS_DIR',
   hookTimeout: '--hook-timeout / AO_HOOK_TIMEOUT_SECONDS',
   healthInterval: '--health-interval / AO_HEALTH_CHECK_SECONDS',
@@ -108,6 +115,7 @@ export function parseRunnerOptions(argv: string[], env: NodeJS.ProcessEnv): Runn
         'profiles-dir': { type: 'string' },
         'api-url': { type: 'string' },
         'data-dir': { type: 'string' },
+        containment: { type: 'string' },
         'hooks-dir': { type: 'string' },
         'hook-timeout': { type: 'string' },
         'health-interval': { type: 'string' },
@@ -133,6 +141,7 @@ export function parseRunnerOptions(argv: string[], env: NodeJS.ProcessEnv): Runn
     apiUrl: values['api-url'] ?? env.AO_API_URL,
     apiToken: env.AO_API_TOKEN || undefined,
     dataDir: values['data-dir'] ?? env.AO_RUNNER_DATA_DIR,
+    containment: values.containment ?? env.AO_RUNNER_CONTAINMENT,
     hooksDir: values['hooks-dir'] ?? env.AO_HOOKS_DIR,
     hookTimeout: values['hook-timeout'] ?? env.AO_HOOK_TIMEOUT_SECONDS,
     healthInterval: values['health-interval'] ?? env.AO_HEALTH_CHECK_SECONDS,

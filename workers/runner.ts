@@ -1,18 +1,20 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { setUpContainment } from '../activities/containment/containment.js';
 import { EventSpool } from '../activities/events/event-spool.js';
 import type { HookSettings } from '../activities/hooks.js';
 import { createRunnerLog } from '../activities/runner-log.js';
 import { adapterFor } from '../activities/executors/catalog.js';
+import { watchTemporalContact } from '../activities/execution/temporal-contact.js';
 import { createRunnerActivities } from '../activities/runner.js';
 import { createScriptActivities } from '../activities/scripts.js';
 import { pruneStaleWorktrees } from '../activities/workspace.js';
 import { parseEnv } from '../core/config/env.js';
-import { secretValues } from '../core/contract/events.js';
 import { listProfiles, loadProfile } from '../core/config/profiles.js';
+import { redactProcessOutput } from '../core/process/redacted-output.js';
 import type { RunnerRegistration } from '../core/contract/fleet.js';
-import { TemporalEnv, connectClient, connectWorker, temporalSettingsFromEnv } from '../core/temporal/connection.js';
+import { TemporalEnv, connectClient, connectWorker, dataConverterOptions, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import { runnerDetails, runnerSummary } from '../core/temporal/summaries.js';
 import {
   CONTROL_TASK_QUEUE,
@@ -40,6 +42,9 @@ async function printProfiles(options: RunnerOptions): Promise<void> {
     else console.log(`${entry.name.padEnd(14)} ${entry.profile.type.padEnd(11)} ${entry.profile.description ?? ''}`);
   }
 }
+
+// First of all: nothing this process prints shows a secret.
+const redactor = redactProcessOutput();
 
 async function main(): Promise<void> {
   const options = parseRunnerOptions(process.argv.slice(2), process.env);
@@ -76,6 +81,12 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const client = await connectClient(temporal);
   await assertIdentityFree(client, runnerId, hostname);
+  // Only now that this process holds the identity may it end what an earlier instance left running.
+  const containment = setUpContainment({ runnerId, mode: options.containment, log: (message) => log.error(message) });
+  registration.containment = containment.info;
+  log.info(`containment: ${containment.info.kind}${containment.info.cgroup ? ` in ${containment.info.cgroup}` : ` (${containment.info.reason})`}`);
+  const leftovers = await containment.endLeftovers();
+  if (leftovers) log.info(`ended ${leftovers} leftover(s) of runs an earlier instance of this runner started`);
   const apiUrl = options.apiUrl?.replace(/\/$/, '');
   // The API files this runner's events under its credential's name; learnt now, or later if the API is down.
   const learnCredential = async (): Promise<void> => {
@@ -93,7 +104,7 @@ async function main(): Promise<void> {
     ...(options.apiUrl ? { apiUrl: options.apiUrl.replace(/\/$/, '') } : {}),
     ...(options.apiToken ? { apiToken: options.apiToken } : {}),
     instanceId: registration.instance.id,
-    secrets: secretValues(process.env),
+    redactor,
     log: (message) => log.error(message),
   });
   events.start();
@@ -105,12 +116,15 @@ async function main(): Promise<void> {
     return status !== 'RUNNING';
   });
   if (pruned.length) log.info(`pruned ${pruned.length} worktree(s) of finished runs; their branches stay`);
+  const workerConnection = await connectWorker(temporal);
+  const contact = watchTemporalContact(workerConnection);
   const worker = await Worker.create({
-    connection: await connectWorker(temporal),
+    connection: workerConnection,
     namespace: temporal.namespace,
+    ...dataConverterOptions(temporal),
     taskQueue: runnerTaskQueue(runnerId),
     activities: {
-      ...createRunnerActivities({ client, registration, profile, events, hooks, log, shutdownSignal: shutdownController.signal }),
+      ...createRunnerActivities({ client, registration, profile, containment, redactor, contact, events, hooks, log, shutdownSignal: shutdownController.signal }),
       ...createScriptActivities({
         projectDir: options.projectDir,
         ...(options.apiUrl ? { apiUrl: options.apiUrl.replace(/\/$/, '') } : {}),
@@ -167,6 +181,9 @@ async function main(): Promise<void> {
       shutdownController.abort();
       worker.shutdown();
       await running.catch((error: unknown) => console.error('worker stopped with an error:', error));
+      // Every run has ended by now: the watchdog has nothing left to guard.
+      containment.close();
+      contact.stop();
       try {
         await handle.signal(deregisterRunnerSignal, { instance_id: registration.instance.id });
       } catch (error) {

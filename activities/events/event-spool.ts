@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { MAX_EVENT_BYTES, MAX_EVENTS_PER_BATCH, redact, type EventKind, type RunEventInput } from '../../core/contract/events.js';
+import { MAX_EVENT_BYTES, MAX_EVENTS_PER_BATCH, type EventKind, type RunEventInput } from '../../core/contract/events.js';
+import type { Redactor } from '../../core/contract/secrets.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../core/config/private-files.js';
 
 export interface EventSpoolOptions {
@@ -11,7 +12,8 @@ export interface EventSpoolOptions {
   apiToken?: string;
   /** Identifies this runner process in every event's `source`. */
   instanceId: string;
-  secrets: readonly string[];
+  /** Every event's data is redacted before it is spooled: secrets never reach the disk or the API. */
+  redactor: Redactor;
   flushIntervalMs?: number;
   log?: (message: string) => void;
 }
@@ -74,7 +76,7 @@ export class EventSpool {
       seq: this.seq++,
       kind,
       at: new Date().toISOString(),
-      data: redact(data, this.options.secrets),
+      data: this.options.redactor.value(data),
     };
     let line = JSON.stringify(event);
     const bytes = Buffer.byteLength(line);

@@ -4,6 +4,9 @@ import type { ExecutorProfile } from '../../core/contract/executor-profile.js';
 import type { RunnerRegistration } from '../../core/contract/fleet.js';
 import type { WorkspaceMode } from '../../core/contract/workspace.js';
 import type { EventKind } from '../../core/contract/events.js';
+import type { Redactor } from '../../core/contract/secrets.js';
+import type { Containment } from '../containment/containment.js';
+import type { TemporalContact } from './temporal-contact.js';
 import type { EventSpool } from '../events/event-spool.js';
 import type { HookSettings } from '../hooks.js';
 import type { RunnerLog } from '../runner-log.js';
@@ -29,6 +32,8 @@ export interface ExecuteRequest {
 /** Heartbeat details: what a retried attempt (after a runner crash) needs to clean up and resume. */
 export interface ExecuteProgress {
   pid?: number;
+  /** The attempt's cgroup, where it has one: a retried attempt ends what is left in it. */
+  cgroup?: string;
   session_id?: string;
 }
 
@@ -39,6 +44,12 @@ export interface ExecuteDependencies {
   /** The runner's profile, its config parsed by its type's schema. */
   profile: ExecutorProfile;
   killGraceMs: number;
+  /** How this runner holds its runs' processes. */
+  containment: Containment;
+  /** When this runner last reached Temporal: the fence ends runs it may lose. */
+  contact: TemporalContact;
+  /** The runner's secrets and the key shapes: every value the run reports passes through it. */
+  redactor: Redactor;
   events: EventSpool;
   hooks: HookSettings;
   log: RunnerLog;

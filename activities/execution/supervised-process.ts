@@ -1,16 +1,35 @@
 import { Context, heartbeat } from '@temporalio/activity';
 import { runFailure } from '../../core/contract/failures.js';
+import type { Redactor } from '../../core/contract/secrets.js';
+import { ContainmentError, type RunContainer } from '../containment/run-container.js';
 import { ProcessStartError, runProcess, type ProcessOutcome } from '../executors/process.js';
 import { runInPty } from '../executors/pty-process.js';
 import type { ExecuteProgress } from './context.js';
 import type { Launch } from './launch.js';
+import type { TemporalContact } from './temporal-contact.js';
 
 const HEARTBEAT_INTERVAL_MS = 1_000;
+/**
+ * The fence: a runner that has not reached Temporal for its heartbeat timeout less this margin
+ * ends the run's processes (SIGTERM, then a kill after FENCE_GRACE_MS), so they are gone before
+ * Temporal can time the attempt out and hand the run to another runner (that takes the heartbeat
+ * timeout, a retry interval and the dispatch timeout after the last heartbeat it received).
+ */
+const FENCE_MARGIN_MS = 4_000;
+const FENCE_GRACE_MS = 1_000;
+/** The workflow's heartbeat timeout, should the activity's info not carry one. */
+const DEFAULT_HEARTBEAT_TIMEOUT_MS = 10_000;
 
 export interface SupervisionSpec {
   launch: Launch;
   cwd: string;
+  /** Holds the executor and everything it starts; a stop or the timeout ends all of it. */
+  container: RunContainer;
+  /** The executor's stdout and stderr are redacted as streams with it, before anything else sees them. */
+  redactor: Redactor;
   killGraceMs: number;
+  /** When the runner last reached Temporal: cut off for too long, it ends the run (the fence). */
+  contact?: TemporalContact;
   /** The run's own limit, if any; reaching it ends the process group. */
   timeoutSeconds?: number;
   /** Sent with every heartbeat: what a retried attempt needs. */
@@ -23,12 +42,15 @@ export interface SupervisionSpec {
 export interface SupervisedOutcome {
   outcome: ProcessOutcome;
   timedOut: boolean;
+  /** Ended by the fence: the runner lost Temporal for so long that the run may be handed over. */
+  cutOffMs?: number;
   durationMs: number;
 }
 
 /**
- * Runs the executor in its own process group, heartbeating its progress. Cancelling the activity
- * (a stop) or reaching the timeout ends the whole group; this returns only once it is gone.
+ * Runs the executor in its container (its own cgroup, else its process group and the descendants
+ * found), heartbeating its progress. Cancelling the activity (a stop) or reaching the timeout ends
+ * every process of the run; this returns only once they are all gone.
  */
 export async function superviseExecutor(spec: SupervisionSpec): Promise<SupervisedOutcome> {
   const context = Context.current();
@@ -43,7 +65,18 @@ export async function superviseExecutor(spec: SupervisionSpec): Promise<Supervis
     : undefined;
   const onCancel = (): void => abort.abort();
   context.cancellationSignal.addEventListener('abort', onCancel, { once: true });
-  const beat = setInterval(() => heartbeat(progress), HEARTBEAT_INTERVAL_MS);
+  const fenceAfterMs = (context.info.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS) - FENCE_MARGIN_MS;
+  let cutOffMs: number | undefined;
+  let fenceKill: NodeJS.Timeout | undefined;
+  const beat = setInterval(() => {
+    heartbeat(progress);
+    const silence = spec.contact?.silentForMs() ?? 0;
+    if (cutOffMs === undefined && silence > fenceAfterMs) {
+      cutOffMs = silence;
+      abort.abort();
+      fenceKill = setTimeout(() => spec.container.kill(), FENCE_GRACE_MS);
+    }
+  }, HEARTBEAT_INTERVAL_MS);
   const startedAt = Date.now();
   try {
     const outcome = await (launch.adapter.terminal === 'pty' ? runInPty : runProcess)({
@@ -51,6 +84,8 @@ export async function superviseExecutor(spec: SupervisionSpec): Promise<Supervis
       stdin: launch.stdin,
       env: launch.env,
       cwd: spec.cwd,
+      container: spec.container,
+      redactor: spec.redactor,
       signal: abort.signal,
       killGraceMs: spec.killGraceMs,
       onStdout: spec.onStdout,
@@ -61,13 +96,21 @@ export async function superviseExecutor(spec: SupervisionSpec): Promise<Supervis
         spec.onStart(pid);
       },
     });
-    return { outcome, timedOut, durationMs: Date.now() - startedAt };
+    return { outcome, timedOut, ...(cutOffMs !== undefined ? { cutOffMs } : {}), durationMs: Date.now() - startedAt };
   } catch (error) {
     if (error instanceof ProcessStartError) throw runFailure('EXECUTOR_NOT_FOUND', error.message);
+    if (error instanceof ContainmentError) throw runFailure('EXECUTOR_FAILED', error.message);
     throw error;
   } finally {
     clearInterval(beat);
     if (timer) clearTimeout(timer);
+    if (fenceKill) clearTimeout(fenceKill);
     context.cancellationSignal.removeEventListener('abort', onCancel);
+    try {
+      // Also when the executor never started (a missing command): its cgroup goes.
+      spec.container.release();
+    } catch {
+      // Something still lives in it: the next attempt or the runner's next start ends it.
+    }
   }
 }

@@ -4,6 +4,8 @@
 // so it is both a fleet check and the reference implementation of that contract.
 // Parameters: `sleep_ms` waits before answering, `exit_code` fails with that code,
 // `spawn_grandchild` starts a long `sleep` child (to show a stop ends the whole process group),
+// `spawn_escapee: "<label>"` starts a child in a session of its own that ignores SIGHUP and SIGTERM
+// (`<label>` in its argv), to show that leaving the process group does not outlive a stop,
 // `ignore_sigterm` makes a stop need its SIGKILL, `write_file: {path, content}` writes into the workspace,
 // `ticks` prints that many timestamped lines (`tick_interval_ms` apart) for the events benchmark,
 // `ticks_allowed_file` holds tick k back until that file holds a number greater than k, and
@@ -49,6 +51,12 @@ process.stdout.write(`echo executor: run ${invocation.run_id} for agent ${invoca
 if (parameters.spawn_grandchild) {
   const child = spawn('sleep', ['300'], { stdio: 'ignore' });
   process.stdout.write(`echo executor: grandchild pid ${child.pid}\n`);
+}
+if (typeof parameters.spawn_escapee === 'string') {
+  const keepAlive = "process.on('SIGHUP', () => {}); process.on('SIGTERM', () => {}); setInterval(() => {}, 1000);";
+  const child = spawn(process.execPath, ['-e', keepAlive, 'escapee', parameters.spawn_escapee], { detached: true, stdio: 'ignore' });
+  child.unref();
+  process.stdout.write(`echo executor: escapee pid ${child.pid}\n`);
 }
 if (parameters.write_file) {
   const target = path.resolve(invocation.workspace_dir, parameters.write_file.path);

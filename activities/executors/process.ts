@@ -1,5 +1,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import type { Redactor, StreamRedactor } from '../../core/contract/secrets.js';
+import { ContainmentError, ProcessGroupContainer, signalGroup, type RunContainer } from '../containment/run-container.js';
 
 export interface ProcessSpec {
   /** Executable and arguments: never a shell string. */
@@ -7,9 +11,13 @@ export interface ProcessSpec {
   cwd: string;
   env?: NodeJS.ProcessEnv;
   stdin?: string;
-  /** Aborting ends the whole process group: SIGTERM, then SIGKILL after `killGraceMs`. */
+  /** Aborting ends every process of the run: SIGTERM, then a kill after `killGraceMs`. */
   signal?: AbortSignal;
   killGraceMs?: number;
+  /** What holds the process and all it starts; default: its process group only. */
+  container?: RunContainer;
+  /** Redacts stdout and stderr as streams before anything sees them (callbacks, tails). */
+  redactor?: Redactor;
   onStart?: (pid: number) => void;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
@@ -30,6 +38,17 @@ export class ProcessStartError extends Error {
   }
 }
 
+/** What the gate exits with when the runner went away before letting the process run. */
+export const GATE_CLOSED_EXIT_CODE = 125;
+/** `$0` of the gate, as `ps` shows it while the process waits there. */
+export const GATE_NAME = 'ao-gate';
+/**
+ * A constant launcher, never built from input: the command arrives as positional arguments. It
+ * waits for one line on fd 3, which the runner writes once the process is contained, then execs
+ * the command (same pid, fd 3 closed).
+ */
+const PIPE_GATE = `read -r _ <&3 || exit ${GATE_CLOSED_EXIT_CODE}; exec "$@" 3<&-`;
+
 /** Keeps the last `limit` characters of a stream: enough for results and error causes, bounded in memory. */
 export class Tail {
   private text = '';
@@ -42,66 +61,76 @@ export class Tail {
   }
 }
 
-export function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is already gone.
+/** One output stream of a process: redacted as a stream, then kept as a tail and passed on. */
+export class OutputStream {
+  private readonly tail: Tail;
+  private readonly filter: StreamRedactor | undefined;
+
+  constructor(limit: number, redactor: Redactor | undefined, private readonly onText?: (text: string) => void, private readonly forTail = (text: string): string => text) {
+    this.tail = new Tail(limit);
+    this.filter = redactor?.stream();
+  }
+
+  push(chunk: string): void {
+    this.pass(this.filter ? this.filter.push(chunk) : chunk);
+  }
+
+  /** The stream closed: what redaction held back goes out. */
+  end(): void {
+    if (this.filter) this.pass(this.filter.end());
+  }
+
+  toString(): string {
+    return this.tail.toString();
+  }
+
+  private pass(text: string): void {
+    if (!text) return;
+    this.tail.push(this.forTail(text));
+    this.onText?.(text);
   }
 }
 
-/** Whether any live (non-zombie) process is left in the group; zombies wait for a reaper, not for us. */
-export function groupIsAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  if (process.platform !== 'linux') return true;
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
+/**
+ * Checks that `executable` can be started (as spawn would find it: relative to `cwd` when it has
+ * a slash, else on the environment's PATH), since behind the gate a missing one would only be
+ * the shell's exit code 127.
+ */
+export function assertExecutable(executable: string, env: NodeJS.ProcessEnv, cwd: string): void {
+  const candidates = executable.includes('/')
+    ? [path.resolve(cwd, executable)]
+    : (env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, executable));
+  for (const candidate of candidates) {
     try {
-      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (!fs.statSync(candidate).isFile()) continue;
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return;
     } catch {
-      continue;
+      // Not this one.
     }
-    // Fields after the parenthesised command: state, ppid, pgrp, ...
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pgrp) === pid && state !== 'Z') return true;
   }
-  return false;
-}
-
-/** Resolves once no process of the group is left (a killed process is gone when the kernel reaps it). */
-export async function waitForGroupExit(pid: number, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (groupIsAlive(pid)) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return true;
+  throw new ProcessStartError(executable, 'ENOENT', `cannot start ${executable}: spawn ${executable} ENOENT`);
 }
 
 export interface GroupStopper {
-  /** Whether the abort signal ended (or began ending) the group. */
+  /** Whether the abort signal ended (or began ending) the run's processes. */
   aborted(): boolean;
-  /** Stops listening, and kills what is left of the group: grandchildren that outlived the process. */
+  /** Stops listening, and kills what is left: descendants that outlived the process. */
   finish(): void;
 }
 
 /**
- * Ends a started process group when `signal` aborts: SIGTERM to the group, then SIGKILL after
+ * Ends a started run's processes when `signal` aborts: SIGTERM to all of them, then a kill after
  * `graceMs`. Both `runProcess` and `runInPty` stop their processes this way.
  */
-export function stopGroupOnAbort(pid: number, signal: AbortSignal | undefined, graceMs = 5_000): GroupStopper {
+export function stopOnAbort(container: RunContainer, signal: AbortSignal | undefined, graceMs = 5_000): GroupStopper {
   let aborted = false;
   let killTimer: NodeJS.Timeout | undefined;
   const onAbort = (): void => {
     if (aborted) return;
     aborted = true;
-    killGroup(pid, 'SIGTERM');
-    killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
+    container.signal('SIGTERM');
+    killTimer = setTimeout(() => container.kill(), graceMs);
   };
   if (signal?.aborted) onAbort();
   else signal?.addEventListener('abort', onAbort, { once: true });
@@ -110,53 +139,77 @@ export function stopGroupOnAbort(pid: number, signal: AbortSignal | undefined, g
     finish: () => {
       signal?.removeEventListener('abort', onAbort);
       if (killTimer) clearTimeout(killTimer);
-      killGroup(pid, 'SIGKILL');
+      container.kill();
     },
   };
 }
 
+/** Kills what is left, waits until nothing of the run lives, and lets the container go. */
+export async function endContainer(stopper: GroupStopper | undefined, container: RunContainer): Promise<void> {
+  stopper?.finish();
+  if (!stopper) container.kill();
+  if (!(await container.waitEmpty())) throw new ContainmentError('processes of the run were still alive 10 s after they were killed');
+  container.release();
+}
+
 /**
- * Runs one executor process in its own process group, so a stop reaches its grandchildren too.
- * Resolves once the process has exited and its output streams closed.
+ * Runs one executor process in its own process group and session, held at a gate until its
+ * container has taken it in, so a stop reaches everything it starts. Resolves once the process
+ * has exited, its output streams closed and every process of the run is gone.
  */
 export function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
-  const [executable, ...args] = spec.argv;
+  const [executable] = spec.argv;
   if (!executable) return Promise.reject(new ProcessStartError('', undefined, 'empty command'));
+  const container = spec.container ?? new ProcessGroupContainer();
+  const env = { ...(spec.env ?? process.env), ...container.env };
+  try {
+    assertExecutable(executable, env, spec.cwd);
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
   return new Promise((resolve, reject) => {
-    const stdout = new Tail(256 * 1024);
-    const stderr = new Tail(64 * 1024);
+    const stdout = new OutputStream(256 * 1024, spec.redactor, spec.onStdout);
+    const stderr = new OutputStream(64 * 1024, spec.redactor, spec.onStderr);
     let stopper: GroupStopper | undefined;
-    const child = spawn(executable, args, {
+    let refused: ContainmentError | undefined;
+    const child = spawn('/bin/sh', ['-c', PIPE_GATE, GATE_NAME, ...spec.argv], {
       cwd: spec.cwd,
-      env: spec.env ?? process.env,
+      env,
       detached: true,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     });
     child.once('spawn', () => {
-      spec.onStart?.(child.pid!);
-      stopper = stopGroupOnAbort(child.pid!, spec.signal, spec.killGraceMs);
+      const pid = child.pid!;
+      try {
+        container.admit(pid);
+      } catch (error) {
+        // Still at the gate: it has run nothing.
+        refused = error as ContainmentError;
+        signalGroup(pid, 'SIGKILL');
+        return;
+      }
+      (child.stdio[3] as Writable).end('go\n');
+      spec.onStart?.(pid);
+      stopper = stopOnAbort(container, spec.signal, spec.killGraceMs);
     });
     child.once('error', (error: NodeJS.ErrnoException) => {
       reject(new ProcessStartError(executable, error.code, `cannot start ${executable}: ${error.message}`));
     });
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout.push(chunk);
-      spec.onStdout?.(chunk);
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr.push(chunk);
-      spec.onStderr?.(chunk);
-    });
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => stdout.push(chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
     // An executor that exits without reading stdin must not crash the runner with EPIPE.
     child.stdin.on('error', () => undefined);
+    child.stdio[3]?.on('error', () => undefined);
     child.stdin.end(spec.stdin ?? '');
     child.once('close', (exitCode, signal) => {
-      // Grandchildren that outlived the executor are ended with it, and waited for: a run ends
+      stdout.end();
+      stderr.end();
+      // Descendants that outlived the executor are ended with it, and waited for: a run ends
       // only once its processes are gone.
-      stopper?.finish();
-      void waitForGroupExit(child.pid!).then(() =>
-        resolve({ exitCode, signal, stdout: stdout.toString(), stderr: stderr.toString(), aborted: stopper?.aborted() ?? false }),
-      );
+      void endContainer(stopper, container).then(() => {
+        if (refused) reject(refused);
+        else resolve({ exitCode, signal, stdout: stdout.toString(), stderr: stderr.toString(), aborted: stopper?.aborted() ?? false });
+      }, reject);
     });
   });
 }

@@ -59,26 +59,6 @@ export const EventBatchStored = z.object({ stored: z.number().int().nonnegative(
 export const RunEvent = RunEventInput.extend({ id: z.number().int().positive() }).meta({ id: 'RunEvent' });
 export type RunEvent = z.infer<typeof RunEvent>;
 
-const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL)/i;
-
-/** Values of secret-looking environment variables, to be redacted wherever they would be shown. */
-export function secretValues(env: NodeJS.ProcessEnv): string[] {
-  return Object.entries(env)
-    .filter(([name, value]) => SECRET_NAME.test(name) && typeof value === 'string' && value.length >= 8)
-    .map(([, value]) => value!);
-}
-
-/** Replaces every secret in strings anywhere inside `value`. */
-export function redact<T>(value: T, secrets: readonly string[]): T {
-  if (secrets.length === 0) return value;
-  if (typeof value === 'string') return secrets.reduce<string>((text, secret) => text.split(secret).join('[redacted]'), value) as T;
-  if (Array.isArray(value)) return value.map((item: unknown) => redact(item, secrets)) as T;
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redact(item, secrets)])) as T;
-  }
-  return value;
-}
-
 /** How an executor process ended, in `session_ended.outcome`. */
 export const SESSION_END_OUTCOMES = ['exited', 'failed', 'stopped', 'timed_out'] as const;
 export type SessionEndOutcome = (typeof SESSION_END_OUTCOMES)[number];

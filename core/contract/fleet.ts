@@ -4,6 +4,24 @@ import { Tag } from './names.js';
 
 /** Runners as the fleet knows them: registration, the runner workflow's state, and the view derived from it. */
 
+/**
+ * How a runner holds its runs' processes so that a stop ends all of them: `cgroup`, one cgroup v2
+ * per run (nothing escapes it); `process-group`, the fallback where the runner may not make
+ * cgroups (the process group plus descendants found in /proc).
+ */
+export const CONTAINMENT_KINDS = ['cgroup', 'process-group'] as const;
+export const ContainmentKind = z.enum(CONTAINMENT_KINDS);
+export type ContainmentKind = z.infer<typeof ContainmentKind>;
+
+export const RunnerContainment = z.object({
+  kind: ContainmentKind,
+  /** The runner's own cgroup (`<cgroup2>/…/ao/<runner id>`); each run gets one below it. */
+  cgroup: z.string().optional(),
+  /** Why a `process-group` runner has no cgroups. */
+  reason: z.string().optional(),
+});
+export type RunnerContainment = z.infer<typeof RunnerContainment>;
+
 /** What a runner tells the fleet about itself when it registers. */
 export const RunnerRegistration = z.object({
   runner_id: z.string().min(1),
@@ -18,6 +36,8 @@ export const RunnerRegistration = z.object({
   credential: z.string().optional(),
   /** Which process holds this identity, so a second one can be refused with a useful message. */
   instance: z.object({ id: z.string(), pid: z.number().int(), started_at: z.string() }),
+  /** Optional: registrations from before containment was reported still parse. */
+  containment: RunnerContainment.optional(),
 });
 export type RunnerRegistration = z.infer<typeof RunnerRegistration>;
 

@@ -1,7 +1,19 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import { AesGcmPayloadCodec, parsePayloadKey, type PayloadKey } from './payload-codec.js';
+
+/** `<id>:<base64>` keys, comma-separated: parsed at start, with the problem named. */
+const PayloadKeys = z.string().transform((value, context): PayloadKey[] => {
+  try {
+    return value.split(',').map((entry) => entry.trim()).filter(Boolean).map(parsePayloadKey);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
 
 /**
  * Where Temporal is and how to reach it, read from the environment once per process.
@@ -20,6 +32,10 @@ export const TemporalEnv = z.object({
   /** "true" turns on TLS with the system's CAs (implied by a certificate or an API key). */
   TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
   TEMPORAL_API_KEY: z.string().optional(),
+  /** Encrypts Temporal payloads with this key, `<id>:<base64 of 32 bytes>` (and decrypts what it encrypted). */
+  AO_PAYLOAD_KEY: PayloadKeys.refine((keys) => keys.length === 1, 'AO_PAYLOAD_KEY is one key; older ones go in AO_PAYLOAD_DECRYPT_KEYS').optional(),
+  /** More keys to decrypt with, comma-separated: older ones after a rotation, or a new one being rolled out. */
+  AO_PAYLOAD_DECRYPT_KEYS: PayloadKeys.optional(),
 });
 export type TemporalEnv = z.infer<typeof TemporalEnv>;
 
@@ -28,6 +44,8 @@ export interface TemporalSettings {
   namespace: string;
   tls?: { clientCertPair?: { crt: Buffer; key: Buffer }; serverRootCACertificate?: Buffer; serverNameOverride?: string };
   apiKey?: string;
+  /** Set with AO_PAYLOAD_KEY (or AO_PAYLOAD_DECRYPT_KEYS): every client and worker ao creates uses it. */
+  payloadCodec?: PayloadCodec;
 }
 
 export function temporalSettingsFromEnv(env: TemporalEnv): TemporalSettings {
@@ -43,7 +61,13 @@ export function temporalSettingsFromEnv(env: TemporalEnv): TemporalSettings {
     };
   }
   if (env.TEMPORAL_API_KEY) settings.apiKey = env.TEMPORAL_API_KEY;
+  if (env.AO_PAYLOAD_KEY || env.AO_PAYLOAD_DECRYPT_KEYS) settings.payloadCodec = new AesGcmPayloadCodec(env.AO_PAYLOAD_KEY?.[0], env.AO_PAYLOAD_DECRYPT_KEYS);
   return settings;
+}
+
+/** The data converter of every client and worker ao creates: with the payload codec when there is one. */
+export function dataConverterOptions(settings: TemporalSettings): { dataConverter?: DataConverter } {
+  return settings.payloadCodec ? { dataConverter: { payloadCodecs: [settings.payloadCodec] } } : {};
 }
 
 function connectionOptions(settings: TemporalSettings): ConnectionOptions & NativeConnectionOptions {
@@ -59,7 +83,7 @@ export async function connectTemporal(settings: TemporalSettings): Promise<Conne
 }
 
 export async function connectClient(settings: TemporalSettings): Promise<Client> {
-  return new Client({ connection: await connectTemporal(settings), namespace: settings.namespace });
+  return new Client({ connection: await connectTemporal(settings), namespace: settings.namespace, ...dataConverterOptions(settings) });
 }
 
 export async function connectWorker(settings: TemporalSettings): Promise<NativeConnection> {

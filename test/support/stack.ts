@@ -26,6 +26,8 @@ export interface RunnerOptions {
 }
 
 export interface StackOptions {
+  /** Reaches every process of the stack (e.g. AO_PAYLOAD_KEY); `apiEnv` the API processes only. */
+  env?: NodeJS.ProcessEnv;
   /** Applied to every API process of the stack (e.g. DATABASE_URL). */
   apiEnv?: NodeJS.ProcessEnv;
   /** Another Temporal server than the shared dev server. */
@@ -84,7 +86,7 @@ export class TestStack {
     // Each stack edits its own copy of the shipped agents and scripts, never the checkout's.
     const configDir = path.join(root, 'config');
     await fs.cp(path.join(repoRoot, 'config'), configDir, { recursive: true });
-    const env = { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, ...tlsEnv, AO_DATA_DIR: path.join(root, 'data'), AO_CONFIG_DIR: configDir };
+    const env = { ...options.env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, ...tlsEnv, AO_DATA_DIR: path.join(root, 'data'), AO_CONFIG_DIR: configDir };
     const stack = new TestStack(namespace, client, root, env, options.apiEnv ?? {}, options.workflowBundle ?? inject('workflowBundle'));
     await stack.startControl();
     await stack.startApi();
@@ -215,7 +217,7 @@ async function waitForNamespace(client: Client): Promise<void> {
 }
 
 /** Retries `check` until it stops throwing; for state that other processes change. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = testTime(30_000), intervalMs = 100): Promise<T> {
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = testTime(30_000), intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
