@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startDevServer, type DevServer } from '../temporal-config/dev-server.js';
 import { runGate } from './support/gates.js';
-import { TestStack } from './support/stack.js';
+import { TestStack, eventually } from './support/stack.js';
 import { testTime } from './support/time.js';
 
 // This file needs a Temporal server it may restart, so it starts its own besides the shared one.
@@ -31,7 +31,10 @@ describe('when the Temporal server restarts in the middle of a run', () => {
     await stack.waitForRun(id, (run) => run.status === 'running');
 
     await server.stop();
-    server = await startDevServer({ cli, dataDir, port });
+    // The same port again: on a busy machine the old server's sockets may not be released yet, and the new one
+    // exits at once ("exited early"); it is started again until it holds the port, as an operator would.
+    const serverDir = dataDir;
+    server = await eventually(() => startDevServer({ cli, dataDir: serverDir, port }), testTime(60_000), 500);
     await held.open();
 
     const run = await stack.waitForRun(id, undefined, testTime(120_000));
