@@ -37,16 +37,12 @@ const tagFor = (label: string): string => {
 
 beforeAll(async () => {
   stack = await TestStack.create({ apiEnv: { AO_DISPATCH_TIMEOUT_SECONDS: '3' } });
-  const script = await stack.api('POST', '/scripts', {
-    body: {
-      name: 'escapees',
-      script_file: 'escapees.sh',
-      script_content: ESCAPEES_SCRIPT,
-      parameters_schema: { type: 'object', properties: { tag: { type: 'string' }, leave: { type: 'boolean' } }, required: ['tag'] },
-    },
+  await stack.addScriptAgent({
+    name: 'escapees',
+    script_file: 'escapees.sh',
+    script_content: ESCAPEES_SCRIPT,
+    parameters_schema: { type: 'object', properties: { tag: { type: 'string' }, leave: { type: 'boolean' } }, required: ['tag'] },
   });
-  expect(script.status).toBe(201);
-  expect((await stack.api('POST', '/agents', { body: { name: 'escapees', type: 'procedural', script: 'escapees' } })).status).toBe(201);
 });
 afterAll(async () => {
   await stack?.stop();

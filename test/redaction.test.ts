@@ -37,16 +37,12 @@ const secrets = [envSecret, ...Object.values(shapes)];
 beforeAll(async () => {
   stack = await TestStack.create();
   tag = uniqueTag('leak');
-  const script = await stack.api('POST', '/scripts', {
-    body: {
-      name: 'leak',
-      script_file: 'leak.mjs',
-      script_content: LEAK_SCRIPT,
-      parameters_schema: { type: 'object', properties: { leak: { type: 'object' }, fail: { type: 'boolean' } }, required: ['leak'] },
-    },
+  await stack.addScriptAgent({
+    name: 'leak',
+    script_file: 'leak.mjs',
+    script_content: LEAK_SCRIPT,
+    parameters_schema: { type: 'object', properties: { leak: { type: 'object' }, fail: { type: 'boolean' } }, required: ['leak'] },
   });
-  expect(script.status).toBe(201);
-  expect((await stack.api('POST', '/agents', { body: { name: 'leak', type: 'procedural', script: 'leak' } })).status).toBe(201);
   runner = await stack.startRunner({ profile: 'procedural', tags: [tag], env: { VENDOR_API_KEY: envSecret } });
 });
 afterAll(async () => {

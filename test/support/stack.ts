@@ -136,6 +136,14 @@ export class TestStack {
     return id;
   }
 
+  /** Creates a script and a procedural agent of the same name that runs it; throws unless both are created. */
+  async addScriptAgent(script: { name: string; script_file: string; script_content: string; parameters_schema?: Record<string, unknown> }): Promise<void> {
+    const created = await this.api('POST', '/scripts', { body: script });
+    if (created.status !== 201) throw new Error(`script ${script.name}: POST /scripts answered ${created.status}: ${JSON.stringify(created.body)}`);
+    const agent = await this.api('POST', '/agents', { body: { name: script.name, type: 'procedural', script: script.name } });
+    if (agent.status !== 201) throw new Error(`agent ${script.name}: POST /agents answered ${agent.status}: ${JSON.stringify(agent.body)}`);
+  }
+
   /** Starts a runner process and waits until it has registered. */
   async startRunner(options: RunnerOptions = {}): Promise<{ process: TestProcess; runnerId: string; projectDir: string; dataDir: string }> {
     const projectDir = options.projectDir ?? (await fs.mkdtemp(path.join(this.root, 'project-')));
