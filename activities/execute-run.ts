@@ -11,6 +11,8 @@ import { executionResult, sessionEndOutcome } from './execution/outcome.js';
 import { redactFailure } from './execution/redacted-failure.js';
 import { stdoutToEvents } from './execution/stdout-events.js';
 import { superviseExecutor } from './execution/supervised-process.js';
+import { ExecutorUserError } from './containment/executor-user.js';
+import { openToExecutor } from './execution/executor-access.js';
 import { WorkspaceError, chooseMode, prepareWorkspace, type Workspace } from './workspace.js';
 
 export type { ExecuteDependencies, ExecuteRequest } from './execution/context.js';
@@ -47,9 +49,11 @@ async function openWorkspace(deps: ExecuteDependencies, request: ExecuteRequest)
   const { project_dir: projectDir } = deps.registration;
   try {
     const mode = await chooseMode(projectDir, request.workspace_mode ?? deps.profile.config.workspace_mode);
-    return { mode, workspace: await prepareWorkspace(projectDir, request.run_id, mode, request.base_ref) };
+    const workspace = await prepareWorkspace(projectDir, request.run_id, mode, request.base_ref);
+    if (deps.executorUser) await openToExecutor(deps.executorUser, workspace, deps.dataDir);
+    return { mode, workspace };
   } catch (error) {
-    if (error instanceof WorkspaceError) throw runFailure('WORKSPACE_FAILED', error.message);
+    if (error instanceof WorkspaceError || error instanceof ExecutorUserError) throw runFailure('WORKSPACE_FAILED', error.message);
     throw error;
   }
 }
@@ -76,6 +80,7 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   const supervised = await superviseExecutor({
     launch,
     cwd: workspace.dir,
+    ...(deps.executorUser ? { runAs: deps.executorUser } : {}),
     container,
     redactor,
     killGraceMs: deps.killGraceMs,

@@ -5,6 +5,7 @@ import type { ExecutorProfile } from '../core/contract/executor-profile.js';
 import type { RunnerRegistration } from '../core/contract/fleet.js';
 import type { Redactor } from '../core/contract/secrets.js';
 import type { Containment } from './containment/containment.js';
+import type { ExecutorUser } from './containment/executor-user.js';
 import type { TemporalContact } from './execution/temporal-contact.js';
 import type { EventSpool } from './events/event-spool.js';
 import type { HookSettings } from './hooks.js';
@@ -22,6 +23,10 @@ export interface RunnerDependencies {
   killGraceMs?: number;
   /** How the runner holds its runs' processes. */
   containment: Containment;
+  /** The unprivileged user executors run as, if not the runner's own. */
+  executorUser?: ExecutorUser;
+  /** The runner's own folder (spool, state). */
+  dataDir: string;
   /** The runner's secrets and the key shapes. */
   redactor: Redactor;
   /** When the runner last reached Temporal. */
@@ -36,7 +41,7 @@ export interface RunnerDependencies {
 const HEARTBEAT_INTERVAL_MS = 2_000;
 
 /** Activities served on one runner's own queue: they run on that machine. */
-export function createRunnerActivities({ client, registration, profile, killGraceMs, containment, redactor, contact, shutdownSignal, events, hooks, log }: RunnerDependencies) {
+export function createRunnerActivities({ client, registration, profile, killGraceMs, containment, executorUser, dataDir, redactor, contact, shutdownSignal, events, hooks, log }: RunnerDependencies) {
   // Runs in `project` mode share the project folder: one at a time.
   let projectQueue: Promise<unknown> = Promise.resolve();
   const projectLock = <T>(work: () => Promise<T>): Promise<T> => {
@@ -70,7 +75,7 @@ export function createRunnerActivities({ client, registration, profile, killGrac
 
     /** Runs the executor for one run and returns its result; cancelling the activity ends its process group. */
     execute(request: ExecuteRequest): Promise<ExecutionResult> {
-      return executeRun({ client, registration, profile, containment, redactor, contact, events, hooks, log, projectLock, killGraceMs: killGraceMs ?? 5_000 }, request);
+      return executeRun({ client, registration, profile, containment, ...(executorUser ? { executorUser } : {}), dataDir, redactor, contact, events, hooks, log, projectLock, killGraceMs: killGraceMs ?? 5_000 }, request);
     },
   };
 }

@@ -26,6 +26,19 @@ export class WorkspaceError extends Error {
 
 export const worktreesDir = (projectDir: string): string => path.join(projectDir, '.ao', 'worktrees');
 export const runBranch = (runId: string): string => `ao/${runId}`;
+/** A run's worktree is `<project>/.ao/worktrees/<run id>`. */
+const projectOf = (worktree: string): string => path.dirname(path.dirname(path.dirname(worktree)));
+
+/**
+ * git in a run's worktree, with its git dir named rather than found: the executor may rewrite the
+ * worktree's `.git` file (it owns the folder), and a runner that followed it could be led to a
+ * repository whose config runs commands (core.fsmonitor, hooks) as the runner. The worktree's
+ * admin folder in the project's own git dir is the runner's, never the executor's.
+ */
+async function worktreeGit(worktree: string, args: string[]): Promise<string> {
+  const common = (await git(projectOf(worktree), ['rev-parse', '--path-format=absolute', '--git-common-dir'])).trim();
+  return git(worktree, ['--git-dir', path.join(common, 'worktrees', path.basename(worktree)), '--work-tree', worktree, ...args]);
+}
 
 /** The mode a run works in: the profile's or agent's choice, else a worktree for git projects. */
 export async function chooseMode(projectDir: string, configured: WorkspaceMode | undefined): Promise<WorkspaceMode> {
@@ -60,7 +73,7 @@ export async function prepareWorkspace(projectDir: string, runId: string, mode: 
   const branch = runBranch(runId);
   const existing = await fs.stat(dir).catch(() => undefined);
   if (existing) {
-    const base = (await git(dir, ['config', '--worktree', '--get', 'ao.base']).catch(() => '')).trim();
+    const base = (await worktreeGit(dir, ['config', '--worktree', '--get', 'ao.base']).catch(() => '')).trim();
     return { mode, dir, branch, reused: true, ...(base ? { base_commit: base } : {}) };
   }
   try {
@@ -70,7 +83,7 @@ export async function prepareWorkspace(projectDir: string, runId: string, mode: 
     await git(projectDir, ['worktree', 'add', '-b', branch, dir, base]);
     // Remembered in the worktree so a resumed run diffs against the same base.
     await git(projectDir, ['config', 'extensions.worktreeConfig', 'true']);
-    await git(dir, ['config', '--worktree', 'ao.base', base]);
+    await worktreeGit(dir, ['config', '--worktree', 'ao.base', base]);
     return { mode, dir, branch, base_commit: base };
   } catch (error) {
     throw new WorkspaceError(`cannot create the run's worktree: ${(error as Error).message}`);
@@ -89,20 +102,20 @@ export async function finishWorkspace(workspace: Workspace, runId: string, optio
   }
   if (workspace.mode !== 'worktree' || !workspace.branch || !workspace.base_commit) return { mode: workspace.mode, dir: workspace.dir };
 
-  const dirty = (await git(workspace.dir, ['status', '--porcelain'])).trim() !== '';
+  const inWorktree = (args: string[]): Promise<string> => worktreeGit(workspace.dir, args);
+  const dirty = (await inWorktree(['status', '--porcelain'])).trim() !== '';
   let committed = false;
   if (dirty && options.commit) {
-    await git(workspace.dir, ['add', '-A']);
-    await git(workspace.dir, ['-c', 'user.name=ao', '-c', 'user.email=ao@localhost', 'commit', '--no-verify', '-q', '-m', `ao: work of run ${runId}`]);
+    await inWorktree(['add', '-A']);
+    await inWorktree(['-c', 'user.name=ao', '-c', 'user.email=ao@localhost', 'commit', '--no-verify', '-q', '-m', `ao: work of run ${runId}`]);
     committed = true;
   }
-  const head = (await git(workspace.dir, ['rev-parse', 'HEAD'])).trim();
-  const files = await diffNumstat(workspace.dir, workspace.base_commit, head);
+  const head = (await inWorktree(['rev-parse', 'HEAD'])).trim();
+  const files = await diffNumstat(projectOf(workspace.dir), workspace.base_commit, head);
   const stillDirty = dirty && !committed;
   let removed = false;
   if (options.remove && !stillDirty) {
-    const projectDir = path.dirname(path.dirname(path.dirname(workspace.dir)));
-    await git(projectDir, ['worktree', 'remove', workspace.dir]);
+    await git(projectOf(workspace.dir), ['worktree', 'remove', workspace.dir]);
     removed = true;
   }
   return {
@@ -133,7 +146,7 @@ export async function pruneStaleWorktrees(projectDir: string, isFinished: (runId
   for (const runId of entries) {
     if (!isRunId(runId) || !(await isFinished(runId))) continue;
     const dir = path.join(worktreesDir(projectDir), runId);
-    const base = (await git(dir, ['config', '--worktree', '--get', 'ao.base']).catch(() => '')).trim();
+    const base = (await worktreeGit(dir, ['config', '--worktree', '--get', 'ao.base']).catch(() => '')).trim();
     await finishWorkspace({ mode: 'worktree', dir, branch: runBranch(runId), ...(base ? { base_commit: base } : {}) }, runId, { commit: true, remove: true }).catch(() => undefined);
     pruned.push(runId);
   }

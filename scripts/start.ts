@@ -6,7 +6,8 @@ import { resolveApiToken } from '../api/auth.js';
 import { CredentialStore, localRunnerToken } from '../api/credentials.js';
 import { LOCAL_RUNNER_CREDENTIAL } from '../core/contract/identity.js';
 import { parseEnv } from '../core/config/env.js';
-import { defaultDataDir, repoRoot } from '../core/config/paths.js';
+import { defaultDataDir, defaultStartWorkspace, repoRoot } from '../core/config/paths.js';
+import { ensureExecutorUser } from '../activities/containment/executor-user.js';
 import { ensurePrivateDir } from '../core/config/private-files.js';
 import { findTemporalCli } from '../temporal-config/cli.js';
 import { startDevServer, type DevServer } from '../temporal-config/dev-server.js';
@@ -30,6 +31,8 @@ const StartEnv = z.object({
   AO_API_PORT: z.coerce.number().int().positive().default(8787),
   AO_API_TOKEN: z.string().optional(),
   AO_RUNNER_PROFILE: z.string().default('echo'),
+  /** The local runner's project folder: outside the data dir, which holds the tokens. */
+  AO_START_WORKSPACE: z.string().default(defaultStartWorkspace),
 });
 
 const colors = { control: 35, api: 36, runner: 33 } as const;
@@ -94,8 +97,10 @@ async function main(): Promise<void> {
     () => `http://127.0.0.1:${env.AO_API_PORT}/ui/#token=${encodeURIComponent(token)}`,
     (error: unknown) => `not built (${error instanceof Error ? error.message : String(error)}): run npm run web:build`,
   );
-  const workspace = path.join(env.AO_DATA_DIR, 'workspace');
+  const workspace = path.resolve(env.AO_START_WORKSPACE);
   await fs.mkdir(workspace, { recursive: true });
+  // As root the runner runs executors as an unprivileged user: made here if missing, so the quick start needs no step.
+  startLog(await ensureExecutorUser());
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     TEMPORAL_ADDRESS: address,
@@ -107,7 +112,7 @@ async function main(): Promise<void> {
   const children = [
     supervise('control', () => launch('control', 'workers/control.ts', [], childEnv), startLog),
     supervise('api', () => launch('api', 'api/server.ts', [], childEnv), startLog),
-    // The local runner works in a folder of its own under the data dir, not in this checkout.
+    // The local runner works in a folder of its own, not in this checkout and not in the data dir.
     supervise(
       'runner',
       () =>

@@ -28,6 +28,8 @@ describe('npm start against an existing Temporal server', () => {
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       TEMPORAL_NAMESPACE: `ao-start-${crypto.randomBytes(4).toString('hex')}`,
       AO_DATA_DIR: ownDataDir,
+      // Beside the data dir, as the default .workspace is beside .data.
+      AO_START_WORKSPACE: path.join(dataDir, 'workspace'),
       AO_API_PORT: String(apiPort),
       AO_WORKFLOW_BUNDLE: inject('workflowBundle'),
     });
@@ -47,6 +49,10 @@ describe('npm start against an existing Temporal server', () => {
     const run = (await response.json()) as RunView;
     expect(run.status).toBe('completed');
     expect(run.result).toMatchObject({ echo: { prompt: 'from npm start' } });
+    // Run as root here: the executor is the unprivileged user npm start made sure of, working outside the data dir.
+    expect(start!.output).toMatch(/\[start\] (created the )?executor user ao-executor/);
+    expect(start!.output).toMatch(/\[runner\] .*executors run as ao-executor \(uid \d+\)/);
+    expect(run.result).toMatchObject({ workspace_dir: path.join(dataDir, 'workspace') });
   });
 
   it('restarts the API after kill -9, logs the crash, and the new one answers', async () => {

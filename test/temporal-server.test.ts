@@ -14,6 +14,7 @@ import { startTemporalServer, type TemporalServer, type TemporalServerOptions } 
 import { workflowMetadataQuery } from '@temporalio/workflow';
 import { runWorkflowId, runnerWorkflowId } from '../workflows/messages.js';
 import { makeCertificates, type TestCertificates } from './support/certificates.js';
+import { HOSTILE_SCRIPT, expectContained, parseHostileReport } from './support/hostile-agent.js';
 import { startPostgres } from './support/postgres.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 
@@ -94,6 +95,24 @@ describe('the Temporal server on PostgreSQL with mTLS', () => {
 });
 
 describe('runs on the production topology', () => {
+  it('leaves a hostile agent nothing to reach: not even the Temporal frontend, which wants a certificate', async () => {
+    const tag = uniqueTag('prod-hostile');
+    await started().addScriptAgent({ name: 'hostile', script_file: 'hostile.mjs', script_content: HOSTILE_SCRIPT });
+    await started().startRunner({ profile: 'procedural', tags: [tag] });
+    const other = await started().assignedRun();
+    const targets = {
+      api_url: started().apiUrl,
+      files: [path.join(started().root, 'runner-token'), path.join(started().root, 'data', 'tokens.json')],
+      dirs: [path.join(started().root, 'data')],
+      other_run_id: other,
+      temporal_address: server!.address,
+      temporal_tls: true,
+    };
+    const { body: run } = await started().api<RunView>('POST', '/runs?wait=true', { body: { agent: 'hostile', parameters: { targets }, additional_demands: { tags: [tag] } } });
+    expect(run.status, JSON.stringify(run.error)).toBe('completed');
+    expectContained(parseHostileReport((run.result as { stdout: string }).stdout), 'procedural on mTLS', targets, { temporalOpen: false });
+  });
+
   it('completes a run, and its workflow says in the Temporal UI what ran where', async () => {
     const tag = uniqueTag('prod-run');
     const { runnerId } = await started().startRunner({ tags: [tag] });

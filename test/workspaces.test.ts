@@ -119,7 +119,7 @@ describe('a workspace per run', () => {
       await own.waitForRun(id, (run) => run.history.some((change) => change.reason?.startsWith('executor restarted') === true), testTime(90_000));
       await held.open();
       const run = await own.waitForRun(id);
-      expect(run.status).toBe('completed');
+      expect(run.status, JSON.stringify(run.error)).toBe('completed');
       await eventually(async () => {
         const events = await eventsOf(id, ['state_changed'], own);
         const ready = events.filter((event) => event.kind === 'state_changed' && event.data.phase === 'workspace_ready');

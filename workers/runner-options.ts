@@ -30,6 +30,9 @@ Options (each also read from the environment variable shown):
                              v2 per run), process-group (process group + /proc
                              scan), auto (default: cgroup where this process may
                              make one, else process-group)
+  --executor-user NAME       the unprivileged user a root runner runs executors    AO_EXECUTOR_USER
+                             as (default: ao-executor, made by npm run
+                             executor-user:install; "root" keeps them root, unsafe)
   --hooks-dir DIR            global hooks: pre_run, post_run, health_check         AO_HOOKS_DIR
                              (a profile's "lifecycle": {"hooks_dir"} adds its own)
   --hook-timeout N           seconds a hook may take (default: 60)                 AO_HOOK_TIMEOUT_SECONDS
@@ -68,6 +71,7 @@ const RunnerOptions = z.object({
   logLevel: z.enum(['quiet', 'normal', 'verbose']).default('normal'),
   dataDir: z.string().min(1).optional(),
   containment: z.enum(CONTAINMENT_MODES).default('auto'),
+  executorUser: z.string().min(1).optional(),
   help: z.boolean().default(false),
 });
 export type RunnerOptions = z.infer<typeof RunnerOptions>;
@@ -92,6 +96,7 @@ const OPTION_SOURCES = {
   apiToken: 'AO_API_TOKEN',
   dataDir: '--data-dir / AO_RUNNER_DATA_DIR',
   containment: '--containment / AO_RUNNER_CONTAINMENT',
+  executorUser: '--executor-user / AO_EXECUTOR_USER',
   hooksDir: '--hooks-dir / AO_HOOKS_DIR',
   hookTimeout: '--hook-timeout / AO_HOOK_TIMEOUT_SECONDS',
   healthInterval: '--health-interval / AO_HEALTH_CHECK_SECONDS',
@@ -116,6 +121,7 @@ export function parseRunnerOptions(argv: string[], env: NodeJS.ProcessEnv): Runn
         'api-url': { type: 'string' },
         'data-dir': { type: 'string' },
         containment: { type: 'string' },
+        'executor-user': { type: 'string' },
         'hooks-dir': { type: 'string' },
         'hook-timeout': { type: 'string' },
         'health-interval': { type: 'string' },
@@ -142,6 +148,7 @@ export function parseRunnerOptions(argv: string[], env: NodeJS.ProcessEnv): Runn
     apiToken: env.AO_API_TOKEN || undefined,
     dataDir: values['data-dir'] ?? env.AO_RUNNER_DATA_DIR,
     containment: values.containment ?? env.AO_RUNNER_CONTAINMENT,
+    executorUser: values['executor-user'] ?? (env.AO_EXECUTOR_USER || undefined),
     hooksDir: values['hooks-dir'] ?? env.AO_HOOKS_DIR,
     hookTimeout: values['hook-timeout'] ?? env.AO_HOOK_TIMEOUT_SECONDS,
     healthInterval: values['health-interval'] ?? env.AO_HEALTH_CHECK_SECONDS,

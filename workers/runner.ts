@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { setUpContainment } from '../activities/containment/containment.js';
+import { resolveExecutorUser } from '../activities/containment/executor-user.js';
 import { EventSpool } from '../activities/events/event-spool.js';
 import type { HookSettings } from '../activities/hooks.js';
 import { createRunnerLog } from '../activities/runner-log.js';
@@ -73,6 +74,18 @@ async function main(): Promise<void> {
     instance: { id: crypto.randomUUID(), pid: process.pid, started_at: new Date().toISOString() },
   };
 
+  // Before anything is started: a root runner without its executor user refuses to run.
+  const executorUser = await resolveExecutorUser(options.executorUser);
+  if (executorUser) registration.executor_user = executorUser.name;
+  log.info(
+    executorUser
+      ? `executors run as ${executorUser.name} (uid ${executorUser.uid}), home ${executorUser.home}`
+      : process.getuid?.() === 0
+        ? 'executors run as root (--executor-user root): they can read everything this runner can'
+        : `executors run as this runner's user (uid ${process.getuid?.()}): see SECURITY.md for what that leaves open`,
+  );
+  const dataDir = options.dataDir ?? path.join(options.projectDir, '.ao');
+
   const adapter = adapterFor(profile.type);
   const command = profile.command ?? adapter.defaultCommand();
   if (adapter.detect && command) log.info(`executor ${profile.type}: ${(await adapter.detect(command)).version}`);
@@ -100,7 +113,7 @@ async function main(): Promise<void> {
 
   const shutdownController = new AbortController();
   const events = new EventSpool({
-    spoolFile: path.join(options.dataDir ?? path.join(options.projectDir, '.ao'), 'spool', `${runnerId}.jsonl`),
+    spoolFile: path.join(dataDir, 'spool', `${runnerId}.jsonl`),
     ...(options.apiUrl ? { apiUrl: options.apiUrl.replace(/\/$/, '') } : {}),
     ...(options.apiToken ? { apiToken: options.apiToken } : {}),
     instanceId: registration.instance.id,
@@ -124,7 +137,7 @@ async function main(): Promise<void> {
     ...dataConverterOptions(temporal),
     taskQueue: runnerTaskQueue(runnerId),
     activities: {
-      ...createRunnerActivities({ client, registration, profile, containment, redactor, contact, events, hooks, log, shutdownSignal: shutdownController.signal }),
+      ...createRunnerActivities({ client, registration, profile, containment, ...(executorUser ? { executorUser } : {}), dataDir, redactor, contact, events, hooks, log, shutdownSignal: shutdownController.signal }),
       ...createScriptActivities({
         projectDir: options.projectDir,
         ...(options.apiUrl ? { apiUrl: options.apiUrl.replace(/\/$/, '') } : {}),

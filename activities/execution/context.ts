@@ -6,6 +6,7 @@ import type { WorkspaceMode } from '../../core/contract/workspace.js';
 import type { EventKind } from '../../core/contract/events.js';
 import type { Redactor } from '../../core/contract/secrets.js';
 import type { Containment } from '../containment/containment.js';
+import type { ExecutorUser } from '../containment/executor-user.js';
 import type { TemporalContact } from './temporal-contact.js';
 import type { EventSpool } from '../events/event-spool.js';
 import type { HookSettings } from '../hooks.js';
@@ -46,6 +47,10 @@ export interface ExecuteDependencies {
   killGraceMs: number;
   /** How this runner holds its runs' processes. */
   containment: Containment;
+  /** The unprivileged user executors run as (a root runner's); unset, the runner's own user. */
+  executorUser?: ExecutorUser;
+  /** The runner's own folder (spool, state): never opened to an executor. */
+  dataDir: string;
   /** When this runner last reached Temporal: the fence ends runs it may lose. */
   contact: TemporalContact;
   /** The runner's secrets and the key shapes: every value the run reports passes through it. */

@@ -13,14 +13,23 @@ const pick = (from: NodeJS.ProcessEnv, names: readonly string[]): NodeJS.Process
   Object.fromEntries(names.flatMap((name) => (from[name] === undefined ? [] : [[name, from[name]]])));
 
 /**
- * The executor's environment, built up rather than filtered down: the base, then the runner's
+ * The executor's environment, built up rather than filtered down: the base (with the executor
+ * user's identity in place of the runner's, where they differ), then the runner's
  * variables the profile passes through, the profile's own values, ao's invocation variables, and
  * what the adapter prepared (e.g. an isolated settings `HOME`). Nothing else of the runner's
  * environment (its API token, Temporal settings, other secrets) reaches the executor.
  */
-export function executorEnvironment(runnerEnv: NodeJS.ProcessEnv, config: Pick<BaseExecutorConfig, 'env' | 'env_passthrough'>, invocation: InvocationVariables, adapterEnv: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function executorEnvironment(
+  runnerEnv: NodeJS.ProcessEnv,
+  config: Pick<BaseExecutorConfig, 'env' | 'env_passthrough'>,
+  invocation: InvocationVariables,
+  adapterEnv: NodeJS.ProcessEnv,
+  /** The executor user's HOME, USER and LOGNAME, when it is not the runner's user. */
+  identity: NodeJS.ProcessEnv = {},
+): NodeJS.ProcessEnv {
   return {
     ...pick(runnerEnv, EXECUTOR_BASE_ENV),
+    ...identity,
     ...pick(runnerEnv, config.env_passthrough ?? []),
     ...config.env,
     ...invocation,

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { EXECUTOR_INVOCATION_SCHEMA_VERSION, type ExecutorInvocation } from '../../core/contract/executor-protocol.js';
 import { runFailure } from '../../core/contract/failures.js';
@@ -8,7 +9,9 @@ import type { ExecutorAdapter } from '../executors/contract.js';
 import { installedScriptPath, readInstalledScript } from '../scripts.js';
 import type { Workspace } from '../workspace.js';
 import type { Attempt, ExecuteDependencies, ExecuteRequest } from './context.js';
+import { grantTree, userEnvironment, type ExecutorUser } from '../containment/executor-user.js';
 import { executorEnvironment } from './environment.js';
+import { openScriptToExecutor } from './executor-access.js';
 
 /** Everything needed to spawn the executor: what it is, what it reads, and how. */
 export interface Launch {
@@ -29,7 +32,7 @@ export interface Launch {
 export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequest, workspace: Workspace, attempt: Attempt): Promise<Launch> {
   const { registration, profile } = deps;
   const adapter = adapterFor(profile.type);
-  const command = request.script || request.command ? await proceduralCommand(registration, profile.command, request) : (profile.command ?? adapter.defaultCommand());
+  const command = request.script || request.command ? await proceduralCommand(registration, profile.command, request, deps.executorUser) : (profile.command ?? adapter.defaultCommand());
   if (!command) {
     throw runFailure('EXECUTOR_NOT_FOUND', `runner ${registration.runner_id}: profile "${registration.executor_profile}" of type ${profile.type} gives no command`);
   }
@@ -50,8 +53,11 @@ export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequ
     if (error instanceof ExecutorConfigError) throw runFailure('INVALID_RUN', error.message);
     throw error;
   }
-  const prepared = adapter.prepare ? await adapter.prepare(invocation) : {};
-  const env = executorEnvironment(process.env, profile.config, { AO_RUN_ID: request.run_id, AO_WORKSPACE_DIR: workspace.dir }, prepared);
+  const user = deps.executorUser;
+  const prepared = adapter.prepare ? await adapter.prepare(invocation, { home: user?.home ?? os.homedir() }) : {};
+  // A settings home the runner prepared is the executor's to write (its sessions live there).
+  if (user && prepared.HOME) await grantTree(user, prepared.HOME);
+  const env = executorEnvironment(process.env, profile.config, { AO_RUN_ID: request.run_id, AO_WORKSPACE_DIR: workspace.dir }, prepared, user ? userEnvironment(user) : {});
   return { adapter, invocation, ...planned, env, ...(sessionId ? { sessionId } : {}) };
 }
 
@@ -60,7 +66,7 @@ export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequ
  * validated against (behind the profile's `command`, an interpreter such as `uv run --script`, when
  * it has one), or the agent's runner-local command, relative to the project dir.
  */
-async function proceduralCommand(registration: RunnerRegistration, interpreter: string[] | undefined, request: ExecuteRequest): Promise<string[]> {
+async function proceduralCommand(registration: RunnerRegistration, interpreter: string[] | undefined, request: ExecuteRequest, user: ExecutorUser | undefined): Promise<string[]> {
   const { script } = request;
   if (!script) {
     const [executable, ...args] = request.command!;
@@ -71,5 +77,7 @@ async function proceduralCommand(registration: RunnerRegistration, interpreter: 
     const have = installed ? `version ${installed.version.slice(0, 12)} is installed` : 'it is not installed';
     throw runFailure('EXECUTOR_NOT_FOUND', `script ${script.name} version ${script.version.slice(0, 12)} is not on runner ${registration.runner_id}: ${have}`);
   }
-  return [...(interpreter ?? []), installedScriptPath(registration.project_dir, script)];
+  const file = installedScriptPath(registration.project_dir, script);
+  if (user) await openScriptToExecutor(user, path.dirname(file));
+  return [...(interpreter ?? []), file];
 }

@@ -1,6 +1,7 @@
 import { Context, heartbeat } from '@temporalio/activity';
 import { runFailure } from '../../core/contract/failures.js';
 import type { Redactor } from '../../core/contract/secrets.js';
+import type { ExecutorUser } from '../containment/executor-user.js';
 import { ContainmentError, type RunContainer } from '../containment/run-container.js';
 import { ProcessStartError, runProcess, type ProcessOutcome } from '../executors/process.js';
 import { runInPty } from '../executors/pty-process.js';
@@ -23,6 +24,8 @@ const DEFAULT_HEARTBEAT_TIMEOUT_MS = 10_000;
 export interface SupervisionSpec {
   launch: Launch;
   cwd: string;
+  /** The unprivileged user the executor runs as, if not the runner's own. */
+  runAs?: ExecutorUser;
   /** Holds the executor and everything it starts; a stop or the timeout ends all of it. */
   container: RunContainer;
   /** The executor's stdout and stderr are redacted as streams with it, before anything else sees them. */
@@ -84,6 +87,7 @@ export async function superviseExecutor(spec: SupervisionSpec): Promise<Supervis
       stdin: launch.stdin,
       env: launch.env,
       cwd: spec.cwd,
+      ...(spec.runAs ? { runAs: spec.runAs } : {}),
       container: spec.container,
       redactor: spec.redactor,
       signal: abort.signal,

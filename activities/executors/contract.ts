@@ -30,8 +30,11 @@ export interface ExecutorAdapter<C extends ExecutorConfig = ExecutorConfig> {
   interpret(outcome: ProcessOutcome, invocation: ExecutorInvocation<C>): ExecutorOutput;
   /** Structured events from one line of stdout; adapters with it report those instead of raw stdout. */
   parseLine?(line: string): ExecutorEvent[];
-  /** Prepares what the executor needs before it starts (e.g. an isolated settings home); returns environment additions. */
-  prepare?(invocation: ExecutorInvocation<C>): Promise<NodeJS.ProcessEnv>;
+  /**
+   * Prepares what the executor needs before it starts (e.g. an isolated settings home, under
+   * `where.home`: the home of the user the executor runs as); returns environment additions.
+   */
+  prepare?(invocation: ExecutorInvocation<C>, where: { home: string }): Promise<NodeJS.ProcessEnv>;
   /** Checks at runner start that the executable exists and supports what the adapter needs. */
   detect?(command: string[]): Promise<{ version: string }>;
 }

@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { GeminiConfig } from '../../core/contract/executor-profile.js';
 import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/executor-protocol.js';
@@ -87,9 +86,9 @@ export const geminiAdapter: ExecutorAdapter<GeminiConfig> = {
   capabilities: { resume: true, structured_events: true, cost: false },
   defaultCommand: () => ['gemini'],
   plan: (invocation, command) => ({ argv: geminiArgs(invocation, command), stdin: '' }),
-  async prepare(invocation) {
-    // One home per user of the runner, kept across runs: gemini stores the sessions a follow-up run resumes there.
-    const home = path.join(os.homedir(), '.cache', 'ao', 'gemini-home');
+  async prepare(invocation, where) {
+    // One home per executor user, kept across runs: gemini stores the sessions a follow-up run resumes there.
+    const home = path.join(where.home, '.cache', 'ao', 'gemini-home');
     await fs.mkdir(path.join(home, '.gemini'), { recursive: true });
     await fs.writeFile(path.join(home, '.gemini', 'settings.json'), JSON.stringify({ ...GEMINI_SETTINGS, ...invocation.executor_config.settings }, null, 2));
     return { HOME: home };

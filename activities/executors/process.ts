@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Redactor, StreamRedactor } from '../../core/contract/secrets.js';
+import { runAsPrefix, type ExecutorUser } from '../containment/executor-user.js';
 import { ContainmentError, ProcessGroupContainer, signalGroup, type RunContainer } from '../containment/run-container.js';
 
 export interface ProcessSpec {
@@ -18,6 +19,8 @@ export interface ProcessSpec {
   container?: RunContainer;
   /** Redacts stdout and stderr as streams before anything sees them (callbacks, tails). */
   redactor?: Redactor;
+  /** The unprivileged user the process runs as (the runner's own user when unset). */
+  runAs?: ExecutorUser;
   onStart?: (pid: number) => void;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
@@ -48,6 +51,10 @@ export const GATE_NAME = 'ao-gate';
  * the command (same pid, fd 3 closed).
  */
 const PIPE_GATE = `read -r _ <&3 || exit ${GATE_CLOSED_EXIT_CODE}; exec "$@" 3<&-`;
+
+/** The launcher's argv, behind `setpriv` when the process runs as another user. */
+export const asUser = (user: ExecutorUser | undefined, argv: string[]): [string, ...string[]] =>
+  (user ? [...runAsPrefix(user), ...argv] : argv) as [string, ...string[]];
 
 /** Keeps the last `limit` characters of a stream: enough for results and error causes, bounded in memory. */
 export class Tail {
@@ -172,7 +179,8 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
     const stderr = new OutputStream(64 * 1024, spec.redactor, spec.onStderr);
     let stopper: GroupStopper | undefined;
     let refused: ContainmentError | undefined;
-    const child = spawn('/bin/sh', ['-c', PIPE_GATE, GATE_NAME, ...spec.argv], {
+    const [launcher, ...launcherArgs] = asUser(spec.runAs, ['/bin/sh', '-c', PIPE_GATE, GATE_NAME, ...spec.argv]);
+    const child = spawn(launcher, launcherArgs, {
       cwd: spec.cwd,
       env,
       detached: true,

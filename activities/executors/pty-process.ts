@@ -6,7 +6,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { spawn as spawnPty } from 'node-pty';
 import { ContainmentError, ProcessGroupContainer, signalGroup } from '../containment/run-container.js';
-import { GATE_CLOSED_EXIT_CODE, GATE_NAME, OutputStream, ProcessStartError, assertExecutable, endContainer, stopOnAbort, type GroupStopper, type ProcessOutcome, type ProcessSpec } from './process.js';
+import { giveTo } from '../containment/executor-user.js';
+import { GATE_CLOSED_EXIT_CODE, GATE_NAME, OutputStream, ProcessStartError, asUser, assertExecutable, endContainer, stopOnAbort, type GroupStopper, type ProcessOutcome, type ProcessSpec } from './process.js';
 
 const run = promisify(execFile);
 
@@ -38,6 +39,8 @@ export async function runInPty(spec: ProcessSpec): Promise<ProcessOutcome> {
   let gateFd: number | undefined;
   try {
     await run('mkfifo', ['-m', '600', fifo, gate]);
+    // The launcher opens both as the executor user, when there is one: they and their folder are its.
+    if (spec.runAs) for (const file of [scratch, fifo, gate]) await giveTo(spec.runAs, file);
     // Read-write: opening never blocks, and the launcher's read sees end-of-file only if the runner dies.
     gateFd = fs.openSync(gate, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
     const gateWriter = gateFd;
@@ -47,7 +50,8 @@ export async function runInPty(spec: ProcessSpec): Promise<ProcessOutcome> {
       const stderr = new OutputStream(64 * 1024, spec.redactor, spec.onStderr);
       let terminal: ReturnType<typeof spawnPty>;
       try {
-        terminal = spawnPty('/bin/sh', ['-c', LAUNCHER, GATE_NAME, fifo, gate, ...spec.argv], {
+        const [launcher, ...launcherArgs] = asUser(spec.runAs, ['/bin/sh', '-c', LAUNCHER, GATE_NAME, fifo, gate, ...spec.argv]);
+        terminal = spawnPty(launcher, launcherArgs, {
           name: 'xterm-256color',
           cols: 120,
           rows: 40,

@@ -7,3 +7,5 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const defaultProfilesDir = path.join(repoRoot, 'profiles');
 export const defaultConfigDir = path.join(repoRoot, 'config');
 export const defaultDataDir = path.join(repoRoot, '.data');
+/** Where `npm start`'s local runner works: beside the data dir, never inside it. */
+export const defaultStartWorkspace = path.join(repoRoot, '.workspace');

@@ -38,6 +38,8 @@ export const RunnerRegistration = z.object({
   instance: z.object({ id: z.string(), pid: z.number().int(), started_at: z.string() }),
   /** Optional: registrations from before containment was reported still parse. */
   containment: RunnerContainment.optional(),
+  /** The unprivileged user its executors run as; absent, they run as the runner's own user. */
+  executor_user: z.string().optional(),
 });
 export type RunnerRegistration = z.infer<typeof RunnerRegistration>;
 
