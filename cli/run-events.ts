@@ -40,6 +40,8 @@ function summary(data: Record<string, unknown>): string {
 
 /** Every event the run has so far, page by page. */
 export async function printStoredEvents(client: ApiClient, out: Output, runId: string): Promise<void> {
+  // The events route answers an unknown run with no events: ask for the run, so a typo is a 404.
+  await client.get(`/runs/${encode(runId)}`, { schema: RunView });
   let after = 0;
   for (;;) {
     const page = await client.get(`/runs/${encode(runId)}/events`, { query: { after }, schema: EventPage });
@@ -80,9 +82,12 @@ export async function followRun(client: ApiClient, out: Output, runId: string): 
   })();
 
   try {
+    out.progress(`run ${runId} ${run.status}${run.pending_reason ? `: ${run.pending_reason}` : ''}`);
     while (!isFinalRunStatus(run.status)) {
       await Promise.race([sleep(STATUS_POLL_MS), stream]);
+      const previous = run;
       run = await client.get(`/runs/${encode(runId)}`, { schema: RunView });
+      if (run.status !== previous.status || run.pending_reason !== previous.pending_reason) out.progress(`run ${runId} ${run.status}${run.pending_reason ? `: ${run.pending_reason}` : ''}`);
     }
     // An executor ran: its runner sends the last events (session_ended, the diff, hooks) a moment after the end.
     const ran = run.executor_started_at !== undefined || run.history.some((change) => change.status === 'running');

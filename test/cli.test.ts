@@ -6,7 +6,8 @@ import { create } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../core/config/paths.js';
 import type { RunEvent } from '../core/contract/events.js';
-import { AgentList, ProfileList, RunList, RunView, ScriptList } from '../core/contract/http.js';
+import { Agent } from '../core/contract/config-files.js';
+import { AgentList, ProfileList, RunList, RunView, RunnerList, ScriptList } from '../core/contract/http.js';
 import { CreatedToken, TokenList } from '../core/contract/identity.js';
 import { EXIT } from '../cli/exit-codes.js';
 import { runGate } from './support/gates.js';
@@ -19,11 +20,12 @@ const AO_BIN = path.join(repoRoot, 'bin', 'ao.js');
 
 let stack: TestStack;
 let home: string;
+let echoRunner: string;
 
 beforeAll(async () => {
   stack = await TestStack.create();
   home = await fs.mkdtemp(path.join(os.tmpdir(), 'ao-cli-home-'));
-  await stack.startRunner({ profile: 'echo' });
+  ({ runnerId: echoRunner } = await stack.startRunner({ profile: 'echo' }));
   await stack.startRunner({ profile: 'procedural' });
 });
 afterAll(async () => {
@@ -102,6 +104,23 @@ const runIdIn = (output: string): string => {
   if (!match) throw new Error(`no run id in:\n${output}`);
   return match[1]!;
 };
+
+describe('the ao command', () => {
+  it('runs from the checkout with npx, without a build step', async () => {
+    const cache = path.join(home, 'npm-cache');
+    const child = spawn('npx', ['--offline', 'ao', '--help'], {
+      cwd: repoRoot,
+      // A cache of its own, offline: npx links this checkout's own bin, and fetches nothing.
+      env: { PATH: process.env.PATH, HOME: home, npm_config_cache: cache, npm_config_update_notifier: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const npx = new TestProcess('npx ao', child);
+    const { code } = await npx.exited;
+    expect(code, npx.output).toBe(EXIT.ok);
+    expect(npx.output).toContain('Usage: ao [options] [command]');
+    await fs.rm(cache, { recursive: true, force: true });
+  });
+});
 
 describe('ao run --follow', () => {
   it('streams the run’s output while it runs and exits 0 once it completed', async () => {
@@ -186,6 +205,17 @@ describe('ao runs, show and logs', () => {
     const json = await ao(['--json', 'show', 'no-such-run']);
     expect(JSON.parse(json.stderr)).toMatchObject({ error: 'run "no-such-run" does not exist', status: 404 });
     expect(json.stdout).toBe('');
+  });
+});
+
+describe('ao runners, profiles and agents', () => {
+  it('lists the fleet and the config as tables, and as the API’s JSON', async () => {
+    const runners = await ao(['runners']);
+    expect(runners.stdout).toMatch(new RegExp(`^${echoRunner.replaceAll('.', '\\.')}\\s+online\\s+\\d+/\\d+\\s+echo`, 'm'));
+    expect(RunnerList.parse(await aoJson(['runners', '--status', 'online'])).runners.map((runner) => runner.runner_id)).toContain(echoRunner);
+    expect((await ao(['profiles'])).stdout).toMatch(/^procedural\s+procedural\s+/m);
+    expect((await ao(['agents'])).stdout).toMatch(/^echo\s+autonomous\s+active/m);
+    expect(Agent.parse(await aoJson(['agents', 'show', 'echo']))).toMatchObject({ name: 'echo', type: 'autonomous' });
   });
 });
 
