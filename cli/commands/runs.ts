@@ -3,10 +3,16 @@ import type { z } from 'zod';
 import { CreateRunResponse, RunList, RunView, StopRunResponse, type CreateRunRequest } from '../../core/contract/http.js';
 import { RUN_STATUSES } from '../../core/contract/run-status.js';
 import { collect, contextOf, positiveInt } from '../context.js';
+import { RUN_OUTCOME_EXIT } from '../exit-codes.js';
 import { shortTime, type Output } from '../output.js';
 import { followRun, printStoredEvents } from '../run-events.js';
 
 const encode = encodeURIComponent;
+
+/** `0 completed, 3 failed, 4 stopped`, for the help. */
+const OUTCOME_CODES = Object.entries(RUN_OUTCOME_EXIT)
+  .map(([status, code]) => `${code} ${status}`)
+  .join(', ');
 
 /** `-p key=value`: the value as JSON when it is JSON (`3`, `true`, `["a"]`, `{"x":1}`), else as the string it is. */
 export function parseParameter(text: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
@@ -56,7 +62,7 @@ export function registerRunCommands(program: Command): void {
     .option('--session <id>', 'the session the run belongs to')
     .option('--resume', 'continue the session’s executor session (needs --session)')
     .option('--base-ref <ref>', 'the git ref the run’s worktree starts from')
-    .option('-f, --follow', 'stream its events and exit with its outcome (0 completed, 3 failed, 4 stopped)')
+    .option('-f, --follow', `stream its events and exit with its outcome (${OUTCOME_CODES})`)
     .action(async (agent: string, options: RunOptions, command: Command) => {
       const { out, client } = contextOf(command);
       const body: z.input<typeof CreateRunRequest> = {
@@ -113,7 +119,7 @@ export function registerRunCommands(program: Command): void {
     .command('logs')
     .description('print a run’s events (its output); with -f follow them live and exit with the run’s outcome')
     .argument('<run>', 'the run id')
-    .option('-f, --follow', 'stream until the run ends; exit 0 completed, 3 failed, 4 stopped')
+    .option('-f, --follow', `stream until the run ends; exit ${OUTCOME_CODES}`)
     .action(async (runId: string, options: { follow?: boolean }, command: Command) => {
       const { out, client } = contextOf(command);
       if (options.follow) process.exitCode = await followRun(client, out, runId);
