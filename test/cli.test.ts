@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { spawn as spawnPty } from 'node-pty';
 import { create } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../core/config/paths.js';
@@ -119,6 +120,35 @@ describe('the ao command', () => {
     expect(code, npx.output).toBe(EXIT.ok);
     expect(npx.output).toContain('Usage: ao [options] [command]');
     await fs.rm(cache, { recursive: true, force: true });
+  });
+});
+
+/** Runs `ao <args>` on a pseudo-terminal, as a person would; its output with the terminal's escape codes. */
+async function aoOnTerminal(args: string[], env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
+  const terminal = spawnPty(process.execPath, [AO_BIN, ...args], {
+    cwd: home,
+    cols: 200,
+    env: { PATH: process.env.PATH ?? '', HOME: home, XDG_CONFIG_HOME: path.join(home, 'config'), AO_DATA_DIR: path.join(home, 'data'), AO_API_URL: stack.apiUrl, AO_API_TOKEN: stack.token, TERM: 'xterm', ...env },
+  });
+  let output = '';
+  terminal.onData((data) => (output += data));
+  const limit = setTimeout(() => terminal.kill('SIGKILL'), testTime(60_000));
+  const code = await new Promise<number>((resolve) => terminal.onExit(({ exitCode }) => resolve(exitCode)));
+  clearTimeout(limit);
+  return { code, output };
+}
+
+describe('ao on a terminal', () => {
+  it('colours its tables only on a terminal, and not with NO_COLOR', async () => {
+    const bold = '\u001b[1m';
+    const coloured = await aoOnTerminal(['agents']);
+    expect(coloured.code, coloured.output).toBe(EXIT.ok);
+    expect(coloured.output).toContain(`${bold}NAME`);
+    const plain = await aoOnTerminal(['agents'], { NO_COLOR: '1' });
+    expect(plain.output).toMatch(/^NAME\s+TYPE/m);
+    expect(plain.output).not.toContain('\u001b[');
+    const piped = await ao(['agents']);
+    expect(piped.stdout).not.toContain('\u001b[');
   });
 });
 
@@ -372,10 +402,17 @@ describe('ao config export and import', () => {
   });
 
   it('refuses entries that differ unless --overwrite, listing them', async () => {
+    // Imported first (a no-op when the test before did it), so this test stands on its own.
+    expect((await ao(['config', 'import', archive, '--api-url', target, '--profiles-dir', targetProfiles])).code).toBe(EXIT.ok);
     await stack.api('PATCH', '/agents/echo', { baseUrl: target, body: { description: 'changed on the target' } });
     const refused = await ao(['config', 'import', archive, '--api-url', target, '--profiles-dir', targetProfiles]);
     expect(refused.code).toBe(EXIT.failed);
     expect(refused.stderr).toContain('agent echo exists and differs');
+    expect(AgentList.parse((await stack.api('GET', '/agents', { baseUrl: target })).body).agents.find((agent) => agent.name === 'echo')).toMatchObject({ description: 'changed on the target' });
+    const dryRun = (await aoJson(['config', 'import', archive, '--api-url', target, '--profiles-dir', targetProfiles, '--overwrite', '--dry-run'])) as {
+      changes: Array<{ kind: string; name: string; action: string }>;
+    };
+    expect(dryRun.changes.filter((change) => change.action !== 'unchanged')).toEqual([{ kind: 'agent', name: 'echo', action: 'update' }]);
     expect(AgentList.parse((await stack.api('GET', '/agents', { baseUrl: target })).body).agents.find((agent) => agent.name === 'echo')).toMatchObject({ description: 'changed on the target' });
     const overwritten = await ao(['config', 'import', archive, '--api-url', target, '--profiles-dir', targetProfiles, '--overwrite']);
     expect(overwritten.code, overwritten.stderr).toBe(EXIT.ok);
