@@ -49,9 +49,9 @@ async function openWorkspace(deps: ExecuteDependencies, request: ExecuteRequest)
   const { project_dir: projectDir } = deps.registration;
   try {
     const mode = await chooseMode(projectDir, request.workspace_mode ?? deps.profile.config.workspace_mode);
-    const workspace = await prepareWorkspace(projectDir, request.run_id, mode, request.base_ref);
-    if (deps.executorUser) await openToExecutor(deps.executorUser, workspace, deps.dataDir);
-    return { mode, workspace };
+    const user = deps.executorUser;
+    const open = user ? (workspace: Workspace) => openToExecutor(user, workspace, deps.dataDir) : undefined;
+    return { mode, workspace: await prepareWorkspace(projectDir, request.run_id, mode, request.base_ref, open) };
   } catch (error) {
     if (error instanceof WorkspaceError || error instanceof ExecutorUserError) throw runFailure('WORKSPACE_FAILED', error.message);
     throw error;

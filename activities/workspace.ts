@@ -62,30 +62,50 @@ async function excludeAoFolder(projectDir: string): Promise<void> {
 }
 
 /**
+ * Opens a workspace folder to the executor user. Called on the folder before anything is checked
+ * out into it, so what git writes there inherits the grant rather than being walked afterwards.
+ */
+export type OpenWorkspace = (workspace: Workspace) => Promise<void>;
+
+/**
  * Prepares the folder a run works in. A worktree that already exists for the run (its runner
  * crashed and came back) is reused as it is, so the resumed executor finds its work.
  */
-export async function prepareWorkspace(projectDir: string, runId: string, mode: WorkspaceMode, baseRef?: string): Promise<Workspace> {
-  if (mode === 'project') return { mode, dir: projectDir };
-  if (mode === 'temp') return { mode, dir: await fs.mkdtemp(path.join(os.tmpdir(), `ao-run-${runId.slice(0, 8)}-`)) };
+export async function prepareWorkspace(projectDir: string, runId: string, mode: WorkspaceMode, baseRef?: string, open: OpenWorkspace = async () => undefined): Promise<Workspace> {
+  if (mode === 'project') {
+    await open({ mode, dir: projectDir });
+    return { mode, dir: projectDir };
+  }
+  if (mode === 'temp') {
+    const temp: Workspace = { mode, dir: await fs.mkdtemp(path.join(os.tmpdir(), `ao-run-${runId.slice(0, 8)}-`)) };
+    await open(temp);
+    return temp;
+  }
 
   const dir = path.join(worktreesDir(projectDir), runId);
   const branch = runBranch(runId);
   const existing = await fs.stat(dir).catch(() => undefined);
   if (existing) {
     const base = (await worktreeGit(dir, ['config', '--worktree', '--get', 'ao.base']).catch(() => '')).trim();
-    return { mode, dir, branch, reused: true, ...(base ? { base_commit: base } : {}) };
+    const reused: Workspace = { mode, dir, branch, reused: true, ...(base ? { base_commit: base } : {}) };
+    await open(reused);
+    return reused;
   }
   try {
     await excludeAoFolder(projectDir);
     const base = (await git(projectDir, ['rev-parse', '--verify', `${baseRef ?? 'HEAD'}^{commit}`])).trim();
     await fs.mkdir(worktreesDir(projectDir), { recursive: true });
+    // git checks out into an existing empty folder: opened first, what it writes inherits the grant.
+    await fs.mkdir(dir);
+    await open({ mode, dir, branch });
     await git(projectDir, ['worktree', 'add', '-b', branch, dir, base]);
     // Remembered in the worktree so a resumed run diffs against the same base.
     await git(projectDir, ['config', 'extensions.worktreeConfig', 'true']);
     await worktreeGit(dir, ['config', '--worktree', 'ao.base', base]);
     return { mode, dir, branch, base_commit: base };
   } catch (error) {
+    // An empty folder left here would be taken for this run's worktree by a retried attempt.
+    await fs.rmdir(dir).catch(() => undefined);
     throw new WorkspaceError(`cannot create the run's worktree: ${(error as Error).message}`);
   }
 }

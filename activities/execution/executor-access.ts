@@ -7,11 +7,16 @@ import type { Workspace } from '../workspace.js';
  * read and write inside it. In `project` mode the project's `.git` and ao's own folder stay the
  * runner's (tokens, spool and git config an executor could turn against the runner).
  */
-export async function openToExecutor(user: ExecutorUser, workspace: Workspace, dataDir: string): Promise<void> {
+export async function openToExecutor(user: ExecutorUser, workspace: Pick<Workspace, 'mode' | 'dir'>, dataDir: string): Promise<void> {
   await grantSearch(user, path.dirname(workspace.dir));
-  const except = workspace.mode === 'project' ? ['.git', '.ao', ...topLevelName(workspace.dir, dataDir)] : [];
-  await grantTree(user, workspace.dir, except);
+  if (workspace.mode !== 'project') return grantTree(user, workspace.dir);
+  // The project is walked once per runner process: what is created in it later inherits the grant.
+  const key = `${user.uid}:${workspace.dir}`;
+  if (openProjects.has(key)) return;
+  await grantTree(user, workspace.dir, ['.git', '.ao', ...topLevelName(workspace.dir, dataDir)]);
+  openProjects.add(key);
 }
+const openProjects = new Set<string>();
 
 /** Lets the executor user run a synced script: search down to its folder, read inside it. */
 export async function openScriptToExecutor(user: ExecutorUser, scriptDir: string): Promise<void> {
