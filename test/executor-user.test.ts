@@ -85,6 +85,18 @@ describe('the executor user', () => {
     await fs.rm(outer, { recursive: true, force: true });
   });
 
+  it('keeps read and write on a project opened to it when a script inside it is opened after', async () => {
+    const { outer, workspace } = await closedTree();
+    const project = path.join(workspace, 'my project');
+    const scripts = path.join(project, '.ao', 'scripts', 'tool');
+    await fs.mkdir(scripts, { recursive: true });
+    await grantTree(user, project, ['.ao']);
+    await grantSearch(user, path.dirname(scripts));
+    await grantReadTree(user, scripts);
+    expect((await asExecutor('ls "$1" && echo x > "$1/new"', project)).code).toBe(0);
+    await fs.rm(outer, { recursive: true, force: true });
+  });
+
   it.each([true, false])('may read and run a synced script (ACLs: %s)', async (acl) => {
     const { outer, workspace } = await closedTree();
     const script = path.join(workspace, 'tool.sh');

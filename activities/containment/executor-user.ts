@@ -122,11 +122,31 @@ export async function grantSearch(user: ExecutorUser, dir: string, options: Gran
     if (current === path.dirname(current)) break;
   }
   if (!closed.length) return;
-  if (await useAcl(options)) return setfacl(['-m', `u:${user.uid}:x`, ...closed]);
+  if (await useAcl(options)) {
+    // An entry the user has already (rwX on a project opened to it) is never narrowed to search only.
+    const entries = await userEntries(user, closed);
+    const missing = closed.filter((folder) => !entries.get(folder)?.includes('x'));
+    if (missing.length) await setfacl(['-m', `u:${user.uid}:x`, ...missing]);
+    return;
+  }
   for (const folder of closed) await fs.chmod(folder, ((await fs.stat(folder)).mode & 0o7777) | 0o001);
 }
 /** Folders already made searchable: each run's workspace path is walked once, not checked again. */
 const searchable = new Set<string>();
+
+/** The permissions (`rwx`, `--x`, …) of the user's own ACL entry on each path that has one. */
+async function userEntries(user: ExecutorUser, paths: string[]): Promise<Map<string, string>> {
+  const { stdout } = await run('getfacl', ['--absolute-names', '--numeric', '--', ...paths]);
+  const entries = new Map<string, string>();
+  let file: string | undefined;
+  for (const line of stdout.split('\n')) {
+    // getfacl writes unusual characters of a path (a space) as octal escapes.
+    if (line.startsWith('# file: ')) file = line.slice('# file: '.length).replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+    const entry = new RegExp(`^user:${user.uid}:([rwx-]{3})`).exec(line);
+    if (file && entry) entries.set(file, entry[1]!);
+  }
+  return entries;
+}
 
 /** The entries of `dir` (not `dir` itself), depth first; links are listed, never followed. */
 async function entriesUnder(dir: string): Promise<string[]> {
