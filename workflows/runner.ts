@@ -40,6 +40,11 @@ const SCRIPT_SYNC_PATCH = 'script-sync';
 const SCRIPT_SYNC_UPGRADE_PATCH = 'script-sync-upgrade';
 /** The presence activity carries a summary (which runner process holds it) for the Temporal UI. */
 const PRESENCE_SUMMARY_PATCH = 'presence-summary';
+/**
+ * A forgotten runner's workflow ends. Only histories with a forget update reach the check, so older ones
+ * never call it; the marker records which code decided. (The last heartbeat kept in the state adds no command.)
+ */
+const FORGET_PATCH = 'runner-forget';
 
 /** Runs refused for lack of room that are woken when a slot frees; bounded so history stays small. */
 const MAX_WAITERS = 200;
@@ -182,7 +187,7 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
     // Only a forget can be set in histories that have it: older ones wait exactly as they did.
     await condition(() => state!.online || workflowInfo().continueAsNewSuggested || forgotten);
     // A registration that raced the forget wins: the runner is back.
-    if (forgotten && !state!.online) break;
+    if (forgotten && !state!.online && patched(FORGET_PATCH)) break;
     forgotten = false;
     if (workflowInfo().continueAsNewSuggested) break;
     // A runner that comes back to a workflow from before script sync starts a fresh run of it, which has sync.
