@@ -145,6 +145,21 @@ describe('forgetting a runner', () => {
     expect(new Date(back.scripts['file-stats']!.installed_at).getUTCFullYear()).toBeGreaterThanOrEqual(2024);
   });
 
+  it('refuses to forget an offline runner that still holds a run, naming the run', async () => {
+    const tag = uniqueTag('holding');
+    const { process: runner, runnerId } = await stack.startRunner({ tags: [tag] });
+    const id = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: 600_000 }, additional_demands: { tags: [tag] } });
+    await stack.waitForRun(id, (run) => run.status === 'running');
+    await runner.stop('SIGKILL');
+    // The run keeps its slot while it waits for its runner to come back (the dispatch timeout, 30 s).
+    const offline = await runnerIn(runnerId, 'offline');
+    expect(offline.active_runs).toEqual([id]);
+    const refused = await stack.api<{ error: string }>('DELETE', `/runners/${runnerId}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toContain(`still holds 1 run(s) (${id})`);
+    expect((await stack.api('POST', `/runs/${id}/stop`)).status).toBe(202);
+  });
+
   it('shows when a runner that died was last heard from', async () => {
     const { process: runner, runnerId } = await stack.startRunner({ tags: [uniqueTag('killed')] });
     await eventually(async () => {
