@@ -2,7 +2,7 @@ import { CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { ExecutionResult } from '../core/contract/workflow-io.js';
 import type { ExecutorProfile } from '../core/contract/executor-profile.js';
-import type { RunnerRegistration } from '../core/contract/fleet.js';
+import type { PresenceHeartbeat, RunnerRegistration } from '../core/contract/fleet.js';
 import type { Redactor } from '../core/contract/secrets.js';
 import type { Containment } from './containment/containment.js';
 import type { ExecutorUser } from './containment/executor-user.js';
@@ -56,8 +56,9 @@ export function createRunnerActivities({ client, registration, profile, killGrac
      */
     async holdPresence(): Promise<void> {
       const context = Context.current();
-      const timer = setInterval(() => heartbeat({ pid: process.pid, instance: registration.instance.id }), HEARTBEAT_INTERVAL_MS);
-      heartbeat({ pid: process.pid, instance: registration.instance.id });
+      const beat = (): void => heartbeat({ pid: process.pid, instance: registration.instance.id, at: new Date().toISOString() } satisfies PresenceHeartbeat);
+      const timer = setInterval(beat, HEARTBEAT_INTERVAL_MS);
+      beat();
       const shuttingDown = new Promise<void>((resolve) => {
         if (shutdownSignal.aborted) resolve();
         shutdownSignal.addEventListener('abort', () => resolve(), { once: true });

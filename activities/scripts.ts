@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { MAX_BUNDLE_BYTES, SCRIPT_VERSION_HEADER, ScriptBundleError, unpackScriptBundle } from '../core/config/script-bundle.js';
 import { replaceFolder } from '../core/config/files.js';
-import { SCRIPT_DEFINITION_FILE, readScriptFolder } from '../core/config/scripts.js';
+import { readScriptFolder } from '../core/config/scripts.js';
 import { Name } from '../core/contract/names.js';
 import type { InstalledScript, ScriptSyncFailureType } from '../core/contract/fleet.js';
 import type { Script, ScriptRef } from '../core/contract/config-files.js';
@@ -123,7 +123,8 @@ export function createScriptActivities({ projectDir, apiUrl, apiToken, log = () 
         }
         const script = await readInstalledScript(projectDir, entry.name);
         if (!script) continue;
-        const stat = await fs.stat(path.join(installedScriptDir(projectDir, entry.name), SCRIPT_DEFINITION_FILE));
+        // The folder's own time: it was made at install, while its files may carry a bundle's time (1970, before noMtime).
+        const stat = await fs.stat(installedScriptDir(projectDir, entry.name));
         installed[entry.name] = { version: script.version, installed_at: stat.mtime.toISOString() };
       }
       return installed;

@@ -55,7 +55,7 @@ export function createApp({ runs, fleet, agents, scripts, events, credentials, a
   if (codec) app.use(codecRouter({ ...codec, credentials }));
   app.use(authenticate(credentials));
   app.use(runsRouter(runs, audit, registry));
-  app.use(fleetRouter(fleet, registry));
+  app.use(fleetRouter(fleet, audit, registry));
   app.use(configRouter(agents, scripts, audit, registry));
   app.use(identityRouter(credentials, audit, registry));
   app.use(eventsRouter(events, admission, registry));

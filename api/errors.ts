@@ -13,6 +13,9 @@ import {
   TokenNotFoundError,
   EventBatchTooLargeError,
   EventTooLargeError,
+  InvalidCursorError,
+  RunnerForgetRefusedError,
+  RunnerNotFoundError,
   describeIssues,
 } from '../core/contract/errors.js';
 import type { ErrorBody } from '../core/contract/http.js';
@@ -77,13 +80,15 @@ export function toHttpError(error: unknown): { status: number; body: ErrorBody }
   if (error instanceof ParametersInvalidError) {
     return { status: 400, body: { error: error.message, details: { problems: error.problems, schema: error.schema } } };
   }
-  if (error instanceof AgentNotFoundError || error instanceof RunNotFoundError || error instanceof ScriptNotFoundError || error instanceof SessionNotFoundError || error instanceof TokenNotFoundError) {
+  if (error instanceof AgentNotFoundError || error instanceof RunNotFoundError || error instanceof ScriptNotFoundError || error instanceof SessionNotFoundError || error instanceof TokenNotFoundError || error instanceof RunnerNotFoundError) {
     return { status: 404, body: { error: error.message } };
   }
   if (error instanceof ForbiddenError) return { status: 403, body: { error: error.message, details: { needs: error.needed } } };
   if (error instanceof ConfigConflictError) return { status: 409, body: { error: error.message, ...(error.details ? { details: error.details } : {}) } };
   if (error instanceof AgentInactiveError) return { status: 409, body: { error: error.message } };
   if (error instanceof RunStopRefusedError) return { status: 409, body: { error: error.message, details: { type: error.type } } };
+  if (error instanceof RunnerForgetRefusedError) return { status: 409, body: { error: error.message } };
+  if (error instanceof InvalidCursorError) return { status: 400, body: { error: error.message } };
   if (error instanceof InvalidConfigFileError) return { status: 422, body: { error: error.message, details: { problems: error.problems } } };
   return { status: 500, body: { error: 'internal error' } };
 }

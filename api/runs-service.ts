@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { loadAgent } from '../core/config/agents.js';
 import { AgentInactiveError, RunNotFoundError, RunStopRefusedError, SessionNotFoundError } from '../core/contract/errors.js';
 import { RUN_STATUSES, isFinalRunStatus, type RunStatus } from '../core/contract/run-status.js';
+import { listExecutionsPage } from '../core/temporal/list-page.js';
 import { readRunState } from '../core/temporal/run-state.js';
 import { runDetails, runSummary } from '../core/temporal/summaries.js';
 import { checkRunParameters } from '../core/config/run-parameters.js';
@@ -36,7 +37,7 @@ export interface RunFilter {
   runner?: string;
   session?: string;
   tag?: string;
-  /** Only runs started before this time: the `next_cursor` of the previous page. */
+  /** Where the page starts: the `next_cursor` of the previous page. */
   cursor?: string;
   limit: number;
 }
@@ -133,7 +134,7 @@ export class RunsService {
   }
 
   async list(filter: RunFilter): Promise<{ runs: RunSummary[]; next_cursor: string | undefined }> {
-    const { allOf, attributeIs, workflowTypeIs, startedBefore } = visibility;
+    const { allOf, attributeIs, workflowTypeIs } = visibility;
     const query = allOf(
       workflowTypeIs(RUN_WORKFLOW_TYPE),
       filter.status && attributeIs(searchAttributes.runStatus, filter.status),
@@ -141,14 +142,9 @@ export class RunsService {
       filter.runner && attributeIs(searchAttributes.runnerId, filter.runner),
       filter.session && attributeIs(searchAttributes.sessionId, filter.session),
       filter.tag && attributeIs(searchAttributes.tags, filter.tag),
-      filter.cursor && startedBefore(filter.cursor),
     );
-    const runs: RunSummary[] = [];
-    for await (const execution of this.options.client.workflow.list({ query, pageSize: filter.limit })) {
-      runs.push(this.summary(execution));
-      if (runs.length >= filter.limit) break;
-    }
-    return { runs, next_cursor: runs.length === filter.limit ? runs.at(-1)!.started_at : undefined };
+    const page = await listExecutionsPage(this.options.client, query, filter.limit, filter.cursor);
+    return { runs: page.executions.map((execution) => this.summary(execution)), next_cursor: page.next_cursor };
   }
 
   async sessionRuns(sessionId: string, limit = 200): Promise<RunSummary[]> {

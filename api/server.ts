@@ -31,6 +31,11 @@ const ApiEnv = TemporalEnv.extend({
   AO_NO_RUNNER_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(300),
   /** How long a picked runner has to take the run before another is picked. */
   AO_DISPATCH_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(30),
+  /**
+   * How long a runner may be offline before `GET /runners` leaves it out (`?all=true` still shows it);
+   * 0 keeps offline runners listed. An admin forgets one for good with `DELETE /runners/:id`.
+   */
+  AO_RUNNER_FORGET_AFTER_SECONDS: z.coerce.number().int().min(0).default(24 * 3600),
   /** PostgreSQL for run events (several API processes can share it); unset: files under the data dir. */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL').optional(),
 });
@@ -50,7 +55,9 @@ async function main(): Promise<void> {
     noRunnerTimeoutSeconds: env.AO_NO_RUNNER_TIMEOUT_SECONDS,
     dispatchTimeoutSeconds: env.AO_DISPATCH_TIMEOUT_SECONDS,
   });
-  const fleet = new FleetService(client, env.AO_PROFILES_DIR);
+  const fleet = new FleetService(client, env.AO_PROFILES_DIR, {
+    ...(env.AO_RUNNER_FORGET_AFTER_SECONDS > 0 ? { forgetAfterSeconds: env.AO_RUNNER_FORGET_AFTER_SECONDS } : {}),
+  });
   const configLock = new ConfigLock();
   const agents = new AgentsService(env.AO_CONFIG_DIR, configLock);
   const scripts = new ScriptsService(client, env.AO_CONFIG_DIR, configLock);

@@ -106,7 +106,7 @@ describe('the dashboard as the API serves it', () => {
     const apiUrl = await stack.startApi();
     const api = stack.processes.at(-1)!;
     await open('/runners', stack.token, apiUrl);
-    await page.locator(`[data-testid=runner-card][data-runner-id="${runnerId}"]`).waitFor();
+    await page.locator(`[data-testid=runner-row][data-runner-id="${runnerId}"]`).waitFor();
     await api.stop();
     await page.getByTestId('error').filter({ hasText: 'the API does not answer' }).waitFor();
   });
@@ -350,11 +350,11 @@ describe('the runs list', () => {
 describe('the fleet pages', () => {
   it('show the runner with its profile, executor and load', async () => {
     await open('/runners');
-    const card = page.locator(`[data-testid=runner-card][data-runner-id="${runnerId}"]`);
-    await card.waitFor();
-    await expect(card.getAttribute('data-status')).resolves.toBe('online');
-    await expect(card.getByTestId('runner-profile').innerText()).resolves.toBe('echo');
-    await expect(card.getByTestId('runner-load').innerText()).resolves.toMatch(/^\d+ \/ 1$/);
+    const row = page.locator(`[data-testid=runner-row][data-runner-id="${runnerId}"]`);
+    await row.waitFor();
+    await expect(row.getAttribute('data-status')).resolves.toBe('online');
+    await expect(row.getByTestId('runner-profile').innerText()).resolves.toBe('echo');
+    await expect(row.getByTestId('runner-load').innerText()).resolves.toMatch(/^\d+ \/ 1$/);
     await screenshot(page, 'runners');
   });
 
@@ -446,7 +446,7 @@ describe('when a script is created on the scripts page', () => {
     await screenshot(page, 'scripts');
 
     await page.getByRole('link', { name: 'Runners', exact: true }).click();
-    await page.locator(`[data-testid=runner-card][data-runner-id="${runnerId}"] [data-script="${name}"][data-version="${script.version}"]`).waitFor();
+    await page.locator(`[data-testid=runner-row][data-runner-id="${runnerId}"] [data-script="${name}"][data-version="${script.version}"]`).waitFor();
 
     const agent = await stack.api('POST', '/agents', { body: { name: `uses-${name}`, type: 'procedural', script: name } });
     expect(agent.status).toBe(201);

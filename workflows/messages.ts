@@ -63,6 +63,14 @@ export const setRunnerHealthSignal = defineSignal<[{ instance_id: string; health
 export const releaseSlotSignal = defineSignal<[{ run_id: string }]>('releaseSlot');
 /** An update, because the run must know whether it got the slot; capacity is never exceeded. */
 export const reserveSlotUpdate = defineUpdate<{ accepted: boolean; reason?: string }, [{ run_id: string; workflow_id: string }]>('reserveSlot');
+/**
+ * An update, because the admin must learn whether the runner was forgotten: the validator refuses
+ * a runner that is not offline or still holds runs. A forgotten runner's workflow ends; the
+ * runner registers afresh (a new workflow) if it comes back.
+ */
+export const forgetRunnerUpdate = defineUpdate<{ forgotten: true }, [{ by: string }]>('forgetRunner');
+/** Failure type of a refused forget. */
+export const RUNNER_NOT_FORGETTABLE = 'RUNNER_NOT_FORGETTABLE';
 /** Sent to runs that were refused for lack of room when a slot frees up, so they try again at once. */
 export const runnerAvailableSignal = defineSignal('runnerAvailable');
 export const runnerStateQuery = defineQuery<RunnerState>('runnerState');

@@ -1,5 +1,8 @@
 import {
   ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  TimeoutFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -11,17 +14,19 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createRunnerActivities } from '../activities/runner.js';
-import { notTakingRunsReason, takesRuns, type RunnerRegistration } from '../core/contract/fleet.js';
+import { notForgettableReason, notTakingRunsReason, takesRuns, type PresenceHeartbeat, type RunnerRegistration } from '../core/contract/fleet.js';
 import { searchAttributes } from '../core/contract/search-attributes.js';
 import {
   deregisterRunnerSignal,
   drainRunnerSignal,
+  forgetRunnerUpdate,
   registerRunnerSignal,
   releaseSlotSignal,
   removeScriptsSignal,
   reserveSlotUpdate,
   runnerAvailableSignal,
   runnerStateQuery,
+  RUNNER_NOT_FORGETTABLE,
   runnerTaskQueue,
   setRunnerHealthSignal,
   syncScriptsSignal,
@@ -35,6 +40,11 @@ const SCRIPT_SYNC_PATCH = 'script-sync';
 const SCRIPT_SYNC_UPGRADE_PATCH = 'script-sync-upgrade';
 /** The presence activity carries a summary (which runner process holds it) for the Temporal UI. */
 const PRESENCE_SUMMARY_PATCH = 'presence-summary';
+/**
+ * A forgotten runner's workflow ends. Only histories with a forget update reach the check, so older ones
+ * never call it; the marker records which code decided. (The last heartbeat kept in the state adds no command.)
+ */
+const FORGET_PATCH = 'runner-forget';
 
 /** Runs refused for lack of room that are woken when a slot frees; bounded so history stays small. */
 const MAX_WAITERS = 200;
@@ -54,6 +64,8 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
   // State carried from a run of this workflow before the script fields existed gets them empty.
   let state: RunnerState | undefined = carried ? { ...carried, scripts: carried.scripts ?? {}, script_failures: carried.script_failures ?? {} } : undefined;
   let instanceGeneration = 0;
+  /** Set by an admin's forget: the workflow ends instead of waiting for the runner to come back. */
+  let forgotten = false;
   const waiters: string[] = [];
   const scriptSync = createScriptSync(
     {
@@ -78,9 +90,10 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
       { key: searchAttributes.runnerOnline, value: takesRuns(current) },
     ]);
   };
-  const markOffline = (reason: string): void => {
+  const markOffline = (reason: string, lastHeartbeatAt?: string): void => {
     if (!state || !state.online) return;
-    state = { ...state, online: false, offline_reason: reason, since: now(), draining: false };
+    const heard = lastHeartbeatAt ?? state.last_heartbeat_at;
+    state = { ...state, online: false, offline_reason: reason, since: now(), draining: false, ...(heard ? { last_heartbeat_at: heard } : {}) };
     publish(state);
   };
 
@@ -119,7 +132,8 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
   });
 
   setHandler(deregisterRunnerSignal, ({ instance_id }) => {
-    if (state?.registration.instance.id === instance_id) markOffline('runner shut down');
+    // The runner itself sent this: it was heard from just now.
+    if (state?.registration.instance.id === instance_id) markOffline('runner shut down', now());
   });
 
   setHandler(releaseSlotSignal, ({ run_id }) => {
@@ -141,6 +155,20 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
     return { accepted: true };
   });
 
+  setHandler(
+    forgetRunnerUpdate,
+    (_request) => {
+      forgotten = true;
+      return { forgotten: true as const };
+    },
+    {
+      validator: (_request) => {
+        const refused = state ? notForgettableReason(state) : 'runner has not registered';
+        if (refused) throw ApplicationFailure.create({ type: RUNNER_NOT_FORGETTABLE, message: refused, nonRetryable: true });
+      },
+    },
+  );
+
   setHandler(syncScriptsSignal, ({ scripts }) => scriptSync.onSync(scripts));
   setHandler(removeScriptsSignal, ({ names }) => scriptSync.onRemove(names));
 
@@ -156,7 +184,11 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
   const syncing = patched(SCRIPT_SYNC_PATCH) ? scriptSync.loop() : undefined;
 
   for (;;) {
-    await condition(() => state!.online || workflowInfo().continueAsNewSuggested);
+    // Only a forget can be set in histories that have it: older ones wait exactly as they did.
+    await condition(() => state!.online || workflowInfo().continueAsNewSuggested || forgotten);
+    // A registration that raced the forget wins: the runner is back.
+    if (forgotten && !state!.online && patched(FORGET_PATCH)) break;
+    forgotten = false;
     if (workflowInfo().continueAsNewSuggested) break;
     // A runner that comes back to a workflow from before script sync starts a fresh run of it, which has sync.
     if (!syncing && patched(SCRIPT_SYNC_UPGRADE_PATCH)) break;
@@ -175,13 +207,14 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
     const { instance, hostname } = state!.registration;
     const summary = patched(PRESENCE_SUMMARY_PATCH) ? { summary: `runner ${runnerId} is alive: pid ${instance.pid} on ${hostname}` } : {};
     const presence = holdPresence.executeWithOptions(summary, []).then(
-      () => 'ended' as const,
-      () => 'lost' as const,
+      () => ({ outcome: 'ended' as const, heard: now() }),
+      (error: unknown) => ({ outcome: 'lost' as const, heard: lastHeartbeatOf(error) }),
     );
-    const outcome = await Promise.race([
+    const ending = await Promise.race([
       presence,
-      condition(() => instanceGeneration !== generation || workflowInfo().continueAsNewSuggested).then(() => 'interrupted' as const),
+      condition(() => instanceGeneration !== generation || workflowInfo().continueAsNewSuggested).then(() => ({ outcome: 'interrupted' as const, heard: undefined })),
     ]);
+    const { outcome } = ending;
     if (outcome === 'interrupted') {
       // A new instance registered, or history is long: the next presence hold starts afresh. The old one is
       // left to end by itself (time out, or complete on the new process that picked it up), not cancelled:
@@ -192,10 +225,23 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
       continue;
     }
     if (instanceGeneration !== generation) continue;
-    markOffline(outcome === 'ended' ? 'runner shut down' : 'runner stopped heartbeating (process gone or unreachable)');
+    markOffline(outcome === 'ended' ? 'runner shut down' : 'runner stopped heartbeating (process gone or unreachable)', ending.heard);
+  }
+  if (forgotten) {
+    // Forgotten: the workflow ends here (no continue-as-new); a returning runner's registration starts a new one.
+    await condition(allHandlersFinished);
+    return;
   }
   await syncing;
   await condition(allHandlersFinished);
   // Waiting runs poll on their own as well; dropping the waiter list here loses no run.
   await continueAsNew<typeof runnerWorkflow>(state, scriptSync.wanted);
+}
+
+/** When a lost presence hold last heartbeat: its heartbeat timeout carries the last details the runner sent. */
+function lastHeartbeatOf(error: unknown): string | undefined {
+  const cause = error instanceof ActivityFailure ? error.cause : undefined;
+  if (!(cause instanceof TimeoutFailure)) return undefined;
+  const details = cause.lastHeartbeatDetails as Partial<PresenceHeartbeat> | undefined;
+  return typeof details?.at === 'string' ? details.at : undefined;
 }

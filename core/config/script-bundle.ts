@@ -67,7 +67,8 @@ export async function unpackScriptBundle(archive: Buffer, dest: string): Promise
     if (problems.length) throw new ScriptBundleError(`bundle refused: ${problems.join('; ')}`);
     if (!names.includes(SCRIPT_DEFINITION_FILE)) throw new ScriptBundleError(`bundle has no ${SCRIPT_DEFINITION_FILE}`);
     if (new Set(names).size !== names.length) throw new ScriptBundleError('bundle names one file twice');
-    extract({ file, cwd: dest, sync: true, strict: true, preservePaths: false });
+    // The bundle's fixed mtime (0, for the same bytes everywhere) must not become the files' on disk.
+    extract({ file, cwd: dest, sync: true, strict: true, preservePaths: false, noMtime: true });
     return names;
   } finally {
     await fs.rm(scratch, { recursive: true, force: true });

@@ -115,3 +115,26 @@ export class EventTooLargeError extends Error {
     this.name = 'EventTooLargeError';
   }
 }
+
+export class RunnerNotFoundError extends Error {
+  constructor(readonly runnerId: string) {
+    super(`runner "${runnerId}" is not registered (never was, or was forgotten)`);
+    this.name = 'RunnerNotFoundError';
+  }
+}
+
+/** A forget the runner's state refuses: it is not offline, or still holds runs. */
+export class RunnerForgetRefusedError extends Error {
+  constructor(readonly runnerId: string, message: string) {
+    super(message);
+    this.name = 'RunnerForgetRefusedError';
+  }
+}
+
+/** A `cursor` that is not a `next_cursor` this list gave out. */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('cursor is not a next_cursor of this list');
+    this.name = 'InvalidCursorError';
+  }
+}

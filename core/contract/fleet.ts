@@ -92,6 +92,8 @@ export const RunnerState = z.object({
   scripts: z.record(z.string(), InstalledScript),
   /** Scripts whose last install or removal failed; retried with a growing pause. */
   script_failures: z.record(z.string(), ScriptSyncFailure),
+  /** The last presence heartbeat of a presence hold that has ended: an offline runner still shows when it was last heard. */
+  last_heartbeat_at: z.string().optional(),
 });
 export type RunnerState = z.infer<typeof RunnerState>;
 
@@ -104,6 +106,21 @@ type Liveness = Pick<RunnerState, 'online' | 'draining' | 'unhealthy_reason'>;
 /** The one rule for what a runner's state means: only an `online` runner takes runs. */
 export const runnerStatus = (state: Liveness): RunnerStatus =>
   !state.online ? 'offline' : state.draining ? 'draining' : state.unhealthy_reason ? 'unhealthy' : 'online';
+
+/** Only a runner that is offline and holds no run may be forgotten; why not, in words, otherwise. */
+export function notForgettableReason(state: Pick<RunnerState, 'online' | 'draining' | 'unhealthy_reason' | 'active_runs'>): string | undefined {
+  const status = runnerStatus(state);
+  if (status !== 'offline') return `runner is ${status}: only an offline runner can be forgotten`;
+  if (state.active_runs.length) return `runner still holds ${state.active_runs.length} run(s) (${state.active_runs.join(', ')}): they release their slots when they end`;
+  return undefined;
+}
+
+/** What the presence activity heartbeats; `at` lets the workflow keep the last heartbeat time once the hold ends. */
+export interface PresenceHeartbeat {
+  pid: number;
+  instance: string;
+  at: string;
+}
 
 export const takesRuns = (state: Liveness): boolean => runnerStatus(state) === 'online';
 

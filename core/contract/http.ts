@@ -44,7 +44,8 @@ export const ListRunsQuery = z
     runner: RunnerId.optional(),
     session: SessionId.optional(),
     tag: Tag.optional(),
-    cursor: z.iso.datetime({ message: 'cursor is the next_cursor of a previous page' }).optional(),
+    /** The `next_cursor` of the previous page (opaque: Temporal's page token). */
+    cursor: z.string().max(4096).regex(/^[A-Za-z0-9_-]+$/, 'cursor is the next_cursor of a previous page').optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
   })
   .strict();

@@ -7,6 +7,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/runs/new', name: 'new-run', component: () => import('./pages/NewRunPage.vue') },
   { path: '/runs/:id', name: 'run', component: () => import('./pages/RunDetailPage.vue'), props: true },
   { path: '/runners', name: 'runners', component: () => import('./pages/RunnersPage.vue') },
+  { path: '/fleet', name: 'fleet', component: () => import('./pages/FleetPage.vue') },
   { path: '/agents', name: 'agents', component: () => import('./pages/AgentsPage.vue') },
   { path: '/agents/new', name: 'agent-new', component: () => import('./pages/AgentEditPage.vue') },
   { path: '/agents/:name', name: 'agent', component: () => import('./pages/AgentEditPage.vue'), props: true },

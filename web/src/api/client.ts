@@ -5,6 +5,7 @@ import {
   Agent,
   CreateRunResponse,
   EventPage,
+  FleetOverview,
   ProfileList,
   RunList,
   RunView,
@@ -141,8 +142,17 @@ export class ApiClient {
     return this.request('GET', `/runs/${encode(id)}/events`, { query: { after }, schema: EventPage });
   }
 
-  listRunners({ signal }: ReadOptions = {}) {
-    return this.request('GET', '/runners', { schema: RunnerList, signal });
+  /** `all`: runners offline for longer than the API's drop-off time too. */
+  listRunners({ signal, all }: ReadOptions & { all?: boolean } = {}) {
+    return this.request('GET', '/runners', { query: { all: all ? 'true' : undefined }, schema: RunnerList, signal });
+  }
+
+  forgetRunner(id: string) {
+    return this.request('DELETE', `/runners/${encode(id)}`);
+  }
+
+  getFleetOverview({ signal }: ReadOptions = {}) {
+    return this.request('GET', '/fleet/overview', { schema: FleetOverview, signal });
   }
 
   listProfiles({ signal }: ReadOptions = {}) {

@@ -25,6 +25,7 @@ import {
 } from '../../../core/contract/http';
 import { EXECUTOR_TYPES } from '../../../core/contract/executor-profile';
 import { RUNNER_STATUSES, RunnerView } from '../../../core/contract/fleet';
+import { FleetOverview } from '../../../core/contract/fleet-overview';
 import { CreatedToken, TokenList, USER_ROLES, RUNNER_ROLE, type CreateTokenRequest } from '../../../core/contract/identity';
 
 /**
@@ -40,6 +41,7 @@ export {
   CreateRunResponse,
   EXECUTOR_TYPES,
   EventPage,
+  FleetOverview,
   ProfileList,
   ProfileListing,
   RUNNER_STATUSES,
@@ -64,6 +66,7 @@ export type { TokenView } from '../../../core/contract/identity';
 export type { Agent as AgentType } from '../../../core/contract/config-files';
 export type { BrokenFile } from '../../../core/contract/http';
 export type { RunnerStatus } from '../../../core/contract/fleet';
+export type { WaitingDemand } from '../../../core/contract/fleet-overview';
 
 /** Sets the fields given; `null` clears an optional one (`PATCH` bodies, api/routes/config.ts). */
 type Patch<T> = { [K in keyof T]?: T[K] | null };
