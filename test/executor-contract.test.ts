@@ -8,6 +8,7 @@ import type { RunView } from '../core/contract/http.js';
 import * as anthropic from './support/scripted-anthropic.js';
 import * as gemini from './support/scripted-gemini.js';
 import * as openai from './support/scripted-openai.js';
+import { ownedByExecutor } from './support/executor-user.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 
 /**
@@ -134,6 +135,8 @@ describe.each(kits)('the $type executor', (kit) => {
       const profiles = await fs.mkdtemp(path.join(scratch, 'profiles-'));
       const home = await fs.mkdtemp(path.join(scratch, 'home-'));
       await fs.mkdir(path.join(home, 'codex-home'));
+      // The CLI's own home (CODEX_HOME passes through): the executor user writes there, as it would in a deployment.
+      await ownedByExecutor(home);
       const command = kit.type === 'claude-code' ? bin('claude') : bin(kit.type);
       const env = kit.env(endpoint, home);
       // The vendor settings reach the executor only because the profile passes them through.

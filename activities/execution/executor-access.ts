@@ -18,10 +18,13 @@ export async function openToExecutor(user: ExecutorUser, workspace: Pick<Workspa
 }
 const openProjects = new Set<string>();
 
-/** Lets the executor user run a synced script: search down to its folder, read inside it. */
-export async function openScriptToExecutor(user: ExecutorUser, scriptDir: string): Promise<void> {
-  await grantSearch(user, path.dirname(scriptDir));
-  await grantReadTree(user, scriptDir);
+/**
+ * Lets the executor user read a file or folder (and what is in it): a synced script's folder, a
+ * policy file. Search down to it, read on it.
+ */
+export async function openReadOnlyToExecutor(user: ExecutorUser, target: string): Promise<void> {
+  await grantSearch(user, path.dirname(target));
+  await grantReadTree(user, target);
 }
 
 /** The name of the entry of `dir` that holds `inner`, if `inner` is inside `dir`. */

@@ -11,7 +11,7 @@ import type { Workspace } from '../workspace.js';
 import type { Attempt, ExecuteDependencies, ExecuteRequest } from './context.js';
 import { grantTree, userEnvironment, type ExecutorUser } from '../containment/executor-user.js';
 import { executorEnvironment } from './environment.js';
-import { openScriptToExecutor } from './executor-access.js';
+import { openReadOnlyToExecutor } from './executor-access.js';
 
 /** Everything needed to spawn the executor: what it is, what it reads, and how. */
 export interface Launch {
@@ -55,8 +55,11 @@ export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequ
   }
   const user = deps.executorUser;
   const prepared = adapter.prepare ? await adapter.prepare(invocation, { home: user?.home ?? os.homedir() }) : {};
-  // A settings home the runner prepared is the executor's to write (its sessions live there).
-  if (user && prepared.HOME) await grantTree(user, prepared.HOME);
+  if (user) {
+    // A settings home the runner prepared is the executor's to write (its sessions live there).
+    if (prepared.HOME) await grantTree(user, prepared.HOME);
+    for (const file of adapter.executorReads?.(invocation) ?? []) await openReadOnlyToExecutor(user, path.resolve(registration.project_dir, file));
+  }
   const env = executorEnvironment(process.env, profile.config, { AO_RUN_ID: request.run_id, AO_WORKSPACE_DIR: workspace.dir }, prepared, user ? userEnvironment(user) : {});
   return { adapter, invocation, ...planned, env, ...(sessionId ? { sessionId } : {}) };
 }
@@ -78,6 +81,6 @@ async function proceduralCommand(registration: RunnerRegistration, interpreter: 
     throw runFailure('EXECUTOR_NOT_FOUND', `script ${script.name} version ${script.version.slice(0, 12)} is not on runner ${registration.runner_id}: ${have}`);
   }
   const file = installedScriptPath(registration.project_dir, script);
-  if (user) await openScriptToExecutor(user, path.dirname(file));
+  if (user) await openReadOnlyToExecutor(user, path.dirname(file));
   return [...(interpreter ?? []), file];
 }

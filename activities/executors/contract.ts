@@ -31,6 +31,11 @@ export interface ExecutorAdapter<C extends ExecutorConfig = ExecutorConfig> {
   /** Structured events from one line of stdout; adapters with it report those instead of raw stdout. */
   parseLine?(line: string): ExecutorEvent[];
   /**
+   * Files outside the workspace the executor itself reads (a policy file the profile names): an
+   * executor user is given read access to them, or the CLI would silently go without.
+   */
+  executorReads?(invocation: ExecutorInvocation<C>): string[];
+  /**
    * Prepares what the executor needs before it starts (e.g. an isolated settings home, under
    * `where.home`: the home of the user the executor runs as); returns environment additions.
    */

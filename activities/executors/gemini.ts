@@ -86,6 +86,8 @@ export const geminiAdapter: ExecutorAdapter<GeminiConfig> = {
   capabilities: { resume: true, structured_events: true, cost: false },
   defaultCommand: () => ['gemini'],
   plan: (invocation, command) => ({ argv: geminiArgs(invocation, command), stdin: '' }),
+  // Gemini skips a policy file it cannot read, without a word: it must be readable to the executor.
+  executorReads: (invocation) => (invocation.executor_config.policy ? [invocation.executor_config.policy] : []),
   async prepare(invocation, where) {
     // One home per executor user, kept across runs: gemini stores the sessions a follow-up run resumes there.
     const home = path.join(where.home, '.cache', 'ao', 'gemini-home');

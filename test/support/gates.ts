@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { grantSearch, resolveExecutorUser } from '../../activities/containment/executor-user.js';
+import { reachableByExecutor } from './executor-user.js';
 
 /**
  * Gates hold an echo run at a point the test chooses, so "still running when X happens" is a fact
@@ -20,8 +20,7 @@ async function gateFile(dir: string, label: string): Promise<string> {
   const folder = path.join(dir, 'gates');
   await fs.mkdir(folder, { recursive: true, mode: 0o755 });
   // Executors run as the executor user (the runner is root here): the gate must be where it can look.
-  const user = await resolveExecutorUser(undefined);
-  if (user) await grantSearch(user, folder);
+  await reachableByExecutor(folder);
   return path.join(folder, `${label}-${crypto.randomBytes(4).toString('hex')}`);
 }
 
