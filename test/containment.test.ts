@@ -6,6 +6,7 @@ import type { RunView } from '../core/contract/http.js';
 import type { ContainmentKind } from '../core/contract/fleet.js';
 import { processesTagged, stillRunning, watchdogOf, type SeenProcess } from './support/run-processes.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
+import { testTime } from './support/time.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
 /**
@@ -61,12 +62,12 @@ async function escapeesOf(tag: string, count = ESCAPEES): Promise<SeenProcess[]>
 }
 
 async function expectAllGone(seen: SeenProcess[]): Promise<void> {
-  await eventually(() => expect(stillRunning(seen)).toEqual([]), 30_000);
+  await eventually(() => expect(stillRunning(seen)).toEqual([]), testTime(30_000));
 }
 
 async function stopAndWait(id: string): Promise<RunView> {
   await stack.api('POST', `/runs/${id}/stop`);
-  return stack.waitForRun(id, undefined, 90_000);
+  return stack.waitForRun(id, undefined, testTime(90_000));
 }
 
 async function runnerView(runnerId: string): Promise<RunnerView> {
@@ -112,7 +113,7 @@ describe.each<[ContainmentKind]>([['cgroup'], ['process-group']])('with %s conta
     await startRunner(tag);
     const id = await stack.postRun({ agent: 'escapees', parameters: { tag }, timeout_seconds: 8, additional_demands: { tags: [tag] } });
     const seen = await escapeesOf(tag);
-    const run = await stack.waitForRun(id, undefined, 60_000);
+    const run = await stack.waitForRun(id, undefined, testTime(60_000));
     expect(run.error?.type).toBe('RUN_TIMEOUT');
     expect(stillRunning(seen)).toEqual([]);
     expect(processesTagged(tag)).toEqual([]);
@@ -166,7 +167,7 @@ describe.each<[ContainmentKind]>([['cgroup'], ['process-group']])('with %s conta
     expect(again.process.output).toMatch(/ended \d+ leftover\(s\) of runs an earlier instance of this runner started/);
     expect(stillRunning(seen)).toEqual([]);
     // The retried attempt runs the script again on the restarted runner.
-    await stack.waitForRun(id, (run) => /executor restarted after its runner came back/.test(history(run)), 90_000);
+    await stack.waitForRun(id, (run) => /executor restarted after its runner came back/.test(history(run)), testTime(90_000));
     const second = await escapeesOf(tag);
     expect(second.every((process) => !seen.some((old) => old.pid === process.pid && old.startTime === process.startTime))).toBe(true);
     expect((await stopAndWait(id)).status).toBe('stopped');
@@ -184,7 +185,7 @@ describe.each<[ContainmentKind]>([['cgroup'], ['process-group']])('with %s conta
     // Gone while the run still belonged to the lost runner: the hand-over comes only after its heartbeats are missed.
     expect((await stack.waitForRun(id, () => true)).runner_id).toBe(lost.runnerId);
 
-    const handedOver = await stack.waitForRun(id, (run) => run.runner_id === taker.runnerId && run.status === 'running', 90_000);
+    const handedOver = await stack.waitForRun(id, (run) => run.runner_id === taker.runnerId && run.status === 'running', testTime(90_000));
     expect(history(handedOver)).toContain(`runner ${lost.runnerId}`);
     const second = await escapeesOf(tag);
     expect(stillRunning(first)).toEqual([]);
@@ -207,7 +208,7 @@ describe.each<[ContainmentKind]>([['cgroup'], ['process-group']])('with %s conta
       expect((await stack.waitForRun(id, () => true)).runner_id).toBe(cutOff.runnerId);
       await cutOff.process.waitFor(/had no contact with Temporal for \d+s; it ended the run's processes, so the run never runs in two places/);
 
-      await stack.waitForRun(id, (run) => run.runner_id === taker.runnerId && run.status === 'running', 90_000);
+      await stack.waitForRun(id, (run) => run.runner_id === taker.runnerId && run.status === 'running', testTime(90_000));
       const second = await escapeesOf(tag);
       expect(stillRunning(first)).toEqual([]);
       expect((await stopAndWait(id)).status).toBe('stopped');

@@ -6,6 +6,7 @@ import { runWorkflowId } from '../workflows/messages.js';
 import { keyShapes } from './support/key-shapes.js';
 import type { TestProcess } from './support/process.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
+import { testTime } from './support/time.js';
 
 /**
  * A hostile script: prints each value it is given in two writes with a pause between (on stdout
@@ -73,7 +74,7 @@ async function rawHistory(id: string): Promise<string> {
 
 async function leakRun(fail: boolean): Promise<{ run: RunView; events: RunEvent[] }> {
   const parameters = { leak: { pairs: secrets.map(halves) }, ...(fail ? { fail: true } : {}) };
-  const run = await stack.waitForRun(await stack.postRun({ agent: 'leak', parameters, additional_demands: { tags: [tag] } }), undefined, 90_000);
+  const run = await stack.waitForRun(await stack.postRun({ agent: 'leak', parameters, additional_demands: { tags: [tag] } }), undefined, testTime(90_000));
   return { run, events: await eventsOf(run.id) };
 }
 

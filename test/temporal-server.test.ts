@@ -17,6 +17,7 @@ import { makeCertificates, type TestCertificates } from './support/certificates.
 import { HOSTILE_SCRIPT, expectContained, parseHostileReport } from './support/hostile-agent.js';
 import { startPostgres } from './support/postgres.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
+import { testTime } from './support/time.js';
 
 // The production topology without Docker: the real Temporal server (built from module source by
 // `npm run temporal:install-server`) on PostgreSQL, with mTLS, and ao's real processes against it.
@@ -163,7 +164,7 @@ describe('runs on the production topology', () => {
     await started().waitForRun(id, (run) => run.status === 'running');
     await doomed.process.stop('SIGKILL');
     const survivor = await started().startRunner({ tags: [tag] });
-    const run = await started().waitForRun(id, undefined, 120_000);
+    const run = await started().waitForRun(id, undefined, testTime(120_000));
     expect(run.status).toBe('completed');
     expect(run.runner_id).toBe(survivor.runnerId);
     expect(reasons(run)).toContain(`runner ${doomed.runnerId}`);
@@ -200,7 +201,7 @@ describe('runs on the production topology', () => {
     await server!.stop();
     server = await startTemporalServer({ ...serverOptions, ports });
 
-    const run = await started().waitForRun(id, undefined, 120_000);
+    const run = await started().waitForRun(id, undefined, testTime(120_000));
     expect(run.status).toBe('completed');
     expect(run.result).toMatchObject({ echo: { parameters: { sleep_ms: 6_000 } } });
   });
