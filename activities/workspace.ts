@@ -71,7 +71,7 @@ export type OpenWorkspace = (workspace: Workspace) => Promise<void>;
  * Prepares the folder a run works in. A worktree that already exists for the run (its runner
  * crashed and came back) is reused as it is, so the resumed executor finds its work.
  */
-export async function prepareWorkspace(projectDir: string, runId: string, mode: WorkspaceMode, baseRef?: string, open: OpenWorkspace = async () => undefined): Promise<Workspace> {
+export async function prepareWorkspace(projectDir: string, runId: string, mode: WorkspaceMode, baseRef?: string, open: OpenWorkspace = () => Promise.resolve()): Promise<Workspace> {
   if (mode === 'project') {
     await open({ mode, dir: projectDir });
     return { mode, dir: projectDir };
