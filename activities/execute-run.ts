@@ -1,4 +1,5 @@
 import { ApplicationFailure, CancelledFailure, Context, heartbeat } from '@temporalio/activity';
+import { secondsSince } from '../core/observability/metrics.js';
 import { runFailure } from '../core/contract/failures.js';
 import { secretValues } from '../core/contract/secrets.js';
 import type { ExecutionResult } from '../core/contract/workflow-io.js';
@@ -27,19 +28,49 @@ export async function executeRun(deps: ExecuteDependencies, request: ExecuteRequ
   const { info } = Context.current();
   const attempt: Attempt = { number: info.attempt, ...(info.attempt > 1 ? { previous: info.heartbeatDetails as ExecuteProgress | undefined } : {}) };
   const emit: Emit = (kind, data) => deps.events.emit(request.run_id, attempt.number, kind, data);
-  const { mode, workspace } = await openWorkspace(deps, request);
-  const work = (): Promise<ExecutionResult> => runInWorkspace(deps, request, workspace, attempt, emit);
-  deps.log.runStarted(request.run_id, request.agent.name, workspace.dir);
+  const measure = measureRun(deps, request, info);
   const started = Date.now();
   try {
+    const { mode, workspace } = await openWorkspace(deps, request);
+    const work = (): Promise<ExecutionResult> => runInWorkspace(deps, request, workspace, attempt, emit);
+    deps.log.runStarted(request.run_id, request.agent.name, workspace.dir);
     const result = await (mode === 'project' ? deps.projectLock(work) : work());
     deps.log.runEnded(request.run_id, 'completed', Date.now() - started);
+    measure.ended('completed');
     return result;
   } catch (error) {
     const redacted = redactFailure(error, deps.redactor);
-    deps.log.runEnded(request.run_id, error instanceof CancelledFailure ? 'stopped' : 'failed', Date.now() - started, (redacted as Error).message);
+    const status = error instanceof CancelledFailure ? 'stopped' : 'failed';
+    deps.log.runEnded(request.run_id, status, Date.now() - started, (redacted as Error).message);
+    measure.ended(status);
     throw redacted;
   }
+}
+
+/**
+ * The run's figures on this runner's metrics: its slot, its start and end, the queue wait (taken
+ * now) and, on a stop, how long the runner took from the stop reaching it to the run's end.
+ */
+function measureRun(deps: ExecuteDependencies, request: ExecuteRequest, info: ReturnType<typeof Context.current>['info']) {
+  const labels = { agent: request.agent.name, profile: deps.registration.executor_profile };
+  const releaseSlot = deps.metrics.holdSlot();
+  deps.metrics.runsStarted.inc(labels);
+  // The first attempt only: a retry after a crash is not the run waiting for a runner.
+  if (info.attempt === 1 && request.created_at) deps.metrics.queueWait.observe({ profile: labels.profile }, secondsSince(request.created_at));
+  let stopReachedAt: number | undefined;
+  const onStop = (): void => {
+    stopReachedAt = Date.now();
+  };
+  const { cancellationSignal } = Context.current();
+  cancellationSignal.addEventListener('abort', onStop, { once: true });
+  return {
+    ended(status: 'completed' | 'failed' | 'stopped'): void {
+      cancellationSignal.removeEventListener('abort', onStop);
+      releaseSlot();
+      deps.metrics.runsEnded.inc({ ...labels, status });
+      if (status === 'stopped' && stopReachedAt !== undefined) deps.metrics.stopLatency.observe({ profile: labels.profile }, secondsSince(stopReachedAt));
+    },
+  };
 }
 
 /** The run's folder, in the agent's or the profile's workspace mode; git's refusal is `WORKSPACE_FAILED`. */
@@ -93,6 +124,7 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
       const { registration, profile } = deps;
       emit('session_started', { pid, attempt: attempt.number, executor_type: profile.type, runner_id: registration.runner_id, ...(launch.sessionId ? { session_id: launch.sessionId } : {}) });
       report.started(pid, attempt, launch.sessionId);
+      if (attempt.number === 1 && request.created_at) deps.metrics.dispatchLatency.observe({ profile: registration.executor_profile }, secondsSince(request.created_at));
     },
   });
   const { outcome } = supervised;

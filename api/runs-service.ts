@@ -18,6 +18,7 @@ import {
   runWorkflowId,
   stopRunUpdate,
 } from '../workflows/messages.js';
+import type { ApiMetrics } from '../core/observability/metrics.js';
 
 export interface RunsServiceOptions {
   client: Client;
@@ -26,6 +27,8 @@ export interface RunsServiceOptions {
   temporalUiUrl: string;
   noRunnerTimeoutSeconds?: number;
   dispatchTimeoutSeconds?: number;
+  /** Counts each run started, by agent. */
+  metrics?: Pick<ApiMetrics, 'runsStarted'>;
 }
 
 export type { RunSummary } from '../core/contract/http.js';
@@ -90,6 +93,7 @@ export class RunsService {
       staticSummary: runSummary(input),
       staticDetails: runDetails(input),
     });
+    this.options.metrics?.runsStarted.inc({ agent: agent.name });
     return { id };
   }
 
