@@ -40,7 +40,8 @@ export interface TracingOptions {
   exporter?: SpanExporter;
 }
 
-const wantsExport = (env: TracingEnv): boolean =>
+/** Whether the environment asks for export: `otlp`, or an endpoint without `none`. */
+export const tracingWanted = (env: TracingEnv): boolean =>
   env.OTEL_TRACES_EXPORTER === 'otlp' || (env.OTEL_TRACES_EXPORTER !== 'none' && Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT));
 
 /**
@@ -50,7 +51,7 @@ const wantsExport = (env: TracingEnv): boolean =>
  */
 export function startTracing({ serviceName, env = {}, exporter }: TracingOptions): Tracing {
   const resource = new Resource({ 'service.name': env.OTEL_SERVICE_NAME ?? serviceName });
-  if (!exporter && !wantsExport(env)) {
+  if (!exporter && !tracingWanted(env)) {
     return { enabled: false, tracer: trace.getTracer(TRACER_NAME), spanProcessor: new NoopSpanProcessor(), resource, shutdown: () => Promise.resolve() };
   }
   // A caller's exporter gets every span at once; OTLP goes in batches.
