@@ -47,7 +47,8 @@ export async function startOtlpReceiver(): Promise<{ endpoint: string; spans: Re
       }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpExport;
       for (const resourceSpans of body.resourceSpans ?? []) {
-        const service = String(attributes(resourceSpans.resource?.attributes)['service.name'] ?? '');
+        const name = attributes(resourceSpans.resource?.attributes)['service.name'];
+        const service = typeof name === 'string' ? name : '';
         for (const scope of resourceSpans.scopeSpans ?? []) {
           for (const span of scope.spans ?? []) {
             spans.push({ service, traceId: span.traceId, spanId: span.spanId, ...(span.parentSpanId ? { parentSpanId: span.parentSpanId } : {}), name: span.name, attributes: attributes(span.attributes) });
