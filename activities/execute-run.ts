@@ -131,7 +131,7 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   emit('session_ended', { exit_code: outcome.exitCode, signal: outcome.signal, duration_ms: supervised.durationMs, outcome: sessionEndOutcome(supervised) });
   if (supervised.cutOffMs !== undefined) {
     const message = `runner ${deps.registration.runner_id} had no contact with Temporal for ${Math.round(supervised.cutOffMs / 1000)}s; it ended the run's processes, so the run never runs in two places`;
-    deps.log.error(`${request.run_id}: ${message}`);
+    deps.log.error(`${request.run_id}: ${message}`, request.run_id);
     throw runnerCutOff(message);
   }
   if (outcome.aborted && !supervised.timedOut && Context.current().cancellationDetails?.workerShutdown) {

@@ -7,12 +7,14 @@ export type LogLevel = 'quiet' | 'normal' | 'verbose';
 export interface RunnerLog {
   info(message: string): void;
   verbose(message: string): void;
-  error(message: string): void;
+  /** `runId`: the run it concerns, a field of its JSON line. */
+  error(message: string, runId?: string): void;
   /** Always shown, whatever the level: the runner registered, drains, stopped. */
   announce(message: string): void;
   runStarted(runId: string, agent: string, workspace: string): void;
   runEnded(runId: string, status: 'completed' | 'failed' | 'stopped', durationMs: number, detail?: string): void;
-  hook(run: HookRun): void;
+  /** `runId`: the run it ran for; none for a health check. */
+  hook(run: HookRun, runId?: string): void;
 }
 
 const COLORS = { dim: 2, red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36 } as const;
@@ -60,7 +62,7 @@ function jsonRunnerLog(logger: Logger, level: LogLevel): RunnerLog {
   return {
     info: (message) => level !== 'quiet' && logger.info(message),
     verbose: (message) => level === 'verbose' && logger.info(message, { verbose: true }),
-    error: (message) => logger.error(message),
+    error: (message, runId) => logger.error(message, runId ? { run_id: runId } : undefined),
     announce: (message) => logger.info(message),
     runStarted: (runId, agent, workspace) =>
       level !== 'quiet' && logger.info(`run ${runId} agent ${agent} in ${workspace}`, { event: 'run_started', run_id: runId, agent, workspace }),
@@ -71,8 +73,8 @@ function jsonRunnerLog(logger: Logger, level: LogLevel): RunnerLog {
       if (status === 'failed') logger.error(message, fields);
       else logger.info(message, fields);
     },
-    hook: (run) => {
-      const fields = { event: 'hook', hook: run.hook, passed: run.passed, exit_code: run.exit_code, timed_out: run.timed_out, duration_ms: run.duration_ms };
+    hook: (run, runId) => {
+      const fields = { event: 'hook', ...(runId ? { run_id: runId } : {}), hook: run.hook, passed: run.passed, exit_code: run.exit_code, timed_out: run.timed_out, duration_ms: run.duration_ms };
       if (!run.passed) logger.error(`hook ${run.hook} failed (${run.timed_out ? 'timed out' : `exit ${run.exit_code}`}): ${run.output}`, { ...fields, output: run.output });
       else if (level === 'verbose') logger.info(`hook ${run.hook} passed in ${seconds(run.duration_ms)}`, fields);
     },

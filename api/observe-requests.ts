@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, context, trace, type Tracer } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, context, propagation, trace, type Tracer } from '@opentelemetry/api';
 import type { Request, RequestHandler } from 'express';
 import type { ApiMetrics } from '../core/observability/metrics.js';
 
@@ -12,13 +12,15 @@ const routeOf = (req: Request): string => {
 };
 
 /**
- * One span per request (the parent of what its handler starts in Temporal: the client interceptor
+ * One span per request (continuing the caller's trace when it sends one) (the parent of what its handler starts in Temporal: the client interceptor
  * takes the active span) and its count and duration, labelled by route pattern once it is known.
  */
 export function observeRequests(metrics: ApiMetrics, tracer: Tracer): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
-    const span = tracer.startSpan(`${req.method} request`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method } });
+    // A caller that sends `traceparent` (W3C) gets the run in its own trace.
+    const parent = propagation.extract(context.active(), req.headers);
+    const span = tracer.startSpan(`${req.method} request`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method } }, parent);
     res.once('finish', () => {
       const route = routeOf(req);
       const status = res.statusCode;
@@ -29,6 +31,6 @@ export function observeRequests(metrics: ApiMetrics, tracer: Tracer): RequestHan
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     });
-    context.with(trace.setSpan(context.active(), span), next);
+    context.with(trace.setSpan(parent, span), next);
   };
 }

@@ -63,7 +63,7 @@ describe('logs off a terminal', () => {
     expect(lines.find((line) => line.component === 'temporal-sdk')?.level).toMatch(/^(warn|error)$/);
   });
 
-  it('are JSON lines from the API and the control worker', async () => {
+  it('are JSON lines from the API and the control worker', () => {
     const [api, control] = [stack.processes.find((process) => process.name === 'api')!, stack.processes.find((process) => process.name === 'control')!];
     expect(jsonLines(api.rawOutput).find((line) => line.msg.startsWith('api listening on http://'))).toMatchObject({ name: 'api', level: 'info' });
     expect(jsonLines(control.rawOutput).find((line) => line.msg.startsWith('control worker polling'))).toMatchObject({ name: 'control', level: 'info' });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../core/config/paths.js';
 import { METRICS } from '../core/observability/metrics.js';
 import { freePort } from '../temporal-config/dev-server.js';
+import { parseRunnerOptions } from '../workers/runner-options.js';
 import { runGate } from './support/gates.js';
 import { parseExposition, valueOf, type Sample } from './support/prometheus.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
@@ -141,6 +142,16 @@ describe('metrics', () => {
     expect((await fetch(`${origin}/`)).status).toBe(404);
     expect((await fetch(runner.metricsUrl, { method: 'POST' })).status).toBe(404);
     expect((await fetch(`${origin}/metrics/../etc/passwd`)).status).toBe(404);
+  });
+});
+
+describe('the runner’s metrics options', () => {
+  it('are off by default, read from flags or the environment, and name the option when wrong', () => {
+    expect(parseRunnerOptions([], {})).toMatchObject({ metricsPort: undefined, temporalMetricsPort: undefined, metricsHost: '127.0.0.1' });
+    expect(parseRunnerOptions([], { AO_RUNNER_METRICS_PORT: '9464', AO_RUNNER_TEMPORAL_METRICS_PORT: '9465' })).toMatchObject({ metricsPort: 9464, temporalMetricsPort: 9465 });
+    expect(parseRunnerOptions(['--metrics-port', '0'], { AO_RUNNER_METRICS_PORT: '9464' }).metricsPort).toBe(0);
+    expect(() => parseRunnerOptions(['--temporal-metrics-port', '0'], {})).toThrow(/--temporal-metrics-port \/ AO_RUNNER_TEMPORAL_METRICS_PORT: /);
+    expect(() => parseRunnerOptions(['--metrics-port', 'many'], {})).toThrow(/--metrics-port \/ AO_RUNNER_METRICS_PORT: /);
   });
 });
 

@@ -108,6 +108,15 @@ describe('tracing in a process', () => {
     }
   });
 
+  it('continues the trace of a caller that sends traceparent', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const callerSpan = '00f067aa0ba902b7';
+    const response = await fetch(`${stack.apiUrl}/healthz`, { headers: { traceparent: `00-${traceId}-${callerSpan}-01` } });
+    expect(response.status).toBe(200);
+    const request = await eventually(() => only(receiver.spans.filter((span) => span.traceId === traceId), 'GET /healthz'));
+    expect(request).toMatchObject({ service: 'ao-api', parentSpanId: callerSpan });
+  });
+
   it('stays off unless the environment asks for OTLP export', () => {
     expect(tracingWanted({})).toBe(false);
     expect(tracingWanted({ OTEL_SERVICE_NAME: 'ao-api' })).toBe(false);
