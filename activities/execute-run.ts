@@ -42,7 +42,8 @@ export async function executeRun(deps: ExecuteDependencies, request: ExecuteRequ
     const redacted = redactFailure(error, deps.redactor);
     const status = error instanceof CancelledFailure ? 'stopped' : 'failed';
     deps.log.runEnded(request.run_id, status, Date.now() - started, (redacted as Error).message);
-    measure.ended(status);
+    // A run this runner gives back (its shutdown, or cut off from Temporal) goes on elsewhere: not a failure of the run.
+    measure.ended(error instanceof ApplicationFailure && HANDED_BACK.has(error.type ?? '') ? 'handed_back' : status);
     throw redacted;
   }
 }
@@ -51,6 +52,10 @@ export async function executeRun(deps: ExecuteDependencies, request: ExecuteRequ
  * The run's figures on this runner's metrics: its slot, its start and end, the queue wait (taken
  * now) and, on a stop, how long the runner took from the stop reaching it to the run's end.
  */
+/** Failure types with which this runner hands a run back to the workflow, which dispatches it again. */
+const RUNNER_CUT_OFF = 'RUNNER_CUT_OFF';
+const HANDED_BACK = new Set<string>([RUNNER_SHUTDOWN, RUNNER_CUT_OFF]);
+
 function measureRun(deps: ExecuteDependencies, request: ExecuteRequest, info: ReturnType<typeof Context.current>['info']) {
   const labels = { agent: request.agent.name, profile: deps.registration.executor_profile };
   const releaseSlot = deps.metrics.holdSlot();
@@ -64,7 +69,7 @@ function measureRun(deps: ExecuteDependencies, request: ExecuteRequest, info: Re
   const { cancellationSignal } = Context.current();
   cancellationSignal.addEventListener('abort', onStop, { once: true });
   return {
-    ended(status: 'completed' | 'failed' | 'stopped'): void {
+    ended(status: 'completed' | 'failed' | 'stopped' | 'handed_back'): void {
       cancellationSignal.removeEventListener('abort', onStop);
       releaseSlot();
       deps.metrics.runsEnded.inc({ ...labels, status });
@@ -173,7 +178,7 @@ function workflowReporter(deps: ExecuteDependencies, runId: string) {
  * Retried like a crash: when the attempt has timed out meanwhile, Temporal ignores it (the run
  * was handed over); otherwise this runner's retry resumes the run.
  */
-const runnerCutOff = (message: string): ApplicationFailure => ApplicationFailure.create({ type: 'RUNNER_CUT_OFF', message, nonRetryable: false });
+const runnerCutOff = (message: string): ApplicationFailure => ApplicationFailure.create({ type: RUNNER_CUT_OFF, message, nonRetryable: false });
 
 /** Not a run failure: the workflow hands the run to another runner. */
 const runnerShutdown = (runnerId: string): ApplicationFailure =>

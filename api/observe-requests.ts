@@ -2,7 +2,7 @@ import { SpanKind, SpanStatusCode, context, propagation, trace, type Tracer } fr
 import type { Request, RequestHandler } from 'express';
 import type { ApiMetrics } from '../core/observability/metrics.js';
 
-/** What a request without a matching route is counted as: raw paths would grow the label set without bound. */
+/** What a request no route pattern answered (a dashboard file, or no route at all) is counted as: raw paths would grow the label set without bound. */
 const UNMATCHED_ROUTE = 'unmatched';
 
 /** The route pattern (`/runs/:id`), never the raw path. */
