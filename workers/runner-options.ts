@@ -46,6 +46,7 @@ Options (each also read from the environment variable shown):
 
 Temporal: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"),
 TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA, TEMPORAL_TLS, TEMPORAL_API_KEY.
+Traces (off unless set): OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER=otlp, OTEL_SERVICE_NAME.
 `;
 
 const csv = z
