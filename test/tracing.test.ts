@@ -1,7 +1,21 @@
-import { context, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { AgentsService } from '../api/agents-service.js';
+import { createApp } from '../api/app.js';
+import { AuditLog } from '../api/audit-log.js';
+import { ConfigLock } from '../api/config-lock.js';
+import { CredentialStore } from '../api/credentials.js';
+import { EventAdmission } from '../api/event-admission.js';
+import { FileEventStore } from '../api/event-store.js';
+import { FleetService } from '../api/fleet-service.js';
 import { RunsService } from '../api/runs-service.js';
+import { ScriptsService } from '../api/scripts-service.js';
+import { defaultProfilesDir } from '../core/config/paths.js';
 import { clientTracingInterceptors } from '../core/observability/temporal-tracing.js';
 import { startTracing, tracingWanted, type Tracing } from '../core/observability/tracing.js';
 import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/temporal/connection.js';
@@ -79,6 +93,17 @@ describe('tracing a run', () => {
   });
 });
 
+describe('tracing a request', () => {
+  it('continues the trace of a caller that sends traceparent', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const callerSpan = '00f067aa0ba902b7';
+    const response = await fetch(`${stack.apiUrl}/healthz`, { headers: { traceparent: `00-${traceId}-${callerSpan}-01` } });
+    expect(response.status).toBe(200);
+    const request = await eventually(() => only(receiver.spans.filter((span) => span.traceId === traceId), 'GET /healthz'));
+    expect(request).toMatchObject({ service: 'ao-api', parentSpanId: callerSpan });
+  });
+});
+
 describe('tracing in a process', () => {
   let tracing: Tracing;
   const exporter = new InMemorySpanExporter();
@@ -89,32 +114,59 @@ describe('tracing in a process', () => {
     await tracing.shutdown();
   });
 
-  it('makes the run’s StartWorkflow span a child of the caller’s active span, through the client interceptor', async () => {
+  it('puts a run started through an API in this process (in-memory exporter) and its workers (OTLP) in one trace', async () => {
     const client = await connectClient(temporalSettingsFromEnv(TemporalEnv.parse({ TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: stack.namespace })), {
       interceptors: clientTracingInterceptors(),
     });
+    const dataDir = await fs.mkdtemp(path.join(stack.root, 'in-process-api-'));
+    const token = crypto.randomBytes(18).toString('base64url');
+    const lock = new ConfigLock();
+    const app = createApp({
+      runs: new RunsService({ client, configDir: stack.configDir, namespace: stack.namespace, temporalUiUrl: 'http://127.0.0.1:8233' }),
+      fleet: new FleetService(client, defaultProfilesDir),
+      agents: new AgentsService(stack.configDir, lock),
+      scripts: new ScriptsService(client, stack.configDir, lock),
+      events: new FileEventStore(path.join(dataDir, 'events')),
+      credentials: CredentialStore.inDataDir(dataDir, token),
+      admission: new EventAdmission(client),
+      audit: AuditLog.inDataDir(dataDir),
+      tracer: tracing.tracer,
+    });
+    const server = await new Promise<http.Server>((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
     try {
-      const runs = new RunsService({ client, configDir: stack.configDir, namespace: stack.namespace, temporalUiUrl: 'http://127.0.0.1:8233', noRunnerTimeoutSeconds: 1 });
-      const parent = tracing.tracer.startSpan('caller');
-      await context.with(trace.setSpan(context.active(), parent), () => runs.create({ agent: 'echo', prompt: 'in-process', parameters: {} }, 'tracing-test'));
-      parent.end();
+      const tag = uniqueTag('in-process');
+      await stack.startRunner({ tags: [tag] });
+      const { port } = server.address() as AddressInfo;
+      const response = await fetch(`http://127.0.0.1:${port}/runs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ agent: 'echo', prompt: 'in-process', additional_demands: { tags: [tag] } }),
+      });
+      expect(response.status).toBe(201);
+      const { id } = (await response.json()) as { id: string };
+      expect((await stack.waitForRun(id)).status).toBe('completed');
+
       const spans: ReadableSpan[] = exporter.getFinishedSpans();
+      const request = spans.find((span) => span.name === 'POST /runs');
       const start = spans.find((span) => span.name === `StartWorkflow:${RUN_WORKFLOW_TYPE}`);
-      expect(start?.parentSpanId).toBe(parent.spanContext().spanId);
-      expect(start?.spanContext().traceId).toBe(parent.spanContext().traceId);
-      expect(start?.resource.attributes['service.name']).toBe('ao-test');
+      expect(request?.resource.attributes['service.name']).toBe('ao-test');
+      expect(start?.parentSpanId).toBe(request?.spanContext().spanId);
+      const traceId = request!.spanContext().traceId;
+      expect(start?.spanContext().traceId).toBe(traceId);
+      // The control worker and the runner continue it, each exporting on its own.
+      const received = await eventually(() => {
+        const inTrace = receiver.spans.filter((span) => span.traceId === traceId);
+        const workflow = only(inTrace, `RunWorkflow:${RUN_WORKFLOW_TYPE}`);
+        return { workflow, spawn: only(inTrace, 'executor spawn') };
+      }, testTime(30_000));
+      expect(received.workflow).toMatchObject({ service: 'ao-control', parentSpanId: start!.spanContext().spanId });
+      expect(received.spawn.attributes['ao.workflow_id']).toBe(runWorkflowId(id));
     } finally {
+      await new Promise((resolve) => server.close(resolve));
       await client.connection.close();
     }
-  });
-
-  it('continues the trace of a caller that sends traceparent', async () => {
-    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-    const callerSpan = '00f067aa0ba902b7';
-    const response = await fetch(`${stack.apiUrl}/healthz`, { headers: { traceparent: `00-${traceId}-${callerSpan}-01` } });
-    expect(response.status).toBe(200);
-    const request = await eventually(() => only(receiver.spans.filter((span) => span.traceId === traceId), 'GET /healthz'));
-    expect(request).toMatchObject({ service: 'ao-api', parentSpanId: callerSpan });
   });
 
   it('stays off unless the environment asks for OTLP export', () => {
