@@ -1,4 +1,4 @@
-import type { Tracer } from '@opentelemetry/api';
+import { trace, type Tracer } from '@opentelemetry/api';
 import express, { type ErrorRequestHandler } from 'express';
 import type { PayloadCodec } from '@temporalio/common';
 import type { AgentsService } from './agents-service.js';
@@ -25,7 +25,6 @@ import { metricsRouter } from './routes/metrics.js';
 import { observeRequests } from './observe-requests.js';
 import { createApiMetrics, type ApiMetrics } from '../core/observability/metrics.js';
 import { TRACER_NAME } from '../core/observability/tracing.js';
-import { trace } from '@opentelemetry/api';
 
 export interface AppDependencies {
   runs: RunsService;
@@ -39,7 +38,7 @@ export interface AppDependencies {
   /** With payload encryption on: the codec the Temporal UI and CLI decode payloads with, and the UI's origin. */
   codec?: { codec: PayloadCodec; uiOrigin: string };
   log?: (message: string) => void;
-  /** What `GET /metrics` shows; the runs service counts started runs on the same. */
+  /** What `GET /metrics` shows (give the runs service the same: it counts the runs started). */
   metrics?: ApiMetrics;
   /** The span of each request comes from it (a no-op one with tracing off). */
   tracer?: Tracer;
