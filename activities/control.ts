@@ -113,6 +113,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
             ...(agent.command ? { command: agent.command } : {}),
             ...(input.base_ref ? { base_ref: input.base_ref } : {}),
             ...(resumed?.executor_session_id ? { session_id: resumed.executor_session_id } : {}),
+            created_at: input.created_at,
           },
         };
       } catch (error) {

@@ -1,4 +1,5 @@
 import { ApplicationFailure, CancelledFailure, Context, heartbeat } from '@temporalio/activity';
+import { secondsSince } from '../core/observability/metrics.js';
 import { runFailure } from '../core/contract/failures.js';
 import { secretValues } from '../core/contract/secrets.js';
 import type { ExecutionResult } from '../core/contract/workflow-io.js';
@@ -29,19 +30,54 @@ export async function executeRun(deps: ExecuteDependencies, request: ExecuteRequ
   const { info } = Context.current();
   const attempt: Attempt = { number: info.attempt, ...(info.attempt > 1 ? { previous: info.heartbeatDetails as ExecuteProgress | undefined } : {}) };
   const emit: Emit = (kind, data) => deps.events.emit(request.run_id, attempt.number, kind, data);
-  const { mode, workspace } = await openWorkspace(deps, request);
-  const work = (): Promise<ExecutionResult> => runInWorkspace(deps, request, workspace, attempt, emit);
-  deps.log.runStarted(request.run_id, request.agent.name, workspace.dir);
+  const measure = measureRun(deps, request, info);
   const started = Date.now();
   try {
+    const { mode, workspace } = await openWorkspace(deps, request);
+    const work = (): Promise<ExecutionResult> => runInWorkspace(deps, request, workspace, attempt, emit);
+    deps.log.runStarted(request.run_id, request.agent.name, workspace.dir);
     const result = await (mode === 'project' ? deps.projectLock(work) : work());
     deps.log.runEnded(request.run_id, 'completed', Date.now() - started);
+    measure.ended('completed');
     return result;
   } catch (error) {
     const redacted = redactFailure(error, deps.redactor);
-    deps.log.runEnded(request.run_id, error instanceof CancelledFailure ? 'stopped' : 'failed', Date.now() - started, (redacted as Error).message);
+    const status = error instanceof CancelledFailure ? 'stopped' : 'failed';
+    deps.log.runEnded(request.run_id, status, Date.now() - started, (redacted as Error).message);
+    // A run this runner gives back (its shutdown, or cut off from Temporal) goes on elsewhere: not a failure of the run.
+    measure.ended(error instanceof ApplicationFailure && HANDED_BACK.has(error.type ?? '') ? 'handed_back' : status);
     throw redacted;
   }
+}
+
+/**
+ * The run's figures on this runner's metrics: its slot, its start and end, the queue wait (taken
+ * now) and, on a stop, how long the runner took from the stop reaching it to the run's end.
+ */
+/** Failure types with which this runner hands a run back to the workflow, which dispatches it again. */
+const RUNNER_CUT_OFF = 'RUNNER_CUT_OFF';
+const HANDED_BACK = new Set<string>([RUNNER_SHUTDOWN, RUNNER_CUT_OFF]);
+
+function measureRun(deps: ExecuteDependencies, request: ExecuteRequest, info: ReturnType<typeof Context.current>['info']) {
+  const labels = { agent: request.agent.name, profile: deps.registration.executor_profile };
+  const releaseSlot = deps.metrics.holdSlot();
+  deps.metrics.runsStarted.inc(labels);
+  // The first attempt only: a retry after a crash is not the run waiting for a runner.
+  if (info.attempt === 1 && request.created_at) deps.metrics.queueWait.observe({ profile: labels.profile }, secondsSince(request.created_at));
+  let stopReachedAt: number | undefined;
+  const onStop = (): void => {
+    stopReachedAt = Date.now();
+  };
+  const { cancellationSignal } = Context.current();
+  cancellationSignal.addEventListener('abort', onStop, { once: true });
+  return {
+    ended(status: 'completed' | 'failed' | 'stopped' | 'handed_back'): void {
+      cancellationSignal.removeEventListener('abort', onStop);
+      releaseSlot();
+      deps.metrics.runsEnded.inc({ ...labels, status });
+      if (status === 'stopped' && stopReachedAt !== undefined) deps.metrics.stopLatency.observe({ profile: labels.profile }, secondsSince(stopReachedAt));
+    },
+  };
 }
 
 /** The run's folder, in the agent's or the profile's workspace mode; git's refusal is `WORKSPACE_FAILED`. */
@@ -98,13 +134,14 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
       const { registration, profile } = deps;
       emit('session_started', { pid, attempt: attempt.number, executor_type: profile.type, runner_id: registration.runner_id, ...(launch.sessionId ? { session_id: launch.sessionId } : {}) });
       report.started(pid, attempt, launch.sessionId);
+      if (attempt.number === 1 && request.created_at) deps.metrics.dispatchLatency.observe({ profile: registration.executor_profile }, secondsSince(request.created_at));
     },
   });
   const { outcome } = supervised;
   emit('session_ended', { exit_code: outcome.exitCode, signal: outcome.signal, duration_ms: supervised.durationMs, outcome: sessionEndOutcome(supervised) });
   if (supervised.cutOffMs !== undefined) {
     const message = `runner ${deps.registration.runner_id} had no contact with Temporal for ${Math.round(supervised.cutOffMs / 1000)}s; it ended the run's processes, so the run never runs in two places`;
-    deps.log.error(`${request.run_id}: ${message}`);
+    deps.log.error(`${request.run_id}: ${message}`, request.run_id);
     throw runnerCutOff(message);
   }
   if (outcome.aborted && !supervised.timedOut && Context.current().cancellationDetails?.workerShutdown) {
@@ -146,7 +183,7 @@ function workflowReporter(deps: ExecuteDependencies, runId: string) {
  * Retried like a crash: when the attempt has timed out meanwhile, Temporal ignores it (the run
  * was handed over); otherwise this runner's retry resumes the run.
  */
-const runnerCutOff = (message: string): ApplicationFailure => ApplicationFailure.create({ type: 'RUNNER_CUT_OFF', message, nonRetryable: false });
+const runnerCutOff = (message: string): ApplicationFailure => ApplicationFailure.create({ type: RUNNER_CUT_OFF, message, nonRetryable: false });
 
 /** Not a run failure: the workflow hands the run to another runner. */
 const runnerShutdown = (runnerId: string): ApplicationFailure =>

@@ -10,6 +10,7 @@ import type { TemporalContact } from './execution/temporal-contact.js';
 import type { EventSpool } from './events/event-spool.js';
 import type { HookSettings } from './hooks.js';
 import type { RunnerLog } from './runner-log.js';
+import type { RunnerMetrics } from '../core/observability/metrics.js';
 import { executeRun, type ExecuteRequest } from './execute-run.js';
 
 export type { ExecuteRequest } from './execute-run.js';
@@ -36,12 +37,13 @@ export interface RunnerDependencies {
   events: EventSpool;
   hooks: HookSettings;
   log: RunnerLog;
+  metrics: RunnerMetrics;
 }
 
 const HEARTBEAT_INTERVAL_MS = 2_000;
 
 /** Activities served on one runner's own queue: they run on that machine. */
-export function createRunnerActivities({ client, registration, profile, killGraceMs, containment, executorUser, dataDir, redactor, contact, shutdownSignal, events, hooks, log }: RunnerDependencies) {
+export function createRunnerActivities({ client, registration, profile, killGraceMs, containment, executorUser, dataDir, redactor, contact, shutdownSignal, events, hooks, log, metrics }: RunnerDependencies) {
   // Runs in `project` mode share the project folder: one at a time.
   let projectQueue: Promise<unknown> = Promise.resolve();
   const projectLock = <T>(work: () => Promise<T>): Promise<T> => {
@@ -76,7 +78,7 @@ export function createRunnerActivities({ client, registration, profile, killGrac
 
     /** Runs the executor for one run and returns its result; cancelling the activity ends its process group. */
     execute(request: ExecuteRequest): Promise<ExecutionResult> {
-      return executeRun({ client, registration, profile, containment, ...(executorUser ? { executorUser } : {}), dataDir, redactor, contact, events, hooks, log, projectLock, killGraceMs: killGraceMs ?? 5_000 }, request);
+      return executeRun({ client, registration, profile, containment, ...(executorUser ? { executorUser } : {}), dataDir, redactor, contact, events, hooks, log, metrics, projectLock, killGraceMs: killGraceMs ?? 5_000 }, request);
     },
   };
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { secondsSince, type RunnerMetrics } from '../core/observability/metrics.js';
 import { MAX_BUNDLE_BYTES, SCRIPT_VERSION_HEADER, ScriptBundleError, unpackScriptBundle } from '../core/config/script-bundle.js';
 import { replaceFolder } from '../core/config/files.js';
 import { readScriptFolder } from '../core/config/scripts.js';
@@ -31,6 +32,8 @@ export interface ScriptActivityDependencies {
   apiUrl?: string;
   apiToken?: string;
   log?: (message: string) => void;
+  /** The script sync lag is observed on it. */
+  metrics?: Pick<RunnerMetrics, 'scriptSyncLag'>;
 }
 
 const failure = (type: ScriptSyncFailureType, message: string, nonRetryable = false): ApplicationFailure =>
@@ -40,7 +43,7 @@ const failure = (type: ScriptSyncFailureType, message: string, nonRetryable = fa
 /** Staging left younger than this may belong to an install still running (a retry, or a runner sharing the project). */
 const STALE_STAGING_MS = 10 * 60_000;
 
-export function createScriptActivities({ projectDir, apiUrl, apiToken, log = () => undefined }: ScriptActivityDependencies) {
+export function createScriptActivities({ projectDir, apiUrl, apiToken, log = () => undefined, metrics }: ScriptActivityDependencies) {
   const root = installedScriptsRoot(projectDir);
   // One install or removal of a name at a time in this process: an activity retry can overlap the attempt it replaces.
   const busy = new Map<string, Promise<unknown>>();
@@ -86,6 +89,8 @@ export function createScriptActivities({ projectDir, apiUrl, apiToken, log = () 
       await fs.chmod(path.join(staging, unpacked.script_file), 0o755);
       await replaceFolder(staging, installedScriptDir(projectDir, name));
       log(`installed script ${name} version ${version.slice(0, 12)}`);
+      // From the runner workflow scheduling the install (its first attempt) to the new version in place.
+      metrics?.scriptSyncLag.observe(secondsSince(Context.current().info.scheduledTimestampMs));
       return { version, installed_at: new Date().toISOString() };
     } catch (error) {
       if (error instanceof ScriptBundleError) throw failure('SCRIPT_BUNDLE_REFUSED', `script ${name}: ${error.message}`, true);

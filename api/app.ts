@@ -1,3 +1,4 @@
+import { trace, type Tracer } from '@opentelemetry/api';
 import express, { type ErrorRequestHandler } from 'express';
 import type { PayloadCodec } from '@temporalio/common';
 import type { AgentsService } from './agents-service.js';
@@ -20,6 +21,10 @@ import { runsRouter } from './routes/runs.js';
 import type { RunsService } from './runs-service.js';
 import type { ScriptsService } from './scripts-service.js';
 import { codecRouter } from './routes/codec.js';
+import { metricsRouter } from './routes/metrics.js';
+import { observeRequests } from './observe-requests.js';
+import { createApiMetrics, type ApiMetrics } from '../core/observability/metrics.js';
+import { TRACER_NAME } from '../core/observability/tracing.js';
 
 export interface AppDependencies {
   runs: RunsService;
@@ -33,12 +38,21 @@ export interface AppDependencies {
   /** With payload encryption on: the codec the Temporal UI and CLI decode payloads with, and the UI's origin. */
   codec?: { codec: PayloadCodec; uiOrigin: string };
   log?: (message: string) => void;
+  /** What `GET /metrics` shows (give the runs service the same: it counts the runs started). */
+  metrics?: ApiMetrics;
+  /** The span of each request comes from it (a no-op one with tracing off). */
+  tracer?: Tracer;
 }
 
 /** The HTTP API: thin routes over Temporal. Every route but the public ones (health, /openapi.json, /docs) needs a token, and each says which role. */
-export function createApp({ runs, fleet, agents, scripts, events, credentials, admission, audit, codec, log = console.error }: AppDependencies): express.Express {
+export function createApp({
+  runs, fleet, agents, scripts, events, credentials, admission, audit, codec, log = console.error,
+  metrics = createApiMetrics(), tracer = trace.getTracer(TRACER_NAME),
+}: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // First: every request, refused ones too, is counted and traced.
+  app.use(observeRequests(metrics, tracer));
   // Nobody may frame the dashboard (it acts with the stored token) or sniff a response into another type.
   app.use((_req, res, next) => {
     res.set({ 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'", 'x-content-type-options': 'nosniff' });
@@ -58,7 +72,8 @@ export function createApp({ runs, fleet, agents, scripts, events, credentials, a
   app.use(fleetRouter(fleet, audit, registry));
   app.use(configRouter(agents, scripts, audit, registry));
   app.use(identityRouter(credentials, audit, registry));
-  app.use(eventsRouter(events, admission, registry));
+  app.use(eventsRouter(events, admission, registry, metrics));
+  app.use(metricsRouter(metrics, registry));
 
   app.use((req) => {
     throw new HttpError(404, `no route for ${req.method} ${req.path}`);

@@ -55,10 +55,10 @@ export class PostgresEventStore implements EventStore {
 
   private constructor(private readonly pool: pg.Pool, private readonly listener: pg.Client) {}
 
-  static async connect(connectionString: string): Promise<PostgresEventStore> {
+  static async connect(connectionString: string, log: (message: string) => void = console.error): Promise<PostgresEventStore> {
     const pool = new pg.Pool({ connectionString, max: 10, application_name: POSTGRES_APPLICATION_NAME });
     // A pooled connection the server ends (a restart, an administrator) is dropped from the pool, not a crash.
-    pool.on('error', (error) => console.error(`event store: a PostgreSQL connection failed: ${error.message}`));
+    pool.on('error', (error) => log(`event store: a PostgreSQL connection failed: ${error.message}`));
     await pool.query(SCHEMA);
     const listener = new pg.Client({ connectionString, application_name: `${POSTGRES_APPLICATION_NAME}-listen` });
     await listener.connect();

@@ -19,6 +19,7 @@ import {
   runWorkflowId,
   stopRunUpdate,
 } from '../workflows/messages.js';
+import type { ApiMetrics } from '../core/observability/metrics.js';
 
 export interface RunsServiceOptions {
   client: Client;
@@ -27,6 +28,8 @@ export interface RunsServiceOptions {
   temporalUiUrl: string;
   noRunnerTimeoutSeconds?: number;
   dispatchTimeoutSeconds?: number;
+  /** Counts each run started, by agent. */
+  metrics?: Pick<ApiMetrics, 'runsStarted'>;
 }
 
 export type { RunSummary } from '../core/contract/http.js';
@@ -91,6 +94,7 @@ export class RunsService {
       staticSummary: runSummary(input),
       staticDetails: runDetails(input),
     });
+    this.options.metrics?.runsStarted.inc({ agent: agent.name });
     return { id };
   }
 

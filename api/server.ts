@@ -4,6 +4,10 @@ import { InvalidEnvironmentError, parseEnv } from '../core/config/env.js';
 import { defaultConfigDir, defaultDataDir, defaultProfilesDir } from '../core/config/paths.js';
 import { ensurePrivateDir } from '../core/config/private-files.js';
 import { redactProcessOutput } from '../core/process/redacted-output.js';
+import { LogEnv, createLogger, resolveLogFormat, type Logger } from '../core/observability/logger.js';
+import { createApiMetrics } from '../core/observability/metrics.js';
+import { clientTracingInterceptors } from '../core/observability/temporal-tracing.js';
+import { TracingEnv, startTracing } from '../core/observability/tracing.js';
 import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import { AgentsService } from './agents-service.js';
 import { createApp } from './app.js';
@@ -18,7 +22,7 @@ import { CredentialStore } from './credentials.js';
 import { RunsService } from './runs-service.js';
 import { ScriptsService } from './scripts-service.js';
 
-const ApiEnv = TemporalEnv.extend({
+const ApiEnv = TemporalEnv.extend(LogEnv.shape).extend(TracingEnv.shape).extend({
   AO_API_HOST: z.string().min(1).default('127.0.0.1'),
   AO_API_PORT: z.coerce.number().int().min(0).max(65_535).default(8787),
   /** Bearer token for every route; unset: generated once into the data dir. */
@@ -42,12 +46,20 @@ const ApiEnv = TemporalEnv.extend({
 
 // First of all: nothing this process prints shows a secret.
 redactProcessOutput();
+/** Set once the environment is read; errors before that are printed plainly. */
+let logger: Logger | undefined;
 
 async function main(): Promise<void> {
   const env = parseEnv(ApiEnv, process.env, 'the api');
+  const log = createLogger({ name: 'api', format: resolveLogFormat(env.AO_LOG_FORMAT) });
+  logger = log;
   const temporal = temporalSettingsFromEnv(env);
-  const client = await connectClient(temporal);
+  // Before the client: its interceptor carries each request's span into the workflows it starts.
+  const tracing = startTracing({ serviceName: 'ao-api', env });
+  const metrics = createApiMetrics();
+  const client = await connectClient(temporal, { interceptors: clientTracingInterceptors() });
   const runs = new RunsService({
+    metrics,
     client,
     configDir: env.AO_CONFIG_DIR,
     namespace: temporal.namespace,
@@ -60,18 +72,21 @@ async function main(): Promise<void> {
   });
   const configLock = new ConfigLock();
   const agents = new AgentsService(env.AO_CONFIG_DIR, configLock);
-  const scripts = new ScriptsService(client, env.AO_CONFIG_DIR, configLock);
+  const scripts = new ScriptsService(client, env.AO_CONFIG_DIR, configLock, (message) => log.error(message));
   // The data dir holds the token and the events: its owner's only.
   await ensurePrivateDir(env.AO_DATA_DIR);
-  const events = env.DATABASE_URL ? await PostgresEventStore.connect(env.DATABASE_URL) : new FileEventStore(path.join(env.AO_DATA_DIR, 'events'));
+  const events = env.DATABASE_URL ? await PostgresEventStore.connect(env.DATABASE_URL, (message) => log.error(message)) : new FileEventStore(path.join(env.AO_DATA_DIR, 'events'));
   const credentials = CredentialStore.inDataDir(env.AO_DATA_DIR, resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR));
   const app = createApp({ runs, fleet, agents, scripts, events, credentials, admission: new EventAdmission(client), audit: AuditLog.inDataDir(env.AO_DATA_DIR),
     ...(temporal.payloadCodec ? { codec: { codec: temporal.payloadCodec, uiOrigin: new URL(env.AO_TEMPORAL_UI_URL).origin } } : {}),
+    metrics,
+    tracer: tracing.tracer,
+    log: (message) => log.error(message),
   });
   const server = app.listen(env.AO_API_PORT, env.AO_API_HOST, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : env.AO_API_PORT;
-    console.log(`api listening on http://${env.AO_API_HOST}:${port}`);
+    log.info(`api listening on http://${env.AO_API_HOST}:${port}`);
   });
 
   let closing: Promise<void> | undefined;
@@ -82,12 +97,15 @@ async function main(): Promise<void> {
     }).then(async () => {
       await client.connection.close().catch(() => undefined);
       if (events instanceof PostgresEventStore) await events.close();
-      console.log('api stopped');
+      await tracing.shutdown().catch(() => undefined);
+      log.info('api stopped');
     }));
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void shutdown());
 }
 
 main().catch((error: unknown) => {
-  console.error(`api: ${error instanceof InvalidEnvironmentError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  const message = `api: ${error instanceof InvalidEnvironmentError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+  if (logger) logger.error(message);
+  else console.error(message);
   process.exit(1);
 });

@@ -108,6 +108,8 @@ async function main(): Promise<void> {
     AO_DATA_DIR: env.AO_DATA_DIR,
     AO_API_PORT: String(env.AO_API_PORT),
     ...(uiUrl ? { AO_TEMPORAL_UI_URL: uiUrl } : {}),
+    // npm start is for a person: its children's lines are relayed with a prefix, in the human format, unless asked otherwise.
+    AO_LOG_FORMAT: process.env.AO_LOG_FORMAT || 'text',
   };
   const children = [
     supervise('control', () => launch('control', 'workers/control.ts', [], childEnv), startLog),

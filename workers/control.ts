@@ -1,44 +1,64 @@
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { z } from 'zod';
 import { createControlActivities } from '../activities/control.js';
 import { InvalidEnvironmentError, parseEnv } from '../core/config/env.js';
 import { defaultConfigDir } from '../core/config/paths.js';
+import { LogEnv, createLogger, resolveLogFormat, type Logger } from '../core/observability/logger.js';
+import { installTemporalRuntime } from '../core/observability/temporal-runtime.js';
+import { TRACING_WORKFLOW_INTERCEPTORS, clientTracingInterceptors, workerTracingInterceptors, workflowSpanSinks } from '../core/observability/temporal-tracing.js';
+import { TracingEnv, startTracing } from '../core/observability/tracing.js';
 import { redactProcessOutput } from '../core/process/redacted-output.js';
 import { TemporalEnv, connectClient, connectWorker, dataConverterOptions, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import { CONTROL_TASK_QUEUE } from '../workflows/messages.js';
 import { workflowSource } from './workflow-bundle.js';
 
-const ControlEnv = TemporalEnv.extend({
+const ControlEnv = TemporalEnv.extend(LogEnv.shape).extend(TracingEnv.shape).extend({
   AO_CONFIG_DIR: z.string().min(1).default(defaultConfigDir),
   /** A prebuilt workflow bundle (see workers/workflow-bundle.ts); unset bundles at start. */
   AO_WORKFLOW_BUNDLE: z.string().min(1).optional(),
+  /** `host:port` where the Temporal SDK serves its Prometheus metrics; unset: none. */
+  AO_CONTROL_TEMPORAL_METRICS_ADDRESS: z.string().regex(/^(\[[0-9a-f:]+\]|[^:\s]+):\d{1,5}$/i, 'AO_CONTROL_TEMPORAL_METRICS_ADDRESS is host:port').optional(),
 });
 
 // First of all: nothing this process prints shows a secret.
 redactProcessOutput();
+/** Set once the environment is read; errors before that are printed plainly. */
+let logger: Logger | undefined;
 
 /** The control worker: runs every workflow and the control activities (config, matching). */
 async function main(): Promise<void> {
   const env = parseEnv(ControlEnv, process.env, 'the control worker');
+  const log = createLogger({ name: 'control', format: resolveLogFormat(env.AO_LOG_FORMAT) });
+  logger = log;
   const temporal = temporalSettingsFromEnv(env);
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const client = await connectClient(temporal);
+  // Before any client or worker: the workflow and activity spans go to what this sets up.
+  const tracing = startTracing({ serviceName: 'ao-control', env });
+  installTemporalRuntime({ logger: log, ...(env.AO_CONTROL_TEMPORAL_METRICS_ADDRESS ? { metricsAddress: env.AO_CONTROL_TEMPORAL_METRICS_ADDRESS } : {}) });
+  const client = await connectClient(temporal, { interceptors: clientTracingInterceptors() });
+  const source = workflowSource(env.AO_WORKFLOW_BUNDLE);
   const worker = await Worker.create({
     connection: await connectWorker(temporal),
     namespace: temporal.namespace,
     ...dataConverterOptions(temporal),
     taskQueue: CONTROL_TASK_QUEUE,
-    ...workflowSource(env.AO_WORKFLOW_BUNDLE),
+    ...source,
     activities: createControlActivities({ client, configDir: env.AO_CONFIG_DIR }),
+    // A prebuilt bundle has the workflow interceptors in it already (workers/workflow-bundle.ts).
+    interceptors: { ...workerTracingInterceptors(), ...('workflowsPath' in source ? { workflowModules: [TRACING_WORKFLOW_INTERCEPTORS] } : {}) },
+    sinks: workflowSpanSinks(tracing),
   });
-  console.log(`control worker polling ${CONTROL_TASK_QUEUE} on ${temporal.address} (namespace ${temporal.namespace})`);
+  log.info(`control worker polling ${CONTROL_TASK_QUEUE} on ${temporal.address} (namespace ${temporal.namespace})`);
+  if (env.AO_CONTROL_TEMPORAL_METRICS_ADDRESS) log.info(`control worker: Temporal SDK metrics on http://${env.AO_CONTROL_TEMPORAL_METRICS_ADDRESS}/metrics`);
   // Runtime's default shutdown signals (SIGINT, SIGTERM) make run() resolve after draining.
   await worker.run();
   await client.connection.close();
-  console.log('control worker stopped');
+  await tracing.shutdown().catch(() => undefined);
+  log.info('control worker stopped');
 }
 
 main().catch((error: unknown) => {
-  console.error(`control worker: ${error instanceof InvalidEnvironmentError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  const message = `control worker: ${error instanceof InvalidEnvironmentError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+  if (logger) logger.error(message);
+  else console.error(message);
   process.exit(1);
 });

@@ -7,6 +7,7 @@ import { defaultProfilesDir } from '../core/config/paths.js';
 import { DEFAULT_PROFILE_NAME } from '../core/config/profiles.js';
 import { CONTAINMENT_MODES } from '../activities/containment/containment.js';
 import { Tag } from '../core/contract/names.js';
+import { LOG_FORMATS } from '../core/observability/logger.js';
 
 export const RUNNER_HELP = `Usage: npm run runner -- [options]
        tsx workers/runner.ts [options]
@@ -38,10 +39,17 @@ Options (each also read from the environment variable shown):
   --hook-timeout N           seconds a hook may take (default: 60)                 AO_HOOK_TIMEOUT_SECONDS
   --health-interval N        seconds between health_check hook runs (default: 30)  AO_HEALTH_CHECK_SECONDS
   --verbose | --quiet        more (hook output, details) or less terminal output   AO_RUNNER_LOG=verbose|quiet
+  --log-format F             auto (default: JSON lines unless stdout is a          AO_LOG_FORMAT
+                             terminal), json or text
+  --metrics-port N           serve Prometheus metrics on http://HOST:N/metrics     AO_RUNNER_METRICS_PORT
+                             (default: off; 0 picks a free port)
+  --temporal-metrics-port N  the Temporal SDK's own Prometheus metrics (off)       AO_RUNNER_TEMPORAL_METRICS_PORT
+  --metrics-host HOST        where both listen (default: 127.0.0.1)                AO_RUNNER_METRICS_HOST
   -h, --help                 show this help
 
 Temporal: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"),
 TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA, TEMPORAL_TLS, TEMPORAL_API_KEY.
+Traces (off unless set): OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER=otlp, OTEL_SERVICE_NAME.
 `;
 
 const csv = z
@@ -72,6 +80,12 @@ const RunnerOptions = z.object({
   dataDir: z.string().min(1).optional(),
   containment: z.enum(CONTAINMENT_MODES).default('auto'),
   executorUser: z.string().min(1).optional(),
+  logFormat: z.enum(LOG_FORMATS).default('auto'),
+  /** Unset: no metrics listener. */
+  metricsPort: z.coerce.number().int().min(0).max(65_535).optional(),
+  /** Unset: the SDK exports no metrics. 0 is refused: the SDK would not say which port it took. */
+  temporalMetricsPort: z.coerce.number().int().min(1).max(65_535).optional(),
+  metricsHost: z.string().min(1).default('127.0.0.1'),
   help: z.boolean().default(false),
 });
 export type RunnerOptions = z.infer<typeof RunnerOptions>;
@@ -101,6 +115,10 @@ const OPTION_SOURCES = {
   hookTimeout: '--hook-timeout / AO_HOOK_TIMEOUT_SECONDS',
   healthInterval: '--health-interval / AO_HEALTH_CHECK_SECONDS',
   logLevel: '--verbose, --quiet / AO_RUNNER_LOG',
+  logFormat: '--log-format / AO_LOG_FORMAT',
+  metricsPort: '--metrics-port / AO_RUNNER_METRICS_PORT',
+  temporalMetricsPort: '--temporal-metrics-port / AO_RUNNER_TEMPORAL_METRICS_PORT',
+  metricsHost: '--metrics-host / AO_RUNNER_METRICS_HOST',
 } as const;
 
 /** Flags win over environment variables; both are validated by one schema. */
@@ -127,6 +145,10 @@ export function parseRunnerOptions(argv: string[], env: NodeJS.ProcessEnv): Runn
         'health-interval': { type: 'string' },
         verbose: { type: 'boolean' },
         quiet: { type: 'boolean' },
+        'log-format': { type: 'string' },
+        'metrics-port': { type: 'string' },
+        'temporal-metrics-port': { type: 'string' },
+        'metrics-host': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -153,6 +175,10 @@ export function parseRunnerOptions(argv: string[], env: NodeJS.ProcessEnv): Runn
     hookTimeout: values['hook-timeout'] ?? env.AO_HOOK_TIMEOUT_SECONDS,
     healthInterval: values['health-interval'] ?? env.AO_HEALTH_CHECK_SECONDS,
     logLevel: values.verbose ? 'verbose' : values.quiet ? 'quiet' : env.AO_RUNNER_LOG,
+    logFormat: values['log-format'] ?? (env.AO_LOG_FORMAT || undefined),
+    metricsPort: values['metrics-port'] ?? (env.AO_RUNNER_METRICS_PORT || undefined),
+    temporalMetricsPort: values['temporal-metrics-port'] ?? (env.AO_RUNNER_TEMPORAL_METRICS_PORT || undefined),
+    metricsHost: values['metrics-host'] ?? env.AO_RUNNER_METRICS_HOST,
     help: values.help,
   });
   if (!parsed.success) {

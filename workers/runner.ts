@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { setUpContainment } from '../activities/containment/containment.js';
 import { resolveExecutorUser } from '../activities/containment/executor-user.js';
 import { EventSpool } from '../activities/events/event-spool.js';
@@ -14,6 +14,12 @@ import { pruneStaleWorktrees } from '../activities/workspace.js';
 import { parseEnv } from '../core/config/env.js';
 import { listProfiles, loadProfile } from '../core/config/profiles.js';
 import { redactProcessOutput } from '../core/process/redacted-output.js';
+import { createLogger, resolveLogFormat, type Logger } from '../core/observability/logger.js';
+import { createRunnerMetrics } from '../core/observability/metrics.js';
+import { serveMetrics, type MetricsServer } from '../core/observability/metrics-server.js';
+import { hostPort, installTemporalRuntime } from '../core/observability/temporal-runtime.js';
+import { clientTracingInterceptors, workerTracingInterceptors } from '../core/observability/temporal-tracing.js';
+import { TracingEnv, startTracing } from '../core/observability/tracing.js';
 import type { RunnerRegistration } from '../core/contract/fleet.js';
 import { TemporalEnv, connectClient, connectWorker, dataConverterOptions, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import { runnerDetails, runnerSummary } from '../core/temporal/summaries.js';
@@ -46,22 +52,29 @@ async function printProfiles(options: RunnerOptions): Promise<void> {
 
 // First of all: nothing this process prints shows a secret.
 const redactor = redactProcessOutput();
+/** Set once the options are read; errors before that are printed plainly. */
+let logger: Logger | undefined;
 
 async function main(): Promise<void> {
   const options = parseRunnerOptions(process.argv.slice(2), process.env);
   if (options.help) return void console.log(RUNNER_HELP);
   if (options.profileList) return printProfiles(options);
 
+  const hostname = currentHostname();
+  const runnerId = runnerIdFor(hostname, options.projectDir, options.profile);
+  const format = resolveLogFormat(options.logFormat);
+  const runnerLogger = createLogger({ name: 'runner', format, fields: { runner_id: runnerId } });
+  logger = runnerLogger;
+  const log = createRunnerLog({ tty: process.stdout.isTTY === true, level: options.logLevel, ...(format === 'json' ? { json: runnerLogger } : {}) });
+  // Before any Temporal client exists: its interceptor carries the workflow's trace into this runner's activities.
+  const tracing = startTracing({ serviceName: 'ao-runner', env: parseEnv(TracingEnv, process.env, 'the runner') });
   const { profile } = await loadProfile(options.profilesDir, options.profile);
-  const log = createRunnerLog({ tty: process.stdout.isTTY === true, level: options.logLevel });
   const profileHooks = typeof profile.lifecycle?.hooks_dir === 'string' ? path.resolve(options.profilesDir, profile.lifecycle.hooks_dir) : undefined;
   const hooks: HookSettings = {
     dirs: [options.hooksDir, profileHooks].filter((dir): dir is string => dir !== undefined),
     timeoutMs: options.hookTimeout * 1000,
   };
   const temporal = temporalSettingsFromEnv(parseEnv(TemporalEnv, process.env, 'the runner'));
-  const hostname = currentHostname();
-  const runnerId = runnerIdFor(hostname, options.projectDir, options.profile);
   const registration: RunnerRegistration = {
     runner_id: runnerId,
     hostname,
@@ -91,8 +104,12 @@ async function main(): Promise<void> {
   if (adapter.detect && command) log.info(`executor ${profile.type}: ${(await adapter.detect(command)).version}`);
   log.verbose(`executor capabilities: ${JSON.stringify(adapter.capabilities)}`);
 
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-  const client = await connectClient(temporal);
+  installTemporalRuntime({
+    logger: runnerLogger,
+    shutdownSignals: [],
+    ...(options.temporalMetricsPort ? { metricsAddress: hostPort(options.metricsHost, options.temporalMetricsPort) } : {}),
+  });
+  const client = await connectClient(temporal, { interceptors: clientTracingInterceptors() });
   await assertIdentityFree(client, runnerId, hostname);
   // Only now that this process holds the identity may it end what an earlier instance left running.
   const containment = setUpContainment({ runnerId, mode: options.containment, log: (message) => log.error(message) });
@@ -121,6 +138,11 @@ async function main(): Promise<void> {
     log: (message) => log.error(message),
   });
   events.start();
+  const metrics = createRunnerMetrics(runnerId, { spoolDepth: () => events.depth(), capacity: options.capacity });
+  const metricsServer: MetricsServer | undefined =
+    options.metricsPort === undefined ? undefined : await serveMetrics(metrics.registry, options.metricsHost, options.metricsPort);
+  if (metricsServer) log.announce(`runner ${runnerId}: metrics on ${metricsServer.url}`);
+  if (options.temporalMetricsPort) log.announce(`runner ${runnerId}: Temporal SDK metrics on http://${hostPort(options.metricsHost, options.temporalMetricsPort)}/metrics`);
   const pruned = await pruneStaleWorktrees(options.projectDir, async (runId) => {
     const status = await client.workflow.getHandle(runWorkflowId(runId)).describe().then(
       (description) => description.status.name,
@@ -137,14 +159,16 @@ async function main(): Promise<void> {
     ...dataConverterOptions(temporal),
     taskQueue: runnerTaskQueue(runnerId),
     activities: {
-      ...createRunnerActivities({ client, registration, profile, containment, ...(executorUser ? { executorUser } : {}), dataDir, redactor, contact, events, hooks, log, shutdownSignal: shutdownController.signal }),
+      ...createRunnerActivities({ client, registration, profile, containment, ...(executorUser ? { executorUser } : {}), dataDir, redactor, contact, events, hooks, log, metrics, shutdownSignal: shutdownController.signal }),
       ...createScriptActivities({
         projectDir: options.projectDir,
         ...(options.apiUrl ? { apiUrl: options.apiUrl.replace(/\/$/, '') } : {}),
         ...(options.apiToken ? { apiToken: options.apiToken } : {}),
         log: (message) => log.info(message),
+        metrics,
       }),
     },
+    interceptors: workerTracingInterceptors(),
     // One slot per run, plus the presence activity that is always held (two across a continue-as-new) and a script sync.
     maxConcurrentActivityTaskExecutions: options.capacity + 3,
     shutdownGraceTime: `${options.drainSeconds} seconds`,
@@ -183,7 +207,7 @@ async function main(): Promise<void> {
 
   const shutdown = (signal: string): Promise<void> =>
     (stopping ??= (async () => {
-      console.log(`runner ${runnerId}: ${signal} received, draining (up to ${options.drainSeconds}s for running runs)`);
+      log.announce(`runner ${runnerId}: ${signal} received, draining (up to ${options.drainSeconds}s for running runs)`);
       clearInterval(presenceCheck);
       background.health?.stop();
       try {
@@ -193,7 +217,7 @@ async function main(): Promise<void> {
       }
       shutdownController.abort();
       worker.shutdown();
-      await running.catch((error: unknown) => console.error('worker stopped with an error:', error));
+      await running.catch((error: unknown) => log.error(`worker stopped with an error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`));
       // Every run has ended by now: the watchdog has nothing left to guard.
       containment.close();
       contact.stop();
@@ -204,14 +228,16 @@ async function main(): Promise<void> {
       }
       await events.close();
       await client.connection.close().catch(() => undefined);
-      console.log(`runner ${runnerId}: stopped`);
+      await metricsServer?.close();
+      await tracing.shutdown().catch(() => undefined);
+      log.announce(`runner ${runnerId}: stopped`);
     })());
   // Handlers go in before anything is announced: without one, a SIGTERM would kill the process outright.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void shutdown(signal));
 
   await register();
   background.health = startHealthChecks({ client, registration, hooks, intervalMs: options.healthInterval * 1000, log });
-  console.log(
+  log.announce(
     `runner ${runnerId} registered: profile ${options.profile} (${profile.type}), tags [${options.tags.join(', ')}], ` +
       `capacity ${options.capacity}, project ${options.projectDir}, queue ${runnerTaskQueue(runnerId)}`,
   );
@@ -220,6 +246,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`runner: ${error instanceof Error ? error.message : String(error)}`);
+  const message = `runner: ${error instanceof Error ? error.message : String(error)}`;
+  if (logger) logger.error(message);
+  else console.error(message);
   process.exit(1);
 });

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
+import { TRACING_WORKFLOW_INTERCEPTORS } from '../core/observability/temporal-tracing.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -8,7 +9,8 @@ export function workflowSource(bundlePath: string | undefined): { workflowBundle
   return bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath };
 }
 
+/** With the tracing workflow interceptors, as a worker that bundles at start has them. */
 export async function buildWorkflowBundle(): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules: [TRACING_WORKFLOW_INTERCEPTORS], logger: new DefaultLogger('WARN') });
   return code;
 }

@@ -55,6 +55,8 @@ export class EventSpool {
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
   private readonly offsetFile: string;
+  /** Events spooled and not yet delivered (a metric): counted once at start, then kept as events come and go. */
+  private undelivered = 0;
 
   constructor(private readonly options: EventSpoolOptions) {
     // Events carry run output: the spool is its owner's only.
@@ -62,6 +64,12 @@ export class EventSpool {
     fs.chmodSync(path.dirname(options.spoolFile), PRIVATE_DIR_MODE);
     this.offsetFile = `${options.spoolFile}.offset`;
     this.endUnfinishedLine();
+    this.undelivered = this.countUndelivered();
+  }
+
+  /** How many events wait in the spool for the API. */
+  depth(): number {
+    return this.undelivered;
   }
 
   start(): void {
@@ -85,6 +93,7 @@ export class EventSpool {
       line = JSON.stringify({ ...event, data: truncatedData(event.data, bytes) });
     }
     fs.appendFileSync(this.options.spoolFile, `${line}\n`, { mode: PRIVATE_FILE_MODE });
+    this.undelivered += 1;
   }
 
   /** Sends what the spool holds; resolves when it is empty or the API cannot be reached now. */
@@ -93,13 +102,14 @@ export class EventSpool {
     this.sending = true;
     try {
       for (;;) {
-        const { events, end } = this.pending();
+        const { events, end, lines } = this.pending();
         if (end === this.offset()) {
           this.compact();
           return;
         }
         if (events.length) await this.deliver(events);
         fs.writeFileSync(this.offsetFile, String(end));
+        this.undelivered = Math.max(0, this.undelivered - lines);
         this.failures = 0;
       }
     } catch (error) {
@@ -181,7 +191,17 @@ export class EventSpool {
     }
   }
 
-  private pending(): { events: RunEventInput[]; end: number } {
+  /** Non-empty lines after the offset: what a runner restarted with a full spool still has to send. */
+  private countUndelivered(): number {
+    try {
+      const text = fs.readFileSync(this.options.spoolFile).subarray(this.offset()).toString('utf8');
+      return text.split('\n').filter((line) => line.trim()).length;
+    } catch {
+      return 0;
+    }
+  }
+
+  private pending(): { events: RunEventInput[]; end: number; lines: number } {
     const start = this.offset();
     let buffer: Buffer;
     try {
@@ -193,7 +213,7 @@ export class EventSpool {
         fs.closeSync(fd);
       }
     } catch {
-      return { events: [], end: start };
+      return { events: [], end: start, lines: 0 };
     }
     // Only whole lines: the last one may be cut by the read limit.
     const whole = buffer.subarray(0, buffer.lastIndexOf(0x0a) + 1).toString('utf8');
@@ -208,7 +228,7 @@ export class EventSpool {
         this.options.log?.(`skipped a line of ${this.options.spoolFile} that is not an event (an append cut short by a crash): ${line.slice(0, 200)}`);
       }
     }
-    return { events, end: start + consumed };
+    return { events, end: start + consumed, lines: lines.filter((line) => line.trim()).length };
   }
 
   /** Once everything was delivered, the spool starts over empty. */

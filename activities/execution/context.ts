@@ -11,6 +11,7 @@ import type { TemporalContact } from './temporal-contact.js';
 import type { EventSpool } from '../events/event-spool.js';
 import type { HookSettings } from '../hooks.js';
 import type { RunnerLog } from '../runner-log.js';
+import type { RunnerMetrics } from '../../core/observability/metrics.js';
 
 /** What the workflow sends the runner: the run, before the runner adds its executor and workspace. */
 export interface ExecuteRequest {
@@ -28,6 +29,8 @@ export interface ExecuteRequest {
   script?: ScriptRef;
   /** A procedural agent's runner-local command, when it has no script. */
   command?: string[];
+  /** When the API accepted the run (ISO time): what the dispatch latency and queue wait are measured from. */
+  created_at?: string;
 }
 
 /** Heartbeat details: what a retried attempt (after a runner crash) needs to clean up and resume. */
@@ -58,6 +61,7 @@ export interface ExecuteDependencies {
   events: EventSpool;
   hooks: HookSettings;
   log: RunnerLog;
+  metrics: RunnerMetrics;
   /** Serialises runs in `project` mode: they share one folder. */
   projectLock: <T>(work: () => Promise<T>) => Promise<T>;
 }

@@ -10,17 +10,17 @@ export const hookInput = (deps: ExecuteDependencies, request: ExecuteRequest, wo
   runner: { runner_id: deps.registration.runner_id, hostname: deps.registration.hostname },
 });
 
-function report(deps: ExecuteDependencies, emit: Emit, runs: HookRun[]): void {
+function report(deps: ExecuteDependencies, emit: Emit, runs: HookRun[], runId: string): void {
   for (const run of runs) {
     emit('hook_run', { ...run });
-    deps.log.hook(run);
+    deps.log.hook(run, runId);
   }
 }
 
 /** Runs the `pre_run` hooks; a failing one ends the run with `HOOK_FAILED` before the executor starts. */
 export async function runPreRunHooks(deps: ExecuteDependencies, request: ExecuteRequest, workspace: Workspace, emit: Emit): Promise<void> {
   const runs = await runHooks(deps.hooks, 'pre_run', hookInput(deps, request, workspace), workspace.dir);
-  report(deps, emit, runs);
+  report(deps, emit, runs, request.run_id);
   const failed = runs.find((run) => !run.passed);
   if (!failed) return;
   await finishWorkspace(workspace, request.run_id, { commit: true, remove: true }).catch(() => undefined);
@@ -37,6 +37,6 @@ export async function runPostRunHooks(
   emit: Emit,
 ): Promise<void> {
   const runs = await runHooks(deps.hooks, 'post_run', { ...hookInput(deps, request, workspace), outcome, workspace: summary }, deps.registration.project_dir);
-  report(deps, emit, runs);
+  report(deps, emit, runs, request.run_id);
   for (const run of runs) if (!run.passed) emit('alert', { message: describeHookFailure(run) });
 }

@@ -1,4 +1,6 @@
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { Context, heartbeat } from '@temporalio/activity';
+import { TRACER_NAME } from '../../core/observability/tracing.js';
 import { runFailure } from '../../core/contract/failures.js';
 import type { Redactor } from '../../core/contract/secrets.js';
 import type { ExecutorUser } from '../containment/executor-user.js';
@@ -81,6 +83,10 @@ export async function superviseExecutor(spec: SupervisionSpec): Promise<Supervis
     }
   }, HEARTBEAT_INTERVAL_MS);
   const startedAt = Date.now();
+  // A child of the execute activity's span (the tracing interceptor makes it the active one): ends once the process exists.
+  const spawnSpan = trace.getTracer(TRACER_NAME).startSpan('executor spawn', {
+    attributes: { 'ao.workflow_id': context.info.workflowExecution?.workflowId ?? '', 'ao.executor.command': launch.argv[0] ?? '', 'ao.executor.terminal': launch.adapter.terminal ?? 'pipes' },
+  });
   try {
     const outcome = await (launch.adapter.terminal === 'pty' ? runInPty : runProcess)({
       argv: launch.argv,
@@ -95,6 +101,8 @@ export async function superviseExecutor(spec: SupervisionSpec): Promise<Supervis
       onStdout: spec.onStdout,
       onStderr: spec.onStderr,
       onStart: (pid) => {
+        spawnSpan.setAttribute('process.pid', pid);
+        spawnSpan.end();
         progress.pid = pid;
         heartbeat(progress);
         spec.onStart(pid);
@@ -102,6 +110,10 @@ export async function superviseExecutor(spec: SupervisionSpec): Promise<Supervis
     });
     return { outcome, timedOut, ...(cutOffMs !== undefined ? { cutOffMs } : {}), durationMs: Date.now() - startedAt };
   } catch (error) {
+    if (spawnSpan.isRecording()) {
+      spawnSpan.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+      spawnSpan.end();
+    }
     if (error instanceof ProcessStartError) throw runFailure('EXECUTOR_NOT_FOUND', error.message);
     if (error instanceof ContainmentError) throw runFailure('EXECUTOR_FAILED', error.message);
     throw error;

@@ -10,6 +10,7 @@ import { RUNNER_ROLE } from '../../core/contract/identity.js';
 import type { EventAdmission } from '../event-admission.js';
 import { ApiRoutes } from '../route.js';
 import { RunParams } from './runs.js';
+import type { ApiMetrics } from '../../core/observability/metrics.js';
 
 const EventsQuery = z
   .object({
@@ -71,7 +72,7 @@ function checkBatchLimits(events: RunEventInput[]): void {
   });
 }
 
-export function eventsRouter(store: EventStore, admission: EventAdmission, registry: OpenAPIRegistry): Router {
+export function eventsRouter(store: EventStore, admission: EventAdmission, registry: OpenAPIRegistry, metrics?: Pick<ApiMetrics, 'eventsIngested'>): Router {
   const routes = new ApiRoutes(registry);
 
   routes.post(
@@ -89,7 +90,9 @@ export function eventsRouter(store: EventStore, admission: EventAdmission, regis
     },
     async ({ body, principal }) => {
       checkBatchLimits(body.events);
-      return { body: { stored: (await store.append(await admission.admit(principal, body.events))).length } };
+      const stored = await store.append(await admission.admit(principal, body.events));
+      for (const event of stored) metrics?.eventsIngested.inc({ kind: event.kind });
+      return { body: { stored: stored.length } };
     },
   );
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { z } from 'zod';
-import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { Client, Connection, type ClientInterceptors, type ConnectionOptions } from '@temporalio/client';
 import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import { AesGcmPayloadCodec, parsePayloadKey, type PayloadKey } from './payload-codec.js';
@@ -82,8 +82,14 @@ export async function connectTemporal(settings: TemporalSettings): Promise<Conne
   return Connection.connect(connectionOptions(settings));
 }
 
-export async function connectClient(settings: TemporalSettings): Promise<Client> {
-  return new Client({ connection: await connectTemporal(settings), namespace: settings.namespace, ...dataConverterOptions(settings) });
+/** `interceptors`: the tracing ones (core/observability/temporal-tracing.ts), which carry a caller's span into what it starts. */
+export async function connectClient(settings: TemporalSettings, options: { interceptors?: ClientInterceptors } = {}): Promise<Client> {
+  return new Client({
+    connection: await connectTemporal(settings),
+    namespace: settings.namespace,
+    ...dataConverterOptions(settings),
+    ...(options.interceptors ? { interceptors: options.interceptors } : {}),
+  });
 }
 
 export async function connectWorker(settings: TemporalSettings): Promise<NativeConnection> {
