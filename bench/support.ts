@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { CredentialStore, localRunnerToken } from '../api/credentials.js';
 import { repoRoot } from '../core/config/paths.js';
 import { findTemporalCli } from '../temporal-config/cli.js';
 import { startDevServer } from '../temporal-config/dev-server.js';
@@ -10,6 +11,8 @@ import { startTsProcess, type TestProcess } from '../test/support/process.js';
 
 export interface BenchStack {
   apiUrl: string;
+  /** The private dev server's address, for a floor measured on the same server. */
+  temporalAddress: string;
   headers: Record<string, string>;
   stop(): Promise<void>;
 }
@@ -39,7 +42,9 @@ export async function startBenchStack({ runners, capacity }: { runners: number; 
       AO_API_TOKEN: token,
       AO_API_PORT: '0',
     };
-    const runnerEnv = (apiUrl: string) => ({ ...env, AO_API_URL: apiUrl, AO_RUNNER_DATA_DIR: path.join(root, 'runner-data') });
+    // Runners hold a runner credential of their own, as npm start's does: a user token is refused.
+    const runnerToken = localRunnerToken(CredentialStore.inDataDir(env.AO_DATA_DIR, token), path.join(root, 'runner-token'), 'bench-runners');
+    const runnerEnv = (apiUrl: string) => ({ ...env, AO_API_URL: apiUrl, AO_API_TOKEN: runnerToken, AO_RUNNER_DATA_DIR: path.join(root, 'runner-data') });
     const control = startTsProcess('control', 'workers/control.ts', [], env);
     const api = startTsProcess('api', 'api/server.ts', [], env);
     processes.push(control, api);
@@ -51,7 +56,7 @@ export async function startBenchStack({ runners, capacity }: { runners: number; 
       processes.push(runner);
       await runner.waitFor(/registered/);
     }
-    return { apiUrl: apiUrl!, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, stop };
+    return { apiUrl: apiUrl!, temporalAddress: server.address, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, stop };
   } catch (error) {
     await stop();
     throw error;
