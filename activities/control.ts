@@ -13,7 +13,7 @@ import {
 import { readRunState } from '../core/temporal/run-state.js';
 import { checkRunParameters } from '../core/config/run-parameters.js';
 import { scriptVersions } from '../core/config/scripts.js';
-import { mergeDemands, rankRunners, type RunnerCandidate } from '../core/contract/matching.js';
+import { mergeDemands, rankRunners, type RunnerCandidate, type RunnerWait } from '../core/contract/matching.js';
 import type { Demands } from '../core/contract/demands.js';
 import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
 import type { ScriptRef } from '../core/contract/config-files.js';
@@ -131,9 +131,9 @@ export function createControlActivities({ client, configDir }: ControlDependenci
     },
 
     /** Reserves a slot on the best eligible live runner, or says why none can take the run. */
-    async pickRunner({ run_id, demands, script }: { run_id: string; demands: Demands; script?: ScriptRef }): Promise<{ runner?: RunnerSummary; reason: string }> {
+    async pickRunner({ run_id, demands, script }: { run_id: string; demands: Demands; script?: ScriptRef }): Promise<{ runner?: RunnerSummary; reason: string; waiting?: RunnerWait }> {
       const ranking = rankRunners(await liveRunners(run_id), demands, script);
-      if (ranking.reason !== undefined) return { reason: ranking.reason };
+      if (ranking.reason !== undefined) return { reason: ranking.reason, waiting: ranking.waiting };
       for (const runner of ranking.eligible) {
         const reply = await client.workflow
           .getHandle(runnerWorkflowId(runner.runner_id))
@@ -147,7 +147,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
           return { runner: { runner_id, hostname, project_dir, executor_profile }, reason: '' };
         }
       }
-      return { reason: 'every matching runner filled up; retrying' };
+      return { reason: 'every matching runner filled up; retrying', waiting: 'slot' };
     },
   };
 }

@@ -56,6 +56,12 @@ export async function assertPortFree(port: number, ip: string): Promise<void> {
 }
 
 /**
+ * As in the real server's dynamic-config.yaml: control activities (resolveRun, pickRunner) go
+ * eagerly to the control worker that scheduled them, without a trip through matching.
+ */
+const DEV_SERVER_DYNAMIC_CONFIG = ['system.enableActivityEagerExecution=true'];
+
+/**
  * Starts `temporal server start-dev` on a SQLite file with the ao search attributes, waits until
  * it answers, and raises the namespace retention. `stop()` ends it gracefully (SIGTERM, then SIGKILL).
  */
@@ -77,6 +83,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--log-level', 'error',
     ...(options.uiPort ? ['--ui-port', String(options.uiPort)] : ['--headless']),
     ...searchAttributeArgs(),
+    ...DEV_SERVER_DYNAMIC_CONFIG.flatMap((setting) => ['--dynamic-config-value', setting]),
   ];
   const server = spawnServer(options.cli, args);
   const address = `${ip}:${port}`;

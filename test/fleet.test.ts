@@ -160,6 +160,29 @@ describe('matching', () => {
   });
 });
 
+describe('a run waiting for a slot', () => {
+  it('waits its turn past the no-runner timeout, saying it waits for a slot, and runs when one frees', async () => {
+    const impatient = await stack.startApi({ AO_NO_RUNNER_TIMEOUT_SECONDS: '1' });
+    const tag = uniqueTag('queue');
+    await stack.startRunner({ tags: [tag], capacity: 1 });
+    const held = await runGate(stack.root);
+    const post = (parameters: Record<string, unknown>) => stack.api<{ id: string }>('POST', '/runs', { baseUrl: impatient, body: { agent: 'echo', parameters, additional_demands: { tags: [tag] } } });
+    const busy = (await post(held.parameters)).body.id;
+    await stack.waitForRun(busy, (run) => run.status === 'running');
+    const queued = (await post({})).body.id;
+    const waiting = await stack.waitForRun(queued, (run) => run.pending_reason?.startsWith('waiting for a free slot') === true);
+    // The premise: the no-runner timeout (1 s) has passed several times over while it waited.
+    await eventually(async () => {
+      const run = await stack.waitForRun(queued, () => true);
+      if (Date.now() - Date.parse(run.created_at) < 5_000) throw new Error('not waited long enough yet');
+      expect(run.status).toBe('pending');
+    }, testTime(30_000));
+    expect(waiting.pending_reason).toContain('at capacity');
+    await held.open();
+    expect((await stack.waitForRun(queued)).status).toBe('completed');
+  });
+});
+
 describe('liveness', () => {
   it('shows a killed runner offline within a bounded time', async () => {
     const { process, runnerId } = await stack.startRunner({ tags: [uniqueTag('dies')] });

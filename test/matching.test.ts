@@ -46,7 +46,10 @@ describe('ranking runners', () => {
   });
 
   it('reports full runners as at capacity', () => {
-    expect(rankRunners([runner('full', { active_runs: 1 })], { tags: [] }).reason).toBe('all 1 matching runner(s) are at capacity');
+    expect(rankRunners([runner('full', { active_runs: 1 })], { tags: [] })).toMatchObject({ reason: 'all 1 matching runner(s) are at capacity', waiting: 'slot' });
+    // Waiting for a runner that could take it at all is another wait: the no-runner timeout counts only that one.
+    expect(rankRunners([], { tags: [] })).toMatchObject({ waiting: 'runner' });
+    expect(rankRunners([runner('elsewhere')], { tags: ['gpu'] })).toMatchObject({ waiting: 'runner' });
   });
 
   it('sends a procedural run only where its script is installed at its version', () => {

@@ -226,7 +226,8 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
 
   /** Waits for an eligible runner with a free slot; undefined when a stop arrives first. */
   async function waitForRunner(): Promise<RunnerSummary | undefined> {
-    const noRunnerDeadline = Date.now() + (input.no_runner_timeout_seconds ?? DEFAULT_NO_RUNNER_TIMEOUT_SECONDS) * 1000;
+    const noRunnerTimeoutMs = (input.no_runner_timeout_seconds ?? DEFAULT_NO_RUNNER_TIMEOUT_SECONDS) * 1000;
+    let noRunnerDeadline = Date.now() + noRunnerTimeoutMs;
     let interval = 250;
     for (;;) {
       const pick = await control.pickRunner.executeWithOptions(summarized('pick a live runner that meets the demands and reserve a slot on it'), [
@@ -237,7 +238,11 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
         return undefined;
       }
       if (pick.runner) return pick.runner;
-      state.pending_reason = pick.reason;
+      // Runners that can take the run exist and are all busy: it waits its turn, however long the
+      // queue; the no-runner timeout counts only while none could take it. (Picks recorded before
+      // `waiting` existed carry none and replay as they ran.)
+      if (pick.waiting === 'slot') noRunnerDeadline = Date.now() + noRunnerTimeoutMs;
+      state.pending_reason = pick.waiting === 'slot' ? `waiting for a free slot: ${pick.reason}` : pick.reason;
       const remaining = noRunnerDeadline - Date.now();
       if (remaining <= 0) throw fail('NO_RUNNER', `no runner took the run in time: ${pick.reason}`);
       woken = false;

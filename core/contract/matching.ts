@@ -70,24 +70,30 @@ export function mismatch(runner: RunnerCandidate, demands: Demands): string | un
 
 export const freeCapacity = (runner: RunnerCandidate): number => runner.capacity - runner.active_runs;
 
-export type RunnerChoice = { eligible: RunnerCandidate[]; reason?: undefined } | { eligible: []; reason: string };
+/**
+ * Why a run waits: for `runner`, no live runner can take it at all (the no-runner timeout runs);
+ * for `slot`, runners that can take it exist and are all busy (it waits its turn).
+ */
+export type RunnerWait = 'runner' | 'slot';
+
+export type RunnerChoice = { eligible: RunnerCandidate[]; reason?: undefined; waiting?: undefined } | { eligible: []; reason: string; waiting: RunnerWait };
 
 /**
  * The runners that can take the run, most free capacity first; when there are none,
  * a reason a user can act on (which demand no live runner meets).
  */
 export function rankRunners(candidates: RunnerCandidate[], demands: Demands, script?: ScriptNeed): RunnerChoice {
-  if (candidates.length === 0) return { eligible: [], reason: 'no live runner is registered' };
+  if (candidates.length === 0) return { eligible: [], reason: 'no live runner is registered', waiting: 'runner' };
   const demanded = candidates.filter((runner) => mismatch(runner, demands) === undefined);
-  if (demanded.length === 0) return { eligible: [], reason: unmetDemandReason(candidates, demands) };
+  if (demanded.length === 0) return { eligible: [], reason: unmetDemandReason(candidates, demands), waiting: 'runner' };
   // A procedural run goes only where its script is installed at the version it was validated against.
   const matching = demanded.filter((runner) => hasScript(runner, script));
   if (matching.length === 0) {
-    return { eligible: [], reason: `no matching runner has script ${script!.name} at version ${shortVersion(script!.version)} installed yet` };
+    return { eligible: [], reason: `no matching runner has script ${script!.name} at version ${shortVersion(script!.version)} installed yet`, waiting: 'runner' };
   }
   const withRoom = matching.filter((runner) => freeCapacity(runner) > 0);
   if (withRoom.length === 0) {
-    return { eligible: [], reason: `all ${matching.length} matching runner(s) are at capacity` };
+    return { eligible: [], reason: `all ${matching.length} matching runner(s) are at capacity`, waiting: 'slot' };
   }
   const eligible = [...withRoom].sort((a, b) => freeCapacity(b) - freeCapacity(a) || a.runner_id.localeCompare(b.runner_id));
   return { eligible };
