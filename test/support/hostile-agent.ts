@@ -109,6 +109,7 @@ if (mount && cgroup.includes('/ao/')) {
 const ownRun = process.env.AO_RUN_ID;
 const event = (runId) => ({ events: [{ run_id: runId, seq: 1, kind: 'message', data: { text: 'forged' }, ts: new Date().toISOString() }] });
 const routes = [
+  // The ones an agent would try first, with plausible bodies.
   ['GET', '/runs'],
   ['POST', '/runs', { agent: 'echo', prompt: 'spawned by an agent' }],
   ['POST', '/runs/' + targets.other_run_id + '/stop', {}],
@@ -119,6 +120,19 @@ const routes = [
   ['POST', '/internal/events', event(ownRun)],
   ['POST', '/internal/events', event(targets.other_run_id)],
 ];
+// And every other route the API documents as needing a token, found in its own OpenAPI document.
+try {
+  const document = await (await fetch(targets.api_url + '/openapi.json')).json();
+  for (const [template, operations] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      if (!operation.security?.length) continue;
+      const route = template.replace(/\{[^}]+\}/g, targets.other_run_id);
+      routes.push([method.toUpperCase(), route, method === 'get' || method === 'delete' ? undefined : {}]);
+    }
+  }
+} catch (error) {
+  record('read the API document', false, error.message);
+}
 for (const [method, route, body] of routes) {
   for (const token of [undefined, 'forged-token']) {
     try {
@@ -176,6 +190,8 @@ export function expectContained(report: HostileReport | undefined, label: string
   // The attempts made, so a reader of the test output sees them.
   console.log(`${label}: ${attempts.length} attempts\n${attempts.map((a) => `  ${a.blocked ? 'refused  ' : 'SUCCEEDED'} ${a.attempt} (${a.detail})`).join('\n')}`);
   expect(others.length).toBeGreaterThan(20);
+  // Every route the API documents as needing a token was tried, besides the first guesses.
+  expect(others.filter((a) => a.attempt.endsWith('with no token')).length).toBeGreaterThan(30);
   expect(others.filter((a) => !a.blocked)).toEqual([]);
   // Refused for want of permission, not missed: the files and cgroups are there.
   for (const file of targets.files) expect(others.find((a) => a.attempt === `read ${file}`), `read ${file}`).toMatchObject({ blocked: true, detail: 'EACCES' });
