@@ -8,6 +8,7 @@ import {
   ParametersInvalidError,
   RunNotFoundError,
   RunStopRefusedError,
+  ApprovalRefusedError,
   ScriptNotFoundError,
   SessionNotFoundError,
   TokenNotFoundError,
@@ -15,6 +16,7 @@ import {
   EventTooLargeError,
   describeIssues,
 } from '../core/contract/errors.js';
+import { APPROVAL_NOT_FOUND } from '../core/contract/approvals.js';
 import type { ErrorBody } from '../core/contract/http.js';
 
 export class HttpError extends Error {
@@ -83,6 +85,7 @@ export function toHttpError(error: unknown): { status: number; body: ErrorBody }
   if (error instanceof ForbiddenError) return { status: 403, body: { error: error.message, details: { needs: error.needed } } };
   if (error instanceof ConfigConflictError) return { status: 409, body: { error: error.message, ...(error.details ? { details: error.details } : {}) } };
   if (error instanceof AgentInactiveError) return { status: 409, body: { error: error.message } };
+  if (error instanceof ApprovalRefusedError) return { status: error.type === APPROVAL_NOT_FOUND ? 404 : 409, body: { error: error.message, details: { type: error.type } } };
   if (error instanceof RunStopRefusedError) return { status: 409, body: { error: error.message, details: { type: error.type } } };
   if (error instanceof InvalidConfigFileError) return { status: 422, body: { error: error.message, details: { problems: error.problems } } };
   return { status: 500, body: { error: 'internal error' } };

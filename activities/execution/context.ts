@@ -11,6 +11,7 @@ import type { TemporalContact } from './temporal-contact.js';
 import type { EventSpool } from '../events/event-spool.js';
 import type { HookSettings } from '../hooks.js';
 import type { RunnerLog } from '../runner-log.js';
+import type { LiveExecutions } from './live-executions.js';
 
 /** What the workflow sends the runner: the run, before the runner adds its executor and workspace. */
 export interface ExecuteRequest {
@@ -58,6 +59,8 @@ export interface ExecuteDependencies {
   events: EventSpool;
   hooks: HookSettings;
   log: RunnerLog;
+  /** The runner's live executions: where commands from the runs' workflows arrive. */
+  live: LiveExecutions;
   /** Serialises runs in `project` mode: they share one folder. */
   projectLock: <T>(work: () => Promise<T>) => Promise<T>;
 }
