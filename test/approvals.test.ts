@@ -5,10 +5,10 @@ import type { Approval } from '../core/contract/approvals.js';
 import type { RunEvent } from '../core/contract/events.js';
 import type { RunView } from '../core/contract/http.js';
 import type { AuditEntry, CreatedToken } from '../core/contract/identity.js';
-import { repoRoot } from '../core/config/paths.js';
 import { isFinalRunStatus } from '../core/contract/run-status.js';
 import * as anthropic from './support/scripted-anthropic.js';
-import { TestStack, eventually, uniqueTag } from './support/stack.js';
+import { TestStack, eventually } from './support/stack.js';
+import { startSupervisedClaude, supervisedConfig } from './support/supervised-claude.js';
 import { testTime } from './support/time.js';
 
 /**
@@ -26,38 +26,18 @@ let endpoint: anthropic.ScriptedAnthropic;
 let operator: string;
 /** The scripted endpoint's turns: each test adds its own, in order. */
 const turns: anthropic.Turn[] = [];
-const runners = {} as Record<Mode, { tag: string; projectDir: string }>;
+let runners: Record<Mode, { tag: string; projectDir: string }>;
 /** Short enough for a test to wait out, scaled like every test budget. */
 const SHORT_APPROVAL_SECONDS = Math.ceil(testTime(3_000) / 1000);
 
 beforeAll(async () => {
   stack = await TestStack.create();
   operator = (await stack.api<CreatedToken>('POST', '/tokens', { body: { name: 'olga', role: 'operator' } })).body.token;
-  endpoint = await anthropic.startScriptedAnthropic(turns);
-  const profiles = await fs.mkdtemp(path.join(stack.root, 'profiles-'));
-  const base = {
-    permission_mode: 'default',
-    model: 'claude-sonnet-4-5',
-    // Read asks only outside the workspace; it is safe to run in parallel, so the CLI asks about several at once.
-    approval_required_tools: ['Bash', 'Write', 'Read'],
-    env_passthrough: ['ANTHROPIC_BASE_URL', 'ANTHROPIC_API_KEY', 'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC'],
-  };
-  const configs: Record<Mode, Record<string, unknown>> = {
-    ask: { ...base, approval_timeout_seconds: 3600 },
-    expireDeny: { ...base, approval_timeout_seconds: SHORT_APPROVAL_SECONDS },
-    expireFail: { ...base, approval_timeout_seconds: SHORT_APPROVAL_SECONDS, on_approval_timeout: 'fail' },
-  };
-  for (const [mode, config] of Object.entries(configs) as Array<[Mode, Record<string, unknown>]>) {
-    await fs.writeFile(path.join(profiles, `supervised-${mode}.json`), JSON.stringify({ type: 'claude-code', command: [path.join(repoRoot, 'node_modules', '.bin', 'claude')], config }));
-    const tag = uniqueTag(`approvals-${mode}`);
-    const runner = await stack.startRunner({
-      profile: `supervised-${mode}`,
-      tags: [tag],
-      extraArgs: ['--profiles-dir', profiles],
-      env: { ANTHROPIC_BASE_URL: endpoint.url, ANTHROPIC_API_KEY: 'test-key', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
-    });
-    runners[mode] = { tag, projectDir: runner.projectDir };
-  }
+  ({ endpoint, runners } = await startSupervisedClaude(stack, turns, {
+    ask: supervisedConfig({ approval_timeout_seconds: 3600 }),
+    expireDeny: supervisedConfig({ approval_timeout_seconds: SHORT_APPROVAL_SECONDS }),
+    expireFail: supervisedConfig({ approval_timeout_seconds: SHORT_APPROVAL_SECONDS, on_approval_timeout: 'fail' }),
+  }));
 });
 /** Runs a failed test left waiting are stopped, and turns it did not use dropped, so the next test starts clean. */
 const started: string[] = [];
