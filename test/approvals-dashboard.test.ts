@@ -38,7 +38,11 @@ describe('the run page of a supervised run', () => {
     turns.push(anthropic.callTool('Bash', { command: 'touch from-the-dashboard.txt' }), anthropic.reply('Done.'));
     const id = await stack.postRun({ agent: 'coder', prompt: 'create the file', additional_demands: { tags: [runner.tag] } });
     await stack.waitForRun(id, (run) => run.status === 'waiting_for_approval');
-    await page.goto(`${stack.apiUrl}/ui/runs/${id}#token=${stack.token}`);
+    // The runs list names the runs waiting for a person before anything else; one leads to its page.
+    await page.goto(`${stack.apiUrl}/ui/runs#token=${stack.token}`);
+    await expect.poll(() => page.locator('[data-testid=waiting-count]').innerText(), { timeout: UI_TIMEOUT_MS }).toBe('1');
+    await page.locator('[data-testid=waiting-run]').click();
+    await page.waitForURL(`**/ui/runs/${id}`);
     await page.locator('[data-testid=run-status][data-status=waiting_for_approval]').waitFor();
     await expect.poll(() => card().locator('[data-testid=approval-tool]').innerText(), { timeout: UI_TIMEOUT_MS }).toBe('Bash');
     expect(await card().locator('[data-testid=approval-summary]').innerText()).toBe('touch from-the-dashboard.txt');

@@ -134,6 +134,10 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     woken = true;
   });
   setHandler(executorStartedSignal, ({ pid, started_at, attempt, resumed_session }) => {
+    // A restarted executor asks its questions again: the dead one's can no longer be answered.
+    if (attempt > 1) for (const approval of state.approvals ?? []) if (approval.status === 'pending') settle(approval, 'withdrawn', 'the executor restarted; it asks again');
+    // Its first question may arrive before this signal.
+    if (state.status === 'waiting_for_approval' && !state.executor_started_at) state.executor_started_at = started_at;
     if (state.status === 'dispatched') {
       state.executor_started_at = started_at;
       transition('running', `executor started (pid ${pid})`);
