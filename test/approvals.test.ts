@@ -169,6 +169,29 @@ describe('a supervised Claude Code run', () => {
     expect(await exists(path.join(runners.ask.projectDir, 'remembered-2.txt'))).toBe(true);
   });
 
+  it('shows a secret-shaped input redacted, yet runs the tool with what the model wrote', async () => {
+    const key = `sk-ant-api03-${'x1'.repeat(16)}`;
+    turns.push(anthropic.callTool('Bash', { command: `echo ${key} > shaped.txt` }), anthropic.reply('Kept.'));
+    const id = await start('ask', 'keep the key');
+    const [approval] = pending(await waitForPending(id));
+    expect(approval!.command).not.toContain(key);
+    expect(JSON.stringify(approval!.input)).not.toContain(key);
+    await decide(id, approval!.id, { decision: 'allow' });
+    expect((await stack.waitForRun(id)).status).toBe('completed');
+    expect(await fs.readFile(path.join(runners.ask.projectDir, 'shaped.txt'), 'utf8')).toBe(`${key}\n`);
+  });
+
+  it('stops while waiting for an approval, withdrawing it, and the tool never runs', async () => {
+    turns.push(anthropic.callTool('Bash', { command: 'touch never.txt' }));
+    const id = await start('ask', 'create never.txt');
+    const [approval] = pending(await waitForPending(id));
+    const { body } = await stack.api<RunView>('POST', `/runs/${id}/stop?wait=true`, { token: operator });
+    expect(body.status).toBe('stopped');
+    expect(body.approvals?.find((entry) => entry.id === approval!.id)?.status).toBe('withdrawn');
+    expect(await exists(path.join(runners.ask.projectDir, 'never.txt'))).toBe(false);
+    expect((await decide(id, approval!.id, { decision: 'allow' })).status).toBe(409);
+  });
+
   it('does not count the time waiting for an approval against the run’s timeout', async () => {
     const timeoutSeconds = Math.ceil(testTime(20_000) / 1000);
     turns.push(anthropic.callTool('Bash', { command: 'touch patient.txt' }), anthropic.reply('Waited.'));
