@@ -50,8 +50,8 @@ describe('npm start against an existing Temporal server', () => {
     expect(run.status).toBe('completed');
     expect(run.result).toMatchObject({ echo: { prompt: 'from npm start' } });
     // Run as root here: the executor is the unprivileged user npm start made sure of, working outside the data dir.
-    expect(start!.output).toMatch(/\[start\] (created the )?executor user ao-executor/);
-    expect(start!.output).toMatch(/\[runner\] .*executors run as ao-executor \(uid \d+\)/);
+    expect(start.output).toMatch(/\[start\] (created the )?executor user ao-executor/);
+    expect(start.output).toMatch(/\[runner\] .*executors run as ao-executor \(uid \d+\)/);
     expect(run.result).toMatchObject({ workspace_dir: path.join(dataDir, 'workspace') });
   });
 
