@@ -158,7 +158,7 @@ export function claudeOutput(outcome: ProcessOutcome, invocation: ExecutorInvoca
 
 /** Drives the real `claude` CLI in `-p` mode with `--output-format stream-json`; supervised runs also over its control protocol. */
 export const claudeCodeAdapter: ExecutorAdapter<ClaudeCodeConfig> = {
-  capabilities: { resume: true, structured_events: true, cost: true },
+  capabilities: { resume: true, structured_events: true, cost: true, approvals: true },
   defaultCommand: () => ['claude'],
   plan: (invocation, command) => {
     const argv = claudeArgs(invocation, command, process.getuid?.() === 0);

@@ -17,6 +17,8 @@ export interface ExecutorCapabilities {
   structured_events: boolean;
   /** Reports a cost of its own. */
   cost: boolean;
+  /** Asks ao about tool uses over a structured protocol, so its runs can be supervised (approvals). */
+  approvals: boolean;
 }
 
 /** One executor type's driver, typed by its profile's config. */
@@ -110,7 +112,7 @@ export function lastJsonObjectLine(text: string): unknown {
 export function contractAdapter(defaultCommand?: () => string[]): ExecutorAdapter<BaseExecutorConfig> {
   return {
     // Through the contract an executor may still resume: it receives `session_id` and may report one.
-    capabilities: { resume: true, structured_events: false, cost: false },
+    capabilities: { resume: true, structured_events: false, cost: false, approvals: false },
     defaultCommand: () => defaultCommand?.(),
     plan: (invocation, command) => ({ argv: command, stdin: JSON.stringify(invocation) }),
     interpret: (outcome) => {
