@@ -3,7 +3,16 @@ import { secondsSince } from '../core/observability/metrics.js';
 import { runFailure } from '../core/contract/failures.js';
 import { secretValues } from '../core/contract/secrets.js';
 import type { ExecutionResult } from '../core/contract/workflow-io.js';
-import { RUNNER_SHUTDOWN, executorSessionSignal, executorStartedSignal, runWorkflowId } from '../workflows/messages.js';
+import type { ApprovalRequest } from '../core/contract/approvals.js';
+import {
+  RUNNER_SHUTDOWN,
+  approvalRequestedSignal,
+  approvalWithdrawnSignal,
+  executorSessionSignal,
+  executorStartedSignal,
+  runWorkflowId,
+} from '../workflows/messages.js';
+import { openConversation } from './execution/conversation.js';
 import { commitAndCloseWorkspace } from './execution/close-workspace.js';
 import type { Attempt, Emit, ExecuteDependencies, ExecuteProgress, ExecuteRequest } from './execution/context.js';
 import { runPostRunHooks, runPreRunHooks } from './execution/hook-phases.js';
@@ -113,6 +122,9 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   const timeoutSeconds = runTimeoutSeconds(request.timeout_seconds, deps.profile.config.timeout_seconds);
   const report = workflowReporter(deps, request.run_id);
   const progress: ExecuteProgress = { ...(launch.sessionId ? { session_id: launch.sessionId } : {}), ...(container.cgroup ? { cgroup: container.cgroup } : {}) };
+  const conversation = launch.supervision
+    ? openConversation({ runId: request.run_id, adapter: launch.adapter, invocation: launch.invocation, policy: launch.supervision, emit, redactor, reporter: report, live: deps.live })
+    : undefined;
   const supervised = await superviseExecutor({
     launch,
     cwd: workspace.dir,
@@ -136,7 +148,8 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
       report.started(pid, attempt, launch.sessionId);
       if (attempt.number === 1 && request.created_at) deps.metrics.dispatchLatency.observe({ profile: registration.executor_profile }, secondsSince(request.created_at));
     },
-  });
+    ...(conversation ? { conversation: conversation.wiring } : {}),
+  }).finally(() => conversation?.close('the executor ended before the approval was answered'));
   const { outcome } = supervised;
   emit('session_ended', { exit_code: outcome.exitCode, signal: outcome.signal, duration_ms: supervised.durationMs, outcome: sessionEndOutcome(supervised) });
   if (supervised.cutOffMs !== undefined) {
@@ -176,6 +189,8 @@ function workflowReporter(deps: ExecuteDependencies, runId: string) {
       void handle
         .signal(executorStartedSignal, { pid, started_at: new Date().toISOString(), attempt: attempt.number, ...(attempt.previous && sessionId ? { resumed_session: sessionId } : {}) })
         .catch(warn('executor start')),
+    requested: (approval: ApprovalRequest): void => void handle.signal(approvalRequestedSignal, approval).catch(warn('an approval request')),
+    withdrawn: (approvalId: string, reason: string): void => void handle.signal(approvalWithdrawnSignal, { approval_id: approvalId, reason }).catch(warn('a withdrawn approval')),
   };
 }
 

@@ -11,6 +11,8 @@ import type { EventSpool } from './events/event-spool.js';
 import type { HookSettings } from './hooks.js';
 import type { RunnerLog } from './runner-log.js';
 import type { RunnerMetrics } from '../core/observability/metrics.js';
+import type { RunnerCommand, RunnerCommandReply } from '../core/contract/approvals.js';
+import { LiveExecutions } from './execution/live-executions.js';
 import { executeRun, type ExecuteRequest } from './execute-run.js';
 
 export type { ExecuteRequest } from './execute-run.js';
@@ -51,6 +53,7 @@ export function createRunnerActivities({ client, registration, profile, killGrac
     projectQueue = next.catch(() => undefined);
     return next;
   };
+  const live = new LiveExecutions();
   return {
     /**
      * Held for as long as this runner process lives. Its heartbeats are the runner's liveness;
@@ -78,7 +81,15 @@ export function createRunnerActivities({ client, registration, profile, killGrac
 
     /** Runs the executor for one run and returns its result; cancelling the activity ends its process group. */
     execute(request: ExecuteRequest): Promise<ExecutionResult> {
-      return executeRun({ client, registration, profile, containment, ...(executorUser ? { executorUser } : {}), dataDir, redactor, contact, events, hooks, log, metrics, projectLock, killGraceMs: killGraceMs ?? 5_000 }, request);
+      return executeRun({ client, registration, profile, containment, ...(executorUser ? { executorUser } : {}), dataDir, redactor, contact, events, hooks, log, metrics, live, projectLock, killGraceMs: killGraceMs ?? 5_000 }, request);
+    },
+
+    /**
+     * The runner command path: a command from a run's workflow, handed in memory to the execution
+     * this runner holds for the run. Short, and scheduled on this runner's own queue.
+     */
+    deliverCommand({ run_id, command }: { run_id: string; command: RunnerCommand }): Promise<RunnerCommandReply> {
+      return Promise.resolve(live.deliver(run_id, command));
     },
   };
 }

@@ -8,6 +8,7 @@ import {
   ParametersInvalidError,
   RunNotFoundError,
   RunStopRefusedError,
+  ApprovalRefusedError,
   ScriptNotFoundError,
   SessionNotFoundError,
   TokenNotFoundError,
@@ -18,6 +19,7 @@ import {
   RunnerNotFoundError,
   describeIssues,
 } from '../core/contract/errors.js';
+import { APPROVAL_NOT_FOUND } from '../core/contract/approvals.js';
 import type { ErrorBody } from '../core/contract/http.js';
 
 export class HttpError extends Error {
@@ -86,6 +88,7 @@ export function toHttpError(error: unknown): { status: number; body: ErrorBody }
   if (error instanceof ForbiddenError) return { status: 403, body: { error: error.message, details: { needs: error.needed } } };
   if (error instanceof ConfigConflictError) return { status: 409, body: { error: error.message, ...(error.details ? { details: error.details } : {}) } };
   if (error instanceof AgentInactiveError) return { status: 409, body: { error: error.message } };
+  if (error instanceof ApprovalRefusedError) return { status: error.type === APPROVAL_NOT_FOUND ? 404 : 409, body: { error: error.message, details: { type: error.type } } };
   if (error instanceof RunStopRefusedError) return { status: 409, body: { error: error.message, details: { type: error.type } } };
   if (error instanceof RunnerForgetRefusedError) return { status: 409, body: { error: error.message } };
   if (error instanceof InvalidCursorError) return { status: 400, body: { error: error.message } };

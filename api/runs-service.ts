@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadAgent } from '../core/config/agents.js';
-import { AgentInactiveError, RunNotFoundError, RunStopRefusedError, SessionNotFoundError } from '../core/contract/errors.js';
+import { APPROVAL_NOT_FOUND, APPROVAL_NOT_PENDING, type Approval, type DecideApprovalRequest } from '../core/contract/approvals.js';
+import { AgentInactiveError, ApprovalRefusedError, RunNotFoundError, RunStopRefusedError, SessionNotFoundError } from '../core/contract/errors.js';
 import { RUN_STATUSES, isFinalRunStatus, type RunStatus } from '../core/contract/run-status.js';
 import { listExecutionsPage } from '../core/temporal/list-page.js';
 import { readRunState } from '../core/temporal/run-state.js';
@@ -15,6 +16,7 @@ import {
   CONTROL_TASK_QUEUE,
   RUN_ALREADY_ENDED,
   RUN_WORKFLOW_TYPE,
+  decideApprovalUpdate,
   runIdFromWorkflowId,
   runWorkflowId,
   stopRunUpdate,
@@ -133,6 +135,23 @@ export class RunsService {
         throw new RunStopRefusedError(id, error.cause.message, error.cause.type ?? RUN_ALREADY_ENDED);
       }
       if (error instanceof WorkflowNotFoundError) throw new RunStopRefusedError(id, 'the run has already ended', RUN_ALREADY_ENDED);
+      throw error;
+    }
+  }
+
+  /** Decides a pending approval; answers once the run has passed the decision to its executor. */
+  async decideApproval(id: string, approvalId: string, decision: DecideApprovalRequest, by: string): Promise<Approval> {
+    const view = await this.get(id);
+    const approval = view.approvals?.find((entry) => entry.id === approvalId);
+    if (!approval) throw new ApprovalRefusedError(id, approvalId, `run ${id} has no approval ${approvalId}`, APPROVAL_NOT_FOUND);
+    if (isFinalRunStatus(view.status)) throw new ApprovalRefusedError(id, approvalId, `the run has already ended (${view.status})`, APPROVAL_NOT_PENDING);
+    try {
+      return await this.options.client.workflow.getHandle(runWorkflowId(id)).executeUpdate(decideApprovalUpdate, { args: [{ ...decision, approval_id: approvalId, by }] });
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
+        throw new ApprovalRefusedError(id, approvalId, error.cause.message, error.cause.type ?? APPROVAL_NOT_PENDING);
+      }
+      if (error instanceof WorkflowNotFoundError) throw new ApprovalRefusedError(id, approvalId, 'the run has already ended', APPROVAL_NOT_PENDING);
       throw error;
     }
   }

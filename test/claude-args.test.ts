@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExecutorConfigError, claudeArgs, claudeEvents } from '../activities/executors/claude-code.js';
+import { ExecutorConfigError, claudeArgs, claudeCodeAdapter, claudeEvents } from '../activities/executors/claude-code.js';
 import type { ExecutorInvocation } from '../core/contract/executor-protocol.js';
 
 const invocation = (config: Record<string, unknown>, extra: Partial<ExecutorInvocation> = {}): ExecutorInvocation => ({
@@ -15,6 +15,20 @@ const invocation = (config: Record<string, unknown>, extra: Partial<ExecutorInvo
 });
 
 describe('the claude command line', () => {
+  it('drives a supervised profile over stream-json with permission prompts on stdio, the prompt on stdin', () => {
+    const supervised = invocation({ approval_required_tools: ['Bash'] });
+    const argv = claudeArgs(supervised, ['claude'], false);
+    expect(argv.slice(0, 10)).toEqual([
+      'claude', '-p', '--input-format', 'stream-json', '--permission-prompt-tool', 'stdio', '--output-format', 'stream-json', '--verbose', '--permission-mode',
+    ]);
+    expect(argv[10]).toBe('default');
+    expect(argv).not.toContain('fix the bug');
+    const plan = claudeCodeAdapter.plan(supervised, ['claude']);
+    expect(JSON.parse(plan.stdin)).toEqual({ type: 'user', message: { role: 'user', content: 'fix the bug' } });
+    expect(plan.supervision).toEqual({ requiredTools: ['Bash'], timeoutSeconds: 3600, onTimeout: 'deny' });
+    expect(claudeCodeAdapter.plan(invocation({}), ['claude']).supervision).toBeUndefined();
+  });
+
   it('passes the profile’s permission mode, model by seniority, tool rules, setting sources, turns and the session to resume', () => {
     const argv = claudeArgs(
       invocation(

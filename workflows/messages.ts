@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { createRunnerActivities } from '../activities/runner.js';
+import type { Approval, ApprovalRequest, DecideApprovalRequest } from '../core/contract/approvals.js';
 import type { RunnerRegistration, RunnerState } from '../core/contract/fleet.js';
 import type { RunState } from '../core/contract/workflow-io.js';
 
@@ -36,6 +37,17 @@ export const stopRunUpdate = defineUpdate<{ status: 'stopping' | 'stopped' }, [{
 /** Failure types of a refused stop. */
 export const RUN_ALREADY_ENDED = 'RUN_ALREADY_ENDED';
 export const RUN_ALREADY_STOPPING = 'RUN_ALREADY_STOPPING';
+
+/** Sent by the runner when the executor asks about a tool use that ao's policy leaves to a person (fire-and-forget). */
+export const approvalRequestedSignal = defineSignal<[ApprovalRequest]>('approvalRequested');
+/** Sent by the runner when the executor withdraws a question (an interrupt, the process ended). */
+export const approvalWithdrawnSignal = defineSignal<[{ approval_id: string; reason: string }]>('approvalWithdrawn');
+/**
+ * An update, because the caller must learn whether the decision was taken: a validator refuses a
+ * decision for an approval that is not pending or has expired before anything is written to history.
+ * It answers once the runner has passed the decision to the executor.
+ */
+export const decideApprovalUpdate = defineUpdate<Approval, [DecideApprovalRequest & { approval_id: string; by: string }]>('decideApproval');
 
 /** Failure type of an execute activity ended by its runner's shutdown: the run goes to another runner. */
 export const RUNNER_SHUTDOWN = 'RUNNER_SHUTDOWN';

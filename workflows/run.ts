@@ -16,6 +16,15 @@ import {
 } from '@temporalio/workflow';
 import type { createControlActivities } from '../activities/control.js';
 import type { createRunnerActivities } from '../activities/runner.js';
+import {
+  APPROVAL_EXPIRED,
+  APPROVAL_NOT_FOUND,
+  APPROVAL_NOT_PENDING,
+  type Approval,
+  type ApprovalStatus,
+  type RunnerCommand,
+  type RunnerCommandReply,
+} from '../core/contract/approvals.js';
 import { finalStatusFor, isRunFailureType, runFailure, type RunFailureType } from '../core/contract/failures.js';
 import { isFinalRunStatus, type RunStatus } from '../core/contract/run-status.js';
 import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
@@ -24,6 +33,9 @@ import {
   RUNNER_SHUTDOWN,
   RUN_ALREADY_ENDED,
   RUN_ALREADY_STOPPING,
+  approvalRequestedSignal,
+  approvalWithdrawnSignal,
+  decideApprovalUpdate,
   executorSessionSignal,
   executorStartedSignal,
   releaseSlotSignal,
@@ -44,6 +56,18 @@ type RunnerActivities = ReturnType<typeof createRunnerActivities>;
 const STOPPED_RUN_COMPLETES_PATCH = 'stopped-run-completes';
 /** Activities carry a summary, so the history in the Temporal UI says what each one was for. */
 const ACTIVITY_SUMMARIES_PATCH = 'activity-summaries';
+/**
+ * Supervised runs: time waiting for an approval does not count against the run's timeout. The
+ * runner's own clock (paused while waiting) enforces the timeout; the backstop, should the runner
+ * not, is this workflow's clock of the run's timeout + BACKSTOP_MARGIN_SECONDS, also paused while an
+ * approval is pending. The activity's startToClose, which cannot pause, becomes a far ceiling
+ * that only a run stuck for weeks reaches; a dead runner is still found by the heartbeat timeout.
+ */
+const PAUSED_TIMEOUT_PATCH = 'timeout-paused-for-approvals';
+const BACKSTOP_MARGIN_SECONDS = 120;
+const EXECUTE_CEILING = '30 days';
+/** The runner command path: a command reaches a live runner within milliseconds, or the runner is gone. */
+const COMMAND_TIMEOUT = '10 seconds';
 
 const DEFAULT_NO_RUNNER_TIMEOUT_SECONDS = 300;
 const DEFAULT_RUN_TIMEOUT_SECONDS = 3600;
@@ -80,6 +104,10 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
   let stopBy: string | undefined;
   let execution: CancellationScope | undefined;
   let woken = false;
+  /** Set when an unanswered approval fails the run (`on_approval_timeout: fail`). */
+  let approvalFailure: string | undefined;
+  /** Set when the workflow's backstop clock ended the execution. */
+  let backstopTripped = false;
 
   const transition = (status: RunStatus, reason?: string, by?: string): void => {
     state.status = status;
@@ -106,6 +134,10 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     woken = true;
   });
   setHandler(executorStartedSignal, ({ pid, started_at, attempt, resumed_session }) => {
+    // A restarted executor asks its questions again: the dead one's can no longer be answered.
+    if (attempt > 1) for (const approval of state.approvals ?? []) if (approval.status === 'pending') settle(approval, 'withdrawn', 'the executor restarted; it asks again');
+    // Its first question may arrive before this signal.
+    if (state.status === 'waiting_for_approval' && !state.executor_started_at) state.executor_started_at = started_at;
     if (state.status === 'dispatched') {
       state.executor_started_at = started_at;
       transition('running', `executor started (pid ${pid})`);
@@ -116,6 +148,40 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
   setHandler(executorSessionSignal, ({ session_id }) => {
     state.executor_session_id = session_id;
   });
+  setHandler(approvalRequestedSignal, (request) => {
+    // A late question (the run is stopping or over) is not shown: the executor is being ended.
+    if (state.status !== 'dispatched' && state.status !== 'running' && state.status !== 'waiting_for_approval') return;
+    const approval: Approval = { ...request, status: 'pending', expires_at: new Date(Date.now() + request.timeout_seconds * 1000).toISOString() };
+    (state.approvals ??= []).push(approval);
+    transition('waiting_for_approval', `${request.tool} needs an operator's approval (${request.rule})`);
+    void expireWhenDue(approval);
+  });
+  setHandler(approvalWithdrawnSignal, ({ approval_id, reason }) => {
+    const approval = state.approvals?.find((entry) => entry.id === approval_id);
+    if (approval?.status === 'pending') settle(approval, 'withdrawn', `approval for ${approval.tool} withdrawn: ${reason}`);
+  });
+  setHandler(
+    decideApprovalUpdate,
+    async ({ approval_id, decision, note, remember, by }) => {
+      const approval = state.approvals!.find((entry) => entry.id === approval_id)!;
+      const status = decision === 'allow' ? 'allowed' : 'denied';
+      settle(approval, status, `${approval.tool} ${status}${remember && decision === 'allow' ? ' for the rest of the run' : ''}${note ? `: ${note}` : ''}`, { by, note, remember });
+      const reply = await deliver({ kind: 'approval_decision', approval_id, decision, by, ...(note ? { message: note } : {}), ...(remember ? { remember } : {}) });
+      if (!reply.delivered) state.history.push({ status: state.status, at: new Date().toISOString(), reason: `the decision on ${approval.tool} did not reach the executor: ${reply.reason ?? 'unknown'}` });
+      return approval;
+    },
+    {
+      // Refused before anything is written: the caller gets 409 with the reason.
+      validator: ({ approval_id }) => {
+        const approval = state.approvals?.find((entry) => entry.id === approval_id);
+        if (!approval) throw ApplicationFailure.create({ type: APPROVAL_NOT_FOUND, message: `the run has no approval ${approval_id}` });
+        if (approval.status !== 'pending') {
+          throw ApplicationFailure.create({ type: APPROVAL_NOT_PENDING, message: `approval ${approval_id} is not pending: it is ${approval.status}${approval.decided_by ? ` (by ${approval.decided_by})` : ''}` });
+        }
+        if (Date.now() >= Date.parse(approval.expires_at)) throw ApplicationFailure.create({ type: APPROVAL_EXPIRED, message: `approval ${approval_id} expired at ${approval.expires_at}` });
+      },
+    },
+  );
   setHandler(
     stopRunUpdate,
     ({ reason, by }) => {
@@ -151,6 +217,7 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
   state.timeout_seconds = input.timeout_seconds ?? resolved.timeout_seconds ?? DEFAULT_RUN_TIMEOUT_SECONDS;
   if (resolved.request.session_id) state.executor_session_id = resolved.request.session_id;
   upsertSearchAttributes([{ key: searchAttributes.tags, value: resolved.demands.tags }]);
+  const pausedTimeout = patched(PAUSED_TIMEOUT_PATCH);
 
   for (let dispatches = 0; ; dispatches += 1) {
     if (stopRequested) return endStopped('stopped on request');
@@ -171,8 +238,9 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
       taskQueue: runnerTaskQueue(runner.runner_id),
       // The queue belongs to one runner: if it does not take the task (or come back after a crash) in time, move on.
       scheduleToStartTimeout: `${input.dispatch_timeout_seconds ?? DEFAULT_DISPATCH_TIMEOUT_SECONDS} seconds`,
-      // The runner enforces the run timeout itself; this is the backstop should it not.
-      startToCloseTimeout: `${state.timeout_seconds + 120} seconds`,
+      // The runner enforces the run timeout itself; the backstop, should it not, is the workflow's
+      // pausable clock (PAUSED_TIMEOUT_PATCH), or before it this timeout.
+      startToCloseTimeout: pausedTimeout ? EXECUTE_CEILING : `${state.timeout_seconds + BACKSTOP_MARGIN_SECONDS} seconds`,
       heartbeatTimeout: '10 seconds',
       // A missed heartbeat is retried on the same runner's queue: a restarted runner resumes the run.
       retry: { maximumAttempts: 3, initialInterval: '1 second' },
@@ -180,6 +248,8 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     });
     execution = new CancellationScope();
+    let executing = true;
+    if (pausedTimeout) void backstop(execution, () => !executing);
     try {
       const summary = summarized(`run ${input.agent} on runner ${runner.runner_id} (profile ${runner.executor_profile}, ${runner.hostname})`);
       const result = await execution.run(() => execute.executeWithOptions(summary, [{ ...resolved.request, timeout_seconds: state.timeout_seconds }]));
@@ -194,6 +264,9 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
       if (stopRequested && (isCancellation(error) || error instanceof ActivityFailure)) {
         return endStopped('stopped on request; the executor’s processes have exited');
       }
+      const cancelled = isCancellation(error) || error instanceof ActivityFailure;
+      if (approvalFailure && cancelled) throw fail('APPROVAL_TIMEOUT', approvalFailure);
+      if (backstopTripped && cancelled) throw fail('RUN_TIMEOUT', `run exceeded its timeout of ${state.timeout_seconds}s (and its runner did not end it)`);
       const handBack = handBackReason(error, runner.runner_id);
       if (handBack && dispatches < MAX_REDISPATCHES) {
         state.runner_id = undefined;
@@ -205,8 +278,78 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
       const cause = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined;
       throw fail(cause?.type && isRunFailureType(cause.type) ? cause.type : 'EXECUTOR_FAILED', causeMessage(error));
     } finally {
+      executing = false;
       execution = undefined;
+      for (const approval of state.approvals ?? []) if (approval.status === 'pending') approval.status = 'withdrawn';
       await releaseSlot(runner.runner_id);
+    }
+  }
+
+  /** Decides an approval: its status, who and why, and the run back to `running` once none is pending. */
+  function settle(approval: Approval, status: ApprovalStatus, reason: string, decision: { by?: string; note?: string; remember?: boolean | undefined } = {}): void {
+    approval.status = status;
+    approval.decided_at = new Date().toISOString();
+    if (decision.by) approval.decided_by = decision.by;
+    if (decision.note) approval.note = decision.note;
+    if (decision.remember) approval.remember = true;
+    if (state.status !== 'waiting_for_approval') return;
+    transition(pendingApprovals() ? 'waiting_for_approval' : 'running', reason, decision.by);
+  }
+
+  function pendingApprovals(): number {
+    return state.approvals?.filter((approval) => approval.status === 'pending').length ?? 0;
+  }
+
+  /** An approval nobody answers in time is denied, or fails the run, as its profile says. */
+  async function expireWhenDue(approval: Approval): Promise<void> {
+    if (await condition(() => approval.status !== 'pending', Math.max(1, Date.parse(approval.expires_at) - Date.now()))) return;
+    const why = `no operator answered within ${approval.timeout_seconds}s`;
+    settle(approval, 'expired', `approval for ${approval.tool} expired: ${why}`);
+    if (approval.on_timeout === 'fail') {
+      approvalFailure = `approval for ${approval.tool} expired: ${why}`;
+      execution?.cancel();
+      return;
+    }
+    await deliver({ kind: 'approval_decision', approval_id: approval.id, decision: 'deny', message: `Denied: ${why}.` });
+  }
+
+  /**
+   * The runner command path: a short activity on the run's runner's own queue, which hands the
+   * command to the execution the runner holds in memory.
+   */
+  async function deliver(command: RunnerCommand): Promise<RunnerCommandReply> {
+    const runnerId = state.runner_id;
+    if (!runnerId) return { delivered: false, reason: 'the run has no runner' };
+    const { deliverCommand } = proxyActivities<RunnerActivities>({
+      taskQueue: runnerTaskQueue(runnerId),
+      scheduleToStartTimeout: COMMAND_TIMEOUT,
+      startToCloseTimeout: COMMAND_TIMEOUT,
+      retry: { maximumAttempts: 3, initialInterval: '200 milliseconds' },
+    });
+    try {
+      return await deliverCommand.executeWithOptions(summarized(`${command.kind} for the run on runner ${runnerId}`), [{ run_id: state.run_id, command }]);
+    } catch (error) {
+      return { delivered: false, reason: causeMessage(error) };
+    }
+  }
+
+  /**
+   * The backstop clock of one execution: the run's timeout plus a margin, paused while an approval
+   * is pending; reaching it cancels the execution (the runner's own clock should have ended it).
+   */
+  async function backstop(scope: CancellationScope, done: () => boolean): Promise<void> {
+    let remainingMs = (state.timeout_seconds! + BACKSTOP_MARGIN_SECONDS) * 1000;
+    while (!done()) {
+      const from = Date.now();
+      const paused = await condition(() => done() || pendingApprovals() > 0, Math.max(1, remainingMs));
+      if (done()) return;
+      remainingMs -= Date.now() - from;
+      if (!paused || remainingMs <= 0) {
+        backstopTripped = true;
+        scope.cancel();
+        return;
+      }
+      await condition(() => done() || pendingApprovals() === 0);
     }
   }
 

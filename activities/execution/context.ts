@@ -12,6 +12,7 @@ import type { EventSpool } from '../events/event-spool.js';
 import type { HookSettings } from '../hooks.js';
 import type { RunnerLog } from '../runner-log.js';
 import type { RunnerMetrics } from '../../core/observability/metrics.js';
+import type { LiveExecutions } from './live-executions.js';
 
 /** What the workflow sends the runner: the run, before the runner adds its executor and workspace. */
 export interface ExecuteRequest {
@@ -62,6 +63,8 @@ export interface ExecuteDependencies {
   hooks: HookSettings;
   log: RunnerLog;
   metrics: RunnerMetrics;
+  /** The runner's live executions: where commands from the runs' workflows arrive. */
+  live: LiveExecutions;
   /** Serialises runs in `project` mode: they share one folder. */
   projectLock: <T>(work: () => Promise<T>) => Promise<T>;
 }

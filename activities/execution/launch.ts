@@ -5,7 +5,7 @@ import { runFailure } from '../../core/contract/failures.js';
 import type { RunnerRegistration } from '../../core/contract/fleet.js';
 import { adapterFor } from '../executors/catalog.js';
 import { ExecutorConfigError } from '../executors/cli-support.js';
-import type { ExecutorAdapter } from '../executors/contract.js';
+import type { ApprovalPolicy, ExecutorAdapter, Plan } from '../executors/contract.js';
 import { installedScriptPath, readInstalledScript } from '../scripts.js';
 import type { Workspace } from '../workspace.js';
 import type { Attempt, ExecuteDependencies, ExecuteRequest } from './context.js';
@@ -23,6 +23,8 @@ export interface Launch {
   env: NodeJS.ProcessEnv;
   /** The executor session this attempt continues, if any. */
   sessionId?: string;
+  /** A supervised run: its stdin stays open and its permission requests follow this policy. */
+  supervision?: ApprovalPolicy;
 }
 
 /**
@@ -46,7 +48,7 @@ export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequ
     executor_config: profile.config,
     workspace_dir: workspace.dir,
   };
-  let planned: { argv: string[]; stdin: string };
+  let planned: Plan;
   try {
     planned = adapter.plan(invocation, command);
   } catch (error) {

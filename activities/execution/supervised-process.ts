@@ -5,10 +5,11 @@ import { runFailure } from '../../core/contract/failures.js';
 import type { Redactor } from '../../core/contract/secrets.js';
 import type { ExecutorUser } from '../containment/executor-user.js';
 import { ContainmentError, type RunContainer } from '../containment/run-container.js';
-import { ProcessStartError, runProcess, type ProcessOutcome } from '../executors/process.js';
+import { ProcessStartError, runProcess, type ProcessOutcome, type StdinChannel } from '../executors/process.js';
 import { runInPty } from '../executors/pty-process.js';
 import type { ExecuteProgress } from './context.js';
 import type { Launch } from './launch.js';
+import { RunClock } from './run-clock.js';
 import type { TemporalContact } from './temporal-contact.js';
 
 const HEARTBEAT_INTERVAL_MS = 1_000;
@@ -42,6 +43,12 @@ export interface SupervisionSpec {
   onStdout: (text: string) => void;
   onStderr: (text: string) => void;
   onStart: (pid: number) => void;
+  /** A supervised run's conversation: its stdin kept open, its raw stdout read, its clock paused while it waits for a person. */
+  conversation?: {
+    onStdin: (stdin: StdinChannel) => void;
+    onRawStdout: (text: string) => void;
+    onClock: (clock: RunClock | undefined) => void;
+  };
 }
 
 export interface SupervisedOutcome {
@@ -62,12 +69,14 @@ export async function superviseExecutor(spec: SupervisionSpec): Promise<Supervis
   const { launch, progress } = spec;
   const abort = new AbortController();
   let timedOut = false;
+  // The run's own clock enforces its timeout; it stands still while the run waits for a person.
   const timer = spec.timeoutSeconds
-    ? setTimeout(() => {
+    ? new RunClock(spec.timeoutSeconds * 1000, () => {
         timedOut = true;
         abort.abort();
-      }, spec.timeoutSeconds * 1000)
+      })
     : undefined;
+  spec.conversation?.onClock(timer);
   const onCancel = (): void => abort.abort();
   context.cancellationSignal.addEventListener('abort', onCancel, { once: true });
   const fenceAfterMs = (context.info.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS) - FENCE_MARGIN_MS;
@@ -100,6 +109,7 @@ export async function superviseExecutor(spec: SupervisionSpec): Promise<Supervis
       killGraceMs: spec.killGraceMs,
       onStdout: spec.onStdout,
       onStderr: spec.onStderr,
+      ...(spec.conversation ? { openStdin: spec.conversation.onStdin, onRawStdout: spec.conversation.onRawStdout } : {}),
       onStart: (pid) => {
         spawnSpan.setAttribute('process.pid', pid);
         spawnSpan.end();
@@ -119,7 +129,7 @@ export async function superviseExecutor(spec: SupervisionSpec): Promise<Supervis
     throw error;
   } finally {
     clearInterval(beat);
-    if (timer) clearTimeout(timer);
+    timer?.stop();
     if (fenceKill) clearTimeout(fenceKill);
     context.cancellationSignal.removeEventListener('abort', onCancel);
     try {

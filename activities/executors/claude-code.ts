@@ -3,11 +3,12 @@ import { jsonSchemaProblems } from '../../core/contract/json-schema.js';
 import type { ClaudeCodeConfig } from '../../core/contract/executor-profile.js';
 import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/executor-protocol.js';
 import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines } from './cli-support.js';
+import { claudeApprovalPolicy, claudeConversation, claudeUserMessage } from './claude-control.js';
 import type { ExecutorAdapter, ExecutorEvent } from './contract.js';
 import type { ProcessOutcome } from './process.js';
 
 /** The flags this driver relies on; a CLI without them is refused at runner start. */
-const REQUIRED_FLAGS = ['--output-format', '--verbose', '--permission-mode', '--resume', '--allowedTools', '--disallowedTools'];
+const REQUIRED_FLAGS = ['--output-format', '--input-format', '--verbose', '--permission-mode', '--resume', '--allowedTools', '--disallowedTools'];
 /** Tools whose input names a file the run changes. */
 const FILE_TOOLS = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
 
@@ -46,10 +47,23 @@ function structuredAnswer(text: unknown, schema: Record<string, unknown>): { out
   return problems.length ? { error: `the final answer does not match the output schema: ${problems.join('; ')}` } : { output };
 }
 
-/** The `claude` argv for one invocation: non-interactive, structured output, never a shell string. */
+/** The prompt of a run: its own, or the `prompt` parameter. */
+function promptOf(invocation: ExecutorInvocation): string {
+  const prompt = invocation.prompt ?? (typeof invocation.parameters.prompt === 'string' ? invocation.parameters.prompt : '');
+  if (!prompt) throw new ExecutorConfigError('a claude-code run needs a prompt');
+  return prompt;
+}
+
+/**
+ * The `claude` argv for one invocation: non-interactive, structured output, never a shell string.
+ * A supervised run (its profile names tools that need approval) takes its prompt on stdin in
+ * stream-json and asks ao about tool uses over stdio (`--permission-prompt-tool stdio`), in the
+ * CLI's `default` permission mode unless the profile chooses another.
+ */
 export function claudeArgs(invocation: ExecutorInvocation<ClaudeCodeConfig>, command: string[], isRoot: boolean): string[] {
   const config = invocation.executor_config;
-  const permissionMode = config.permission_mode ?? 'acceptEdits';
+  const supervised = claudeApprovalPolicy(config) !== undefined;
+  const permissionMode = config.permission_mode ?? (supervised ? 'default' : 'acceptEdits');
   if (isRoot && permissionMode === 'bypassPermissions') {
     throw new ExecutorConfigError(
       'permission_mode bypassPermissions is refused by the claude CLI when the runner runs as root; run the runner as another user, or use acceptEdits with allowed_tools',
@@ -59,11 +73,10 @@ export function claudeArgs(invocation: ExecutorInvocation<ClaudeCodeConfig>, com
   const allowed = config.allowed_tools ?? [];
   const disallowed = config.disallowed_tools ?? [];
   const sources = config.setting_sources;
-  const prompt = invocation.prompt ?? (typeof invocation.parameters.prompt === 'string' ? invocation.parameters.prompt : '');
-  if (!prompt) throw new ExecutorConfigError('a claude-code run needs a prompt');
+  const prompt = promptOf(invocation);
   return [
     ...command,
-    '-p', prompt,
+    ...(supervised ? ['-p', '--input-format', 'stream-json', '--permission-prompt-tool', 'stdio'] : ['-p', prompt]),
     '--output-format', 'stream-json',
     '--verbose',
     '--permission-mode', permissionMode,
@@ -143,11 +156,16 @@ export function claudeOutput(outcome: ProcessOutcome, invocation: ExecutorInvoca
   return { status: 'completed', result_data: data, ...(sessionId ? { session_id: sessionId } : {}) };
 }
 
-/** Drives the real `claude` CLI in `-p` mode with `--output-format stream-json`. */
+/** Drives the real `claude` CLI in `-p` mode with `--output-format stream-json`; supervised runs also over its control protocol. */
 export const claudeCodeAdapter: ExecutorAdapter<ClaudeCodeConfig> = {
-  capabilities: { resume: true, structured_events: true, cost: true },
+  capabilities: { resume: true, structured_events: true, cost: true, approvals: true },
   defaultCommand: () => ['claude'],
-  plan: (invocation, command) => ({ argv: claudeArgs(invocation, command, process.getuid?.() === 0), stdin: '' }),
+  plan: (invocation, command) => {
+    const argv = claudeArgs(invocation, command, process.getuid?.() === 0);
+    const supervision = claudeApprovalPolicy(invocation.executor_config);
+    return supervision ? { argv, stdin: claudeUserMessage(promptOf(invocation)), supervision } : { argv, stdin: '' };
+  },
+  converse: claudeConversation,
   parseLine: eventsFromLine(claudeEvents),
   interpret: claudeOutput,
   detect: (command) => detectCli(command, { name: 'claude', npmPackage: '@anthropic-ai/claude-code', helpArgs: ['--help'], requiredFlags: REQUIRED_FLAGS }),

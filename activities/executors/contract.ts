@@ -1,6 +1,8 @@
 import type { EventKind } from '../../core/contract/events.js';
 import type { BaseExecutorConfig, ExecutorConfig } from '../../core/contract/executor-profile.js';
 import { ExecutorOutput, type ExecutorInvocation } from '../../core/contract/executor-protocol.js';
+import type { OnApprovalTimeout } from '../../core/contract/approvals.js';
+import type { JsonLine } from './cli-support.js';
 import type { ProcessOutcome } from './process.js';
 
 /**
@@ -15,6 +17,8 @@ export interface ExecutorCapabilities {
   structured_events: boolean;
   /** Reports a cost of its own. */
   cost: boolean;
+  /** Asks ao about tool uses over a structured protocol, so its runs can be supervised (approvals). */
+  approvals: boolean;
 }
 
 /** One executor type's driver, typed by its profile's config. */
@@ -24,8 +28,13 @@ export interface ExecutorAdapter<C extends ExecutorConfig = ExecutorConfig> {
   terminal?: 'pty' | 'pipes';
   /** The command used when the profile gives none; undefined when the profile must give one. */
   defaultCommand(): string[] | undefined;
-  /** The argv and stdin for one invocation. */
-  plan(invocation: ExecutorInvocation<C>, command: string[]): { argv: string[]; stdin: string };
+  /** The argv and stdin for one invocation; `supervision` when the run is driven over the CLI's control protocol. */
+  plan(invocation: ExecutorInvocation<C>, command: string[]): Plan;
+  /**
+   * A supervised run's conversation with its executor (stdin kept open): the adapter reads its
+   * executor's lines and answers its permission requests through what the runner gives it.
+   */
+  converse?(invocation: ExecutorInvocation<C>, io: ConversationIo): Conversation;
   /** The executor's output, from its exit and streams. */
   interpret(outcome: ProcessOutcome, invocation: ExecutorInvocation<C>): ExecutorOutput;
   /** Structured events from one line of stdout; adapters with it report those instead of raw stdout. */
@@ -42,6 +51,48 @@ export interface ExecutorAdapter<C extends ExecutorConfig = ExecutorConfig> {
   prepare?(invocation: ExecutorInvocation<C>, where: { home: string }): Promise<NodeJS.ProcessEnv>;
   /** Checks at runner start that the executable exists and supports what the adapter needs. */
   detect?(command: string[]): Promise<{ version: string }>;
+}
+
+export interface Plan {
+  argv: string[];
+  stdin: string;
+  /** Set: the executor's stdin stays open and the adapter's `converse` answers its questions. */
+  supervision?: ApprovalPolicy;
+}
+
+/** Which tool uses wait for a person, and for how long (from the profile). */
+export interface ApprovalPolicy {
+  /** Tool names; `*` is every tool the executor asks about. */
+  requiredTools: string[];
+  timeoutSeconds: number;
+  onTimeout: OnApprovalTimeout;
+}
+
+/** A tool use the executor asks permission for, in ao's terms. */
+export interface PermissionAsk {
+  tool: string;
+  input: Record<string, unknown>;
+  command?: string;
+  files?: string[];
+}
+
+export type PermissionAnswer = { behavior: 'allow' } | { behavior: 'deny'; message: string };
+
+/** What the runner gives a conversing adapter. */
+export interface ConversationIo {
+  /** Writes one JSON line to the executor's stdin. */
+  send(message: unknown): void;
+  /** Closes the executor's stdin (it ends). */
+  close(): void;
+  /** Answers a permission request: at once by policy, or once a person (or the timeout) decides. `key` is the executor's own request id. */
+  ask(ask: PermissionAsk, key: string): Promise<PermissionAnswer>;
+  /** The executor withdrew the request `key`. */
+  withdraw(key: string, reason: string): void;
+}
+
+export interface Conversation {
+  /** One line of the executor's stdout (not redacted: it may carry what the executor needs back). */
+  onLine(line: JsonLine): void;
 }
 
 export interface ExecutorEvent {
@@ -66,7 +117,7 @@ export function lastJsonObjectLine(text: string): unknown {
 export function contractAdapter(defaultCommand?: () => string[]): ExecutorAdapter<BaseExecutorConfig> {
   return {
     // Through the contract an executor may still resume: it receives `session_id` and may report one.
-    capabilities: { resume: true, structured_events: false, cost: false },
+    capabilities: { resume: true, structured_events: false, cost: false, approvals: false },
     defaultCommand: () => defaultCommand?.(),
     plan: (invocation, command) => ({ argv: command, stdin: JSON.stringify(invocation) }),
     interpret: (outcome) => {

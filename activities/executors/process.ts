@@ -12,6 +12,13 @@ export interface ProcessSpec {
   cwd: string;
   env?: NodeJS.ProcessEnv;
   stdin?: string;
+  /**
+   * Set, stdin stays open after `stdin` is written (a supervised run's control protocol): the
+   * callback gets the way to write more and to close it.
+   */
+  openStdin?: (stdin: StdinChannel) => void;
+  /** The executor's stdout before redaction, for a driver that must answer with what it received; never shown. */
+  onRawStdout?: (chunk: string) => void;
   /** Aborting ends every process of the run: SIGTERM, then a kill after `killGraceMs`. */
   signal?: AbortSignal;
   killGraceMs?: number;
@@ -24,6 +31,12 @@ export interface ProcessSpec {
   onStart?: (pid: number) => void;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
+}
+
+/** An executor's stdin kept open. */
+export interface StdinChannel {
+  write(text: string): void;
+  end(): void;
 }
 
 export interface ProcessOutcome {
@@ -203,12 +216,20 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
     child.once('error', (error: NodeJS.ErrnoException) => {
       reject(new ProcessStartError(executable, error.code, `cannot start ${executable}: ${error.message}`));
     });
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => stdout.push(chunk));
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      spec.onRawStdout?.(chunk);
+      stdout.push(chunk);
+    });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
     // An executor that exits without reading stdin must not crash the runner with EPIPE.
     child.stdin.on('error', () => undefined);
     child.stdio[3]?.on('error', () => undefined);
-    child.stdin.end(spec.stdin ?? '');
+    if (spec.openStdin) {
+      child.stdin.write(spec.stdin ?? '');
+      spec.openStdin({ write: (text) => void child.stdin.write(text), end: () => child.stdin.end() });
+    } else {
+      child.stdin.end(spec.stdin ?? '');
+    }
     child.once('close', (exitCode, signal) => {
       stdout.end();
       stderr.end();

@@ -1,6 +1,7 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { Router } from 'express';
 import { z } from 'zod';
+import { Approval, DecideApprovalRequest } from '../../core/contract/approvals.js';
 import { RunId, SessionId } from '../../core/contract/names.js';
 import {
   CreateRunRequest,
@@ -23,6 +24,7 @@ import type { RunsService } from '../runs-service.js';
 export const RunParams = z.object({ id: RunId });
 const WaitQuery = z.object({ wait: z.enum(['true', 'false']).optional() }).strict();
 const SessionParams = z.object({ id: SessionId });
+const ApprovalParams = z.object({ id: RunId, approval_id: z.string().min(1).max(100) });
 const SessionsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(200) }).strict();
 
 const runNotFound = { description: 'no such run', schema: ErrorBody };
@@ -87,6 +89,28 @@ export function runsRouter(runs: RunsService, audit: AuditLog, registry: OpenAPI
       audit.record(principal, 'run.stop', params.id, body?.reason ? { reason: body.reason } : undefined);
       if (query.wait === 'true') return { status: 200, body: await runs.waitForEnd(params.id) };
       return { status: 202, body: { id: params.id, ...accepted } };
+    },
+  );
+
+  routes.post(
+    '/runs/:id/approvals/:approval_id',
+    {
+      summary: 'Allow or deny a tool use a supervised run waits on',
+      access: 'operator',
+      description:
+        'A workflow update: refused (409, with the reason) when the approval is not pending or has expired. Answers once the runner has passed the decision to the executor. `remember: true` allows the same tool (for shell tools: the same program) for the rest of the run.',
+      params: ApprovalParams,
+      body: DecideApprovalRequest,
+      responses: {
+        200: { description: 'the decision was taken; the approval as decided', schema: Approval },
+        404: { description: 'no such run, or the run has no such approval', schema: ErrorBody },
+        409: { description: 'the approval is not pending (decided, expired, withdrawn) or the run has ended', schema: ErrorBody },
+      },
+    },
+    async ({ params, body, principal }) => {
+      const approval = await runs.decideApproval(params.id, params.approval_id, body, principal.name);
+      audit.record(principal, 'run.approval', params.id, { approval_id: params.approval_id, tool: approval.tool, decision: body.decision, ...(body.note ? { note: body.note } : {}), ...(body.remember ? { remember: true } : {}) });
+      return { body: approval };
     },
   );
 

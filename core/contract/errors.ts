@@ -85,6 +85,14 @@ export class RunStopRefusedError extends Error {
   }
 }
 
+/** A decision the run refuses: no such approval (`APPROVAL_NOT_FOUND`), or it is not pending or has expired. `type` says which. */
+export class ApprovalRefusedError extends Error {
+  constructor(readonly runId: string, readonly approvalId: string, message: string, readonly type: string) {
+    super(message);
+    this.name = 'ApprovalRefusedError';
+  }
+}
+
 /** The caller's credential may not do this; `needed` says what may. */
 export class ForbiddenError extends Error {
   constructor(message: string, readonly needed: string) {

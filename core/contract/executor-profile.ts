@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OnApprovalTimeout } from './approvals.js';
 import { WorkspaceMode } from './workspace.js';
 
 /**
@@ -61,10 +62,18 @@ export const ClaudeCodeConfig = z
     max_turns: z.number().int().positive().optional(),
     /** Passed as `--mcp-config {"mcpServers": …}`. */
     mcp_servers: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
-    /** Tools whose every use waits for an operator (supervised runs; read once approvals land). */
+    /**
+     * Supervised runs: tools whose every use the CLI asks about waits for an operator (`*`: every
+     * tool it asks about). Set (or `approvals: true`), the CLI is driven over its stream-json control
+     * protocol with `--permission-prompt-tool stdio`; tools it asks about that are not listed are allowed.
+     */
     approval_required_tools: ToolList.optional(),
-    /** How long an approval may wait for an operator (supervised runs). */
+    /** @defaultValue false: true asks an operator about every tool the CLI asks about (as `approval_required_tools: ["*"]`). */
+    approvals: z.boolean().optional(),
+    /** @defaultValue 3600: how long an approval may wait for an operator. */
     approval_timeout_seconds: Seconds.optional(),
+    /** @defaultValue `deny`: what an unanswered approval does: the tool is denied, or the run fails. */
+    on_approval_timeout: OnApprovalTimeout.optional(),
   })
   .strict();
 export type ClaudeCodeConfig = z.infer<typeof ClaudeCodeConfig>;

@@ -21,6 +21,8 @@ export const RUN_FAILURE_TYPES = [
   'HOOK_FAILED',
   /** The run was stopped on request. */
   'STOPPED',
+  /** Nobody answered an approval in time and the profile says the run fails (`on_approval_timeout: fail`). */
+  'APPROVAL_TIMEOUT',
 ] as const;
 export type RunFailureType = (typeof RUN_FAILURE_TYPES)[number];
 
@@ -45,6 +47,7 @@ export function finalStatusFor(type: RunFailureType): FinalRunStatus {
     case 'INVALID_RUN':
     case 'WORKSPACE_FAILED':
     case 'HOOK_FAILED':
+    case 'APPROVAL_TIMEOUT':
       return 'failed';
     default:
       return assertExhaustive(type);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Approval } from './approvals.js';
 import { Demands } from './demands.js';
 import { ScriptRef } from './config-files.js';
 import { Name } from './names.js';
@@ -79,6 +80,8 @@ export const RunState = z.object({
   result: z.unknown().optional(),
   error: z.object({ type: z.string(), message: z.string() }).optional(),
   history: z.array(StatusChange),
+  /** Supervised runs: every approval the executor asked for, pending ones included, in order. */
+  approvals: z.array(Approval).optional(),
   created_at: z.string(),
 });
 export type RunState = z.infer<typeof RunState>;

@@ -1,6 +1,7 @@
 import type { z, ZodType } from 'zod';
 import { describeIssues } from '../../../core/contract/errors';
 import {
+  Approval,
   AgentList,
   Agent,
   CreateRunResponse,
@@ -16,6 +17,7 @@ import {
   TokenList,
   CreatedToken,
   type CreateTokenRequest,
+  type DecideApprovalRequest,
   type AgentPatch,
   type AgentType,
   type CreateRunBody,
@@ -136,6 +138,10 @@ export class ApiClient {
 
   stopRun(id: string, reason?: string) {
     return this.request('POST', `/runs/${encode(id)}/stop`, { body: reason ? { reason } : {}, schema: StopRunResponse });
+  }
+
+  decideApproval(id: string, approvalId: string, body: DecideApprovalRequest) {
+    return this.request('POST', `/runs/${encode(id)}/approvals/${encode(approvalId)}`, { body, schema: Approval });
   }
 
   listRunEvents(id: string, after = 0) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Approval, type DecideApprovalRequest } from '../../../core/contract/approvals';
 import { RunEvent } from '../../../core/contract/events';
 import { Agent, Script } from '../../../core/contract/config-files';
 import {
@@ -35,6 +36,7 @@ import { CreatedToken, TokenList, USER_ROLES, RUNNER_ROLE, type CreateTokenReque
  */
 
 export {
+  Approval,
   Agent,
   AgentList,
   AgentListing,
@@ -61,7 +63,7 @@ export {
   TokenList,
   USER_ROLES,
 };
-export type { CreateTokenRequest };
+export type { CreateTokenRequest, DecideApprovalRequest };
 export type { TokenView } from '../../../core/contract/identity';
 export type { Agent as AgentType } from '../../../core/contract/config-files';
 export type { BrokenFile } from '../../../core/contract/http';

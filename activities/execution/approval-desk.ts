@@ -1,0 +1,127 @@
+import crypto from 'node:crypto';
+import type { ApprovalRequest, RunnerCommand, RunnerCommandReply } from '../../core/contract/approvals.js';
+import type { Redactor } from '../../core/contract/secrets.js';
+import type { ApprovalPolicy, PermissionAnswer, PermissionAsk } from '../executors/contract.js';
+import type { Emit } from './context.js';
+
+/** What the desk tells the run's workflow (fire-and-forget signals). */
+export interface ApprovalReporter {
+  requested(request: ApprovalRequest): void;
+  withdrawn(approvalId: string, reason: string): void;
+}
+
+/** The run's clock: stopped while anything waits for a person. */
+export interface Pausable {
+  pause(): void;
+  resume(): void;
+}
+
+interface Waiting {
+  key: string;
+  ask: PermissionAsk;
+  answer: (answer: PermissionAnswer) => void;
+}
+
+/** The message a denied tool use gives the model when the operator wrote none. */
+const DEFAULT_DENIAL = 'An operator denied this tool use.';
+const MATCH_EVERY_TOOL = '*';
+
+/**
+ * The runner's side of a supervised run's approvals, for any CLI: ao's policy answers what it
+ * can (a tool the profile does not name, or one remembered earlier in the run, is allowed at
+ * once); the rest waits for a person's decision, which arrives over the runner command path. Its
+ * questions are shown redacted, like every event of the run.
+ */
+export class ApprovalDesk {
+  private readonly waiting = new Map<string, Waiting>();
+  /** `remember: true` decisions: a tool, or a shell tool's program (`Bash(touch:*)`). */
+  private readonly remembered = new Set<string>();
+
+  constructor(
+    private readonly policy: ApprovalPolicy,
+    private readonly deps: { emit: Emit; redactor: Redactor; reporter: ApprovalReporter; clock: Pausable },
+  ) {}
+
+  ask(ask: PermissionAsk, key: string): Promise<PermissionAnswer> {
+    const rule = this.ruleFor(ask.tool);
+    if (!rule) return Promise.resolve({ behavior: 'allow' });
+    const remembered = rememberedRule(ask);
+    if (this.remembered.has(remembered)) {
+      this.deps.emit('approval_resolved', { tool: ask.tool, decision: 'allow', reason: `remembered for this run: ${remembered}` });
+      return Promise.resolve({ behavior: 'allow' });
+    }
+    const request: ApprovalRequest = this.deps.redactor.value({
+      id: crypto.randomUUID(),
+      tool: ask.tool,
+      input: ask.input,
+      ...(ask.command !== undefined ? { command: ask.command } : {}),
+      ...(ask.files?.length ? { files: ask.files } : {}),
+      rule,
+      requested_at: new Date().toISOString(),
+      timeout_seconds: this.policy.timeoutSeconds,
+      on_timeout: this.policy.onTimeout,
+    });
+    return new Promise((answer) => {
+      if (this.waiting.size === 0) this.deps.clock.pause();
+      this.waiting.set(request.id, { key, ask, answer });
+      this.deps.emit('approval_requested', { ...request });
+      this.deps.reporter.requested(request);
+    });
+  }
+
+  /** A command from the run's workflow; today the only kind is a decision. */
+  handle(command: RunnerCommand): RunnerCommandReply {
+    const waiting = this.waiting.get(command.approval_id);
+    if (!waiting) return { delivered: false, reason: `approval ${command.approval_id} is not waiting on this runner` };
+    this.settle(command.approval_id);
+    if (command.decision === 'allow' && command.remember) this.remembered.add(rememberedRule(waiting.ask));
+    this.deps.emit('approval_resolved', {
+      approval_id: command.approval_id,
+      tool: waiting.ask.tool,
+      decision: command.decision,
+      ...(command.by ? { by: command.by } : {}),
+      ...(command.message ? { note: command.message } : {}),
+      ...(command.remember ? { remember: true } : {}),
+    });
+    waiting.answer(command.decision === 'allow' ? { behavior: 'allow' } : { behavior: 'deny', message: command.message ?? DEFAULT_DENIAL });
+    return { delivered: true };
+  }
+
+  /** The executor withdrew its question `key` (an interrupt). */
+  withdraw(key: string, reason: string): void {
+    for (const [id, waiting] of this.waiting) if (waiting.key === key) this.drop(id, reason);
+  }
+
+  /** The executor ended: nothing it asked can be answered any more. */
+  close(reason: string): void {
+    for (const id of [...this.waiting.keys()]) this.drop(id, reason);
+  }
+
+  private drop(id: string, reason: string): void {
+    const waiting = this.waiting.get(id)!;
+    this.settle(id);
+    this.deps.emit('approval_resolved', { approval_id: id, tool: waiting.ask.tool, status: 'withdrawn', reason });
+    this.deps.reporter.withdrawn(id, reason);
+    waiting.answer({ behavior: 'deny', message: reason });
+  }
+
+  private settle(id: string): void {
+    this.waiting.delete(id);
+    if (this.waiting.size === 0) this.deps.clock.resume();
+  }
+
+  /** The profile's rule that leaves this tool to a person, in words; undefined when policy allows it. */
+  private ruleFor(tool: string): string | undefined {
+    const { requiredTools } = this.policy;
+    if (requiredTools.includes(tool)) return `approval_required_tools: ${tool}`;
+    if (requiredTools.includes(MATCH_EVERY_TOOL)) return 'approvals: every tool the executor asks about';
+    return undefined;
+  }
+}
+
+/** What `remember` allows again: the tool, or for a shell command the same program (its first word). */
+function rememberedRule(ask: PermissionAsk): string {
+  if (ask.command === undefined) return ask.tool;
+  const program = ask.command.trim().split(/\s+/)[0] ?? '';
+  return `${ask.tool}(${program}:*)`;
+}
