@@ -12,6 +12,8 @@ import { AgentList, ProfileList, RunList, RunView, RunnerList, ScriptList } from
 import { CreatedToken, TokenList } from '../core/contract/identity.js';
 import { EXIT } from '../cli/exit-codes.js';
 import { runGate } from './support/gates.js';
+import * as anthropic from './support/scripted-anthropic.js';
+import { startSupervisedClaude, supervisedConfig } from './support/supervised-claude.js';
 import { TestProcess } from './support/process.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 import { testTime } from './support/time.js';
@@ -265,6 +267,32 @@ describe('ao stop', () => {
     const again = await ao(['stop', id]);
     expect(again.code).toBe(EXIT.failed);
     expect(again.stderr).toContain('(HTTP 409)');
+  });
+});
+
+describe('ao approve and ao deny', () => {
+  it('allow a supervised run’s pending tool use, and refuse a decision on one that is no longer pending', async () => {
+    const turns: anthropic.Turn[] = [];
+    const { endpoint, runners } = await startSupervisedClaude(stack, turns, { cli: supervisedConfig() });
+    try {
+      turns.push(anthropic.callTool('Bash', { command: 'touch from-cli.txt', description: 'Create from-cli.txt' }), anthropic.reply('Done.'));
+      const id = await stack.postRun({ agent: 'coder', prompt: 'create from-cli.txt', additional_demands: { tags: [runners.cli.tag] } });
+      const waiting = await stack.waitForRun(id, (run) => run.status === 'waiting_for_approval' && (run.approvals ?? []).some((approval) => approval.status === 'pending'));
+      const approval = waiting.approvals!.find((candidate) => candidate.status === 'pending')!;
+
+      const approved = await ao(['approve', id, approval.id, '--note', 'go ahead', '--json']);
+      expect(approved.code, approved.stderr).toBe(EXIT.ok);
+      expect(JSON.parse(approved.stdout)).toMatchObject({ id: approval.id, status: 'allowed', decided_by: 'admin', note: 'go ahead' });
+      expect((await stack.waitForRun(id)).status).toBe('completed');
+      await expect(fs.stat(path.join(runners.cli.projectDir, 'from-cli.txt'))).resolves.toBeDefined();
+
+      const late = await ao(['deny', id, approval.id]);
+      expect(late.code).toBe(EXIT.failed);
+      expect(late.stderr).toMatch(/not pending|already ended/);
+      expect(late.stderr).toContain('HTTP 409');
+    } finally {
+      await endpoint.close();
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { z } from 'zod';
 import { CreateRunResponse, RunList, RunView, StopRunResponse, type CreateRunRequest } from '../../core/contract/http.js';
+import { Approval, type DecideApprovalRequest } from '../../core/contract/approvals.js';
 import { RUN_STATUSES } from '../../core/contract/run-status.js';
 import { collect, contextOf, positiveInt } from '../context.js';
 import { RUN_OUTCOME_EXIT } from '../exit-codes.js';
@@ -145,6 +146,23 @@ export function registerRunCommands(program: Command): void {
       if (out.json) out.data(accepted);
       else out.text(`run ${accepted.id} ${accepted.status}`);
     });
+
+  for (const decision of ['allow', 'deny'] as const) {
+    program
+      .command(decision === 'allow' ? 'approve' : 'deny')
+      .description(`${decision} a pending approval of a supervised run (the run page and GET /runs/:id list them)`)
+      .argument('<run>', 'the run id')
+      .argument('<approval>', 'the approval id')
+      .option('--note <text>', decision === 'deny' ? 'told to the model, and kept in the run’s history' : 'kept in the run’s history')
+      .option('--remember', 'the same tool (for shell tools: the same program) for the rest of the run without asking')
+      .action(async (runId: string, approvalId: string, options: { note?: string; remember?: boolean }, command: Command) => {
+        const { out, client } = contextOf(command);
+        const body: DecideApprovalRequest = { decision, ...(options.note ? { note: options.note } : {}), ...(options.remember ? { remember: true } : {}) };
+        const approval = await client.post(`/runs/${encode(runId)}/approvals/${encode(approvalId)}`, { body, schema: Approval });
+        if (out.json) out.data(approval);
+        else out.text(`approval ${approval.id} of run ${runId}: ${approval.status}${approval.decided_by ? ` by ${approval.decided_by}` : ''}`);
+      });
+  }
 }
 
 interface RunOptions {
