@@ -2,20 +2,10 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Express } from 'express';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AgentsService } from '../api/agents-service.js';
-import { createApp } from '../api/app.js';
-import { AuditLog } from '../api/audit-log.js';
-import { CredentialStore } from '../api/credentials.js';
-import { EventAdmission } from '../api/event-admission.js';
-import { ConfigLock } from '../api/config-lock.js';
 import { DASHBOARD_BASE } from '../api/dashboard.js';
-import { FileEventStore } from '../api/event-store.js';
-import { FleetService } from '../api/fleet-service.js';
 import { BEARER_SCHEME, DOCS_PATH, OPENAPI_PATH, type OpenApiDocument } from '../api/openapi.js';
-import { RunsService } from '../api/runs-service.js';
-import { ScriptsService } from '../api/scripts-service.js';
-import { defaultProfilesDir } from '../core/config/paths.js';
 import { collectPageErrors, launchBrowser, screenshot } from './support/browser.js';
+import { inProcessApp } from './support/in-process-api.js';
 import { TestStack } from './support/stack.js';
 
 let stack: TestStack;
@@ -60,17 +50,7 @@ describe('the OpenAPI document', () => {
     const connection = await Connection.connect({ address: inject('temporalAddress') });
     try {
       const client = new Client({ connection, namespace: stack.namespace });
-      const lock = new ConfigLock();
-      const app = createApp({
-        runs: new RunsService({ client, configDir: stack.configDir, namespace: stack.namespace, temporalUiUrl: 'http://127.0.0.1:8233' }),
-        fleet: new FleetService(client, defaultProfilesDir),
-        agents: new AgentsService(stack.configDir, lock),
-        scripts: new ScriptsService(client, stack.configDir, lock),
-        events: new FileEventStore(path.join(stack.root, 'in-process-events')),
-        credentials: CredentialStore.inDataDir(path.join(stack.root, 'in-process-data'), stack.token),
-        admission: new EventAdmission(client),
-        audit: AuditLog.inDataDir(path.join(stack.root, 'in-process-data')),
-      });
+      const app = inProcessApp(stack, client, { dataDir: path.join(stack.root, 'in-process-data'), token: stack.token });
       const dashboard = (route: string): boolean => route === 'GET /' || route.startsWith(`GET ${DASHBOARD_BASE.slice(0, -1)}`);
       const served = expressRoutes(app).filter((route) => !dashboard(route));
       const documented = operations().map((operation) => `${operation.method.toUpperCase()} ${operation.path}`);

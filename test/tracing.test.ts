@@ -5,20 +5,10 @@ import fs from 'node:fs/promises';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { AgentsService } from '../api/agents-service.js';
-import { createApp } from '../api/app.js';
-import { AuditLog } from '../api/audit-log.js';
-import { ConfigLock } from '../api/config-lock.js';
-import { CredentialStore } from '../api/credentials.js';
-import { EventAdmission } from '../api/event-admission.js';
-import { FileEventStore } from '../api/event-store.js';
-import { FleetService } from '../api/fleet-service.js';
-import { RunsService } from '../api/runs-service.js';
-import { ScriptsService } from '../api/scripts-service.js';
-import { defaultProfilesDir } from '../core/config/paths.js';
 import { clientTracingInterceptors } from '../core/observability/temporal-tracing.js';
 import { startTracing, tracingWanted, type Tracing } from '../core/observability/tracing.js';
 import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/temporal/connection.js';
+import { inProcessApp } from './support/in-process-api.js';
 import { startOtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 import { RUN_WORKFLOW_TYPE, runWorkflowId } from '../workflows/messages.js';
@@ -120,18 +110,7 @@ describe('tracing in a process', () => {
     });
     const dataDir = await fs.mkdtemp(path.join(stack.root, 'in-process-api-'));
     const token = crypto.randomBytes(18).toString('base64url');
-    const lock = new ConfigLock();
-    const app = createApp({
-      runs: new RunsService({ client, configDir: stack.configDir, namespace: stack.namespace, temporalUiUrl: 'http://127.0.0.1:8233' }),
-      fleet: new FleetService(client, defaultProfilesDir),
-      agents: new AgentsService(stack.configDir, lock),
-      scripts: new ScriptsService(client, stack.configDir, lock),
-      events: new FileEventStore(path.join(dataDir, 'events')),
-      credentials: CredentialStore.inDataDir(dataDir, token),
-      admission: new EventAdmission(client),
-      audit: AuditLog.inDataDir(dataDir),
-      tracer: tracing.tracer,
-    });
+    const app = inProcessApp(stack, client, { dataDir, token, tracer: tracing.tracer });
     const server = await new Promise<http.Server>((resolve) => {
       const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
     });

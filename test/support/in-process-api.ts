@@ -1,0 +1,36 @@
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { Tracer } from '@opentelemetry/api';
+import type { Express } from 'express';
+import { AgentsService } from '../../api/agents-service.js';
+import { createApp } from '../../api/app.js';
+import { AuditLog } from '../../api/audit-log.js';
+import { ConfigLock } from '../../api/config-lock.js';
+import { CredentialStore } from '../../api/credentials.js';
+import { EventAdmission } from '../../api/event-admission.js';
+import { FileEventStore } from '../../api/event-store.js';
+import { FleetService } from '../../api/fleet-service.js';
+import { RunsService } from '../../api/runs-service.js';
+import { ScriptsService } from '../../api/scripts-service.js';
+import { defaultProfilesDir } from '../../core/config/paths.js';
+import type { TestStack } from './stack.js';
+
+/**
+ * The API app as api/server.ts builds it, with real services, in the test's own process: for
+ * what only an in-process app shows (the routes it declares, an in-memory span exporter).
+ * Its events, credentials and audit log live in `dataDir`.
+ */
+export function inProcessApp(stack: TestStack, client: Client, options: { dataDir: string; token: string; tracer?: Tracer }): Express {
+  const lock = new ConfigLock();
+  return createApp({
+    runs: new RunsService({ client, configDir: stack.configDir, namespace: stack.namespace, temporalUiUrl: 'http://127.0.0.1:8233' }),
+    fleet: new FleetService(client, defaultProfilesDir),
+    agents: new AgentsService(stack.configDir, lock),
+    scripts: new ScriptsService(client, stack.configDir, lock),
+    events: new FileEventStore(path.join(options.dataDir, 'events')),
+    credentials: CredentialStore.inDataDir(options.dataDir, options.token),
+    admission: new EventAdmission(client),
+    audit: AuditLog.inDataDir(options.dataDir),
+    ...(options.tracer ? { tracer: options.tracer } : {}),
+  });
+}
