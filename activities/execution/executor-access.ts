@@ -10,13 +10,21 @@ import type { Workspace } from '../workspace.js';
 export async function openToExecutor(user: ExecutorUser, workspace: Pick<Workspace, 'mode' | 'dir'>, dataDir: string): Promise<void> {
   await grantSearch(user, path.dirname(workspace.dir));
   if (workspace.mode !== 'project') return grantTree(user, workspace.dir);
-  // The project is walked once per runner process: what is created in it later inherits the grant.
-  const key = `${user.uid}:${workspace.dir}`;
-  if (openProjects.has(key)) return;
-  await grantTree(user, workspace.dir, ['.git', '.ao', ...topLevelName(workspace.dir, dataDir)]);
-  openProjects.add(key);
+  await openLastingTree(user, workspace.dir, ['.git', '.ao', ...topLevelName(workspace.dir, dataDir)]);
 }
-const openProjects = new Set<string>();
+
+/**
+ * Gives the executor user read and write on a folder that outlives runs (a `project`-mode
+ * project, a CLI's settings home), walked once per runner process: what is created in it later
+ * inherits the grant, so later runs need not walk it again as it grows.
+ */
+export async function openLastingTree(user: ExecutorUser, dir: string, except: string[] = []): Promise<void> {
+  const key = `${user.uid}:${dir}`;
+  if (openTrees.has(key)) return;
+  await grantTree(user, dir, except);
+  openTrees.add(key);
+}
+const openTrees = new Set<string>();
 
 /**
  * Lets the executor user read a file or folder (and what is in it): a synced script's folder, a

@@ -9,9 +9,9 @@ import type { ApprovalPolicy, ExecutorAdapter, Plan } from '../executors/contrac
 import { installedScriptPath, readInstalledScript } from '../scripts.js';
 import type { Workspace } from '../workspace.js';
 import type { Attempt, ExecuteDependencies, ExecuteRequest } from './context.js';
-import { grantTree, userEnvironment, type ExecutorUser } from '../containment/executor-user.js';
+import { userEnvironment, type ExecutorUser } from '../containment/executor-user.js';
 import { executorEnvironment } from './environment.js';
-import { openReadOnlyToExecutor } from './executor-access.js';
+import { openLastingTree, openReadOnlyToExecutor } from './executor-access.js';
 
 /** Everything needed to spawn the executor: what it is, what it reads, and how. */
 export interface Launch {
@@ -59,7 +59,7 @@ export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequ
   const prepared = adapter.prepare ? await adapter.prepare(invocation, { home: user?.home ?? os.homedir() }) : {};
   if (user) {
     // A settings home the runner prepared is the executor's to write (its sessions live there).
-    if (prepared.HOME) await grantTree(user, prepared.HOME);
+    if (prepared.HOME) await openLastingTree(user, prepared.HOME);
     for (const file of adapter.executorReads?.(invocation) ?? []) await openReadOnlyToExecutor(user, path.resolve(registration.project_dir, file));
   }
   const env = executorEnvironment(process.env, profile.config, { AO_RUN_ID: request.run_id, AO_WORKSPACE_DIR: workspace.dir }, prepared, user ? userEnvironment(user) : {});

@@ -1,6 +1,5 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
-import { grantSearch, resolveExecutorUser, type ExecutorUser } from '../../activities/containment/executor-user.js';
+import { grantSearch, grantTree, resolveExecutorUser, type ExecutorUser } from '../../activities/containment/executor-user.js';
 
 /**
  * The tests run as root, so runners run executors as the unprivileged executor user. What a test
@@ -21,5 +20,6 @@ export async function ownedByExecutor(dir: string): Promise<void> {
   const found = await executorUser();
   if (!found) return;
   await reachableByExecutor(path.dirname(dir));
-  for (const entry of [dir, ...(await fs.readdir(dir, { recursive: true })).map((name) => path.join(dir, name))]) await fs.lchown(entry, found.uid, found.gid);
+  // The runner's own grant without ACLs: the user becomes the owner of the tree.
+  await grantTree(found, dir, [], { acl: false });
 }
