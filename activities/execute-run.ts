@@ -122,7 +122,7 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   const timeoutSeconds = runTimeoutSeconds(request.timeout_seconds, deps.profile.config.timeout_seconds);
   const report = workflowReporter(deps, request.run_id);
   const progress: ExecuteProgress = { ...(launch.sessionId ? { session_id: launch.sessionId } : {}), ...(container.cgroup ? { cgroup: container.cgroup } : {}) };
-  const conversation = launch.supervision
+  const conversation = launch.conversation || launch.supervision
     ? openConversation({ runId: request.run_id, adapter: launch.adapter, invocation: launch.invocation, policy: launch.supervision, emit, redactor, reporter: report, live: deps.live })
     : undefined;
   const supervised = await superviseExecutor({

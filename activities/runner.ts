@@ -11,7 +11,7 @@ import type { EventSpool } from './events/event-spool.js';
 import type { HookSettings } from './hooks.js';
 import type { RunnerLog } from './runner-log.js';
 import type { RunnerMetrics } from '../core/observability/metrics.js';
-import type { RunnerCommand, RunnerCommandReply } from '../core/contract/approvals.js';
+import type { RunnerCommand, RunnerCommandReply } from '../core/contract/runner-commands.js';
 import { LiveExecutions } from './execution/live-executions.js';
 import { executeRun, type ExecuteRequest } from './execute-run.js';
 

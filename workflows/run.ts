@@ -22,9 +22,8 @@ import {
   APPROVAL_NOT_PENDING,
   type Approval,
   type ApprovalStatus,
-  type RunnerCommand,
-  type RunnerCommandReply,
 } from '../core/contract/approvals.js';
+import type { RunnerCommand, RunnerCommandReply } from '../core/contract/runner-commands.js';
 import { finalStatusFor, isRunFailureType, runFailure, type RunFailureType } from '../core/contract/failures.js';
 import { isFinalRunStatus, type RunStatus } from '../core/contract/run-status.js';
 import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import type { ApprovalRequest, RunnerCommand, RunnerCommandReply } from '../../core/contract/approvals.js';
+import type { ApprovalRequest } from '../../core/contract/approvals.js';
+import type { RunnerCommand, RunnerCommandReply } from '../../core/contract/runner-commands.js';
 import type { Redactor } from '../../core/contract/secrets.js';
 import type { ApprovalPolicy, PermissionAnswer, PermissionAsk } from '../executors/contract.js';
 import type { Emit } from './context.js';
@@ -69,8 +70,8 @@ export class ApprovalDesk {
     });
   }
 
-  /** A command from the run's workflow; today the only kind is a decision. */
-  handle(command: RunnerCommand): RunnerCommandReply {
+  /** A decision from the run's workflow. */
+  handle(command: Extract<RunnerCommand, { kind: 'approval_decision' }>): RunnerCommandReply {
     const waiting = this.waiting.get(command.approval_id);
     if (!waiting) return { delivered: false, reason: `approval ${command.approval_id} is not waiting on this runner` };
     this.settle(command.approval_id);

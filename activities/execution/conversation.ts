@@ -1,8 +1,8 @@
-import type { RunnerCommand, RunnerCommandReply } from '../../core/contract/approvals.js';
+import type { RunnerCommand, RunnerCommandReply } from '../../core/contract/runner-commands.js';
 import type { Redactor } from '../../core/contract/secrets.js';
 import type { ExecutorInvocation } from '../../core/contract/executor-protocol.js';
 import { parseJsonLine } from '../executors/cli-support.js';
-import type { ApprovalPolicy, ExecutorAdapter } from '../executors/contract.js';
+import { UnsupportedCommandError, type ApprovalPolicy, type ExecutorAdapter } from '../executors/contract.js';
 import type { StdinChannel } from '../executors/process.js';
 import { ApprovalDesk, type ApprovalReporter, type Pausable } from './approval-desk.js';
 import type { Emit } from './context.js';
@@ -13,22 +13,26 @@ export interface ConversationSpec {
   runId: string;
   adapter: ExecutorAdapter;
   invocation: ExecutorInvocation;
-  policy: ApprovalPolicy;
+  /** Which tool uses wait for a person; unset: the executor's questions are all allowed by ao. */
+  policy: ApprovalPolicy | undefined;
   emit: Emit;
   redactor: Redactor;
   reporter: ApprovalReporter;
   live: LiveExecutions;
 }
 
+/** A conversation with no supervision: ao asks nobody, every permission request is allowed. */
+const ALLOW_ALL: ApprovalPolicy = { requiredTools: [], timeoutSeconds: 1, onTimeout: 'deny' };
+
 /**
- * Wires a supervised run: the executor's stdin stays open, its raw stdout lines go to the
+ * Wires a conversing run (supervised or not): the executor's stdin stays open, its raw stdout lines go to the
  * adapter's conversation, its permission requests to an approval desk, and the run is held in
  * the runner's live executions so commands from its workflow reach it. `close` lets it go.
  */
 export function openConversation(spec: ConversationSpec): { wiring: NonNullable<SupervisionSpec['conversation']>; close(reason: string): void } {
   let clock: Pausable | undefined;
   let stdin: StdinChannel | undefined;
-  const desk = new ApprovalDesk(spec.policy, {
+  const desk = new ApprovalDesk(spec.policy ?? ALLOW_ALL, {
     emit: spec.emit,
     redactor: spec.redactor,
     reporter: spec.reporter,
@@ -40,10 +44,25 @@ export function openConversation(spec: ConversationSpec): { wiring: NonNullable<
     ask: (ask, key) => desk.ask(ask, key),
     withdraw: (key, reason) => desk.withdraw(key, reason),
   });
+  const type = spec.invocation.executor_type;
   const handle = (command: RunnerCommand): RunnerCommandReply => {
-    switch (command.kind) {
-      case 'approval_decision':
-        return desk.handle(command);
+    try {
+      switch (command.kind) {
+        case 'approval_decision':
+          return desk.handle(command);
+        case 'input':
+          if (!conversation.input) return { delivered: false, reason: `a ${type} executor cannot take input while it runs` };
+          return { delivered: true, ...conversation.input(command.text) };
+        case 'interrupt':
+          if (!conversation.interrupt) return { delivered: false, reason: `a ${type} executor cannot be interrupted` };
+          conversation.interrupt();
+          return { delivered: true };
+        default:
+          return { delivered: false, reason: `${command.kind} is not handled by the conversation` };
+      }
+    } catch (error) {
+      if (error instanceof UnsupportedCommandError) return { delivered: false, reason: error.message };
+      throw error;
     }
   };
   const unregister = spec.live.register(spec.runId, handle);
@@ -52,6 +71,7 @@ export function openConversation(spec: ConversationSpec): { wiring: NonNullable<
     wiring: {
       onStdin: (channel) => {
         stdin = channel;
+        conversation.start?.();
       },
       onClock: (runClock) => {
         clock = runClock;

@@ -23,7 +23,9 @@ export interface Launch {
   env: NodeJS.ProcessEnv;
   /** The executor session this attempt continues, if any. */
   sessionId?: string;
-  /** A supervised run: its stdin stays open and its permission requests follow this policy. */
+  /** Driven over the executor's structured protocol: its stdin stays open (`Plan.conversation`). */
+  conversation?: boolean;
+  /** A supervised run: its permission requests follow this policy. */
   supervision?: ApprovalPolicy;
 }
 

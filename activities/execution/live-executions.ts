@@ -1,4 +1,4 @@
-import type { RunnerCommand, RunnerCommandReply } from '../../core/contract/approvals.js';
+import type { RunnerCommand, RunnerCommandReply } from '../../core/contract/runner-commands.js';
 
 /** What a live execution does with a command from its run's workflow. */
 export type CommandHandler = (command: RunnerCommand) => RunnerCommandReply;

@@ -3,7 +3,8 @@ import { jsonSchemaProblems } from '../../core/contract/json-schema.js';
 import type { ClaudeCodeConfig } from '../../core/contract/executor-profile.js';
 import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/executor-protocol.js';
 import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines } from './cli-support.js';
-import { claudeApprovalPolicy, claudeConversation, claudeUserMessage } from './claude-control.js';
+import { approvalPolicyOf } from './approval-policy.js';
+import { claudeConversation, claudeUserMessage } from './claude-control.js';
 import type { ExecutorAdapter, ExecutorEvent } from './contract.js';
 import type { ProcessOutcome } from './process.js';
 
@@ -62,7 +63,7 @@ function promptOf(invocation: ExecutorInvocation): string {
  */
 export function claudeArgs(invocation: ExecutorInvocation<ClaudeCodeConfig>, command: string[], isRoot: boolean): string[] {
   const config = invocation.executor_config;
-  const supervised = claudeApprovalPolicy(config) !== undefined;
+  const supervised = approvalPolicyOf(config) !== undefined;
   const permissionMode = config.permission_mode ?? (supervised ? 'default' : 'acceptEdits');
   if (isRoot && permissionMode === 'bypassPermissions') {
     throw new ExecutorConfigError(
@@ -158,11 +159,11 @@ export function claudeOutput(outcome: ProcessOutcome, invocation: ExecutorInvoca
 
 /** Drives the real `claude` CLI in `-p` mode with `--output-format stream-json`; supervised runs also over its control protocol. */
 export const claudeCodeAdapter: ExecutorAdapter<ClaudeCodeConfig> = {
-  capabilities: { resume: true, structured_events: true, cost: true, approvals: true },
+  capabilities: { resume: true, structured_events: true, cost: true, approvals: true, input: false, steer: false, interrupt: false },
   defaultCommand: () => ['claude'],
   plan: (invocation, command) => {
     const argv = claudeArgs(invocation, command, process.getuid?.() === 0);
-    const supervision = claudeApprovalPolicy(invocation.executor_config);
+    const supervision = approvalPolicyOf(invocation.executor_config);
     return supervision ? { argv, stdin: claudeUserMessage(promptOf(invocation)), supervision } : { argv, stdin: '' };
   },
   converse: claudeConversation,

@@ -1,7 +1,6 @@
-import type { ClaudeCodeConfig } from '../../core/contract/executor-profile.js';
 import type { ExecutorInvocation } from '../../core/contract/executor-protocol.js';
 import type { JsonLine } from './cli-support.js';
-import type { ApprovalPolicy, Conversation, ConversationIo, PermissionAnswer, PermissionAsk } from './contract.js';
+import type { Conversation, ConversationIo, PermissionAnswer, PermissionAsk } from './contract.js';
 
 /**
  * Claude Code's stream-json control protocol (`--input-format stream-json --permission-prompt-tool
@@ -9,21 +8,8 @@ import type { ApprovalPolicy, Conversation, ConversationIo, PermissionAnswer, Pe
  * with a `control_response`, and stdin is closed once the `result` line arrives, which ends the CLI.
  */
 
-/** @defaultValue of `approval_timeout_seconds`. */
-export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 3600;
 /** Tools whose input names the file they write. */
 const FILE_INPUTS = ['file_path', 'notebook_path'] as const;
-
-/** A supervised profile's approval policy; undefined when its runs are not supervised. */
-export function claudeApprovalPolicy(config: ClaudeCodeConfig): ApprovalPolicy | undefined {
-  const tools = config.approval_required_tools ?? [];
-  if (!tools.length && config.approvals !== true) return undefined;
-  return {
-    requiredTools: config.approvals === true ? ['*'] : tools,
-    timeoutSeconds: config.approval_timeout_seconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS,
-    onTimeout: config.on_approval_timeout ?? 'deny',
-  };
-}
 
 /** The first line on stdin: the prompt, as a user message. */
 export const claudeUserMessage = (prompt: string): string => `${JSON.stringify({ type: 'user', message: { role: 'user', content: prompt } })}\n`;

@@ -104,7 +104,7 @@ export function codexOutput(outcome: ProcessOutcome): ExecutorOutput {
 
 /** Drives the real `codex` CLI with `codex exec --json`. */
 export const codexAdapter: ExecutorAdapter<CodexConfig> = {
-  capabilities: { resume: true, structured_events: true, cost: false, approvals: false },
+  capabilities: { resume: true, structured_events: true, cost: false, approvals: false, input: false, steer: false, interrupt: false },
   defaultCommand: () => ['codex'],
   plan: (invocation, command) => ({ argv: codexArgs(invocation, command), stdin: '' }),
   parseLine: eventsFromLine(codexEvents),

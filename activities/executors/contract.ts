@@ -19,7 +19,16 @@ export interface ExecutorCapabilities {
   cost: boolean;
   /** Asks ao about tool uses over a structured protocol, so its runs can be supervised (approvals). */
   approvals: boolean;
+  /** Takes a user message while it runs (`POST /runs/:id/input`). */
+  input: boolean;
+  /** Input sent mid-turn reaches the current turn; false: it is held until the turn ends. */
+  steer: boolean;
+  /** Ends its current turn and keeps the session (`POST /runs/:id/interrupt`). */
+  interrupt: boolean;
 }
+
+/** Why an executor cannot take a live command, when its capabilities say it cannot. */
+export class UnsupportedCommandError extends Error {}
 
 /** One executor type's driver, typed by its profile's config. */
 export interface ExecutorAdapter<C extends ExecutorConfig = ExecutorConfig> {
@@ -56,7 +65,9 @@ export interface ExecutorAdapter<C extends ExecutorConfig = ExecutorConfig> {
 export interface Plan {
   argv: string[];
   stdin: string;
-  /** Set: the executor's stdin stays open and the adapter's `converse` answers its questions. */
+  /** Set: the executor's stdin stays open and the adapter's `converse` drives it (a structured protocol). */
+  conversation?: boolean;
+  /** Set: its permission requests follow this policy (implies `conversation`). */
   supervision?: ApprovalPolicy;
 }
 
@@ -91,8 +102,14 @@ export interface ConversationIo {
 }
 
 export interface Conversation {
+  /** Once the process is spawned and its stdin open: handshakes and the first prompt go here. */
+  start?(): void;
   /** One line of the executor's stdout (not redacted: it may carry what the executor needs back). */
   onLine(line: JsonLine): void;
+  /** A user message mid-run; `queued`: held until the current turn ends. Throws UnsupportedCommandError. */
+  input?(text: string): { queued: boolean };
+  /** Ends the current turn, keeping the session. Throws UnsupportedCommandError. */
+  interrupt?(): void;
 }
 
 export interface ExecutorEvent {
@@ -117,7 +134,7 @@ export function lastJsonObjectLine(text: string): unknown {
 export function contractAdapter(defaultCommand?: () => string[]): ExecutorAdapter<BaseExecutorConfig> {
   return {
     // Through the contract an executor may still resume: it receives `session_id` and may report one.
-    capabilities: { resume: true, structured_events: false, cost: false, approvals: false },
+    capabilities: { resume: true, structured_events: false, cost: false, approvals: false, input: false, steer: false, interrupt: false },
     defaultCommand: () => defaultCommand?.(),
     plan: (invocation, command) => ({ argv: command, stdin: JSON.stringify(invocation) }),
     interpret: (outcome) => {

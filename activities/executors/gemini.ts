@@ -83,7 +83,7 @@ export function geminiOutput(outcome: ProcessOutcome): ExecutorOutput {
 
 /** Drives the real `gemini` CLI; its settings home is prepared here, so no user config leaks in. */
 export const geminiAdapter: ExecutorAdapter<GeminiConfig> = {
-  capabilities: { resume: true, structured_events: true, cost: false, approvals: false },
+  capabilities: { resume: true, structured_events: true, cost: false, approvals: false, input: false, steer: false, interrupt: false },
   defaultCommand: () => ['gemini'],
   plan: (invocation, command) => ({ argv: geminiArgs(invocation, command), stdin: '' }),
   // Gemini skips a policy file it cannot read, without a word: it must be readable to the executor.

@@ -42,7 +42,7 @@ const tail = (text: string, lines = 10): string => text.trim().split('\n').slice
  * anything else is reported as `{ return_code, stdout, stderr }`.
  */
 export const proceduralAdapter: ExecutorAdapter = {
-  capabilities: { resume: false, structured_events: false, cost: false, approvals: false },
+  capabilities: { resume: false, structured_events: false, cost: false, approvals: false, input: false, steer: false, interrupt: false },
   terminal: 'pty',
   defaultCommand: () => undefined,
   plan: (invocation, command) => ({ argv: [...command, ...parametersToArgv(invocation.parameters)], stdin: '' }),

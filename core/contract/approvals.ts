@@ -78,26 +78,3 @@ export type DecideApprovalRequest = z.infer<typeof DecideApprovalRequest>;
 export const APPROVAL_NOT_FOUND = 'APPROVAL_NOT_FOUND';
 export const APPROVAL_NOT_PENDING = 'APPROVAL_NOT_PENDING';
 export const APPROVAL_EXPIRED = 'APPROVAL_EXPIRED';
-
-/**
- * What the run workflow tells the live execution on its runner (the runner command path). One
- * union, so input, pause and stop join it as kinds of their own.
- */
-export const RunnerCommand = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('approval_decision'),
-    approval_id: z.string(),
-    decision: ApprovalDecision,
-    /** The note, or why ao decided (a timeout): told to the model on a deny. */
-    message: z.string().optional(),
-    remember: z.boolean().optional(),
-    by: z.string().optional(),
-  }),
-]);
-export type RunnerCommand = z.infer<typeof RunnerCommand>;
-
-/** The runner's answer: whether the execution it holds took the command. */
-export interface RunnerCommandReply {
-  delivered: boolean;
-  reason?: string;
-}

@@ -43,6 +43,22 @@ const runSettings = {
   keep_worktree: z.boolean().optional(),
 };
 
+/**
+ * Keys of the agent CLIs that ask ao about tool uses over their structured protocol (Claude Code
+ * stream-json, Codex app-server, Gemini ACP): which uses wait for an operator, and for how long.
+ */
+const supervisionSettings = {
+  /** Tools whose every use the CLI asks about waits for an operator (`*`: every tool it asks about); tools it asks about that are not listed are allowed. */
+  approval_required_tools: ToolList.optional(),
+  /** @defaultValue false: true asks an operator about every tool the CLI asks about (as `approval_required_tools: ["*"]`). */
+  approvals: z.boolean().optional(),
+  /** @defaultValue 3600: how long an approval may wait for an operator. */
+  approval_timeout_seconds: Seconds.optional(),
+  /** @defaultValue `deny`: what an unanswered approval does: the tool is denied, or the run fails. */
+  on_approval_timeout: OnApprovalTimeout.optional(),
+};
+export type SupervisionSettings = { [K in keyof typeof supervisionSettings]?: z.infer<(typeof supervisionSettings)[K]> };
+
 export const BaseExecutorConfig = z.object(runSettings).strict();
 export type BaseExecutorConfig = z.infer<typeof BaseExecutorConfig>;
 
@@ -52,6 +68,7 @@ export const CLAUDE_PERMISSION_MODES = ['acceptEdits', 'auto', 'bypassPermission
 export const ClaudeCodeConfig = z
   .object({
     ...runSettings,
+    ...supervisionSettings,
     /** @defaultValue `acceptEdits` */
     permission_mode: z.enum(CLAUDE_PERMISSION_MODES).optional(),
     /** A model name, or a seniority → model map picked by the run parameter `seniority`. */
@@ -62,18 +79,6 @@ export const ClaudeCodeConfig = z
     max_turns: z.number().int().positive().optional(),
     /** Passed as `--mcp-config {"mcpServers": …}`. */
     mcp_servers: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
-    /**
-     * Supervised runs: tools whose every use the CLI asks about waits for an operator (`*`: every
-     * tool it asks about). Set (or `approvals: true`), the CLI is driven over its stream-json control
-     * protocol with `--permission-prompt-tool stdio`; tools it asks about that are not listed are allowed.
-     */
-    approval_required_tools: ToolList.optional(),
-    /** @defaultValue false: true asks an operator about every tool the CLI asks about (as `approval_required_tools: ["*"]`). */
-    approvals: z.boolean().optional(),
-    /** @defaultValue 3600: how long an approval may wait for an operator. */
-    approval_timeout_seconds: Seconds.optional(),
-    /** @defaultValue `deny`: what an unanswered approval does: the tool is denied, or the run fails. */
-    on_approval_timeout: OnApprovalTimeout.optional(),
   })
   .strict();
 export type ClaudeCodeConfig = z.infer<typeof ClaudeCodeConfig>;
@@ -89,6 +94,7 @@ const TomlValue: z.ZodType<unknown> = z
 export const CodexConfig = z
   .object({
     ...runSettings,
+    ...supervisionSettings,
     model: z.string().min(1).optional(),
     /** @defaultValue `workspace-write` */
     sandbox: z.enum(CODEX_SANDBOXES).optional(),
@@ -111,6 +117,7 @@ export const GEMINI_APPROVAL_MODES = ['default', 'auto_edit', 'yolo', 'plan'] as
 export const GeminiConfig = z
   .object({
     ...runSettings,
+    ...supervisionSettings,
     model: z.string().min(1).optional(),
     /** @defaultValue `yolo`: without it non-interactive gemini does not offer its write tools. */
     approval_mode: z.enum(GEMINI_APPROVAL_MODES).optional(),
