@@ -1,6 +1,9 @@
 import type { CodexConfig } from '../../core/contract/executor-profile.js';
 import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/executor-protocol.js';
+import { approvalPolicyOf } from './approval-policy.js';
 import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines, type JsonLine } from './cli-support.js';
+import { CODEX_TOOLS, CodexAppServerConversation, type CodexSessionSettings } from './codex-app-server.js';
+import { CODEX_METHODS as M, classify, snakeUsage, turnErrorMessage, type CodexApprovalPolicy, type ThreadItem, type TokenUsageBreakdown, type TurnStatus } from './codex-protocol.js';
 import type { ExecutorAdapter, ExecutorEvent } from './contract.js';
 import type { ProcessOutcome } from './process.js';
 
@@ -17,14 +20,15 @@ export function toToml(value: unknown): string {
   throw new ExecutorConfigError(`cannot pass ${JSON.stringify(value)} to codex as a config value`);
 }
 
-/** The `codex exec` argv: JSON events on stdout, the profile's model, sandbox and config, never a shell string. */
+/**
+ * The `codex app-server` argv: the profile's model, reasoning effort, provider and config as
+ * `-c` overrides, never a shell string. Sandbox, approval policy and the prompt go over the
+ * protocol (`codexSession`).
+ */
 export function codexArgs(invocation: ExecutorInvocation<CodexConfig>, command: string[]): string[] {
   const config = invocation.executor_config;
-  const sandbox = config.sandbox ?? 'workspace-write';
-  const prompt = invocation.prompt ?? (typeof invocation.parameters.prompt === 'string' ? invocation.parameters.prompt : '');
-  if (!prompt) throw new ExecutorConfigError('a codex run needs a prompt');
   const overrides: Array<[string, unknown]> = [
-    ...(config.approval_policy ? [['approval_policy', config.approval_policy] as [string, unknown]] : []),
+    ...(config.model ? [['model', config.model] as [string, unknown]] : []),
     ...(config.reasoning_effort ? [['model_reasoning_effort', config.reasoning_effort] as [string, unknown]] : []),
     ...(config.provider
       ? ([
@@ -34,80 +38,142 @@ export function codexArgs(invocation: ExecutorInvocation<CodexConfig>, command: 
       : []),
     ...Object.entries(config.config ?? {}),
   ];
-  const system = invocation.agent.system_prompt ? `${invocation.agent.system_prompt}\n\n` : '';
-  return [
-    ...command,
-    'exec',
-    '--json',
-    '--skip-git-repo-check',
-    '-s', sandbox,
-    ...(config.model ? ['-m', config.model] : []),
-    ...overrides.flatMap(([key, value]) => ['-c', `${key}=${toToml(value)}`]),
-    // Options go before `resume`: the subcommand takes the thread id and the prompt.
-    ...(invocation.session_id ? ['resume', invocation.session_id] : []),
-    `${system}${prompt}`,
-  ];
+  return [...command, 'app-server', ...overrides.flatMap(([key, value]) => ['-c', `${key}=${toToml(value)}`])];
 }
 
-type Line = JsonLine;
-type Item = { type?: string; [key: string]: unknown };
+/**
+ * Whether and when codex asks: a supervised profile asks about every command not on codex's safe
+ * list and every patch (`untrusted`); otherwise nothing is asked, as `codex exec` never asked.
+ */
+function approvalPolicy(config: CodexConfig, supervised: boolean): CodexApprovalPolicy {
+  const chosen = config.approval_policy;
+  if (supervised && chosen === 'never') throw new ExecutorConfigError('a supervised codex profile cannot have approval_policy "never": codex would ask about nothing');
+  if (chosen === 'on-failure') throw new ExecutorConfigError('codex app-server does not take approval_policy "on-failure"; use "untrusted", "on-request" or "never"');
+  return chosen ?? (supervised ? 'untrusted' : 'never');
+}
 
-/** One `--json` line → ao events. */
-export function codexEvents(line: Line): ExecutorEvent[] {
-  const item = (line.item ?? {}) as Item;
-  switch (line.type) {
-    case 'thread.started':
-      return [{ kind: 'session_started', data: { session_id: line.thread_id } }];
-    case 'turn.completed':
-      return [{ kind: 'usage_tick', data: { usage: line.usage } }];
-    case 'turn.failed':
-      return [{ kind: 'alert', data: { message: (line.error as { message?: string } | undefined)?.message ?? 'turn failed' } }];
-    case 'error':
-      return [{ kind: 'alert', data: { message: line.message } }];
-    case 'item.started':
-      return item.type === 'command_execution' ? [{ kind: 'tool_call', data: { id: item.id, name: 'command', input: { command: item.command } } }] : [];
-    case 'item.completed':
-      if (item.type === 'agent_message') return [{ kind: 'message', data: { role: 'assistant', text: item.text } }];
-      if (item.type === 'command_execution') {
-        return [{ kind: 'tool_result', data: { tool_use_id: item.id, is_error: item.exit_code !== 0, exit_code: item.exit_code, output: typeof item.aggregated_output === 'string' ? item.aggregated_output.slice(0, 2000) : '' } }];
-      }
-      if (item.type === 'file_change') {
-        const changes = (item.changes ?? []) as Array<{ path?: string; kind?: string }>;
-        return [
-          { kind: 'tool_call', data: { id: item.id, name: 'apply_patch', input: { changes } } },
-          ...changes.map((change): ExecutorEvent => ({ kind: 'file_touched', data: { path: change.path, change: change.kind, tool: 'apply_patch' } })),
-        ];
-      }
-      if (item.type === 'error') return [{ kind: 'alert', data: { message: item.message } }];
-      return [];
+/** What the session starts with: the workspace, the sandbox and approval policy, the prompt, the thread to resume. */
+export function codexSession(invocation: ExecutorInvocation<CodexConfig>): CodexSessionSettings {
+  const config = invocation.executor_config;
+  const prompt = invocation.prompt ?? (typeof invocation.parameters.prompt === 'string' ? invocation.parameters.prompt : '');
+  if (!prompt) throw new ExecutorConfigError('a codex run needs a prompt');
+  const system = invocation.agent.system_prompt ? `${invocation.agent.system_prompt}\n\n` : '';
+  return {
+    cwd: invocation.workspace_dir,
+    approvalPolicy: approvalPolicy(config, approvalPolicyOf(config) !== undefined),
+    sandbox: config.sandbox ?? 'workspace-write',
+    prompt: `${system}${prompt}`,
+    ...(invocation.session_id ? { threadId: invocation.session_id } : {}),
+  };
+}
+
+type Params = Record<string, unknown>;
+
+/**
+ * One app-server line → ao events. The session starts with the answer to `thread/start` or
+ * `thread/resume` (a resumed thread has no `thread/started`); other answers and status
+ * notifications are protocol, not events.
+ */
+export function codexEvents(raw: JsonLine): ExecutorEvent[] {
+  const line = classify(raw);
+  if (!line || line.kind === 'request') return [];
+  if (line.kind === 'response') {
+    const thread = line.result?.thread as { id?: string } | undefined;
+    if (thread?.id) return [{ kind: 'session_started', data: { session_id: thread.id, model: line.result?.model } }];
+    return line.error ? [{ kind: 'alert', data: { kind: 'protocol_error', message: `codex: ${line.error.message ?? 'request refused'}` } }] : [];
+  }
+  const params: Params = line.params;
+  const item = params.item as ThreadItem | undefined;
+  switch (line.method) {
+    case M.itemStarted:
+      return item ? itemStarted(item) : [];
+    case M.itemCompleted:
+      return item ? itemCompleted(item) : [];
+    case M.tokenUsage: {
+      const usage = params.tokenUsage as { last?: TokenUsageBreakdown; total?: TokenUsageBreakdown; modelContextWindow?: number | null } | undefined;
+      return [{ kind: 'usage_tick', data: { usage: snakeUsage(usage?.last), total: snakeUsage(usage?.total), model_context_window: usage?.modelContextWindow ?? null } }];
+    }
+    case M.error:
+      return [{ kind: 'alert', data: { kind: params.willRetry === true ? 'model_error_retrying' : 'model_error', message: turnErrorMessage(params.error) ?? 'model error' } }];
+    case M.turnCompleted: {
+      const turn = params.turn as { status?: TurnStatus; error?: unknown } | undefined;
+      return turn?.status === 'failed' ? [{ kind: 'alert', data: { kind: 'turn_failed', message: turnErrorMessage(turn.error) ?? 'the turn failed' } }] : [];
+    }
     default:
       return [];
   }
 }
 
-/** The run's output: the thread id, the last agent message and the turn's usage; a failed turn fails the run. */
+function itemStarted(item: ThreadItem): ExecutorEvent[] {
+  if (item.type === 'commandExecution' && 'command' in item) return [{ kind: 'tool_call', data: { id: item.id, name: CODEX_TOOLS.command, input: { command: item.command, cwd: item.cwd } } }];
+  if (item.type === 'fileChange' && 'changes' in item) {
+    return [{ kind: 'tool_call', data: { id: item.id, name: CODEX_TOOLS.patch, input: { changes: item.changes.map((change) => ({ path: change.path, kind: change.kind.type })) } } }];
+  }
+  return [];
+}
+
+function itemCompleted(item: ThreadItem): ExecutorEvent[] {
+  if (item.type === 'agentMessage' && 'text' in item) return [{ kind: 'message', data: { role: 'assistant', text: item.text } }];
+  if (item.type === 'commandExecution' && 'command' in item) {
+    const output = item.aggregatedOutput ?? '';
+    return [{ kind: 'tool_result', data: { tool_use_id: item.id, is_error: item.status !== 'completed' || item.exitCode !== 0, status: item.status, exit_code: item.exitCode, output: output.slice(0, 2000) } }];
+  }
+  if (item.type === 'fileChange' && 'changes' in item) {
+    const result: ExecutorEvent = { kind: 'tool_result', data: { tool_use_id: item.id, is_error: item.status !== 'completed', status: item.status } };
+    if (item.status !== 'completed') return [result];
+    return [result, ...item.changes.map((change): ExecutorEvent => ({ kind: 'file_touched', data: { path: change.path, change: change.kind.type, tool: CODEX_TOOLS.patch } }))];
+  }
+  return [];
+}
+
+/** The thread a line belongs to, wherever it says so. */
+function threadOf(line: JsonLine): string | undefined {
+  const params = (line.params ?? {}) as Params;
+  const result = (line.result ?? {}) as Params;
+  const id = params.threadId ?? (params.thread as Params | undefined)?.id ?? (result.thread as Params | undefined)?.id;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/**
+ * The run's output from the app-server's stdout: the thread id, the last agent message and the
+ * thread's token usage. The run fails when its last turn failed (or was interrupted by codex
+ * itself), when codex refused to open the thread, or when it ended without finishing a turn.
+ */
 export function codexOutput(outcome: ProcessOutcome): ExecutorOutput {
   const lines = parseJsonLines(outcome.stdout);
-  const threadId = lines.find((line) => line.type === 'thread.started')?.thread_id as string | undefined;
+  const threadId = lines.map(threadOf).filter((id): id is string => id !== undefined).at(-1);
   const session = threadId ? { session_id: threadId } : {};
-  const failed = [...lines].reverse().find((line) => line.type === 'turn.failed' || line.type === 'error');
-  const messages = lines.filter((line) => line.type === 'item.completed' && (line.item as Item | undefined)?.type === 'agent_message');
-  const usage = [...lines].reverse().find((line) => line.type === 'turn.completed')?.usage;
-  if (outcome.exitCode !== 0 || lines.some((line) => line.type === 'turn.failed')) {
-    const message = failed ? ((failed.error as { message?: string } | undefined)?.message ?? (failed.message as string | undefined)) : undefined;
+  const last = <T>(method: string, pick: (params: Params) => T | undefined): T | undefined =>
+    lines.map((line) => (line.method === method ? pick((line.params ?? {}) as Params) : undefined)).filter((value): value is T => value !== undefined).at(-1);
+  const text = last(M.itemCompleted, (params) => {
+    const item = params.item as ThreadItem | undefined;
+    return item?.type === 'agentMessage' && 'text' in item ? item.text : undefined;
+  });
+  const usage = last(M.tokenUsage, (params) => snakeUsage((params.tokenUsage as { total?: TokenUsageBreakdown } | undefined)?.total));
+  const turn = last(M.turnCompleted, (params) => params.turn as { status: TurnStatus; error?: unknown } | undefined);
+  // An error answer: codex refused to open the thread (an unknown thread id, say).
+  const refused = lines.flatMap((line) => (line.method === undefined && typeof line.error === 'object' && line.error !== null ? [String((line.error as { message?: unknown }).message)] : [])).at(-1);
+  const failure = (cause: string): ExecutorOutput => ({ status: 'failed', error: `codex: ${cause}`, ...session });
+  if (outcome.exitCode !== 0 || !turn) {
     const tail = outcome.stderr.trim().split('\n').slice(-3).join('\n');
-    return { status: 'failed', error: `codex: ${message ?? `exited with code ${outcome.exitCode ?? outcome.signal}${tail ? `: ${tail}` : ''}`}`, ...session };
+    return failure(refused ?? `exited with code ${outcome.exitCode ?? outcome.signal} before its turn completed${tail ? `: ${tail}` : ''}`);
   }
-  const text = (messages.at(-1)?.item as Item | undefined)?.text;
+  if (turn.status === 'failed') return failure(turnErrorMessage(turn.error) ?? 'the turn failed');
+  if (turn.status !== 'completed') return failure(`the turn ended ${turn.status}`);
   return { status: 'completed', result_data: { text, usage, session_id: threadId }, ...session };
 }
 
-/** Drives the real `codex` CLI with `codex exec --json`. */
+/** Drives the real `codex` CLI over `codex app-server` (JSON-RPC on stdio), supervised or not. */
 export const codexAdapter: ExecutorAdapter<CodexConfig> = {
-  capabilities: { resume: true, structured_events: true, cost: false, approvals: false, input: false, steer: false, interrupt: false },
+  capabilities: { resume: true, structured_events: true, cost: false, approvals: true, input: true, steer: true, interrupt: true },
   defaultCommand: () => ['codex'],
-  plan: (invocation, command) => ({ argv: codexArgs(invocation, command), stdin: '' }),
+  plan: (invocation, command) => {
+    codexSession(invocation);
+    const supervision = approvalPolicyOf(invocation.executor_config);
+    return { argv: codexArgs(invocation, command), stdin: '', conversation: true, ...(supervision ? { supervision } : {}) };
+  },
+  converse: (invocation, io) => new CodexAppServerConversation(codexSession(invocation), io),
   parseLine: eventsFromLine(codexEvents),
   interpret: codexOutput,
-  detect: (command) => detectCli(command, { name: 'codex', npmPackage: '@openai/codex', helpArgs: ['exec', '--help'], requiredFlags: ['--json'] }),
+  detect: (command) => detectCli(command, { name: 'codex', npmPackage: '@openai/codex', helpArgs: ['app-server', '--help'], requiredFlags: ['--config', 'stdio://'] }),
 };
