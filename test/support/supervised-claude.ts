@@ -1,8 +1,8 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { repoRoot } from '../../core/config/paths.js';
 import * as anthropic from './scripted-anthropic.js';
-import { uniqueTag, type TestStack } from './stack.js';
+import type { TestStack } from './stack.js';
+import { startSupervisedRunners, type SupervisedRunner } from './supervised-runners.js';
 
 /** A supervised profile's config for the real claude CLI against the scripted endpoint. */
 export const supervisedConfig = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -22,20 +22,16 @@ export async function startSupervisedClaude<K extends string>(
   stack: TestStack,
   turns: anthropic.Turn[],
   configs: Record<K, Record<string, unknown>>,
-): Promise<{ endpoint: anthropic.ScriptedAnthropic; runners: Record<K, { tag: string; projectDir: string }> }> {
+): Promise<{ endpoint: anthropic.ScriptedAnthropic; runners: Record<K, SupervisedRunner> }> {
   const endpoint = await anthropic.startScriptedAnthropic(turns);
-  const profiles = await fs.mkdtemp(path.join(stack.root, 'profiles-'));
-  const runners = {} as Record<K, { tag: string; projectDir: string }>;
-  for (const [name, config] of Object.entries(configs) as Array<[K, Record<string, unknown>]>) {
-    await fs.writeFile(path.join(profiles, `supervised-${name}.json`), JSON.stringify({ type: 'claude-code', command: [path.join(repoRoot, 'node_modules', '.bin', 'claude')], config }));
-    const tag = uniqueTag(`supervised-${name}`);
-    const runner = await stack.startRunner({
-      profile: `supervised-${name}`,
-      tags: [tag],
-      extraArgs: ['--profiles-dir', profiles],
-      env: { ANTHROPIC_BASE_URL: endpoint.url, ANTHROPIC_API_KEY: 'test-key', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
-    });
-    runners[name] = { tag, projectDir: runner.projectDir };
-  }
+  const runners = await startSupervisedRunners(
+    stack,
+    {
+      type: 'claude-code',
+      command: [path.join(repoRoot, 'node_modules', '.bin', 'claude')],
+      env: () => ({ ANTHROPIC_BASE_URL: endpoint.url, ANTHROPIC_API_KEY: 'test-key', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' }),
+    },
+    configs,
+  );
   return { endpoint, runners };
 }
