@@ -183,6 +183,16 @@ describe('a Codex conversation', () => {
     expect(endpoint.mainRequests).toHaveLength(before + 2);
   });
 
+  it('runs a command the supervised profile does not name at once, asking nobody', async () => {
+    turns.push({ tools: [{ tool: 'exec_command', input: { cmd: 'touch unnamed.txt' }, id: 'call_unnamed' }] }, openai.reply('Made it.'));
+    const session = await startSession('create unnamed.txt', { approval_required_tools: ['apply_patch'] });
+    // Codex asks (policy untrusted); ao's policy answers at once, since only patches wait for a person.
+    await session.line((line) => line.method === 'item/commandExecution/requestApproval');
+    expect(codexAdapter.interpret(await session.finished, {} as never)).toMatchObject({ status: 'completed', result_data: { text: 'Made it.' } });
+    expect(session.requested).toEqual([]);
+    await fs.stat(path.join(session.projectDir, 'unnamed.txt'));
+  });
+
   it('refuses input once the session has ended', async () => {
     turns.push(openai.reply('Short.'));
     const session = await startSession('be brief');
