@@ -64,7 +64,7 @@ interface Session {
 }
 
 let sessions = 0;
-async function startSession(prompt: string, config: Partial<CodexConfig> = {}): Promise<Session> {
+async function startSession(prompt: string, config: Partial<CodexConfig> = {}, sessionId?: string): Promise<Session> {
   const runId = `conversation-${++sessions}`;
   const projectDir = await fs.mkdtemp(path.join(root, 'project-'));
   const codexHome = await fs.mkdtemp(path.join(root, 'codex-home-'));
@@ -81,6 +81,7 @@ async function startSession(prompt: string, config: Partial<CodexConfig> = {}): 
       ...config,
     },
     workspace_dir: projectDir,
+    ...(sessionId ? { session_id: sessionId } : {}),
   };
   const plan = codexAdapter.plan(invocation, [codexBin]);
   const live = new LiveExecutions();
@@ -191,6 +192,13 @@ describe('a Codex conversation', () => {
     expect(codexAdapter.interpret(await session.finished, {} as never)).toMatchObject({ status: 'completed', result_data: { text: 'Made it.' } });
     expect(session.requested).toEqual([]);
     await fs.stat(path.join(session.projectDir, 'unnamed.txt'));
+  });
+
+  it('fails readably when the thread to resume does not exist, without asking the model', async () => {
+    const before = endpoint.mainRequests.length;
+    const session = await startSession('carry on', {}, '01a23200-0000-7000-8000-000000000000');
+    expect(codexAdapter.interpret(await session.finished, {} as never)).toEqual({ status: 'failed', error: 'codex: no rollout found for thread id 01a23200-0000-7000-8000-000000000000' });
+    expect(endpoint.mainRequests).toHaveLength(before);
   });
 
   it('refuses input once the session has ended', async () => {
