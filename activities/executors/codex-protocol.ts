@@ -55,9 +55,6 @@ export interface TokenUsageBreakdown {
   reasoningOutputTokens: number;
 }
 
-export interface TurnError {
-  message: string;
-}
 
 /** One line from the server, told apart by its shape. */
 export type ServerLine =
