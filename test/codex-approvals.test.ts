@@ -139,6 +139,18 @@ describe('a supervised Codex run', () => {
     expect(outputsFor('call_both_b').join('\n')).toContain('rejected by user');
   });
 
+  it('shows a secret-shaped command redacted, yet runs the command the model wrote', async () => {
+    const key = `sk-ant-api03-${'x1'.repeat(16)}`;
+    turns.push(command(`echo ${key} > shaped.txt`, 'call_shaped'), openai.reply('Kept.'));
+    const id = await start('ask', 'keep the key');
+    const [approval] = pending(await waitForPending(id));
+    expect(approval!.command).toContain('> shaped.txt');
+    expect(JSON.stringify(approval)).not.toContain(key);
+    await decide(id, approval!.id, { decision: 'allow' });
+    expect((await stack.waitForRun(id)).status).toBe('completed');
+    expect(await fs.readFile(path.join(runners.ask.projectDir, 'shaped.txt'), 'utf8')).toBe(`${key}\n`);
+  });
+
   it('stops while waiting for an approval, withdrawing it, and the command never runs', async () => {
     turns.push(command('touch never.txt', 'call_never'));
     const id = await start('ask', 'create never.txt');
