@@ -7,6 +7,7 @@ import { LiveExecutions } from '../activities/execution/live-executions.js';
 import { stdoutToEvents } from '../activities/execution/stdout-events.js';
 import type { ExecutorEvent } from '../activities/executors/contract.js';
 import { geminiAdapter } from '../activities/executors/gemini.js';
+import { keepSessionFileApart, sessionFileName } from '../activities/executors/gemini-sessions.js';
 import { runProcess, type ProcessOutcome } from '../activities/executors/process.js';
 import type { ApprovalRequest } from '../core/contract/approvals.js';
 import { repoRoot } from '../core/config/paths.js';
@@ -179,11 +180,47 @@ describe('a gemini conversation over ACP', () => {
     const { session_id: sessionId } = await first.output();
     expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
 
-    // The same minute as the session began, most likely: the case gemini's own session/load gets wrong.
+    // Named for this very minute, as a session begun now is: the case gemini's own session/load gets wrong.
+    const chats = path.join(where.home, '.cache', 'ao', 'gemini-home', '.gemini', 'tmp', path.basename(where.project), 'chats');
+    const [file] = (await fs.readdir(chats)).filter((name) => name.endsWith(`-${sessionId!.slice(0, 8)}.jsonl`));
+    await fs.rename(path.join(chats, file!), path.join(chats, sessionFileName(new Date(), sessionId!)));
     const second = await converse(endpoint, where, 'what was the word?', { session_id: sessionId! });
     expect(await second.output()).toMatchObject({ status: 'completed', session_id: sessionId, result_data: { text: 'It was pelican.' } });
     expect(userTexts(endpoint.mainRequests[1]!)).toEqual(expect.arrayContaining(['remember the word pelican', 'what was the word?']));
     expect(second.events.filter((event) => event.kind === 'message').map((event) => event.data.text)).toEqual(['It was pelican.']);
     expect(second.events.filter((event) => event.kind === 'session_started')).toEqual([{ kind: 'session_started', data: expect.objectContaining({ session_id: sessionId }) }]);
+  });
+});
+
+describe('keeping a loaded session\'s file apart from the one gemini starts', () => {
+  const id = '0aa95939-c23a-495e-b331-a37f6bd74e08';
+  const now = new Date('2026-12-01T14:29:30Z');
+
+  async function chatsWith(files: string[]): Promise<string> {
+    const { home } = await harness.tempDirs('ao-gemini-sessions-', ['home']);
+    const chats = path.join(home, '.gemini', 'tmp', 'project', 'chats');
+    await fs.mkdir(chats, { recursive: true });
+    for (const file of files) await fs.writeFile(path.join(chats, file), '{}\n');
+    return home;
+  }
+  const listed = (home: string): Promise<string[]> => fs.readdir(path.join(home, '.gemini', 'tmp', 'project', 'chats')).then((files) => files.sort());
+
+  it('renames the file of a session begun this minute to a free earlier minute, and leaves others alone', async () => {
+    const home = await chatsWith(['session-2026-12-01T14-29-0aa95939.jsonl', 'session-2026-12-01T14-28-0aa95939.jsonl', 'session-2026-12-01T14-29-ffffffff.jsonl']);
+    await keepSessionFileApart(home, id, now);
+    expect(await listed(home)).toEqual(['session-2026-12-01T14-27-0aa95939.jsonl', 'session-2026-12-01T14-28-0aa95939.jsonl', 'session-2026-12-01T14-29-ffffffff.jsonl']);
+  });
+
+  it('leaves a session begun in an earlier minute as it is', async () => {
+    const home = await chatsWith(['session-2026-12-01T14-12-0aa95939.jsonl']);
+    await keepSessionFileApart(home, id, now);
+    expect(await listed(home)).toEqual(['session-2026-12-01T14-12-0aa95939.jsonl']);
+  });
+
+  it('touches nothing for a session id that is not gemini\'s own, such as a path', async () => {
+    const home = await chatsWith(['session-2026-12-01T14-29-0aa95939.jsonl']);
+    await keepSessionFileApart(home, '../../..', now);
+    await keepSessionFileApart(path.join(home, 'missing'), id, now);
+    expect(await listed(home)).toEqual(['session-2026-12-01T14-29-0aa95939.jsonl']);
   });
 });

@@ -11,12 +11,17 @@ import path from 'node:path';
  */
 
 const SESSION_FILE = /^session-(\d{4}-\d{2}-\d{2}T\d{2}-\d{2})-(.+)\.jsonl$/;
+/** Gemini's session ids are UUIDs; anything else names no file of ours. */
+const SESSION_ID = /^[0-9A-Za-z-]{8,}$/;
 const MINUTE_MS = 60_000;
 
 /** The minute as gemini writes it in a session file's name. */
 const minuteOf = (at: Date): string => at.toISOString().slice(0, 16).replace(/:/g, '-');
+/** The name of a session's file begun at `at`. */
+export const sessionFileName = (at: Date, sessionId: string): string => `session-${minuteOf(at)}-${sessionId.slice(0, 8)}.jsonl`;
 
 export async function keepSessionFileApart(home: string, sessionId: string, now = new Date()): Promise<void> {
+  if (!SESSION_ID.test(sessionId)) return;
   const shortId = sessionId.slice(0, 8);
   const projects = path.join(home, '.gemini', 'tmp');
   const current = minuteOf(now);
@@ -26,9 +31,10 @@ export async function keepSessionFileApart(home: string, sessionId: string, now 
     for (const file of files) {
       const match = SESSION_FILE.exec(file);
       if (!match || match[2] !== shortId || match[1]! < current) continue;
+      const earlier = (minutes: number): string => sessionFileName(new Date(now.getTime() - minutes * MINUTE_MS), sessionId);
       let back = 1;
-      while (files.includes(`session-${minuteOf(new Date(now.getTime() - back * MINUTE_MS))}-${shortId}.jsonl`)) back += 1;
-      await fs.rename(path.join(chats, file), path.join(chats, `session-${minuteOf(new Date(now.getTime() - back * MINUTE_MS))}-${shortId}.jsonl`));
+      while (files.includes(earlier(back))) back += 1;
+      await fs.rename(path.join(chats, file), path.join(chats, earlier(back)));
     }
   }
 }
