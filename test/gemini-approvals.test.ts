@@ -117,6 +117,23 @@ describe('a supervised Gemini run', () => {
   });
 });
 
+describe('a supervised Gemini run with a secret-shaped command', () => {
+  it('shows the command redacted, yet runs what the model wrote', async () => {
+    const key = `sk-ant-api03-${'x1'.repeat(16)}`;
+    turns.push(gemini.callTool('run_shell_command', { command: `echo ${key} > shaped.txt` }), gemini.reply(`Kept ${key}.`));
+    const id = await start('ask', 'keep the key');
+    const [approval] = pending(await waitForPending(id));
+    expect(approval!.command).not.toContain(key);
+    expect(JSON.stringify(approval!.input)).not.toContain(key);
+    await decide(id, approval!.id, { decision: 'allow' });
+    const run = await stack.waitForRun(id);
+    expect(run.status, JSON.stringify(run.error)).toBe('completed');
+    expect(await fs.readFile(path.join(runners.ask.projectDir, 'shaped.txt'), 'utf8')).toBe(`${key}\n`);
+    expect(JSON.stringify(run.result)).not.toContain(key);
+    expect(JSON.stringify(await eventsOf(id))).not.toContain(key);
+  });
+});
+
 describe('a Gemini approval nobody answers', () => {
   it('is denied when its profile says deny, and the command never runs', async () => {
     turns.push(gemini.callTool('run_shell_command', { command: 'touch unanswered.txt' }), gemini.reply('Gave up.'));

@@ -120,7 +120,11 @@ export function geminiConversation(invocation: ExecutorInvocation<GeminiConfig>,
       });
     },
     onLine(line: JsonLine) {
-      feed.enqueue(line as acp.AnyMessage);
+      try {
+        feed.enqueue(line as acp.AnyMessage);
+      } catch {
+        // The client closed its side (a protocol failure ended the conversation): the line has no reader.
+      }
     },
     parseLine: (text) => reader.events(text),
     input(text) {
@@ -135,7 +139,8 @@ export function geminiConversation(invocation: ExecutorInvocation<GeminiConfig>,
     interrupt() {
       if (phase !== 'prompting') throw new UnsupportedCommandError(phase === 'ended' ? 'the gemini session has ended' : 'no gemini turn is running');
       interrupted = true;
-      void agent.notify(acp.methods.agent.session.cancel, { sessionId });
+      // A cancel that cannot be written (the CLI is gone) has nothing left to cancel.
+      agent.notify(acp.methods.agent.session.cancel, { sessionId }).catch(() => undefined);
       // With a permission pending, a cancel alone does not end gemini's turn: the question is answered too.
       for (const [key, cancel] of waiting) {
         cancel();
