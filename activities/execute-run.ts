@@ -135,7 +135,7 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
     contact: deps.contact,
     ...(timeoutSeconds ? { timeoutSeconds } : {}),
     progress,
-    onStdout: stdoutToEvents(launch.adapter, emit, (sessionId) => {
+    onStdout: stdoutToEvents(conversation?.parseLine ?? launch.adapter.parseLine?.bind(launch.adapter), emit, (sessionId) => {
       // Bound to the run as soon as the executor reports it: a resumed attempt continues it.
       progress.session_id = sessionId;
       heartbeat(progress);

@@ -117,7 +117,7 @@ async function startSession(prompt: string, config: Partial<CodexConfig> = {}, s
         for (const waiter of waiters.filter((candidate) => candidate.matches(parsed))) waiter.resolve(parsed);
       }
     },
-    onStdout: stdoutToEvents(codexAdapter, emit, () => undefined),
+    onStdout: stdoutToEvents((line) => codexAdapter.parseLine?.(line) ?? [], emit, () => undefined),
   }).finally(() => conversation.close('the executor ended'));
   return {
     deliver: (command) => live.deliver(runId, command),

@@ -2,7 +2,7 @@ import type { RunnerCommand, RunnerCommandReply } from '../../core/contract/runn
 import type { Redactor } from '../../core/contract/secrets.js';
 import type { ExecutorInvocation } from '../../core/contract/executor-protocol.js';
 import { parseJsonLine } from '../executors/cli-support.js';
-import { UnsupportedCommandError, type ApprovalPolicy, type ExecutorAdapter } from '../executors/contract.js';
+import { UnsupportedCommandError, type ApprovalPolicy, type ExecutorAdapter, type ExecutorEvent } from '../executors/contract.js';
 import type { StdinChannel } from '../executors/process.js';
 import { ApprovalDesk, type ApprovalReporter, type Pausable } from './approval-desk.js';
 import type { Emit } from './context.js';
@@ -29,7 +29,12 @@ const ALLOW_ALL: ApprovalPolicy = { requiredTools: [], timeoutSeconds: 1, onTime
  * adapter's conversation, its permission requests to an approval desk, and the run is held in
  * the runner's live executions so commands from its workflow reach it. `close` lets it go.
  */
-export function openConversation(spec: ConversationSpec): { wiring: NonNullable<SupervisionSpec['conversation']>; close(reason: string): void } {
+export function openConversation(spec: ConversationSpec): {
+  wiring: NonNullable<SupervisionSpec['conversation']>;
+  /** The conversation's own reading of stdout lines, when it has one (see `Conversation.parseLine`). */
+  parseLine?: (line: string) => ExecutorEvent[];
+  close(reason: string): void;
+} {
   let clock: Pausable | undefined;
   let stdin: StdinChannel | undefined;
   const desk = new ApprovalDesk(spec.policy ?? ALLOW_ALL, {
@@ -43,6 +48,7 @@ export function openConversation(spec: ConversationSpec): { wiring: NonNullable<
     close: () => stdin?.end(),
     ask: (ask, key) => desk.ask(ask, key),
     withdraw: (key, reason) => desk.withdraw(key, reason),
+    emit: (event) => spec.emit(event.kind, spec.redactor.value(event.data)),
   });
   const type = spec.invocation.executor_type;
   const handle = (command: RunnerCommand): RunnerCommandReply => {
@@ -68,6 +74,7 @@ export function openConversation(spec: ConversationSpec): { wiring: NonNullable<
   const unregister = spec.live.register(spec.runId, handle);
   let pendingLine = '';
   return {
+    ...(conversation.parseLine ? { parseLine: (line: string) => conversation.parseLine!(line) } : {}),
     wiring: {
       onStdin: (channel) => {
         stdin = channel;

@@ -1,19 +1,20 @@
-import type { ExecutorAdapter } from '../executors/contract.js';
+import type { ExecutorEvent } from '../executors/contract.js';
 import type { Emit } from './context.js';
 
 /**
  * The executor's stdout as events: adapters that understand their executor's output report
- * structured events line by line (a line split across chunks is joined first); others' output is
- * terminal text. `onSession` hears the executor's own session id as soon as it is reported.
+ * structured events line by line with `parseLine` (a line split across chunks is joined first);
+ * without one the output is terminal text. `onSession` hears the executor's own session id as
+ * soon as it is reported.
  */
-export function stdoutToEvents(adapter: ExecutorAdapter, emit: Emit, onSession: (sessionId: string) => void): (text: string) => void {
-  if (!adapter.parseLine) return (text) => emit('terminal_chunk', { stream: 'stdout', text });
+export function stdoutToEvents(parseLine: ((line: string) => ExecutorEvent[]) | undefined, emit: Emit, onSession: (sessionId: string) => void): (text: string) => void {
+  if (!parseLine) return (text) => emit('terminal_chunk', { stream: 'stdout', text });
   let pendingLine = '';
   return (text) => {
     const lines = (pendingLine + text).split('\n');
     pendingLine = lines.pop() ?? '';
     for (const line of lines) {
-      for (const event of adapter.parseLine!(line)) {
+      for (const event of parseLine(line)) {
         if (event.kind === 'session_started' && typeof event.data.session_id === 'string') onSession(event.data.session_id);
         emit(event.kind, event.data);
       }

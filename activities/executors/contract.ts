@@ -99,6 +99,8 @@ export interface ConversationIo {
   ask(ask: PermissionAsk, key: string): Promise<PermissionAnswer>;
   /** The executor withdrew the request `key`. */
   withdraw(key: string, reason: string): void;
+  /** Reports what no line of the executor's output says (a tool refused by ao's answer); redacted like every event. */
+  emit(event: ExecutorEvent): void;
 }
 
 export interface Conversation {
@@ -110,6 +112,11 @@ export interface Conversation {
   input?(text: string): { queued: boolean };
   /** Ends the current turn, keeping the session. Throws UnsupportedCommandError. */
   interrupt?(): void;
+  /**
+   * Events from one line of the executor's (redacted) stdout, knowing the conversation's state
+   * (e.g. a loaded session's replayed history is not news); used instead of the adapter's `parseLine`.
+   */
+  parseLine?(line: string): ExecutorEvent[];
 }
 
 export interface ExecutorEvent {
