@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BrokenFile } from './http.js';
 import { Name, Tag } from './names.js';
 
 /**
@@ -78,8 +79,7 @@ export const UpdateNotificationRequest = z
   .meta({ id: 'UpdateNotificationRequest' });
 export type UpdateNotificationRequest = z.infer<typeof UpdateNotificationRequest>;
 
-const BrokenNotification = z.object({ name: z.string(), error: z.string() });
-export const NotificationList = z.object({ notifications: z.array(z.union([NotificationView, BrokenNotification])) }).meta({ id: 'NotificationList' });
+export const NotificationList = z.object({ notifications: z.array(z.union([NotificationView, BrokenFile])) }).meta({ id: 'NotificationList' });
 export type NotificationList = z.infer<typeof NotificationList>;
 
 export const DELIVERY_STATUSES = [

@@ -6,10 +6,3 @@ export function signBody(secret: string, body: string): string {
   return `${SIGNATURE_PREFIX}${crypto.createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
 }
 
-/** What a receiver does: recompute and compare in constant time. */
-export function verifySignature(secret: string, body: string, header: string | undefined): boolean {
-  if (!header) return false;
-  const expected = Buffer.from(signBody(secret, body));
-  const given = Buffer.from(header);
-  return expected.length === given.length && crypto.timingSafeEqual(expected, given);
-}
