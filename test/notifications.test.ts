@@ -232,7 +232,7 @@ describe('the notifications API', () => {
     expect((await api('GET', `/notifications/${hook.name}`)).status).toBe(404);
     const audit = (await api<{ entries: AuditEntry[] }>('GET', '/audit?limit=1000')).body.entries.filter((entry) => entry.target === hook.name);
     expect(audit.map((entry) => entry.action)).toEqual(['notification.create', 'notification.update', 'notification.delete']);
-    expect(audit[1]!.details).toEqual({ fields: ['secret', 'enabled'] });
+    expect(audit[1]!.details).toEqual({ fields: ['enabled', 'secret'] });
   });
 
   it('shows a broken file with an error that does not quote it', async () => {

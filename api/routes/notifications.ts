@@ -57,7 +57,7 @@ export function notificationsRouter(notifications: NotificationsService, audit: 
     async ({ params, body, principal }) => {
       const updated = await notifications.update(params.name, body);
       // Which fields changed, never their values: one of them may be the secret.
-      audit.record(principal, 'notification.update', params.name, { fields: Object.keys(body) });
+      audit.record(principal, 'notification.update', params.name, { fields: Object.keys(body).sort() });
       return { body: updated };
     },
   );
