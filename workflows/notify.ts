@@ -11,7 +11,7 @@ type NotificationActivities = ReturnType<typeof createNotificationActivities>;
  * ten in all (about 17 minutes). Each attempt is one activity; the backoff is a durable timer here,
  * so every attempt's outcome is in the delivery list while it is still being retried.
  */
-export const DELIVERY_RETRY = { initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 10 * 60_000, maximumAttempts: 10 } as const;
+const DELIVERY_RETRY = { initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 10 * 60_000, maximumAttempts: 10 } as const;
 
 const { matchNotifications } = proxyActivities<NotificationActivities>({
   startToCloseTimeout: '30 seconds',

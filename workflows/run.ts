@@ -9,6 +9,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
+  log,
   patched,
   proxyActivities,
   setCurrentDetails,
@@ -17,6 +18,7 @@ import {
   upsertSearchAttributes,
   type ActivityOptions,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createControlActivities } from '../activities/control.js';
 import type { createRunnerActivities } from '../activities/runner.js';
 import {
@@ -166,8 +168,11 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       }).then(
         () => undefined,
-        // Already started (the same event, seen again): notified once is what the id is for.
-        () => undefined,
+        (error: unknown) => {
+          // Already started (the same event, seen again) is what the id is for; anything else costs the
+          // notice, never the run.
+          if (!(error instanceof WorkflowExecutionAlreadyStartedError)) log.warn(`the ${event} notice of run ${state.run_id} did not start: ${causeMessage(error)}`);
+        },
       ),
     );
   };
