@@ -53,7 +53,7 @@ const cliEnv = (endpoint: string, home: string): NodeJS.ProcessEnv => ({
 });
 
 /** Through ao: the run waits for each approval; the bench answers it and times the tool. */
-async function throughAo(): Promise<{ toTool: number[]; roundTrip: number[]; queued: number[]; handed: number[] }> {
+async function throughAo(): Promise<{ toTool: number[]; roundTrip: number[]; read: number[]; queued: number[]; handed: number[] }> {
   const endpoint = await anthropic.startScriptedAnthropic(toolTurns('ao'));
   const stack = await startBenchStack({ runners: 0, capacity: 1 });
   const profiles = await fsp.mkdtemp(path.join(os.tmpdir(), 'ao-bench-profiles-'));
@@ -69,11 +69,14 @@ async function throughAo(): Promise<{ toTool: number[]; roundTrip: number[]; que
     const { id } = await call<{ id: string }>('POST', '/runs', { agent: 'coder', prompt: 'create the files' });
     const toTool: number[] = [];
     const roundTrip: number[] = [];
+    const read: number[] = [];
     const decided = new Set<string>();
     for (let index = 0; index < approvals; index += 1) {
       let approval: Approval | undefined;
       while (!approval) {
+        const asked = performance.now();
         const run = await call<RunView>('GET', `/runs/${id}`);
+        read.push(performance.now() - asked);
         if (['completed', 'failed', 'stopped'].includes(run.status)) throw new Error(`the run ended ${run.status}: ${JSON.stringify(run.error)}`);
         approval = run.approvals?.find((entry) => entry.status === 'pending' && !decided.has(entry.id));
         if (!approval) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -87,7 +90,7 @@ async function throughAo(): Promise<{ toTool: number[]; roundTrip: number[]; que
       toTool.push((await watch.seen) - sent);
       watch.close();
     }
-    return { toTool, roundTrip, ...(await commandTimings(stack.temporalAddress, id)) };
+    return { toTool, roundTrip, read, ...(await commandTimings(stack.temporalAddress, id)) };
   } finally {
     await stack.stop();
     await endpoint.close();
@@ -168,7 +171,7 @@ async function cliDirect(): Promise<number[]> {
 
 async function main(): Promise<void> {
   const floor = await cliDirect();
-  const { toTool, roundTrip, queued, handed } = await throughAo();
+  const { toTool, roundTrip, read, queued, handed } = await throughAo();
   const ms = (value: number): string => `${value.toFixed(0)} ms`;
   const line = (label: string, values: number[]): string => {
     const sorted = [...values].sort((a, b) => a - b);
@@ -179,6 +182,7 @@ async function main(): Promise<void> {
   console.log(line('  of which the decision POST (accepted and handed to the CLI):  ', roundTrip));
   console.log(line('    runner command activity, scheduled → started:              ', queued));
   console.log(line('    runner command activity, started → completed:              ', handed));
+  console.log(line('  GET /runs/:id (the API reads the run so before each decision):', read));
   console.log(line('floor: the CLI driven directly (control_response → file appears):', floor));
   console.log('  goal: p50 ≤ 200 ms through ao, including the CLI');
 }
