@@ -2,6 +2,7 @@ import { trace, type Tracer } from '@opentelemetry/api';
 import express, { type ErrorRequestHandler } from 'express';
 import type { PayloadCodec } from '@temporalio/common';
 import type { AgentsService } from './agents-service.js';
+import type { NotificationsService } from './notifications-service.js';
 import type { AuditLog } from './audit-log.js';
 import { authenticate } from './auth.js';
 import type { CredentialStore } from './credentials.js';
@@ -13,6 +14,7 @@ import type { FleetService } from './fleet-service.js';
 import { jsonBody } from './json-body.js';
 import { createApiRegistry } from './openapi.js';
 import { configRouter } from './routes/config.js';
+import { notificationsRouter } from './routes/notifications.js';
 import { publicRouter } from './routes/docs.js';
 import { eventsRouter } from './routes/events.js';
 import { fleetRouter } from './routes/fleet.js';
@@ -31,6 +33,7 @@ export interface AppDependencies {
   fleet: FleetService;
   agents: AgentsService;
   scripts: ScriptsService;
+  notifications: NotificationsService;
   events: EventStore;
   credentials: CredentialStore;
   admission: EventAdmission;
@@ -46,7 +49,7 @@ export interface AppDependencies {
 
 /** The HTTP API: thin routes over Temporal. Every route but the public ones (health, /openapi.json, /docs) needs a token, and each says which role. */
 export function createApp({
-  runs, fleet, agents, scripts, events, credentials, admission, audit, codec, log = console.error,
+  runs, fleet, agents, scripts, notifications, events, credentials, admission, audit, codec, log = console.error,
   metrics = createApiMetrics(), tracer = trace.getTracer(TRACER_NAME),
 }: AppDependencies): express.Express {
   const app = express();
@@ -71,6 +74,7 @@ export function createApp({
   app.use(runsRouter(runs, audit, registry));
   app.use(fleetRouter(fleet, audit, registry));
   app.use(configRouter(agents, scripts, audit, registry));
+  app.use(notificationsRouter(notifications, audit, registry));
   app.use(identityRouter(credentials, audit, registry));
   app.use(eventsRouter(events, admission, registry, metrics));
   app.use(metricsRouter(metrics, registry));

@@ -17,6 +17,7 @@ import {
   InvalidCursorError,
   RunnerForgetRefusedError,
   RunnerNotFoundError,
+  NotificationNotFoundError,
   describeIssues,
 } from '../core/contract/errors.js';
 import { APPROVAL_NOT_FOUND } from '../core/contract/approvals.js';
@@ -82,7 +83,7 @@ export function toHttpError(error: unknown): { status: number; body: ErrorBody }
   if (error instanceof ParametersInvalidError) {
     return { status: 400, body: { error: error.message, details: { problems: error.problems, schema: error.schema } } };
   }
-  if (error instanceof AgentNotFoundError || error instanceof RunNotFoundError || error instanceof ScriptNotFoundError || error instanceof SessionNotFoundError || error instanceof TokenNotFoundError || error instanceof RunnerNotFoundError) {
+  if (error instanceof AgentNotFoundError || error instanceof RunNotFoundError || error instanceof ScriptNotFoundError || error instanceof SessionNotFoundError || error instanceof TokenNotFoundError || error instanceof RunnerNotFoundError || error instanceof NotificationNotFoundError) {
     return { status: 404, body: { error: error.message } };
   }
   if (error instanceof ForbiddenError) return { status: 403, body: { error: error.message, details: { needs: error.needed } } };

@@ -10,6 +10,7 @@ import { clientTracingInterceptors } from '../core/observability/temporal-tracin
 import { TracingEnv, startTracing } from '../core/observability/tracing.js';
 import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import { AgentsService } from './agents-service.js';
+import { NotificationsService } from './notifications-service.js';
 import { createApp } from './app.js';
 import { ConfigLock } from './config-lock.js';
 import { EventAdmission } from './event-admission.js';
@@ -72,12 +73,13 @@ async function main(): Promise<void> {
   });
   const configLock = new ConfigLock();
   const agents = new AgentsService(env.AO_CONFIG_DIR, configLock);
+  const notifications = new NotificationsService(client, env.AO_CONFIG_DIR, configLock);
   const scripts = new ScriptsService(client, env.AO_CONFIG_DIR, configLock, (message) => log.error(message));
   // The data dir holds the token and the events: its owner's only.
   await ensurePrivateDir(env.AO_DATA_DIR);
   const events = env.DATABASE_URL ? await PostgresEventStore.connect(env.DATABASE_URL, (message) => log.error(message)) : new FileEventStore(path.join(env.AO_DATA_DIR, 'events'));
   const credentials = CredentialStore.inDataDir(env.AO_DATA_DIR, resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR));
-  const app = createApp({ runs, fleet, agents, scripts, events, credentials, admission: new EventAdmission(client), audit: AuditLog.inDataDir(env.AO_DATA_DIR),
+  const app = createApp({ runs, fleet, agents, scripts, notifications, events, credentials, admission: new EventAdmission(client), audit: AuditLog.inDataDir(env.AO_DATA_DIR),
     ...(temporal.payloadCodec ? { codec: { codec: temporal.payloadCodec, uiOrigin: new URL(env.AO_TEMPORAL_UI_URL).origin } } : {}),
     metrics,
     tracer: tracing.tracer,

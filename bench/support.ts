@@ -14,6 +14,8 @@ export interface BenchStack {
   /** The private dev server's address, for a floor measured on the same server. */
   temporalAddress: string;
   headers: Record<string, string>;
+  /** Another runner, of any profile (`extraArgs` may name a profiles dir); returns its project dir once it has registered. */
+  startRunner(options: { profile: string; extraArgs?: string[]; env?: NodeJS.ProcessEnv }): Promise<{ projectDir: string }>;
   stop(): Promise<void>;
 }
 
@@ -50,13 +52,18 @@ export async function startBenchStack({ runners, capacity }: { runners: number; 
     processes.push(control, api);
     await control.waitFor(/control worker polling/);
     const [, apiUrl] = await api.waitFor(/api listening on (\S+)/);
-    for (let index = 0; index < runners; index += 1) {
+    const startRunner = async ({ profile, extraArgs = [], env: extraEnv = {} }: { profile: string; extraArgs?: string[]; env?: NodeJS.ProcessEnv }) => {
       const projectDir = await fs.mkdtemp(path.join(root, 'project-'));
-      const runner = startTsProcess('runner', 'workers/runner.ts', ['--profile', 'echo', '--project-dir', projectDir, '--capacity', String(capacity)], runnerEnv(apiUrl!));
+      const runner = startTsProcess('runner', 'workers/runner.ts', ['--profile', profile, '--project-dir', projectDir, '--capacity', String(capacity), ...extraArgs], {
+        ...runnerEnv(apiUrl!),
+        ...extraEnv,
+      });
       processes.push(runner);
       await runner.waitFor(/registered/);
-    }
-    return { apiUrl: apiUrl!, temporalAddress: server.address, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, stop };
+      return { projectDir };
+    };
+    for (let index = 0; index < runners; index += 1) await startRunner({ profile: 'echo' });
+    return { apiUrl: apiUrl!, temporalAddress: server.address, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, startRunner, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -18,7 +18,15 @@ export const runWorkflowId = (runId: string): string => `run-${runId}`;
 export const runIdFromWorkflowId = (workflowId: string): string => workflowId.replace(/^run-/, '');
 export const runnerWorkflowId = (runnerId: string): string => `runner-${runnerId}`;
 
+/** One event of a run, notified once: the id comes from the run and the event (`ended`, or `approval-<id>`). */
+export const notifyWorkflowId = (runId: string, event: string): string => `notify-${runId}-${event}`;
+/** A delivery's id (its `X-Ao-Delivery` header): the event's workflow and the notification, the same on every attempt. */
+export const deliveryId = (notifyWorkflowId: string, notification: string): string => `${notifyWorkflowId}.${notification}`;
+/** The memo field where a notify workflow keeps its deliveries, for the API to list. */
+export const DELIVERIES_MEMO = 'deliveries';
+
 export const RUN_WORKFLOW_TYPE = 'runWorkflow';
+export const NOTIFY_WORKFLOW_TYPE = 'notifyWorkflow';
 export const RUNNER_WORKFLOW_TYPE = 'runnerWorkflow';
 
 // ── run workflow ────────────────────────────────────────────────────────────

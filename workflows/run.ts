@@ -3,17 +3,22 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  ParentClosePolicy,
   TimeoutFailure,
+  WorkflowIdReusePolicy,
   condition,
   getExternalWorkflowHandle,
   isCancellation,
+  log,
   patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   type ActivityOptions,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createControlActivities } from '../activities/control.js';
 import type { createRunnerActivities } from '../activities/runner.js';
 import {
@@ -25,7 +30,8 @@ import {
 } from '../core/contract/approvals.js';
 import type { RunnerCommand, RunnerCommandReply } from '../core/contract/runner-commands.js';
 import { finalStatusFor, isRunFailureType, runFailure, type RunFailureType } from '../core/contract/failures.js';
-import { isFinalRunStatus, type RunStatus } from '../core/contract/run-status.js';
+import { isFinalRunStatus, type FinalRunStatus, type RunStatus } from '../core/contract/run-status.js';
+import type { NotificationEvent, NotifyInput } from '../core/contract/notifications.js';
 import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
 import { searchAttributes } from '../core/contract/search-attributes.js';
 import {
@@ -35,6 +41,7 @@ import {
   approvalRequestedSignal,
   approvalWithdrawnSignal,
   decideApprovalUpdate,
+  notifyWorkflowId,
   executorSessionSignal,
   executorStartedSignal,
   releaseSlotSignal,
@@ -44,6 +51,7 @@ import {
   runnerWorkflowId,
   stopRunUpdate,
 } from './messages.js';
+import { notifyWorkflow } from './notify.js';
 
 type ControlActivities = ReturnType<typeof createControlActivities>;
 type RunnerActivities = ReturnType<typeof createRunnerActivities>;
@@ -65,6 +73,9 @@ const ACTIVITY_SUMMARIES_PATCH = 'activity-summaries';
 const PAUSED_TIMEOUT_PATCH = 'timeout-paused-for-approvals';
 const BACKSTOP_MARGIN_SECONDS = 120;
 const EXECUTE_CEILING = '30 days';
+/** Notifications: an approval asked for and the run's end each start a notify workflow (workflows/notify.ts). */
+const NOTIFICATIONS_PATCH = 'notifications';
+const END_EVENTS: Record<FinalRunStatus, NotificationEvent> = { completed: 'run.completed', failed: 'run.failed', stopped: 'run.stopped' };
 /** The runner command path: a command reaches a live runner within milliseconds, or the runner is gone. */
 const COMMAND_TIMEOUT = '10 seconds';
 
@@ -89,6 +100,16 @@ const control = proxyActivities<ControlActivities>({
  * completes with its state (status `stopped`), as a completed one does.
  */
 export async function runWorkflow(input: RunInput): Promise<RunState> {
+  const notices: Array<Promise<void>> = [];
+  try {
+    return await runToEnd(input, notices);
+  } finally {
+    // An abandoned child outlives its parent only once it has started: the run closes after its notices have.
+    await Promise.all(notices);
+  }
+}
+
+async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise<RunState> {
   const state: RunState = {
     run_id: input.run_id,
     agent: input.agent,
@@ -114,6 +135,46 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     upsertSearchAttributes([{ key: searchAttributes.runStatus, value: status }]);
     // Shown as the run's current details in the Temporal UI; a query answers it, so no history is written.
     setCurrentDetails(`**${status}**${reason ? ` — ${reason}` : ''}${state.runner_id ? `\n\nrunner ${state.runner_id}` : ''}`);
+    if (isFinalRunStatus(status)) notify('ended', END_EVENTS[status], reason);
+  };
+  /**
+   * Starts the notify workflow of one event: a child abandoned when the run closes, with an id from
+   * the run and the event, so the event is notified once however often this code replays.
+   */
+  const notify = (key: string, event: NotificationEvent, reason?: string, approval?: Approval): void => {
+    if (!patched(NOTIFICATIONS_PATCH)) return;
+    const notice: NotifyInput = {
+      event,
+      occurred_at: new Date().toISOString(),
+      run: {
+        id: state.run_id,
+        agent: state.agent,
+        status: state.status,
+        tags: state.demands?.tags ?? input.additional_demands?.tags ?? [],
+        ...(reason ? { reason } : {}),
+        ...(state.error ? { error: state.error } : {}),
+        ...(state.runner_id ? { runner_id: state.runner_id } : {}),
+        created_at: state.created_at,
+      },
+      ...(approval
+        ? { approval: { id: approval.id, tool: approval.tool, rule: approval.rule, expires_at: approval.expires_at, ...(approval.command ? { command: approval.command } : {}), ...(approval.files ? { files: approval.files } : {}) } }
+        : {}),
+    };
+    notices.push(
+      startChild(notifyWorkflow, {
+        workflowId: notifyWorkflowId(state.run_id, key),
+        args: [notice],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      }).then(
+        () => undefined,
+        (error: unknown) => {
+          // Already started (the same event, seen again) is what the id is for; anything else costs the
+          // notice, never the run.
+          if (!(error instanceof WorkflowExecutionAlreadyStartedError)) log.warn(`the ${event} notice of run ${state.run_id} did not start: ${causeMessage(error)}`);
+        },
+      ),
+    );
   };
   const fail = (type: RunFailureType, message: string, by?: string): ApplicationFailure => {
     state.error = { type, message };
@@ -153,6 +214,7 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     const approval: Approval = { ...request, status: 'pending', expires_at: new Date(Date.now() + request.timeout_seconds * 1000).toISOString() };
     (state.approvals ??= []).push(approval);
     transition('waiting_for_approval', `${request.tool} needs an operator's approval (${request.rule})`);
+    notify(`approval-${approval.id}`, 'approval_requested', `${request.tool} needs an operator's approval`, approval);
     void expireWhenDue(approval);
   });
   setHandler(approvalWithdrawnSignal, ({ approval_id, reason }) => {

@@ -47,6 +47,13 @@ export function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; mess
   return issues.map((issue) => (issue.path.length ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message));
 }
 
+export class NotificationNotFoundError extends Error {
+  constructor(readonly notification: string) {
+    super(`notification "${notification}" does not exist`);
+    this.name = 'NotificationNotFoundError';
+  }
+}
+
 export class SessionNotResumableError extends Error {
   constructor(readonly sessionId: string) {
     super(`session "${sessionId}" has no earlier run with an executor session to resume`);

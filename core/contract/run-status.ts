@@ -34,3 +34,13 @@ export type FinalRunStatus = (typeof FINAL_RUN_STATUSES)[number];
 export function isFinalRunStatus(status: RunStatus): status is FinalRunStatus {
   return (FINAL_RUN_STATUSES as readonly RunStatus[]).includes(status);
 }
+
+/**
+ * Statuses in which a run waits for a person: the dashboard lists these runs first and counts
+ * them in its header. (A status that holds a run for someone, such as a pause, belongs here too.)
+ */
+export const PERSON_WAITING_STATUSES = ['waiting_for_approval'] as const satisfies readonly RunStatus[];
+
+export function isWaitingForPerson(status: RunStatus | undefined): boolean {
+  return status !== undefined && (PERSON_WAITING_STATUSES as readonly RunStatus[]).includes(status);
+}

@@ -15,6 +15,8 @@ export const searchAttributes = {
   sessionId: defineSearchAttributeKey('AoSessionId', SearchAttributeType.KEYWORD),
   runnerOnline: defineSearchAttributeKey('AoRunnerOnline', SearchAttributeType.BOOL),
   tags: defineSearchAttributeKey('AoTags', SearchAttributeType.KEYWORD_LIST),
+  /** The notifications a notify workflow delivers to, so the API lists one notification's deliveries. */
+  notifications: defineSearchAttributeKey('AoNotifications', SearchAttributeType.KEYWORD_LIST),
   /** What the executor reported the run cost, in US dollars, once it completed. */
   costUsd: defineSearchAttributeKey('AoCostUsd', SearchAttributeType.DOUBLE),
 } as const;

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Tracer } from '@opentelemetry/api';
 import type { Express } from 'express';
 import { AgentsService } from '../../api/agents-service.js';
+import { NotificationsService } from '../../api/notifications-service.js';
 import { createApp } from '../../api/app.js';
 import { AuditLog } from '../../api/audit-log.js';
 import { ConfigLock } from '../../api/config-lock.js';
@@ -27,6 +28,7 @@ export function inProcessApp(stack: TestStack, client: Client, options: { dataDi
     fleet: new FleetService(client, defaultProfilesDir),
     agents: new AgentsService(stack.configDir, lock),
     scripts: new ScriptsService(client, stack.configDir, lock),
+    notifications: new NotificationsService(client, stack.configDir, lock),
     events: new FileEventStore(path.join(options.dataDir, 'events')),
     credentials: CredentialStore.inDataDir(options.dataDir, options.token),
     admission: new EventAdmission(client),

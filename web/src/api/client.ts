@@ -16,7 +16,12 @@ import {
   StopRunResponse,
   TokenList,
   CreatedToken,
+  DeliveryList,
+  NotificationList,
+  NotificationView,
   type CreateTokenRequest,
+  type NotificationInput,
+  type NotificationPatch,
   type DecideApprovalRequest,
   type AgentPatch,
   type AgentType,
@@ -203,6 +208,26 @@ export class ApiClient {
 
   deleteScript(name: string) {
     return this.request('DELETE', `/scripts/${encode(name)}`);
+  }
+
+  listNotifications({ signal }: ReadOptions = {}) {
+    return this.request('GET', '/notifications', { schema: NotificationList, signal });
+  }
+
+  createNotification(body: NotificationInput) {
+    return this.request('POST', '/notifications', { body, schema: NotificationView });
+  }
+
+  updateNotification(name: string, patch: NotificationPatch) {
+    return this.request('PATCH', `/notifications/${encode(name)}`, { body: patch, schema: NotificationView });
+  }
+
+  deleteNotification(name: string) {
+    return this.request('DELETE', `/notifications/${encode(name)}`);
+  }
+
+  listDeliveries(name: string, { signal }: ReadOptions = {}) {
+    return this.request('GET', `/notifications/${encode(name)}/deliveries`, { schema: DeliveryList, signal });
   }
 
   listTokens() {

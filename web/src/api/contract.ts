@@ -27,6 +27,7 @@ import {
 import { EXECUTOR_TYPES } from '../../../core/contract/executor-profile';
 import { RUNNER_STATUSES, RunnerView } from '../../../core/contract/fleet';
 import { FleetOverview } from '../../../core/contract/fleet-overview';
+import { DeliveryList, NotificationList, NotificationView, type CreateNotificationRequest, type UpdateNotificationRequest } from '../../../core/contract/notifications';
 import { CreatedToken, TokenList, USER_ROLES, RUNNER_ROLE, type CreateTokenRequest } from '../../../core/contract/identity';
 
 /**
@@ -59,11 +60,19 @@ export {
   ScriptSummary,
   StopRunResponse,
   CreatedToken,
+  DeliveryList,
+  NotificationList,
+  NotificationView,
   RUNNER_ROLE,
   TokenList,
   USER_ROLES,
 };
 export type { CreateTokenRequest, DecideApprovalRequest };
+/** `POST /notifications` body and `PATCH /notifications/:name` body. */
+export type NotificationInput = z.input<typeof CreateNotificationRequest>;
+export type NotificationPatch = z.input<typeof UpdateNotificationRequest>;
+export type { Delivery, NotificationEvent } from '../../../core/contract/notifications';
+export { NOTIFICATION_EVENTS } from '../../../core/contract/notifications';
 export type { TokenView } from '../../../core/contract/identity';
 export type { Agent as AgentType } from '../../../core/contract/config-files';
 export type { BrokenFile } from '../../../core/contract/http';
@@ -92,3 +101,4 @@ export type CreateRunBody = z.input<typeof CreateRunRequest>;
 export type RunFilter = { [K in keyof ListRunsQuery]?: K extends 'limit' ? number : string };
 
 export type { RunStatus } from '../../../core/contract/run-status';
+export { PERSON_WAITING_STATUSES, isWaitingForPerson } from '../../../core/contract/run-status';
