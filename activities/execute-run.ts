@@ -23,7 +23,8 @@ import { stdoutToEvents } from './execution/stdout-events.js';
 import { superviseExecutor } from './execution/supervised-process.js';
 import { ExecutorUserError } from './containment/executor-user.js';
 import { openToExecutor } from './execution/executor-access.js';
-import { WorkspaceError, chooseMode, prepareWorkspace, type Workspace } from './workspace.js';
+import { WorkspaceError, chooseMode, prepareWorkspace, type Workspace, type WorktreeOptions } from './workspace.js';
+import { runHasEnded } from '../core/temporal/run-state.js';
 
 export type { ExecuteDependencies, ExecuteRequest } from './execution/context.js';
 
@@ -96,7 +97,12 @@ async function openWorkspace(deps: ExecuteDependencies, request: ExecuteRequest)
     const mode = await chooseMode(projectDir, request.workspace_mode ?? deps.profile.config.workspace_mode);
     const user = deps.executorUser;
     const open = user ? (workspace: Workspace) => openToExecutor(user, workspace, deps.dataDir) : undefined;
-    return { mode, workspace: await prepareWorkspace(projectDir, request.run_id, mode, request.base_ref, open) };
+    const options: WorktreeOptions = {
+      ...(request.base_ref ? { baseRef: request.base_ref } : {}),
+      ...(request.workspace_key ? { key: request.workspace_key } : {}),
+      isFinished: (runId) => runHasEnded(deps.client, runWorkflowId(runId)),
+    };
+    return { mode, workspace: await prepareWorkspace(projectDir, request.run_id, mode, options, open) };
   } catch (error) {
     if (error instanceof WorkspaceError || error instanceof ExecutorUserError) throw runFailure('WORKSPACE_FAILED', error.message);
     throw error;
