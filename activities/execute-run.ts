@@ -20,6 +20,7 @@ import { planLaunch } from './execution/launch.js';
 import { executionResult, sessionEndOutcome } from './execution/outcome.js';
 import { redactFailure } from './execution/redacted-failure.js';
 import { stdoutToEvents } from './execution/stdout-events.js';
+import { shapeEvents } from './execution/event-shaping.js';
 import { superviseExecutor } from './execution/supervised-process.js';
 import { ExecutorUserError } from './containment/executor-user.js';
 import { openToExecutor } from './execution/executor-access.js';
@@ -110,7 +111,9 @@ async function openWorkspace(deps: ExecuteDependencies, request: ExecuteRequest)
 }
 
 /** The phases of a run in its workspace, in order. */
-async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest, workspace: Workspace, attempt: Attempt, emit: Emit): Promise<ExecutionResult> {
+async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest, workspace: Workspace, attempt: Attempt, emitRaw: Emit): Promise<ExecutionResult> {
+  const shaped = shapeEvents(emitRaw, workspace.dir);
+  const { emit } = shaped;
   emit('state_changed', {
     phase: 'workspace_ready',
     mode: workspace.mode,
@@ -170,7 +173,7 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   const summary = await commitAndCloseWorkspace(deps, request.run_id, workspace, emit);
   await runPostRunHooks(deps, request, workspace, { exit_code: outcome.exitCode, aborted: outcome.aborted, timed_out: supervised.timedOut }, summary, emit);
   try {
-    return redactor.value(executionResult(launch, supervised, timeoutSeconds, summary));
+    return redactor.value(executionResult(launch, supervised, timeoutSeconds, summary, shaped.toolErrors()));
   } catch (error) {
     throw redactFailure(error, redactor);
   }
