@@ -62,7 +62,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
   }
 
   /** The newest earlier run of the session that reported an executor session, with the runner that holds it. */
-  async function sessionToResume(sessionId: string, runId: string): Promise<Pick<RunState, 'executor_session_id' | 'runner'>> {
+  async function sessionToResume(sessionId: string, runId: string): Promise<Pick<RunState, 'executor_session_id' | 'runner' | 'workspace'>> {
     const query = visibility.allOf(visibility.workflowTypeIs(RUN_WORKFLOW_TYPE), visibility.attributeIs(searchAttributes.sessionId, sessionId));
     for await (const execution of client.workflow.list({ query })) {
       if (execution.workflowId === runWorkflowId(runId)) continue;
@@ -111,7 +111,9 @@ export function createControlActivities({ client, configDir }: ControlDependenci
             ...(agent.workspace_mode ? { workspace_mode: agent.workspace_mode } : {}),
             ...(scriptRef ? { script: scriptRef } : {}),
             ...(agent.command ? { command: agent.command } : {}),
-            ...(input.base_ref ? { base_ref: input.base_ref } : {}),
+            // A resumed session continues from where its previous run left the code, unless the request names a base.
+            ...(input.base_ref ? { base_ref: input.base_ref } : resumed?.workspace?.branch ? { base_ref: resumed.workspace.branch } : {}),
+            workspace_key: input.session_id,
             ...(resumed?.executor_session_id ? { session_id: resumed.executor_session_id } : {}),
             created_at: input.created_at,
           },

@@ -20,10 +20,12 @@ import { planLaunch } from './execution/launch.js';
 import { executionResult, sessionEndOutcome } from './execution/outcome.js';
 import { redactFailure } from './execution/redacted-failure.js';
 import { stdoutToEvents } from './execution/stdout-events.js';
+import { shapeEvents } from './execution/event-shaping.js';
 import { superviseExecutor } from './execution/supervised-process.js';
 import { ExecutorUserError } from './containment/executor-user.js';
 import { openToExecutor } from './execution/executor-access.js';
-import { WorkspaceError, chooseMode, prepareWorkspace, type Workspace } from './workspace.js';
+import { WorkspaceError, chooseMode, prepareWorkspace, type Workspace, type WorktreeOptions } from './workspace.js';
+import { runHasEnded } from '../core/temporal/run-state.js';
 
 export type { ExecuteDependencies, ExecuteRequest } from './execution/context.js';
 
@@ -96,7 +98,12 @@ async function openWorkspace(deps: ExecuteDependencies, request: ExecuteRequest)
     const mode = await chooseMode(projectDir, request.workspace_mode ?? deps.profile.config.workspace_mode);
     const user = deps.executorUser;
     const open = user ? (workspace: Workspace) => openToExecutor(user, workspace, deps.dataDir) : undefined;
-    return { mode, workspace: await prepareWorkspace(projectDir, request.run_id, mode, request.base_ref, open) };
+    const options: WorktreeOptions = {
+      ...(request.base_ref ? { baseRef: request.base_ref } : {}),
+      ...(request.workspace_key ? { key: request.workspace_key } : {}),
+      isFinished: (runId) => runHasEnded(deps.client, runWorkflowId(runId)),
+    };
+    return { mode, workspace: await prepareWorkspace(projectDir, request.run_id, mode, options, open) };
   } catch (error) {
     if (error instanceof WorkspaceError || error instanceof ExecutorUserError) throw runFailure('WORKSPACE_FAILED', error.message);
     throw error;
@@ -104,7 +111,9 @@ async function openWorkspace(deps: ExecuteDependencies, request: ExecuteRequest)
 }
 
 /** The phases of a run in its workspace, in order. */
-async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest, workspace: Workspace, attempt: Attempt, emit: Emit): Promise<ExecutionResult> {
+async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest, workspace: Workspace, attempt: Attempt, emitRaw: Emit): Promise<ExecutionResult> {
+  const shaped = shapeEvents(emitRaw, workspace.dir);
+  const { emit } = shaped;
   emit('state_changed', {
     phase: 'workspace_ready',
     mode: workspace.mode,
@@ -164,7 +173,7 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   const summary = await commitAndCloseWorkspace(deps, request.run_id, workspace, emit);
   await runPostRunHooks(deps, request, workspace, { exit_code: outcome.exitCode, aborted: outcome.aborted, timed_out: supervised.timedOut }, summary, emit);
   try {
-    return redactor.value(executionResult(launch, supervised, timeoutSeconds, summary));
+    return redactor.value(executionResult(launch, supervised, timeoutSeconds, summary, shaped.toolErrors()));
   } catch (error) {
     throw redactFailure(error, redactor);
   }

@@ -26,7 +26,7 @@ export class WorkspaceError extends Error {
 
 export const worktreesDir = (projectDir: string): string => path.join(projectDir, '.ao', 'worktrees');
 export const runBranch = (runId: string): string => `ao/${runId}`;
-/** A run's worktree is `<project>/.ao/worktrees/<run id>`. */
+/** A run's worktree is `<project>/.ao/worktrees/<session or run id>`. */
 const projectOf = (worktree: string): string => path.dirname(path.dirname(path.dirname(worktree)));
 
 /**
@@ -67,11 +67,37 @@ async function excludeAoFolder(projectDir: string): Promise<void> {
  */
 export type OpenWorkspace = (workspace: Workspace) => Promise<void>;
 
+/** What a worktree run needs besides its mode: where to branch from, and which folder it may share. */
+export interface WorktreeOptions {
+  baseRef?: string;
+  /**
+   * The folder's name under `.ao/worktrees/`: a session's runs share one path (one after the other),
+   * so what a resumed executor remembers of its files keeps working. Defaults to the run id.
+   */
+  key?: string;
+  /** Asks Temporal whether a run has ended: a session's folder left by an ended run is taken over. */
+  isFinished?: (runId: string) => Promise<boolean>;
+}
+
+/** The worktree-level config key naming the run whose worktree a folder is. */
+const OWNER_KEY = 'ao.run';
+/** The worktree-level config key of the commit the run started from. */
+const BASE_KEY = 'ao.base';
+
+/** The run whose worktree `dir` is: its own record, or, for worktrees made before it, the folder's name. */
+async function worktreeOwner(dir: string): Promise<string | undefined> {
+  const recorded = (await worktreeGit(dir, ['config', '--worktree', '--get', OWNER_KEY]).catch(() => '')).trim();
+  if (recorded) return recorded;
+  return isRunId(path.basename(dir)) ? path.basename(dir) : undefined;
+}
+
 /**
  * Prepares the folder a run works in. A worktree that already exists for the run (its runner
- * crashed and came back) is reused as it is, so the resumed executor finds its work.
+ * crashed and came back) is reused as it is, so the resumed executor finds its work. A session's
+ * folder that an ended run left is finished (its work committed to that run's branch) and taken
+ * over; one a live run of the same session holds is not shared: this run gets its own.
  */
-export async function prepareWorkspace(projectDir: string, runId: string, mode: WorkspaceMode, baseRef?: string, open: OpenWorkspace = () => Promise.resolve()): Promise<Workspace> {
+export async function prepareWorkspace(projectDir: string, runId: string, mode: WorkspaceMode, options: WorktreeOptions = {}, open: OpenWorkspace = () => Promise.resolve()): Promise<Workspace> {
   if (mode === 'project') {
     await open({ mode, dir: projectDir });
     return { mode, dir: projectDir };
@@ -81,33 +107,54 @@ export async function prepareWorkspace(projectDir: string, runId: string, mode: 
     await open(temp);
     return temp;
   }
-
-  const dir = path.join(worktreesDir(projectDir), runId);
   const branch = runBranch(runId);
-  const existing = await fs.stat(dir).catch(() => undefined);
-  if (existing) {
-    const base = (await worktreeGit(dir, ['config', '--worktree', '--get', 'ao.base']).catch(() => '')).trim();
-    const reused: Workspace = { mode, dir, branch, reused: true, ...(base ? { base_commit: base } : {}) };
-    await open(reused);
-    return reused;
+  const folders = [...new Set([options.key ?? runId, runId])].map((name) => path.join(worktreesDir(projectDir), name));
+  let dir: string | undefined;
+  for (const candidate of folders) {
+    const taken = await takeFolder(candidate, runId, options.isFinished);
+    if (taken === 'reuse') {
+      const base = (await worktreeGit(candidate, ['config', '--worktree', '--get', BASE_KEY]).catch(() => '')).trim();
+      const reused: Workspace = { mode, dir: candidate, branch, reused: true, ...(base ? { base_commit: base } : {}) };
+      await open(reused);
+      return reused;
+    }
+    if (taken === 'free') {
+      dir = candidate;
+      break;
+    }
   }
+  if (!dir) throw new WorkspaceError(`no free worktree folder for run ${runId}: ${folders.join(', ')} are in use`);
   try {
     await excludeAoFolder(projectDir);
-    const base = (await git(projectDir, ['rev-parse', '--verify', `${baseRef ?? 'HEAD'}^{commit}`])).trim();
+    const base = (await git(projectDir, ['rev-parse', '--verify', `${options.baseRef ?? 'HEAD'}^{commit}`])).trim();
     await fs.mkdir(worktreesDir(projectDir), { recursive: true });
+    // A session's folder was used before: git must not keep the old worktree's admin entry.
+    await git(projectDir, ['worktree', 'prune']);
     // git checks out into an existing empty folder: opened first, what it writes inherits the grant.
     await fs.mkdir(dir);
     await open({ mode, dir, branch });
     await git(projectDir, ['worktree', 'add', '-b', branch, dir, base]);
-    // Remembered in the worktree so a resumed run diffs against the same base.
+    // Remembered in the worktree so a resumed run diffs against the same base, and knows whose folder it is.
     await git(projectDir, ['config', 'extensions.worktreeConfig', 'true']);
-    await worktreeGit(dir, ['config', '--worktree', 'ao.base', base]);
+    await worktreeGit(dir, ['config', '--worktree', BASE_KEY, base]);
+    await worktreeGit(dir, ['config', '--worktree', OWNER_KEY, runId]);
     return { mode, dir, branch, base_commit: base };
   } catch (error) {
     // An empty folder left here would be taken for this run's worktree by a retried attempt.
     await fs.rmdir(dir).catch(() => undefined);
     throw new WorkspaceError(`cannot create the run's worktree: ${(error as Error).message}`);
   }
+}
+
+/** Whether a worktree folder is this run's (`reuse`), can be made (`free`), or belongs to a live run. */
+async function takeFolder(dir: string, runId: string, isFinished?: (runId: string) => Promise<boolean>): Promise<'reuse' | 'free' | 'busy'> {
+  if (!(await fs.stat(dir).catch(() => undefined))) return 'free';
+  const owner = await worktreeOwner(dir);
+  if (owner === runId || (owner === undefined && path.basename(dir) === runId)) return 'reuse';
+  if (!owner || !isFinished || !(await isFinished(owner))) return 'busy';
+  const base = (await worktreeGit(dir, ['config', '--worktree', '--get', BASE_KEY]).catch(() => '')).trim();
+  const left = await finishWorkspace({ mode: 'worktree', dir, branch: runBranch(owner), ...(base ? { base_commit: base } : {}) }, owner, { commit: true, remove: true }).catch(() => undefined);
+  return left?.removed ? 'free' : 'busy';
 }
 
 /**
@@ -163,10 +210,11 @@ export async function pruneStaleWorktrees(projectDir: string, isFinished: (runId
   if (!(await isGitRepository(projectDir))) return [];
   const entries = await fs.readdir(worktreesDir(projectDir)).catch(() => [] as string[]);
   const pruned: string[] = [];
-  for (const runId of entries) {
-    if (!isRunId(runId) || !(await isFinished(runId))) continue;
-    const dir = path.join(worktreesDir(projectDir), runId);
-    const base = (await worktreeGit(dir, ['config', '--worktree', '--get', 'ao.base']).catch(() => '')).trim();
+  for (const entry of entries) {
+    const dir = path.join(worktreesDir(projectDir), entry);
+    const runId = await worktreeOwner(dir);
+    if (!runId || !(await isFinished(runId))) continue;
+    const base = (await worktreeGit(dir, ['config', '--worktree', '--get', BASE_KEY]).catch(() => '')).trim();
     await finishWorkspace({ mode: 'worktree', dir, branch: runBranch(runId), ...(base ? { base_commit: base } : {}) }, runId, { commit: true, remove: true }).catch(() => undefined);
     pruned.push(runId);
   }

@@ -70,6 +70,7 @@ describe('stream-json to ao events', () => {
       message: { content: [{ type: 'text', text: 'ok' }, { type: 'tool_use', id: 't1', name: 'Write', input: { file_path: '/w/a.txt', content: 'x' } }] },
     });
     expect(events.map((event) => event.kind)).toEqual(['message', 'tool_call', 'file_touched']);
+    expect(events[2]!.data).toEqual({ path: '/w/a.txt', tool: 'Write', operation: 'write', tool_use_id: 't1' });
     const results = claudeEvents({ type: 'user', message: { content: [{ type: 'tool_result', tool_use_id: 't1', is_error: true, content: 'denied' }] } });
     expect(results).toEqual([{ kind: 'tool_result', data: { tool_use_id: 't1', is_error: true, output: 'denied' } }]);
   });

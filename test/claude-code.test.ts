@@ -82,7 +82,8 @@ describe('the claude-code executor on the real CLI', () => {
     expect(kinds).toEqual(expect.arrayContaining(['session_started', 'tool_call', 'file_touched', 'tool_result', 'message', 'usage_tick', 'session_ended']));
     expect(events.find((event) => event.kind === 'session_started' && event.data.session_id)?.data).toMatchObject({ session_id: run.executor_session_id, model: 'claude-sonnet-4-5' });
     expect(events.find((event) => event.kind === 'tool_call')?.data).toMatchObject({ name: 'Write' });
-    expect(events.find((event) => event.kind === 'file_touched')?.data).toEqual({ path: path.join(setup.projectDir, 'hello.txt'), tool: 'Write' });
+    // Once the tool succeeded, relative to the workspace (here the project folder).
+    expect(events.filter((event) => event.kind === 'file_touched').map((event) => event.data)).toEqual([{ path: 'hello.txt', tool: 'Write', operation: 'write' }]);
     expect(events.find((event) => event.kind === 'usage_tick')?.data).toMatchObject({ final: true, num_turns: 2 });
   });
 
@@ -103,8 +104,29 @@ describe('the claude-code executor on the real CLI', () => {
     expect(await fs.readFile(path.join(setup.projectDir, 'build.log'), 'utf8')).toBe('built\n');
     const events = await runEvents(run.id);
     expect(events.filter((event) => event.kind === 'tool_call').map((event) => event.data.name)).toEqual(['Read', 'Edit', 'Bash']);
-    expect(events.filter((event) => event.kind === 'file_touched').map((event) => event.data)).toEqual([{ path: file, tool: 'Edit' }]);
+    expect(events.filter((event) => event.kind === 'file_touched').map((event) => event.data)).toEqual([{ path: 'notes.md', tool: 'Edit', operation: 'edit' }]);
     expect(events.filter((event) => event.kind === 'tool_result').every((event) => event.data.is_error === false)).toBe(true);
+  });
+
+  it('reports no file for a failed edit, and says in its result that a tool failed', async () => {
+    const script: Turn[] = [];
+    const setup = await claudeRunner(script, 'claude-test');
+    const file = path.join(setup.projectDir, 'kept.md');
+    await fs.writeFile(file, 'status: draft\n');
+    script.push(
+      callTool('Read', { file_path: file }),
+      callTool('Edit', { file_path: file, old_string: 'no such text', new_string: 'final' }),
+      reply('The edit did not apply.'),
+    );
+    const { body: run } = await stack.api<RunView>('POST', '/runs?wait=true', { body: coder(setup.tag, 'try an edit') });
+    expect(run.status).toBe('completed');
+    expect(await fs.readFile(file, 'utf8')).toBe('status: draft\n');
+    const { tool_errors: toolErrors } = run.result as { tool_errors: { count: number; last: string } };
+    expect(toolErrors.count).toBe(1);
+    expect(toolErrors.last).toMatch(/not found|String to replace/i);
+    const events = await runEvents(run.id);
+    expect(events.filter((event) => event.kind === 'tool_result').map((event) => event.data.is_error)).toEqual([false, true]);
+    expect(events.some((event) => event.kind === 'file_touched')).toBe(false);
   });
 
   it('turns the final answer into result_data when the agent has an output schema, and fails a non-conforming one', async () => {

@@ -169,6 +169,40 @@ describe('cleaning up worktrees', () => {
   });
 });
 
+describe('a session’s worktree', () => {
+  it('is one path for the session’s runs, each on its own branch from the last one’s', async () => {
+    const repo = await gitRepo();
+    const ended = new Set<string>();
+    const options = (baseRef?: string) => ({ key: 'session-1', isFinished: (runId: string) => Promise.resolve(ended.has(runId)), ...(baseRef ? { baseRef } : {}) });
+    const first = await prepareWorkspace(repo, 'run-one', 'worktree', options());
+    expect(first.dir).toBe(path.join(repo, '.ao', 'worktrees', 'session-1'));
+    await fs.writeFile(path.join(first.dir, 'word.txt'), 'gamma\n');
+    // The run ends with its folder kept (keep_worktree): the next run of the session takes it over.
+    await finishWorkspace(first, 'run-one', { commit: true, remove: false });
+    ended.add('run-one');
+    const second = await prepareWorkspace(repo, 'run-two', 'worktree', options('ao/run-one'));
+    expect(second).toMatchObject({ dir: first.dir, branch: 'ao/run-two' });
+    expect(second.reused).toBeUndefined();
+    expect(await fs.readFile(path.join(second.dir, 'word.txt'), 'utf8')).toBe('gamma\n');
+    // A crashed attempt of the same run finds its own folder again.
+    expect(await prepareWorkspace(repo, 'run-two', 'worktree', options('ao/run-one'))).toMatchObject({ dir: first.dir, reused: true });
+  });
+
+  it('is not shared with a live run of the same session: the second run gets its own folder', async () => {
+    const repo = await gitRepo();
+    const options = { key: 'session-2', isFinished: () => Promise.resolve(false) };
+    const live = await prepareWorkspace(repo, 'run-live-one', 'worktree', options);
+    const other = await prepareWorkspace(repo, 'run-live-two', 'worktree', options);
+    expect(live.dir).toBe(path.join(repo, '.ao', 'worktrees', 'session-2'));
+    expect(other.dir).toBe(path.join(repo, '.ao', 'worktrees', 'run-live-two'));
+    // Pruning on start goes by whose worktree a folder is, not by its name.
+    const pruned = await pruneStaleWorktrees(repo, (runId) => Promise.resolve(runId === 'run-live-one'));
+    expect(pruned).toEqual(['run-live-one']);
+    await expect(fs.stat(live.dir)).rejects.toThrow();
+    await expect(fs.stat(other.dir)).resolves.toBeTruthy();
+  });
+});
+
 describe('hooks', () => {
   it('blocks a run whose pre_run hook fails, with the hook’s output as the cause', async () => {
     const tag = uniqueTag('prerun');

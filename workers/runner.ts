@@ -35,6 +35,7 @@ import {
   runnerWorkflowId,
   type RunnerState,
 } from '../workflows/messages.js';
+import { runHasEnded } from '../core/temporal/run-state.js';
 import { assertIdentityFree } from './runner-identity.js';
 import { startHealthChecks } from './runner-health.js';
 import { RUNNER_HELP, currentHostname, parseRunnerOptions, runnerIdFor, type RunnerOptions } from './runner-options.js';
@@ -143,13 +144,7 @@ async function main(): Promise<void> {
     options.metricsPort === undefined ? undefined : await serveMetrics(metrics.registry, options.metricsHost, options.metricsPort);
   if (metricsServer) log.announce(`runner ${runnerId}: metrics on ${metricsServer.url}`);
   if (options.temporalMetricsPort) log.announce(`runner ${runnerId}: Temporal SDK metrics on http://${hostPort(options.metricsHost, options.temporalMetricsPort)}/metrics`);
-  const pruned = await pruneStaleWorktrees(options.projectDir, async (runId) => {
-    const status = await client.workflow.getHandle(runWorkflowId(runId)).describe().then(
-      (description) => description.status.name,
-      () => 'GONE',
-    );
-    return status !== 'RUNNING';
-  });
+  const pruned = await pruneStaleWorktrees(options.projectDir, (runId) => runHasEnded(client, runWorkflowId(runId)));
   if (pruned.length) log.info(`pruned ${pruned.length} worktree(s) of finished runs; their branches stay`);
   const workerConnection = await connectWorker(temporal);
   const contact = watchTemporalContact(workerConnection);

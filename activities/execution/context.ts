@@ -25,7 +25,10 @@ export interface ExecuteRequest {
   timeout_seconds?: number;
   /** The agent's choice of workspace; the profile's `workspace_mode` applies when unset. */
   workspace_mode?: WorkspaceMode;
+  /** The commit or branch the run's worktree starts from; a resumed session's run: the previous run's branch. */
   base_ref?: string;
+  /** The run's ao session: its runs share one worktree path, one after the other. */
+  workspace_key?: string;
   /** A procedural run's synced script, installed under the project's `.ao/scripts/`. */
   script?: ScriptRef;
   /** A procedural agent's runner-local command, when it has no script. */

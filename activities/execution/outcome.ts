@@ -3,6 +3,7 @@ import type { ExecutionResult } from '../../core/contract/workflow-io.js';
 import type { WorkspaceSummary } from '../../core/contract/workspace.js';
 import type { SessionEndOutcome } from '../../core/contract/events.js';
 import { runFailure } from '../../core/contract/failures.js';
+import type { ToolErrors } from './event-shaping.js';
 import type { Launch } from './launch.js';
 import type { SupervisedOutcome } from './supervised-process.js';
 
@@ -16,7 +17,13 @@ export const sessionEndOutcome = ({ outcome, timedOut }: SupervisedOutcome): Ses
  * The activity's answer from how the executor ended: a timeout is `RUN_TIMEOUT`, a stop a
  * cancellation, a failed output `EXECUTOR_FAILED` (with the exit code, stderr tail and workspace).
  */
-export function executionResult(launch: Launch, supervised: SupervisedOutcome, timeoutSeconds: number | undefined, workspace: WorkspaceSummary | undefined): ExecutionResult {
+export function executionResult(
+  launch: Launch,
+  supervised: SupervisedOutcome,
+  timeoutSeconds: number | undefined,
+  workspace: WorkspaceSummary | undefined,
+  toolErrors?: ToolErrors,
+): ExecutionResult {
   const { outcome } = supervised;
   if (supervised.timedOut) throw runFailure('RUN_TIMEOUT', `run exceeded its timeout of ${timeoutSeconds}s; its processes were ended`);
   if (outcome.aborted) throw new CancelledFailure('executor stopped; its processes have exited');
@@ -24,12 +31,16 @@ export function executionResult(launch: Launch, supervised: SupervisedOutcome, t
   if (output.status === 'failed') {
     throw runFailure('EXECUTOR_FAILED', output.error ?? 'executor failed', [{ exit_code: outcome.exitCode, stderr_tail: outcome.stderr.slice(-TAIL_CHARS), workspace }]);
   }
+  // A run whose agent's tools failed says so, rather than a silent `completed`.
+  const resultData = toolErrors && isPlainObject(output.result_data) ? { ...output.result_data, tool_errors: toolErrors } : output.result_data;
   return {
     exit_code: outcome.exitCode,
-    ...(output.result_data !== undefined ? { result_data: output.result_data } : {}),
+    ...(resultData !== undefined ? { result_data: resultData } : {}),
     ...(output.session_id ? { session_id: output.session_id } : {}),
     ...(workspace ? { workspace } : {}),
     stdout_tail: outcome.stdout.slice(-TAIL_CHARS),
     stderr_tail: outcome.stderr.slice(-TAIL_CHARS),
   };
 }
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -11,7 +11,12 @@ import type { ProcessOutcome } from './process.js';
 /** The flags this driver relies on; a CLI without them is refused at runner start. */
 const REQUIRED_FLAGS = ['--output-format', '--input-format', '--verbose', '--permission-mode', '--resume', '--allowedTools', '--disallowedTools'];
 /** Tools whose input names a file the run changes. */
-const FILE_TOOLS = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
+const FILE_TOOLS = new Map([
+  ['Write', 'write'],
+  ['Edit', 'edit'],
+  ['MultiEdit', 'edit'],
+  ['NotebookEdit', 'edit'],
+]);
 
 export { ExecutorConfigError } from './cli-support.js';
 
@@ -118,8 +123,10 @@ export function claudeEvents(line: Line): ExecutorEvent[] {
       if (block.type !== 'tool_use') return [];
       const input = (block.input ?? {}) as Record<string, unknown>;
       const calls = [event('tool_call', { id: block.id, name: block.name, input })];
-      if (FILE_TOOLS.has(String(block.name)) && typeof (input.file_path ?? input.notebook_path) === 'string') {
-        calls.push(event('file_touched', { path: input.file_path ?? input.notebook_path, tool: block.name }));
+      const operation = FILE_TOOLS.get(String(block.name));
+      if (operation && typeof (input.file_path ?? input.notebook_path) === 'string') {
+        // Reported once the tool succeeded (its tool_result), by the runner's event shaping.
+        calls.push(event('file_touched', { path: input.file_path ?? input.notebook_path, tool: block.name, operation, tool_use_id: block.id }));
       }
       return calls;
     });

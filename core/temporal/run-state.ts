@@ -20,3 +20,12 @@ export async function readRunState(client: Client, workflowId: string, running?:
     return undefined;
   }
 }
+
+/** Whether a run's workflow is no longer running (ended, or unknown to Temporal). */
+export async function runHasEnded(client: Client, workflowId: string): Promise<boolean> {
+  const status = await client.workflow.getHandle(workflowId).describe().then(
+    (description) => description.status.name,
+    () => 'GONE',
+  );
+  return status !== 'RUNNING';
+}

@@ -1,0 +1,61 @@
+import path from 'node:path';
+import type { Emit } from './context.js';
+
+/** How many characters of the last failed tool's output the run's result keeps. */
+const LAST_ERROR_CHARS = 500;
+
+export interface ToolErrors {
+  count: number;
+  /** The output of the last tool use that failed. */
+  last: string;
+}
+
+/**
+ * The run's events as a user adds them up, whatever the executor reported: a file is touched
+ * once, by its path relative to the workspace, and only once the tool that changed it succeeded
+ * (an adapter marks a tool's `file_touched` with its `tool_use_id`; it waits for that tool's
+ * result); failed tool uses are counted for the run's result.
+ */
+export function shapeEvents(emit: Emit, workspaceDir: string): { emit: Emit; toolErrors(): ToolErrors | undefined } {
+  const reported = new Set<string>();
+  const waiting = new Map<string, Array<Record<string, unknown>>>();
+  let errors: ToolErrors | undefined;
+
+  const touched = (data: Record<string, unknown>): void => {
+    const where = typeof data.path === 'string' ? relativeToWorkspace(workspaceDir, data.path) : undefined;
+    if (!where || reported.has(where.path)) return;
+    reported.add(where.path);
+    const { tool_use_id: _id, ...rest } = data;
+    emit('file_touched', { ...rest, ...where });
+  };
+
+  const shaped: Emit = (kind, data) => {
+    if (kind === 'file_touched') {
+      const id = typeof data.tool_use_id === 'string' ? data.tool_use_id : undefined;
+      if (id) waiting.set(id, [...(waiting.get(id) ?? []), data]);
+      else touched(data);
+      return;
+    }
+    if (kind === 'tool_result') {
+      const id = typeof data.tool_use_id === 'string' ? data.tool_use_id : undefined;
+      const held = id ? waiting.get(id) : undefined;
+      if (id) waiting.delete(id);
+      if (data.is_error === true) {
+        const output = typeof data.output === 'string' ? data.output : JSON.stringify(data.output ?? '');
+        errors = { count: (errors?.count ?? 0) + 1, last: output.slice(0, LAST_ERROR_CHARS) };
+      } else {
+        for (const file of held ?? []) touched(file);
+      }
+    }
+    emit(kind, data);
+  };
+  return { emit: shaped, toolErrors: () => errors };
+}
+
+/** A tool's path as the run's diff names it: relative to the workspace; one outside it stays absolute and says so. */
+function relativeToWorkspace(workspaceDir: string, file: string): { path: string; outside_workspace?: true } {
+  const absolute = path.resolve(workspaceDir, file);
+  const relative = path.relative(workspaceDir, absolute);
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) return { path: absolute, outside_workspace: true };
+  return { path: relative.split(path.sep).join('/') };
+}

@@ -1,0 +1,80 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { git } from '../activities/git.js';
+import { repoRoot } from '../core/config/paths.js';
+import type { RunView } from '../core/contract/http.js';
+import * as anthropic from './support/scripted-anthropic.js';
+import { ownedByExecutor } from './support/executor-user.js';
+import { TestStack, uniqueTag } from './support/stack.js';
+
+/**
+ * Sessions carry the work forward: a resumed run works on the code its session's previous run
+ * left, in the same worktree path, so what the conversation remembers and what is on disk agree.
+ */
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await TestStack.create();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function gitProject(): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(stack.root, 'session-project-'));
+  await git(dir, ['init', '-q', '-b', 'main']);
+  await fs.writeFile(path.join(dir, 'word.txt'), 'status: beta\n');
+  await git(dir, ['add', '-A']);
+  await git(dir, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'init']);
+  return dir;
+}
+
+describe('a Claude Code session in worktree mode', () => {
+  it('resumes on the previous run’s branch, in the same worktree path', async () => {
+    const turns: anthropic.Turn[] = [];
+    const endpoint = await anthropic.startScriptedAnthropic(turns);
+    try {
+      const projectDir = await gitProject();
+      const home = await fs.mkdtemp(path.join(stack.root, 'session-home-'));
+      await ownedByExecutor(home);
+      const profiles = await fs.mkdtemp(path.join(stack.root, 'session-profiles-'));
+      const env = { ANTHROPIC_BASE_URL: endpoint.url, ANTHROPIC_API_KEY: 'test-key', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', HOME: home };
+      const config = { permission_mode: 'acceptEdits', model: 'claude-sonnet-4-5', allowed_tools: ['Read', 'Edit'], env_passthrough: Object.keys(env).filter((name) => name !== 'HOME') };
+      await fs.writeFile(path.join(profiles, 'session.json'), JSON.stringify({ type: 'claude-code', command: [path.join(repoRoot, 'node_modules', '.bin', 'claude')], config }));
+      const tag = uniqueTag('session');
+      await stack.startRunner({ profile: 'session', tags: [tag], projectDir, extraArgs: ['--profiles-dir', profiles], env });
+
+      const session = uniqueTag('carry');
+      const worktree = path.join(projectDir, '.ao', 'worktrees', session);
+      const file = path.join(worktree, 'word.txt');
+      const edit = (from: string, to: string): anthropic.Turn[] => [
+        anthropic.callTool('Read', { file_path: file }),
+        anthropic.callTool('Edit', { file_path: file, old_string: `status: ${from}`, new_string: `status: ${to}` }),
+      ];
+      const run = async (prompt: string, extra: Record<string, unknown>): Promise<RunView> =>
+        (await stack.api<RunView>('POST', '/runs?wait=true', { body: { agent: 'coder', prompt, session_id: session, additional_demands: { tags: [tag] }, ...extra } })).body;
+
+      turns.push(...edit('beta', 'gamma'), anthropic.reply('Now gamma.'));
+      const first = await run('make it gamma', {});
+      expect(first.status).toBe('completed');
+      expect(first.workspace).toMatchObject({ dir: worktree, branch: `ao/${first.id}` });
+
+      turns.push(...edit('gamma', 'delta'), anthropic.reply('Now delta.'));
+      const second = await run('now make it delta', { mode: 'resume' });
+      expect(second.status).toBe('completed');
+      expect(second.executor_session_id).toBe(first.executor_session_id);
+      // The same path as the first run's, on a branch of its own that starts where the first ended.
+      expect(second.workspace).toMatchObject({ dir: worktree, branch: `ao/${second.id}`, base_commit: first.workspace!.head_commit });
+      expect(second.workspace!.diff).toMatchObject({ files_changed: 1 });
+      expect(await git(projectDir, ['show', `ao/${second.id}:word.txt`])).toBe('status: delta\n');
+      expect(await git(projectDir, ['show', `ao/${first.id}:word.txt`])).toBe('status: gamma\n');
+      // The CLI saw the file as its conversation remembered it: the edit went through, no tool error.
+      const edited = anthropic.blocksOf(endpoint.mainRequests.at(-1)!, 'tool_result').at(-1)!;
+      expect(edited.is_error).toBeUndefined();
+      expect(String(edited.content)).toContain('has been updated successfully');
+    } finally {
+      await endpoint.close();
+    }
+  });
+});
