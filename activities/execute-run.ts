@@ -123,6 +123,7 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   });
   if (!attempt.previous) await runPreRunHooks(deps, request, workspace, emit);
   const launch = await planLaunch(deps, request, workspace, attempt);
+  if (launch.adapter.capabilities.structured_events) shaped.expectSessionReport();
   // A crashed attempt's executor may still run: end it before this attempt starts its own.
   if (attempt.number > 1) await deps.containment.endPreviousAttempt(request.run_id, attempt.previous ?? {});
   const container = await deps.containment.forRun(request.run_id);

@@ -32,3 +32,28 @@ describe('the run’s events as a user adds them up', () => {
     expect(shaped.toolErrors()).toBeUndefined();
   });
 });
+
+describe('one session_started per run', () => {
+  it('joins the runner’s spawn record with the executor’s own session, and drops the executor’s later ones', () => {
+    const { seen, emit } = recorder();
+    const shaped = shapeEvents(emit, '/w');
+    shaped.expectSessionReport();
+    shaped.emit('session_started', { pid: 42, attempt: 1, runner_id: 'r1' });
+    shaped.emit('session_started', { session_id: 'cli-1', model: 'm' });
+    shaped.emit('session_started', { session_id: 'cli-1', model: 'm' });
+    shaped.emit('session_ended', { exit_code: 0 });
+    expect(seen).toEqual([
+      { kind: 'session_started', data: { pid: 42, attempt: 1, runner_id: 'r1', session_id: 'cli-1', model: 'm' } },
+      { kind: 'session_ended', data: { exit_code: 0 } },
+    ]);
+  });
+
+  it('still reports the spawn when the executor ends before reporting a session', () => {
+    const { seen, emit } = recorder();
+    const shaped = shapeEvents(emit, '/w');
+    shaped.expectSessionReport();
+    shaped.emit('session_started', { pid: 7 });
+    shaped.emit('session_ended', { exit_code: 1 });
+    expect(seen.map((event) => event.kind)).toEqual(['session_started', 'session_ended']);
+  });
+});

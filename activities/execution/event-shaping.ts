@@ -14,10 +14,13 @@ export interface ToolErrors {
  * The run's events as a user adds them up, whatever the executor reported: a file is touched
  * once, by its path relative to the workspace, and only once the tool that changed it succeeded
  * (an adapter marks a tool's `file_touched` with its `tool_use_id`; it waits for that tool's
- * result); failed tool uses are counted for the run's result.
+ * result); failed tool uses are counted for the run's result; a run has one `session_started`.
  */
-export function shapeEvents(emit: Emit, workspaceDir: string): { emit: Emit; toolErrors(): ToolErrors | undefined } {
+export function shapeEvents(emit: Emit, workspaceDir: string): { emit: Emit; toolErrors(): ToolErrors | undefined; expectSessionReport(): void } {
   const reported = new Set<string>();
+  /** Set once the executor is known to report its own session: the runner's spawn record waits to join it. */
+  let sessionReport: 'expected' | 'reported' | undefined;
+  let spawn: Record<string, unknown> | undefined;
   const waiting = new Map<string, Array<Record<string, unknown>>>();
   let errors: ToolErrors | undefined;
 
@@ -30,6 +33,21 @@ export function shapeEvents(emit: Emit, workspaceDir: string): { emit: Emit; too
   };
 
   const shaped: Emit = (kind, data) => {
+    if (kind === 'session_started' && sessionReport) {
+      // One session_started per run: the runner's (pid, attempt) joined with the executor's own (its session id).
+      if (sessionReport === 'reported') return;
+      if (typeof data.pid === 'number' && spawn === undefined) {
+        spawn = data;
+        return;
+      }
+      sessionReport = 'reported';
+      emit(kind, { ...spawn, ...data });
+      return;
+    }
+    if (kind === 'session_ended' && sessionReport === 'expected' && spawn) {
+      sessionReport = 'reported';
+      emit('session_started', spawn);
+    }
     if (kind === 'file_touched') {
       const id = typeof data.tool_use_id === 'string' ? data.tool_use_id : undefined;
       if (id) waiting.set(id, [...(waiting.get(id) ?? []), data]);
@@ -49,7 +67,13 @@ export function shapeEvents(emit: Emit, workspaceDir: string): { emit: Emit; too
     }
     emit(kind, data);
   };
-  return { emit: shaped, toolErrors: () => errors };
+  return {
+    emit: shaped,
+    toolErrors: () => errors,
+    expectSessionReport: () => {
+      sessionReport ??= 'expected';
+    },
+  };
 }
 
 /** A tool's path as the run's diff names it: relative to the workspace; one outside it stays absolute and says so. */
