@@ -62,7 +62,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
   }
 
   /** The newest earlier run of the session that reported an executor session, with the runner that holds it. */
-  async function sessionToResume(sessionId: string, runId: string): Promise<Pick<RunState, 'executor_session_id' | 'runner' | 'workspace'>> {
+  async function sessionToResume(sessionId: string, runId: string): Promise<Pick<RunState, 'executor_session_id' | 'runner' | 'workspace' | 'result'>> {
     const query = visibility.allOf(visibility.workflowTypeIs(RUN_WORKFLOW_TYPE), visibility.attributeIs(searchAttributes.sessionId, sessionId));
     for await (const execution of client.workflow.list({ query })) {
       if (execution.workflowId === runWorkflowId(runId)) continue;
@@ -70,6 +70,13 @@ export function createControlActivities({ client, configDir }: ControlDependenci
       if (state?.executor_session_id && state.runner) return state;
     }
     throw new SessionNotResumableError(sessionId);
+  }
+
+  /** What a session had cost by the end of its run `result`, as its executor counts (a running total). */
+  function sessionCostSoFar(result: unknown): number | undefined {
+    const data = (result ?? {}) as { cost_usd?: unknown; usage?: { raw?: { session_cost_usd?: unknown } } };
+    const total = data.usage?.raw?.session_cost_usd ?? data.cost_usd;
+    return typeof total === 'number' ? total : undefined;
   }
 
   return {
@@ -114,6 +121,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
             // A resumed session continues from where its previous run left the code, unless the request names a base.
             ...(input.base_ref ? { base_ref: input.base_ref } : resumed?.workspace?.branch ? { base_ref: resumed.workspace.branch } : {}),
             workspace_key: input.session_id,
+            ...(sessionCostSoFar(resumed?.result) !== undefined ? { session_cost_usd_before: sessionCostSoFar(resumed?.result) } : {}),
             ...(resumed?.executor_session_id ? { session_id: resumed.executor_session_id } : {}),
             created_at: input.created_at,
           },

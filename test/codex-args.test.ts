@@ -74,10 +74,10 @@ describe('the codex app-server stream', () => {
 
   it('fails the run with the API’s own message when the turn fails, and with codex’s refusal when the thread cannot open', () => {
     const failedTurn = { method: 'turn/completed', params: { threadId: 't1', turn: { id: 'u1', status: 'failed', error: { message: JSON.stringify({ error: { message: 'the endpoint says no' } }) } } } };
-    expect(codexOutput({ exitCode: 0, signal: null, stdout: lines(failedTurn), stderr: '', aborted: false })).toEqual({ status: 'failed', error: 'codex: the endpoint says no', session_id: 't1' });
+    expect(codexOutput({ exitCode: 0, signal: null, stdout: lines(failedTurn), stderr: '', aborted: false }, invocation({}))).toEqual({ status: 'failed', error: 'codex: the endpoint says no', session_id: 't1' });
     const refused = lines({ id: 1, result: {} }, { id: 2, error: { code: -32600, message: 'no rollout found for thread id t9' } });
-    expect(codexOutput({ exitCode: 0, signal: null, stdout: refused, stderr: '', aborted: false })).toEqual({ status: 'failed', error: 'codex: no rollout found for thread id t9' });
+    expect(codexOutput({ exitCode: 0, signal: null, stdout: refused, stderr: '', aborted: false }, invocation({}))).toEqual({ status: 'failed', error: 'codex: no rollout found for thread id t9' });
     const interrupted = { method: 'turn/completed', params: { threadId: 't1', turn: { id: 'u1', status: 'interrupted', error: null } } };
-    expect(codexOutput({ exitCode: 0, signal: null, stdout: lines(interrupted), stderr: '', aborted: false }).status).toBe('failed');
+    expect(codexOutput({ exitCode: 0, signal: null, stdout: lines(interrupted), stderr: '', aborted: false }, invocation({})).status).toBe('failed');
   });
 });

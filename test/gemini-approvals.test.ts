@@ -98,7 +98,8 @@ describe('a supervised Gemini run', () => {
     await decide(id, approval!.id, { decision: 'allow' });
     expect((await stack.waitForRun(id)).status).toBe('completed');
     expect(await fs.readFile(file, 'utf8')).toBe('hello\n');
-    expect((await eventsOf(id)).filter((event) => event.kind === 'file_touched').map((event) => event.data.path)).toEqual([file]);
+    // Relative to the workspace (here the project folder), as the run's diff names files.
+    expect((await eventsOf(id)).filter((event) => event.kind === 'file_touched').map((event) => event.data.path)).toEqual([path.basename(file)]);
   });
 
   it('does not run a denied command, and the model is told it was refused', async () => {

@@ -48,9 +48,11 @@ describe('a Claude Code session in worktree mode', () => {
       const session = uniqueTag('carry');
       const worktree = path.join(projectDir, '.ao', 'worktrees', session);
       const file = path.join(worktree, 'word.txt');
+      // Each run's model requests count apart, so the usage a run reports can be checked as its own.
+      const inputTokens: Record<string, number> = { beta: 100, gamma: 1000 };
       const edit = (from: string, to: string): anthropic.Turn[] => [
-        anthropic.callTool('Read', { file_path: file }),
-        anthropic.callTool('Edit', { file_path: file, old_string: `status: ${from}`, new_string: `status: ${to}` }),
+        anthropic.callTool('Read', { file_path: file }, { usage: { input_tokens: inputTokens[from]!, output_tokens: 10 } }),
+        anthropic.callTool('Edit', { file_path: file, old_string: `status: ${from}`, new_string: `status: ${to}` }, { usage: { input_tokens: inputTokens[from]!, output_tokens: 10 } }),
       ];
       const run = async (prompt: string, extra: Record<string, unknown>): Promise<RunView> =>
         (await stack.api<RunView>('POST', '/runs?wait=true', { body: { agent: 'coder', prompt, session_id: session, additional_demands: { tags: [tag] }, ...extra } })).body;
@@ -67,6 +69,14 @@ describe('a Claude Code session in worktree mode', () => {
       // The same path as the first run's, on a branch of its own that starts where the first ended.
       expect(second.workspace).toMatchObject({ dir: worktree, branch: `ao/${second.id}`, base_commit: first.workspace!.head_commit });
       expect(second.workspace!.diff).toMatchObject({ files_changed: 1 });
+      // Its own usage and cost, not the session's running total: two edit requests and the reply (100 in, 20 out by default).
+      const usageOf = (view: RunView) => view.result as { cost_usd: number; usage: { input_tokens: number; output_tokens: number; turns: number; raw: { session_cost_usd: number } } };
+      expect(usageOf(first).usage).toMatchObject({ input_tokens: 300, output_tokens: 40, turns: 3 });
+      expect(usageOf(second).usage).toMatchObject({ input_tokens: 2100, output_tokens: 40, turns: 3 });
+      // The CLI prices claude-sonnet-4-5 at 3 $ in and 15 $ out per million tokens.
+      expect(usageOf(first).cost_usd).toBeCloseTo((300 * 3 + 40 * 15) / 1e6, 8);
+      expect(usageOf(second).cost_usd).toBeCloseTo((2100 * 3 + 40 * 15) / 1e6, 8);
+      expect(usageOf(second).usage.raw.session_cost_usd).toBeCloseTo(usageOf(first).cost_usd + usageOf(second).cost_usd, 8);
       expect(await git(projectDir, ['show', `ao/${second.id}:word.txt`])).toBe('status: delta\n');
       expect(await git(projectDir, ['show', `ao/${first.id}:word.txt`])).toBe('status: gamma\n');
       // The CLI saw the file as its conversation remembered it: the edit went through, no tool error.

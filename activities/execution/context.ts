@@ -29,6 +29,8 @@ export interface ExecuteRequest {
   base_ref?: string;
   /** The run's ao session: its runs share one worktree path, one after the other. */
   workspace_key?: string;
+  /** A resumed session's cost so far, as its executor reported it: what this run's own cost is taken from. */
+  session_cost_usd_before?: number;
   /** A procedural run's synced script, installed under the project's `.ao/scripts/`. */
   script?: ScriptRef;
   /** A procedural agent's runner-local command, when it has no script. */

@@ -41,7 +41,16 @@ export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequ
     throw runFailure('EXECUTOR_NOT_FOUND', `runner ${registration.runner_id}: profile "${registration.executor_profile}" of type ${profile.type} gives no command`);
   }
   const sessionId = request.session_id ?? attempt.previous?.session_id;
-  const { timeout_seconds: _timeout, workspace_mode: _mode, base_ref: _base, script: _script, command: _command, ...run } = request;
+  const {
+    timeout_seconds: _timeout,
+    workspace_mode: _mode,
+    base_ref: _base,
+    script: _script,
+    command: _command,
+    workspace_key: _key,
+    session_cost_usd_before: _costBefore,
+    ...run
+  } = request;
   const invocation: ExecutorInvocation = {
     schema_version: EXECUTOR_INVOCATION_SCHEMA_VERSION,
     ...run,

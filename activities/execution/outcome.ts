@@ -3,6 +3,7 @@ import type { ExecutionResult } from '../../core/contract/workflow-io.js';
 import type { WorkspaceSummary } from '../../core/contract/workspace.js';
 import type { SessionEndOutcome } from '../../core/contract/events.js';
 import { runFailure } from '../../core/contract/failures.js';
+import { roundUsd } from '../../core/contract/usage.js';
 import type { ToolErrors } from './event-shaping.js';
 import type { Launch } from './launch.js';
 import type { SupervisedOutcome } from './supervised-process.js';
@@ -23,6 +24,7 @@ export function executionResult(
   timeoutSeconds: number | undefined,
   workspace: WorkspaceSummary | undefined,
   toolErrors?: ToolErrors,
+  sessionCostBefore?: number,
 ): ExecutionResult {
   const { outcome } = supervised;
   if (supervised.timedOut) throw runFailure('RUN_TIMEOUT', `run exceeded its timeout of ${timeoutSeconds}s; its processes were ended`);
@@ -32,7 +34,8 @@ export function executionResult(
     throw runFailure('EXECUTOR_FAILED', output.error ?? 'executor failed', [{ exit_code: outcome.exitCode, stderr_tail: outcome.stderr.slice(-TAIL_CHARS), workspace }]);
   }
   // A run whose agent's tools failed says so, rather than a silent `completed`.
-  const resultData = toolErrors && isPlainObject(output.result_data) ? { ...output.result_data, tool_errors: toolErrors } : output.result_data;
+  const withErrors = toolErrors && isPlainObject(output.result_data) ? { ...output.result_data, tool_errors: toolErrors } : output.result_data;
+  const resultData = launch.adapter.capabilities.cost ? ownCost(withErrors, sessionCostBefore) : withErrors;
   return {
     exit_code: outcome.exitCode,
     ...(resultData !== undefined ? { result_data: resultData } : {}),
@@ -44,3 +47,14 @@ export function executionResult(
 }
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * An executor that reports a cost of its own reports its session's running total (Claude Code):
+ * a resumed run's own cost is that less what the session had cost before it.
+ */
+function ownCost(data: unknown, before: number | undefined): unknown {
+  if (!before || !isPlainObject(data) || typeof data.cost_usd !== 'number') return data;
+  const cost = roundUsd(Math.max(0, data.cost_usd - before));
+  const usage = isPlainObject(data.usage) ? { ...data.usage, cost_usd: cost } : data.usage;
+  return { ...data, cost_usd: cost, ...(usage !== undefined ? { usage } : {}) };
+}

@@ -2,6 +2,7 @@ import type { EventKind } from '../../core/contract/events.js';
 import { jsonSchemaProblems } from '../../core/contract/json-schema.js';
 import type { ClaudeCodeConfig } from '../../core/contract/executor-profile.js';
 import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/executor-protocol.js';
+import type { RunUsage } from '../../core/contract/usage.js';
 import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines } from './cli-support.js';
 import { approvalPolicyOf } from './approval-policy.js';
 import { claudeConversation, claudeUserMessage } from './claude-control.js';
@@ -142,6 +143,28 @@ export function claudeEvents(line: Line): ExecutorEvent[] {
   return [];
 }
 
+/**
+ * The `result` line's usage in ao's shape. Its tokens are this process's; its `total_cost_usd` is
+ * the session's running total (a resumed session's includes earlier runs): kept as
+ * `raw.session_cost_usd`, and the runner takes the earlier runs' share off `cost_usd`.
+ */
+export function claudeUsage(result: Line): RunUsage {
+  const usage = (result.usage ?? {}) as Record<string, unknown>;
+  const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.round(value) : 0);
+  const details = (usage.output_tokens_details ?? {}) as Record<string, unknown>;
+  const cost = typeof result.total_cost_usd === 'number' ? result.total_cost_usd : undefined;
+  return {
+    input_tokens: count(usage.input_tokens),
+    output_tokens: count(usage.output_tokens),
+    cache_read_tokens: count(usage.cache_read_input_tokens),
+    cache_write_tokens: count(usage.cache_creation_input_tokens),
+    reasoning_tokens: count(details.thinking_tokens),
+    turns: count(result.num_turns),
+    ...(cost !== undefined ? { cost_usd: cost } : {}),
+    raw: { ...(cost !== undefined ? { session_cost_usd: cost } : {}), ...(result.modelUsage ? { model_usage: result.modelUsage } : {}) },
+  };
+}
+
 /** The run's output from the CLI's final `result` line (session, text, usage, cost from the CLI's own report). */
 export function claudeOutput(outcome: ProcessOutcome, invocation: ExecutorInvocation): ExecutorOutput {
   const lines = parseJsonLines(outcome.stdout);
@@ -152,7 +175,8 @@ export function claudeOutput(outcome: ProcessOutcome, invocation: ExecutorInvoca
     const tail = outcome.stderr.trim().split('\n').slice(-5).join('\n');
     return { status: 'failed', error: `claude exited with code ${outcome.exitCode ?? outcome.signal} without a result${tail ? `: ${tail}` : ''}`, ...(sessionId ? { session_id: sessionId } : {}) };
   }
-  const data = { text: result.result, usage: result.usage, cost_usd: result.total_cost_usd, num_turns: result.num_turns, session_id: sessionId };
+  const usage = claudeUsage(result);
+  const data = { text: result.result, usage, ...(usage.cost_usd !== undefined ? { cost_usd: usage.cost_usd } : {}), num_turns: result.num_turns, session_id: sessionId };
   if (result.is_error === true || outcome.exitCode !== 0) {
     return { status: 'failed', error: `claude: ${typeof result.result === 'string' ? result.result : String(result.subtype)}`, result_data: data, ...(sessionId ? { session_id: sessionId } : {}) };
   }

@@ -1,5 +1,6 @@
 import type { CodexConfig } from '../../core/contract/executor-profile.js';
 import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/executor-protocol.js';
+import { NO_USAGE, priced, type RunUsage } from '../../core/contract/usage.js';
 import { approvalPolicyOf } from './approval-policy.js';
 import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines, type JsonLine } from './cli-support.js';
 import { CODEX_TOOLS, CodexAppServerConversation, type CodexSessionSettings } from './codex-app-server.js';
@@ -139,7 +140,8 @@ function threadOf(line: JsonLine): string | undefined {
  * thread's token usage. The run fails when its last turn failed (or was interrupted by codex
  * itself), when codex refused to open the thread, or when it ended without finishing a turn.
  */
-export function codexOutput(outcome: ProcessOutcome): ExecutorOutput {
+export function codexOutput(outcome: ProcessOutcome, invocation: ExecutorInvocation<CodexConfig>): ExecutorOutput {
+  const config = invocation.executor_config;
   const lines = parseJsonLines(outcome.stdout);
   const threadId = lines.map(threadOf).filter((id): id is string => id !== undefined).at(-1);
   const session = threadId ? { session_id: threadId } : {};
@@ -149,7 +151,8 @@ export function codexOutput(outcome: ProcessOutcome): ExecutorOutput {
     const item = params.item as ThreadItem | undefined;
     return item?.type === 'agentMessage' && 'text' in item ? item.text : undefined;
   });
-  const usage = last(M.tokenUsage, (params) => snakeUsage((params.tokenUsage as { total?: TokenUsageBreakdown } | undefined)?.total));
+  const calls = lines.flatMap((line) => (line.method === M.tokenUsage ? [((line.params ?? {}) as Params).tokenUsage as { last?: TokenUsageBreakdown; total?: TokenUsageBreakdown } | undefined] : []));
+  const usage = priced(codexUsage(calls), config.model, config.prices);
   const turn = last(M.turnCompleted, (params) => params.turn as { status: TurnStatus; error?: unknown } | undefined);
   // An error answer: codex refused to open the thread (an unknown thread id, say).
   const refused = lines.flatMap((line) => (line.method === undefined && typeof line.error === 'object' && line.error !== null ? [String((line.error as { message?: unknown }).message)] : [])).at(-1);
@@ -160,7 +163,27 @@ export function codexOutput(outcome: ProcessOutcome): ExecutorOutput {
   }
   if (turn.status === 'failed') return failure(turnErrorMessage(turn.error) ?? 'the turn failed');
   if (turn.status !== 'completed') return failure(`the turn ended ${turn.status}`);
-  return { status: 'completed', result_data: { text, usage, session_id: threadId }, ...session };
+  return { status: 'completed', result_data: { text, usage, ...(usage.cost_usd !== undefined ? { cost_usd: usage.cost_usd } : {}), session_id: threadId }, ...session };
+}
+
+/**
+ * This run's usage: the sum of each model call's own counts (`last`); the thread's running total
+ * (`total`, which a resumed thread carries over from earlier runs) is kept under `raw`.
+ */
+export function codexUsage(calls: Array<{ last?: TokenUsageBreakdown; total?: TokenUsageBreakdown } | undefined>): RunUsage {
+  const usage = { ...NO_USAGE };
+  for (const call of calls) {
+    const one = call?.last;
+    if (!one) continue;
+    usage.input_tokens += Math.max(0, one.inputTokens - one.cachedInputTokens);
+    usage.cache_read_tokens += one.cachedInputTokens;
+    usage.cache_write_tokens += one.cacheWriteInputTokens ?? 0;
+    usage.output_tokens += one.outputTokens;
+    usage.reasoning_tokens += one.reasoningOutputTokens;
+    usage.turns += 1;
+  }
+  const total = calls.at(-1)?.total;
+  return total ? { ...usage, raw: { thread_total: snakeUsage(total) } } : usage;
 }
 
 /** Drives the real `codex` CLI over `codex app-server` (JSON-RPC on stdio), supervised or not. */

@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { GeminiConfig } from '../../core/contract/executor-profile.js';
-import type { ExecutorInvocation } from '../../core/contract/executor-protocol.js';
+import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/executor-protocol.js';
+import { NO_USAGE, priced } from '../../core/contract/usage.js';
 import { approvalPolicyOf } from './approval-policy.js';
 import { ExecutorConfigError, detectCli } from './cli-support.js';
 import type { ExecutorAdapter } from './contract.js';
@@ -44,6 +45,14 @@ export const geminiAdapter: ExecutorAdapter<GeminiConfig> = {
     if (invocation.session_id) await keepSessionFileApart(home, invocation.session_id);
     return { HOME: home };
   },
-  interpret: (outcome, invocation) => acpOutput(outcome, invocation.session_id),
+  interpret: (outcome, invocation) => withGeminiUsage(acpOutput(outcome, invocation.session_id), invocation.executor_config),
   detect: (command) => detectCli(command, { name: 'gemini', npmPackage: '@google/gemini-cli', helpArgs: ['--help'], requiredFlags: ['--acp', '--policy', '--model'] }),
 };
+
+/** The run's usage in ao's shape (its prompts' token counts), priced by the table: gemini reports no cost. */
+function withGeminiUsage(output: ExecutorOutput, config: GeminiConfig): ExecutorOutput {
+  const data = output.result_data as { usage?: { input_tokens: number; output_tokens: number }; prompts?: number } | undefined;
+  if (!data?.usage) return output;
+  const usage = priced({ ...NO_USAGE, input_tokens: data.usage.input_tokens, output_tokens: data.usage.output_tokens, turns: data.prompts ?? 0 }, config.model, config.prices);
+  return { ...output, result_data: { ...data, usage, ...(usage.cost_usd !== undefined ? { cost_usd: usage.cost_usd } : {}) } };
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { OnApprovalTimeout } from './approvals.js';
+import { PriceTable } from './usage.js';
 import { WorkspaceMode } from './workspace.js';
 
 /**
@@ -108,6 +109,8 @@ export const CodexConfig = z
       .optional(),
     /** Any other `-c` overrides. */
     config: z.record(z.string(), TomlValue).optional(),
+    /** Model → USD per million tokens, over the shipped price table (codex reports no cost). */
+    prices: PriceTable.optional(),
   })
   .strict();
 export type CodexConfig = z.infer<typeof CodexConfig>;
@@ -125,6 +128,8 @@ export const GeminiConfig = z
     policy: z.string().min(1).optional(),
     /** Merged into the prepared settings home's `settings.json`. */
     settings: z.record(z.string(), z.unknown()).optional(),
+    /** Model → USD per million tokens, over the shipped price table (gemini reports no cost). */
+    prices: PriceTable.optional(),
   })
   .strict();
 export type GeminiConfig = z.infer<typeof GeminiConfig>;
