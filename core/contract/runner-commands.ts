@@ -36,3 +36,26 @@ export interface RunnerCommandReply {
   /** Input the executor takes only between turns: held until the current one ends. */
   queued?: boolean;
 }
+
+/** What a live execution can take (an executor's capabilities, as the run shows them). */
+export interface LiveControls {
+  input: boolean;
+  /** Input sent mid-turn reaches the current turn; false: held until it ends (`202 { queued: true }`). */
+  steer: boolean;
+  interrupt: boolean;
+}
+
+/** Failure types of a refused live command (the API answers 409 with the reason). */
+export const RUN_NOT_LIVE = 'RUN_NOT_LIVE';
+export const COMMAND_REFUSED = 'COMMAND_REFUSED';
+
+/** `POST /runs/:id/input`: a message for the running session (or a procedural run's terminal). */
+export const SendInputRequest = z.object({ text: z.string().min(1).max(100_000) }).strict().meta({ id: 'SendInputRequest' });
+export type SendInputRequest = z.infer<typeof SendInputRequest>;
+
+/** `POST /runs/:id/input` → 200 `{ delivered: true }` or 202 `{ queued: true }` (held until the turn ends). */
+export const SendInputResponse = z.object({ delivered: z.boolean(), queued: z.boolean() }).meta({ id: 'SendInputResponse' });
+export type SendInputResponse = z.infer<typeof SendInputResponse>;
+
+/** `POST /runs/:id/interrupt|pause|resume` → 200: the run's status after the command. */
+export const LiveCommandResponse = z.object({ id: z.string(), status: z.string() }).meta({ id: 'LiveCommandResponse' });

@@ -82,6 +82,8 @@ export const RunState = z.object({
   history: z.array(StatusChange),
   /** Supervised runs: every approval the executor asked for, pending ones included, in order. */
   approvals: z.array(Approval).optional(),
+  /** What the running executor can take over the runner command path (its capabilities), once it started. */
+  live_controls: z.object({ input: z.boolean(), steer: z.boolean(), interrupt: z.boolean() }).optional(),
   created_at: z.string(),
 });
 export type RunState = z.infer<typeof RunState>;

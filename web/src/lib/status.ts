@@ -10,6 +10,7 @@ export const RUN_STATUS_TONE: Record<RunStatus, Tone> = {
   dispatched: 'info',
   running: 'info',
   waiting_for_approval: 'warn',
+  paused: 'warn',
   stopping: 'warn',
   completed: 'good',
   failed: 'bad',
