@@ -29,6 +29,16 @@ describe('the claude command line', () => {
     expect(claudeCodeAdapter.plan(invocation({}), ['claude']).supervision).toBeUndefined();
   });
 
+  it('makes every run a conversation over stream-json: the prompt on stdin, permission prompts on stdio only when supervised', () => {
+    const plan = claudeCodeAdapter.plan(invocation({}), ['claude']);
+    expect(plan.conversation).toBe(true);
+    expect(plan.argv.slice(0, 4)).toEqual(['claude', '-p', '--input-format', 'stream-json']);
+    expect(plan.argv).not.toContain('--permission-prompt-tool');
+    expect(plan.argv).not.toContain('fix the bug');
+    expect(JSON.parse(plan.stdin)).toEqual({ type: 'user', message: { role: 'user', content: 'fix the bug' } });
+    expect(claudeCodeAdapter.capabilities).toMatchObject({ input: true, steer: true, interrupt: true });
+  });
+
   it('passes the profile’s permission mode, model by seniority, tool rules, setting sources, turns and the session to resume', () => {
     const argv = claudeArgs(
       invocation(
@@ -46,7 +56,7 @@ describe('the claude command line', () => {
       false,
     );
     expect(argv).toEqual([
-      'claude', '-p', 'fix the bug', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits',
+      'claude', '-p', '--input-format', 'stream-json', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits',
       '--model', 'claude-sonnet-4-5', '--allowedTools', 'Read,Bash(npm test:*)', '--disallowedTools', 'WebFetch',
       '--setting-sources', 'project', '--append-system-prompt', 'Be brief.', '--max-turns', '7', '--resume', 'abc',
     ]);
