@@ -53,7 +53,7 @@ export async function executeRun(deps: ExecuteDependencies, request: ExecuteRequ
     return result;
   } catch (error) {
     const redacted = redactFailure(error, deps.redactor);
-    const status = error instanceof CancelledFailure ? 'stopped' : 'failed';
+    const status = error instanceof CancelledFailure || (error instanceof ApplicationFailure && error.type === 'STOPPED') ? 'stopped' : 'failed';
     deps.log.runEnded(request.run_id, status, Date.now() - started, (redacted as Error).message);
     // A run this runner gives back (its shutdown, or cut off from Temporal) goes on elsewhere: not a failure of the run.
     measure.ended(error instanceof ApplicationFailure && HANDED_BACK.has(error.type ?? '') ? 'handed_back' : status);

@@ -130,20 +130,9 @@ export class RunsService {
   }
 
   /** Asks the run to stop; answers once the workflow accepted (or refused) the request. */
-  async stop(id: string, by: string, reason?: string, graceful?: boolean): Promise<{ status: 'stopping' | 'stopped' }> {
-    const view = await this.get(id);
-    if (isFinalRunStatus(view.status)) throw new RunStopRefusedError(id, `the run has already ended (${view.status})`, RUN_ALREADY_ENDED);
-    try {
-      return await this.options.client.workflow
-        .getHandle(runWorkflowId(id))
-        .executeUpdate(stopRunUpdate, { args: [{ by, ...(reason ? { reason } : {}), ...(graceful === false ? { graceful } : {}) }] });
-    } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-        throw new RunStopRefusedError(id, error.cause.message, error.cause.type ?? RUN_ALREADY_ENDED);
-      }
-      if (error instanceof WorkflowNotFoundError) throw new RunStopRefusedError(id, 'the run has already ended', RUN_ALREADY_ENDED);
-      throw error;
-    }
+  stop(id: string, by: string, reason?: string, graceful?: boolean): Promise<{ status: 'stopping' | 'stopped' }> {
+    const args = { by, ...(reason ? { reason } : {}), ...(graceful === false ? { graceful } : {}) };
+    return this.runUpdate(id, () => this.handle(id).executeUpdate(stopRunUpdate, { args: [args] }), (message, type) => new RunStopRefusedError(id, message, type ?? RUN_ALREADY_ENDED));
   }
 
   /** A user message into the running session; answers once the runner passed it on (or holds it until the turn ends). */
@@ -162,16 +151,21 @@ export class RunsService {
   }
 
   /** Runs a live-command update; the workflow's refusal (and a closed run) is `RunCommandRefusedError`, 409 with the reason. */
-  private async liveCommand<T>(id: string, send: () => Promise<T>): Promise<T> {
-    const view = await this.get(id);
-    if (isFinalRunStatus(view.status)) throw new RunCommandRefusedError(id, `the run has already ended (${view.status})`, RUN_NOT_LIVE);
+  private liveCommand<T>(id: string, send: () => Promise<T>): Promise<T> {
+    return this.runUpdate(id, send, (message, type) => new RunCommandRefusedError(id, message, type ?? RUN_NOT_LIVE));
+  }
+
+  /**
+   * Sends an update straight away (a stop's latency is what it is for), reading the run only when
+   * the update fails: its validator's refusal, or no open workflow (an unknown run is 404, an ended one 409).
+   */
+  private async runUpdate<T>(id: string, send: () => Promise<T>, refused: (message: string, type: string | undefined) => Error): Promise<T> {
     try {
       return await send();
     } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-        throw new RunCommandRefusedError(id, error.cause.message, error.cause.type ?? RUN_NOT_LIVE);
-      }
-      if (error instanceof WorkflowNotFoundError) throw new RunCommandRefusedError(id, 'the run has already ended', RUN_NOT_LIVE);
+      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) throw refused(error.cause.message, error.cause.type ?? undefined);
+      const view = await this.get(id);
+      if (isFinalRunStatus(view.status)) throw refused(`the run has already ended (${view.status})`, undefined);
       throw error;
     }
   }
