@@ -27,6 +27,7 @@ import {
 import { EXECUTOR_TYPES } from '../../../core/contract/executor-profile';
 import { RUNNER_STATUSES, RunnerView } from '../../../core/contract/fleet';
 import { FleetOverview } from '../../../core/contract/fleet-overview';
+import { LiveCommandResponse, SendInputResponse } from '../../../core/contract/runner-commands';
 import { CreatedToken, TokenList, USER_ROLES, RUNNER_ROLE, type CreateTokenRequest } from '../../../core/contract/identity';
 
 /**
@@ -58,6 +59,8 @@ export {
   ScriptListing,
   ScriptSummary,
   StopRunResponse,
+  LiveCommandResponse,
+  SendInputResponse,
   CreatedToken,
   RUNNER_ROLE,
   TokenList,
