@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cgroup2Mount } from '../activities/containment/cgroup.js';
+import { listProcesses, readProcess } from '../activities/containment/proc.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../core/contract/events.js';
 import type { RunView } from '../core/contract/http.js';
@@ -188,6 +192,55 @@ describe('pause and resume', () => {
     expect(stopped.body.status).toBe('stopped');
     const ended = (await eventsOf(id)).find((event) => event.kind === 'session_ended');
     expect(ended?.data).toMatchObject({ outcome: 'stopped', signal: 'SIGTERM' });
+  });
+});
+
+/** The executor's pid, from the run's history. */
+const executorPid = (run: RunView): number => Number(/executor started \(pid (\d+)\)/.exec(run.history.map((change) => change.reason).join('\n'))![1]);
+/** Whether the kernel holds the executor's processes frozen: its cgroup's `frozen 1`, or every process of its group stopped (`T`). */
+function frozen(pid: number, kind: 'cgroup' | 'process-group'): boolean {
+  if (kind === 'cgroup') {
+    const own = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((line) => line.startsWith('0::'))!.slice(3);
+    return /^frozen 1$/m.test(fs.readFileSync(path.join(cgroup2Mount()!, own, 'cgroup.events'), 'utf8'));
+  }
+  const group = listProcesses().filter((entry) => entry.pgrp === pid);
+  return group.length > 1 && group.every((entry) => entry.state === 'T');
+}
+
+describe.each(['cgroup', 'process-group'] as const)('pause with %s containment', (kind) => {
+  it('freezes every process of the run and resume thaws them', async () => {
+    const tag = uniqueTag(`pause-${kind}`);
+    await stack.startRunner({ profile: 'procedural', tags: [tag], extraArgs: ['--containment', kind] });
+    const id = await stack.postRun({ agent: 'sleeper', parameters: {}, additional_demands: { tags: [tag] } });
+    started.push(id);
+    const pid = executorPid(await running(id));
+    // The script's own child (sleep) must exist before the freeze can be seen on the whole group.
+    await eventually(() => {
+      if (!listProcesses().some((entry) => entry.ppid === pid)) throw new Error('no child yet');
+    });
+    expect(frozen(pid, kind)).toBe(false);
+    expect((await send(id, 'pause')).status).toBe(200);
+    await eventually(() => expect(frozen(pid, kind)).toBe(true));
+    expect((await send(id, 'resume')).status).toBe(200);
+    await eventually(() => expect(frozen(pid, kind)).toBe(false));
+    expect(readProcess(pid)?.state).not.toBe('T');
+  });
+});
+
+describe('a paused run whose runner dies', () => {
+  it('is handled like any lost run: the runner that comes back runs it again, unpaused', async () => {
+    const tag = uniqueTag('frozen');
+    const first = await stack.startRunner({ profile: 'procedural', tags: [tag] });
+    const id = await stack.postRun({ agent: 'sleeper', parameters: {}, additional_demands: { tags: [tag] } });
+    started.push(id);
+    await running(id);
+    expect((await send(id, 'pause')).status).toBe(200);
+    await first.process.stop('SIGKILL');
+    await stack.startRunner({ profile: 'procedural', tags: [tag], projectDir: first.projectDir, dataDir: first.dataDir });
+    const again = await stack.waitForRun(id, (run) => run.status === 'running' && run.history.some((change) => change.reason?.includes('executor restarted')), testTime(90_000));
+    expect(again.history.map((change) => change.status)).toEqual(expect.arrayContaining(['paused', 'running']));
+    // Unpaused for real: it can be paused again.
+    expect((await send(id, 'pause')).status).toBe(200);
   });
 });
 
