@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ExecutorConfigError, claudeArgs, claudeCodeAdapter, claudeEvents } from '../activities/executors/claude-code.js';
+import { claudeConversation } from '../activities/executors/claude-control.js';
+import { UnsupportedCommandError } from '../activities/executors/contract.js';
 import type { ExecutorInvocation } from '../core/contract/executor-protocol.js';
 
 const invocation = (config: Record<string, unknown>, extra: Partial<ExecutorInvocation> = {}): ExecutorInvocation => ({
@@ -82,5 +84,52 @@ describe('stream-json to ao events', () => {
     expect(events.map((event) => event.kind)).toEqual(['message', 'tool_call', 'file_touched']);
     const results = claudeEvents({ type: 'user', message: { content: [{ type: 'tool_result', tool_use_id: 't1', is_error: true, content: 'denied' }] } });
     expect(results).toEqual([{ kind: 'tool_result', data: { tool_use_id: 't1', is_error: true, output: 'denied' } }]);
+  });
+});
+
+describe('the claude conversation', () => {
+  const open = () => {
+    const sent: unknown[] = [];
+    let closed = 0;
+    const conversation = claudeConversation(invocation({}), {
+      send: (message) => sent.push(message),
+      close: () => (closed += 1),
+      ask: () => Promise.resolve({ behavior: 'allow' }),
+      withdraw: () => undefined,
+    });
+    return { conversation, sent, closed: () => closed };
+  };
+  const user = (text: string) => ({ type: 'user', message: { role: 'user', content: text } });
+
+  it('sends input as a user line at once, and closes stdin at the result of a turn ao did not interrupt', () => {
+    const { conversation, sent, closed } = open();
+    expect(conversation.input!('mid-turn')).toEqual({ queued: false });
+    expect(sent).toEqual([user('mid-turn')]);
+    conversation.onLine({ type: 'result', subtype: 'success' });
+    expect(closed()).toBe(1);
+    expect(() => conversation.input!('late')).toThrow(UnsupportedCommandError);
+  });
+
+  it('keeps the session after an interrupted turn: input sent meanwhile is held for the next turn, which ends normally', () => {
+    const { conversation, sent, closed } = open();
+    conversation.interrupt!();
+    expect(sent).toEqual([{ type: 'control_request', request_id: 'ao-interrupt-1', request: { subtype: 'interrupt' } }]);
+    expect(() => conversation.interrupt!(), 'one interrupt at a time').toThrow(/no turn is running/);
+    expect(conversation.input!('next')).toEqual({ queued: true });
+    conversation.onLine({ type: 'control_response', response: { subtype: 'success', request_id: 'ao-interrupt-1' } });
+    conversation.onLine({ type: 'result', subtype: 'error_during_execution', is_error: true });
+    expect(closed(), 'the interrupted turn does not end the run').toBe(0);
+    expect(sent.at(-1)).toEqual(user('next'));
+    conversation.onLine({ type: 'result', subtype: 'success' });
+    expect(closed()).toBe(1);
+  });
+
+  it('refuses an interrupt while the session waits for input', () => {
+    const { conversation, closed } = open();
+    conversation.interrupt!();
+    conversation.onLine({ type: 'result', subtype: 'error_during_execution', is_error: true });
+    expect(() => conversation.interrupt!()).toThrow('no turn is running: the session waits for input');
+    expect(conversation.input!('go on')).toEqual({ queued: false });
+    expect(closed()).toBe(0);
   });
 });

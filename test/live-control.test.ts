@@ -184,6 +184,21 @@ describe('pause and resume', () => {
     expect((await send(id, 'resume')).status, 'resume of an ended run').toBe(409);
   });
 
+  it('stops the run’s timeout clock while paused', async () => {
+    const timeoutSeconds = Math.ceil(testTime(3_000) / 1000);
+    const id = await stack.postRun({ agent: 'echo-input', parameters: {}, timeout_seconds: timeoutSeconds, additional_demands: { tags: [scriptTag] } });
+    started.push(id);
+    await running(id);
+    expect((await send(id, 'pause')).status).toBe(200);
+    // Paused for twice its whole timeout: a clock that ran on would have ended it.
+    await sleep(timeoutSeconds * 2000);
+    expect((await stack.api<RunView>('GET', `/runs/${id}`)).body.status).toBe('paused');
+    expect((await send(id, 'resume')).status).toBe(200);
+    expect((await send(id, 'input', { text: 'still here' })).status).toBe(200);
+    const run = await stack.waitForRun(id);
+    expect(run.status, JSON.stringify(run.error)).toBe('completed');
+  });
+
   it('stops a paused run: its processes are thawed and end', async () => {
     const id = await startScript('sleeper');
     await running(id);
