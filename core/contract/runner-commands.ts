@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ApprovalDecision } from './approvals.js';
+import { RunStatus } from './run-status.js';
 
 /**
  * What the run workflow tells the live execution on its runner (the runner command path): one
@@ -37,13 +38,14 @@ export interface RunnerCommandReply {
   queued?: boolean;
 }
 
-/** What a live execution can take (an executor's capabilities, as the run shows them). */
-export interface LiveControls {
-  input: boolean;
+/** What a live execution can take (its executor's capabilities, as `GET /runs/:id` shows them). */
+export const LiveControls = z.object({
+  input: z.boolean(),
   /** Input sent mid-turn reaches the current turn; false: held until it ends (`202 { queued: true }`). */
-  steer: boolean;
-  interrupt: boolean;
-}
+  steer: z.boolean(),
+  interrupt: z.boolean(),
+});
+export type LiveControls = z.infer<typeof LiveControls>;
 
 /** Failure types of a refused live command (the API answers 409 with the reason). */
 export const RUN_NOT_LIVE = 'RUN_NOT_LIVE';
@@ -58,4 +60,4 @@ export const SendInputResponse = z.object({ delivered: z.boolean(), queued: z.bo
 export type SendInputResponse = z.infer<typeof SendInputResponse>;
 
 /** `POST /runs/:id/interrupt|pause|resume` → 200: the run's status after the command. */
-export const LiveCommandResponse = z.object({ id: z.string(), status: z.string() }).meta({ id: 'LiveCommandResponse' });
+export const LiveCommandResponse = z.object({ id: z.string(), status: RunStatus }).meta({ id: 'LiveCommandResponse' });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Approval } from './approvals.js';
+import { LiveControls } from './runner-commands.js';
 import { Demands } from './demands.js';
 import { ScriptRef } from './config-files.js';
 import { Name } from './names.js';
@@ -83,7 +84,7 @@ export const RunState = z.object({
   /** Supervised runs: every approval the executor asked for, pending ones included, in order. */
   approvals: z.array(Approval).optional(),
   /** What the running executor can take over the runner command path (its capabilities), once it started. */
-  live_controls: z.object({ input: z.boolean(), steer: z.boolean(), interrupt: z.boolean() }).optional(),
+  live_controls: LiveControls.optional(),
   created_at: z.string(),
 });
 export type RunState = z.infer<typeof RunState>;
