@@ -4,6 +4,7 @@ import { runFailure } from '../core/contract/failures.js';
 import { secretValues } from '../core/contract/secrets.js';
 import type { ExecutionResult } from '../core/contract/workflow-io.js';
 import type { ApprovalRequest } from '../core/contract/approvals.js';
+import type { LiveControls } from '../core/contract/runner-commands.js';
 import {
   RUNNER_SHUTDOWN,
   approvalRequestedSignal,
@@ -13,6 +14,7 @@ import {
   runWorkflowId,
 } from '../workflows/messages.js';
 import { openConversation } from './execution/conversation.js';
+import { holdExecution } from './execution/live-control.js';
 import { commitAndCloseWorkspace } from './execution/close-workspace.js';
 import type { Attempt, Emit, ExecuteDependencies, ExecuteProgress, ExecuteRequest } from './execution/context.js';
 import { runPostRunHooks, runPreRunHooks } from './execution/hook-phases.js';
@@ -53,7 +55,7 @@ export async function executeRun(deps: ExecuteDependencies, request: ExecuteRequ
     return result;
   } catch (error) {
     const redacted = redactFailure(error, deps.redactor);
-    const status = error instanceof CancelledFailure ? 'stopped' : 'failed';
+    const status = error instanceof CancelledFailure || (error instanceof ApplicationFailure && error.type === 'STOPPED') ? 'stopped' : 'failed';
     deps.log.runEnded(request.run_id, status, Date.now() - started, (redacted as Error).message);
     // A run this runner gives back (its shutdown, or cut off from Temporal) goes on elsewhere: not a failure of the run.
     measure.ended(error instanceof ApplicationFailure && HANDED_BACK.has(error.type ?? '') ? 'handed_back' : status);
@@ -133,8 +135,18 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   const report = workflowReporter(deps, request.run_id);
   const progress: ExecuteProgress = { ...(launch.sessionId ? { session_id: launch.sessionId } : {}), ...(container.cgroup ? { cgroup: container.cgroup } : {}) };
   const conversation = launch.conversation || launch.supervision
-    ? openConversation({ runId: request.run_id, adapter: launch.adapter, invocation: launch.invocation, policy: launch.supervision, emit, redactor, reporter: report, live: deps.live })
+    ? openConversation({ adapter: launch.adapter, invocation: launch.invocation, policy: launch.supervision, emit, redactor, reporter: report })
     : undefined;
+  // Every execution, conversing or not, takes its workflow's commands (pause, resume, stop, input).
+  const held = holdExecution({
+    runId: request.run_id,
+    adapter: launch.adapter,
+    executorType: deps.profile.type,
+    live: deps.live,
+    emit,
+    redactor,
+    ...(conversation ? { conversation: conversation.handle } : {}),
+  });
   const supervised = await superviseExecutor({
     launch,
     cwd: workspace.dir,
@@ -155,11 +167,16 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
     onStart: (pid) => {
       const { registration, profile } = deps;
       emit('session_started', { pid, attempt: attempt.number, executor_type: profile.type, runner_id: registration.runner_id, ...(launch.sessionId ? { session_id: launch.sessionId } : {}) });
-      report.started(pid, attempt, launch.sessionId);
+      const { input, steer, interrupt } = launch.adapter.capabilities;
+      report.started(pid, attempt, launch.sessionId, { input, steer, interrupt });
       if (attempt.number === 1 && request.created_at) deps.metrics.dispatchLatency.observe({ profile: registration.executor_profile }, secondsSince(request.created_at));
     },
     ...(conversation ? { conversation: conversation.wiring } : {}),
-  }).finally(() => conversation?.close('the executor ended before the approval was answered'));
+    onControls: held.attach,
+  }).finally(() => {
+    held.release();
+    conversation?.close('the executor ended before the approval was answered');
+  });
   const { outcome } = supervised;
   emit('session_ended', { exit_code: outcome.exitCode, signal: outcome.signal, duration_ms: supervised.durationMs, outcome: sessionEndOutcome(supervised) });
   if (supervised.cutOffMs !== undefined) {
@@ -195,9 +212,9 @@ function workflowReporter(deps: ExecuteDependencies, runId: string) {
   };
   return {
     session: (sessionId: string): void => void handle.signal(executorSessionSignal, { session_id: sessionId }).catch(warn('the executor session')),
-    started: (pid: number, attempt: Attempt, sessionId: string | undefined): void =>
+    started: (pid: number, attempt: Attempt, sessionId: string | undefined, controls: LiveControls): void =>
       void handle
-        .signal(executorStartedSignal, { pid, started_at: new Date().toISOString(), attempt: attempt.number, ...(attempt.previous && sessionId ? { resumed_session: sessionId } : {}) })
+        .signal(executorStartedSignal, { pid, started_at: new Date().toISOString(), attempt: attempt.number, controls, ...(attempt.previous && sessionId ? { resumed_session: sessionId } : {}) })
         .catch(warn('executor start')),
     requested: (approval: ApprovalRequest): void => void handle.signal(approvalRequestedSignal, approval).catch(warn('an approval request')),
     withdrawn: (approvalId: string, reason: string): void => void handle.signal(approvalWithdrawnSignal, { approval_id: approvalId, reason }).catch(warn('a withdrawn approval')),

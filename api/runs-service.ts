@@ -3,7 +3,8 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type Wor
 import { ApplicationFailure } from '@temporalio/common';
 import { loadAgent } from '../core/config/agents.js';
 import { APPROVAL_NOT_FOUND, APPROVAL_NOT_PENDING, type Approval, type DecideApprovalRequest } from '../core/contract/approvals.js';
-import { AgentInactiveError, ApprovalRefusedError, RunNotFoundError, RunStopRefusedError, SessionNotFoundError } from '../core/contract/errors.js';
+import { AgentInactiveError, ApprovalRefusedError, RunCommandRefusedError, RunNotFoundError, RunStopRefusedError, SessionNotFoundError } from '../core/contract/errors.js';
+import { RUN_NOT_LIVE, type SendInputResponse } from '../core/contract/runner-commands.js';
 import { RUN_STATUSES, isFinalRunStatus, type RunStatus } from '../core/contract/run-status.js';
 import { listExecutionsPage } from '../core/temporal/list-page.js';
 import { readRunState } from '../core/temporal/run-state.js';
@@ -17,8 +18,12 @@ import {
   RUN_ALREADY_ENDED,
   RUN_WORKFLOW_TYPE,
   decideApprovalUpdate,
+  interruptRunUpdate,
+  pauseRunUpdate,
+  resumeRunUpdate,
   runIdFromWorkflowId,
   runWorkflowId,
+  sendInputUpdate,
   stopRunUpdate,
 } from '../workflows/messages.js';
 import type { ApiMetrics } from '../core/observability/metrics.js';
@@ -125,16 +130,42 @@ export class RunsService {
   }
 
   /** Asks the run to stop; answers once the workflow accepted (or refused) the request. */
-  async stop(id: string, by: string, reason?: string): Promise<{ status: 'stopping' | 'stopped' }> {
-    const view = await this.get(id);
-    if (isFinalRunStatus(view.status)) throw new RunStopRefusedError(id, `the run has already ended (${view.status})`, RUN_ALREADY_ENDED);
+  stop(id: string, by: string, reason?: string, graceful?: boolean): Promise<{ status: 'stopping' | 'stopped' }> {
+    const args = { by, ...(reason ? { reason } : {}), ...(graceful === false ? { graceful } : {}) };
+    return this.runUpdate(id, () => this.handle(id).executeUpdate(stopRunUpdate, { args: [args] }), (message, type) => new RunStopRefusedError(id, message, type ?? RUN_ALREADY_ENDED));
+  }
+
+  /** A user message into the running session; answers once the runner passed it on (or holds it until the turn ends). */
+  sendInput(id: string, text: string, by: string): Promise<SendInputResponse> {
+    return this.liveCommand(id, () => this.handle(id).executeUpdate(sendInputUpdate, { args: [{ text, by }] }));
+  }
+
+  /** Interrupt, pause or resume the live run; answers with its status after the runner acted. */
+  control(id: string, kind: 'interrupt' | 'pause' | 'resume', by: string): Promise<{ status: RunStatus }> {
+    const update = { interrupt: interruptRunUpdate, pause: pauseRunUpdate, resume: resumeRunUpdate }[kind];
+    return this.liveCommand(id, () => this.handle(id).executeUpdate(update, { args: [{ by }] }));
+  }
+
+  private handle(id: string) {
+    return this.options.client.workflow.getHandle(runWorkflowId(id));
+  }
+
+  /** Runs a live-command update; the workflow's refusal (and a closed run) is `RunCommandRefusedError`, 409 with the reason. */
+  private liveCommand<T>(id: string, send: () => Promise<T>): Promise<T> {
+    return this.runUpdate(id, send, (message, type) => new RunCommandRefusedError(id, message, type ?? RUN_NOT_LIVE));
+  }
+
+  /**
+   * Sends an update straight away (a stop's latency is what it is for), reading the run only when
+   * the update fails: its validator's refusal, or no open workflow (an unknown run is 404, an ended one 409).
+   */
+  private async runUpdate<T>(id: string, send: () => Promise<T>, refused: (message: string, type: string | undefined) => Error): Promise<T> {
     try {
-      return await this.options.client.workflow.getHandle(runWorkflowId(id)).executeUpdate(stopRunUpdate, { args: [{ by, ...(reason ? { reason } : {}) }] });
+      return await send();
     } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-        throw new RunStopRefusedError(id, error.cause.message, error.cause.type ?? RUN_ALREADY_ENDED);
-      }
-      if (error instanceof WorkflowNotFoundError) throw new RunStopRefusedError(id, 'the run has already ended', RUN_ALREADY_ENDED);
+      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) throw refused(error.cause.message, error.cause.type ?? undefined);
+      const view = await this.get(id);
+      if (isFinalRunStatus(view.status)) throw refused(`the run has already ended (${view.status})`, undefined);
       throw error;
     }
   }

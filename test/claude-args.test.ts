@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ExecutorConfigError, claudeArgs, claudeCodeAdapter, claudeEvents } from '../activities/executors/claude-code.js';
+import { claudeConversation } from '../activities/executors/claude-control.js';
+import { UnsupportedCommandError } from '../activities/executors/contract.js';
 import type { ExecutorInvocation } from '../core/contract/executor-protocol.js';
 
 const invocation = (config: Record<string, unknown>, extra: Partial<ExecutorInvocation> = {}): ExecutorInvocation => ({
@@ -29,6 +31,16 @@ describe('the claude command line', () => {
     expect(claudeCodeAdapter.plan(invocation({}), ['claude']).supervision).toBeUndefined();
   });
 
+  it('makes every run a conversation over stream-json: the prompt on stdin, permission prompts on stdio only when supervised', () => {
+    const plan = claudeCodeAdapter.plan(invocation({}), ['claude']);
+    expect(plan.conversation).toBe(true);
+    expect(plan.argv.slice(0, 4)).toEqual(['claude', '-p', '--input-format', 'stream-json']);
+    expect(plan.argv).not.toContain('--permission-prompt-tool');
+    expect(plan.argv).not.toContain('fix the bug');
+    expect(JSON.parse(plan.stdin)).toEqual({ type: 'user', message: { role: 'user', content: 'fix the bug' } });
+    expect(claudeCodeAdapter.capabilities).toMatchObject({ input: true, steer: true, interrupt: true });
+  });
+
   it('passes the profile’s permission mode, model by seniority, tool rules, setting sources, turns and the session to resume', () => {
     const argv = claudeArgs(
       invocation(
@@ -46,7 +58,7 @@ describe('the claude command line', () => {
       false,
     );
     expect(argv).toEqual([
-      'claude', '-p', 'fix the bug', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits',
+      'claude', '-p', '--input-format', 'stream-json', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits',
       '--model', 'claude-sonnet-4-5', '--allowedTools', 'Read,Bash(npm test:*)', '--disallowedTools', 'WebFetch',
       '--setting-sources', 'project', '--append-system-prompt', 'Be brief.', '--max-turns', '7', '--resume', 'abc',
     ]);
@@ -73,5 +85,53 @@ describe('stream-json to ao events', () => {
     expect(events[2]!.data).toEqual({ path: '/w/a.txt', tool: 'Write', operation: 'write', tool_use_id: 't1' });
     const results = claudeEvents({ type: 'user', message: { content: [{ type: 'tool_result', tool_use_id: 't1', is_error: true, content: 'denied' }] } });
     expect(results).toEqual([{ kind: 'tool_result', data: { tool_use_id: 't1', is_error: true, output: 'denied' } }]);
+  });
+});
+
+describe('the claude conversation', () => {
+  const open = () => {
+    const sent: unknown[] = [];
+    let closed = 0;
+    const conversation = claudeConversation(invocation({}), {
+      send: (message) => sent.push(message),
+      close: () => (closed += 1),
+      ask: () => Promise.resolve({ behavior: 'allow' }),
+      withdraw: () => undefined,
+      emit: () => undefined,
+    });
+    return { conversation, sent, closed: () => closed };
+  };
+  const user = (text: string) => ({ type: 'user', message: { role: 'user', content: text } });
+
+  it('sends input as a user line at once, and closes stdin at the result of a turn ao did not interrupt', () => {
+    const { conversation, sent, closed } = open();
+    expect(conversation.input!('mid-turn')).toEqual({ queued: false });
+    expect(sent).toEqual([user('mid-turn')]);
+    conversation.onLine({ type: 'result', subtype: 'success' });
+    expect(closed()).toBe(1);
+    expect(() => conversation.input!('late')).toThrow(UnsupportedCommandError);
+  });
+
+  it('keeps the session after an interrupted turn: input sent meanwhile is held for the next turn, which ends normally', () => {
+    const { conversation, sent, closed } = open();
+    conversation.interrupt!();
+    expect(sent).toEqual([{ type: 'control_request', request_id: 'ao-interrupt-1', request: { subtype: 'interrupt' } }]);
+    expect(() => conversation.interrupt!(), 'one interrupt at a time').toThrow(/no turn is running/);
+    expect(conversation.input!('next')).toEqual({ queued: true });
+    conversation.onLine({ type: 'control_response', response: { subtype: 'success', request_id: 'ao-interrupt-1' } });
+    conversation.onLine({ type: 'result', subtype: 'error_during_execution', is_error: true });
+    expect(closed(), 'the interrupted turn does not end the run').toBe(0);
+    expect(sent.at(-1)).toEqual(user('next'));
+    conversation.onLine({ type: 'result', subtype: 'success' });
+    expect(closed()).toBe(1);
+  });
+
+  it('refuses an interrupt while the session waits for input', () => {
+    const { conversation, closed } = open();
+    conversation.interrupt!();
+    conversation.onLine({ type: 'result', subtype: 'error_during_execution', is_error: true });
+    expect(() => conversation.interrupt!()).toThrow('no turn is running: the session waits for input');
+    expect(conversation.input!('go on')).toEqual({ queued: false });
+    expect(closed()).toBe(0);
   });
 });

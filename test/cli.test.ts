@@ -296,6 +296,35 @@ describe('ao approve and ao deny', () => {
   });
 });
 
+describe('ao pause, resume, input, interrupt and stop --now', () => {
+  it('drive a running procedural run, each answered with its status, and a refusal exits with the reason', async () => {
+    await stack.addScriptAgent({ name: 'cli-reader', script_file: 'cli-reader.sh', script_content: '#!/bin/sh\nread -r _ || true\nread -r line\necho "{\\"got\\": \\"$line\\"}"\n' });
+    const id = await stack.postRun({ agent: 'cli-reader', parameters: {} });
+    await stack.waitForRun(id, (run) => run.status === 'running');
+    const paused = await ao(['pause', id, '--json']);
+    expect(paused.code, paused.stderr).toBe(EXIT.ok);
+    expect(JSON.parse(paused.stdout)).toEqual({ id, status: 'paused' });
+    const resumed = await ao(['resume', id]);
+    expect(resumed.stdout).toContain(`run ${id} running`);
+    const interrupted = await ao(['interrupt', id]);
+    expect(interrupted.code).toBe(EXIT.failed);
+    expect(interrupted.stderr).toContain('HTTP 409');
+    const input = await ao(['input', id, 'from the cli']);
+    expect(input.code, input.stderr).toBe(EXIT.ok);
+    expect(input.stdout).toContain('input delivered');
+    const run = await stack.waitForRun(id);
+    expect((run.result as { stdout: string }).stdout).toContain('{"got": "from the cli"}');
+
+    const sleeper = await stack.postRun({ agent: 'cli-reader', parameters: {} });
+    await stack.waitForRun(sleeper, (current) => current.status === 'running');
+    const stopped = await ao(['stop', sleeper, '--now', '--wait', '--json']);
+    expect(stopped.code, stopped.stderr).toBe(EXIT.ok);
+    const view = JSON.parse(stopped.stdout) as RunView;
+    expect(view.status).toBe('stopped');
+    expect(view.history.find((change) => change.status === 'stopping')?.reason).toContain('now: no grace period');
+  });
+});
+
 describe('ao scripts push', () => {
   it('creates a script from a folder, runs it, and updates it only when it changed', async () => {
     const name = uniqueTag('greet');

@@ -89,15 +89,15 @@ async function startSession(prompt: string, config: Partial<CodexConfig> = {}, s
   const withdrawn: string[] = [];
   const emit = (): void => undefined;
   const conversation = openConversation({
-    runId,
     adapter: codexAdapter,
     invocation,
     policy: plan.supervision,
     emit,
     redactor: new Redactor(),
     reporter: { requested: (request) => requested.push(request), withdrawn: (id) => withdrawn.push(id) },
-    live,
   });
+  // The runner holds every execution this way (activities/execution/live-control.ts); here only the conversation's commands.
+  live.register(runId, conversation.handle);
   const seen: JsonLine[] = [];
   const waiters: Array<{ matches: (line: JsonLine) => boolean; resolve: (line: JsonLine) => void }> = [];
   let pending = '';

@@ -60,7 +60,7 @@ describe('the fleet overview', () => {
       if (current.waiting.reduce((sum, group) => sum + group.runs, 0) !== 4) throw new Error(`waiting: ${JSON.stringify(current.waiting)}`);
       return current;
     });
-    expect(figures.runs_by_status).toEqual({ pending: 4, dispatched: 0, running: 1, waiting_for_approval: 0, stopping: 0, completed: 2, failed: 0, stopped: 0 });
+    expect(figures.runs_by_status).toEqual({ pending: 4, dispatched: 0, running: 1, waiting_for_approval: 0, paused: 0, stopping: 0, completed: 2, failed: 0, stopped: 0 });
     expect(figures.runners_by_status).toEqual({ online: 1, draining: 0, unhealthy: 0, offline: 0 });
     expect(figures.slots).toEqual({ capacity: 2, used: 1, free: 1 });
     expect(figures.waiting.map(({ tags, runs }) => ({ tags, runs }))).toEqual([

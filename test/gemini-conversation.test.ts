@@ -68,15 +68,15 @@ async function converse(endpoint: gemini.ScriptedGemini, where: { project: strin
   const live = new LiveExecutions();
   const redactor = new Redactor(['test-key']);
   const conversation = openConversation({
-    runId,
     adapter: geminiAdapter,
     invocation,
     policy: plan.supervision,
     emit,
     redactor,
     reporter: { requested: (request) => void requested.push(request), withdrawn: (id) => void withdrawn.push(id) },
-    live,
   });
+  // The runner holds every execution this way (activities/execution/live-control.ts); here only the conversation's commands.
+  live.register(runId, conversation.handle);
   const abort = new AbortController();
   harness.defer(() => abort.abort());
   const finished = runProcess({

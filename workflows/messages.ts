@@ -3,6 +3,7 @@ import type { createRunnerActivities } from '../activities/runner.js';
 import type { Approval, ApprovalRequest, DecideApprovalRequest } from '../core/contract/approvals.js';
 import type { RunnerRegistration, RunnerState } from '../core/contract/fleet.js';
 import type { RunState } from '../core/contract/workflow-io.js';
+import type { LiveControls } from '../core/contract/runner-commands.js';
 
 /**
  * The contract between workflows, workers and the API: queue names, workflow ids and every
@@ -32,7 +33,7 @@ export const RUNNER_WORKFLOW_TYPE = 'runnerWorkflow';
 // ── run workflow ────────────────────────────────────────────────────────────
 export const runStateQuery = defineQuery<RunState>('runState');
 /** Sent by the runner the moment the executor process is spawned (fire-and-forget). */
-export const executorStartedSignal = defineSignal<[{ pid: number; started_at: string; attempt: number; resumed_session?: string }]>(
+export const executorStartedSignal = defineSignal<[{ pid: number; started_at: string; attempt: number; resumed_session?: string; controls?: LiveControls }]>(
   'executorStarted',
 );
 /** Sent by the runner as soon as the executor reports its own session id, so the run shows it while running. */
@@ -41,7 +42,7 @@ export const executorSessionSignal = defineSignal<[{ session_id: string }]>('exe
  * An update, because the caller must learn whether the stop was accepted: a validator refuses a
  * second stop and a stop of a finished run before anything is written to history.
  */
-export const stopRunUpdate = defineUpdate<{ status: 'stopping' | 'stopped' }, [{ reason?: string; by?: string }]>('stopRun');
+export const stopRunUpdate = defineUpdate<{ status: 'stopping' | 'stopped' }, [{ reason?: string; by?: string; graceful?: boolean }]>('stopRun');
 /** Failure types of a refused stop. */
 export const RUN_ALREADY_ENDED = 'RUN_ALREADY_ENDED';
 export const RUN_ALREADY_STOPPING = 'RUN_ALREADY_STOPPING';
@@ -56,6 +57,15 @@ export const approvalWithdrawnSignal = defineSignal<[{ approval_id: string; reas
  * It answers once the runner has passed the decision to the executor.
  */
 export const decideApprovalUpdate = defineUpdate<Approval, [DecideApprovalRequest & { approval_id: string; by: string }]>('decideApproval');
+
+/**
+ * Live control of a running run, each an update answered once the runner passed the command to
+ * the executor (or refused with `RUN_NOT_LIVE` / `COMMAND_REFUSED` and the reason).
+ */
+export const sendInputUpdate = defineUpdate<{ delivered: boolean; queued: boolean }, [{ text: string; by: string }]>('sendInput');
+export const interruptRunUpdate = defineUpdate<{ status: RunState['status'] }, [{ by: string }]>('interruptRun');
+export const pauseRunUpdate = defineUpdate<{ status: RunState['status'] }, [{ by: string }]>('pauseRun');
+export const resumeRunUpdate = defineUpdate<{ status: RunState['status'] }, [{ by: string }]>('resumeRun');
 
 /** Failure type of an execute activity ended by its runner's shutdown: the run goes to another runner. */
 export const RUNNER_SHUTDOWN = 'RUNNER_SHUTDOWN';

@@ -28,9 +28,9 @@ import {
   type Approval,
   type ApprovalStatus,
 } from '../core/contract/approvals.js';
-import type { RunnerCommand, RunnerCommandReply } from '../core/contract/runner-commands.js';
+import { COMMAND_REFUSED, RUN_NOT_LIVE, type RunnerCommand, type RunnerCommandReply } from '../core/contract/runner-commands.js';
 import { finalStatusFor, isRunFailureType, runFailure, type RunFailureType } from '../core/contract/failures.js';
-import { isFinalRunStatus, type FinalRunStatus, type RunStatus } from '../core/contract/run-status.js';
+import { isFinalRunStatus, isLiveRunStatus, type FinalRunStatus, type RunStatus } from '../core/contract/run-status.js';
 import type { NotificationEvent, NotifyInput } from '../core/contract/notifications.js';
 import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
 import { searchAttributes } from '../core/contract/search-attributes.js';
@@ -44,7 +44,11 @@ import {
   notifyWorkflowId,
   executorSessionSignal,
   executorStartedSignal,
+  interruptRunUpdate,
+  pauseRunUpdate,
   releaseSlotSignal,
+  resumeRunUpdate,
+  sendInputUpdate,
   runStateQuery,
   runnerAvailableSignal,
   runnerTaskQueue,
@@ -72,6 +76,12 @@ const ACTIVITY_SUMMARIES_PATCH = 'activity-summaries';
  */
 const PAUSED_TIMEOUT_PATCH = 'timeout-paused-for-approvals';
 const BACKSTOP_MARGIN_SECONDS = 120;
+/**
+ * A stop also tells the runner at once over the runner command path (`stop { graceful }`), so its
+ * processes end within milliseconds; the activity's cancellation, seen at the next heartbeat,
+ * stays the backstop. Histories from before it scheduled no such command.
+ */
+const STOP_COMMAND_PATCH = 'stop-over-command-path';
 const EXECUTE_CEILING = '30 days';
 /** Notifications: an approval asked for and the run's end each start a notify workflow (workflows/notify.ts). */
 const NOTIFICATIONS_PATCH = 'notifications';
@@ -193,7 +203,8 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
   setHandler(runnerAvailableSignal, () => {
     woken = true;
   });
-  setHandler(executorStartedSignal, ({ pid, started_at, attempt, resumed_session }) => {
+  setHandler(executorStartedSignal, ({ pid, started_at, attempt, resumed_session, controls }) => {
+    if (controls) state.live_controls = controls;
     // A restarted executor asks its questions again: the dead one's can no longer be answered.
     if (attempt > 1) for (const approval of state.approvals ?? []) if (approval.status === 'pending') settle(approval, 'withdrawn', 'the executor restarted; it asks again');
     // Its first question may arrive before this signal.
@@ -201,7 +212,8 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
     if (state.status === 'dispatched') {
       state.executor_started_at = started_at;
       transition('running', `executor started (pid ${pid})`);
-    } else if (state.status === 'running' && attempt > 1) {
+    } else if ((state.status === 'running' || state.status === 'paused') && attempt > 1) {
+      // A paused run whose runner died runs again unpaused: the frozen processes went with it.
       transition('running', `executor restarted after its runner came back (attempt ${attempt}${resumed_session ? `, resuming session ${resumed_session}` : ''})`);
     }
   });
@@ -210,10 +222,11 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
   });
   setHandler(approvalRequestedSignal, (request) => {
     // A late question (the run is stopping or over) is not shown: the executor is being ended.
-    if (state.status !== 'dispatched' && state.status !== 'running' && state.status !== 'waiting_for_approval') return;
+    if (state.status !== 'dispatched' && state.status !== 'running' && state.status !== 'waiting_for_approval' && state.status !== 'paused') return;
     const approval: Approval = { ...request, status: 'pending', expires_at: new Date(Date.now() + request.timeout_seconds * 1000).toISOString() };
     (state.approvals ??= []).push(approval);
-    transition('waiting_for_approval', `${request.tool} needs an operator's approval (${request.rule})`);
+    // Asked just as the run was paused: it shows once the run is resumed.
+    if (state.status !== 'paused') transition('waiting_for_approval', `${request.tool} needs an operator's approval (${request.rule})`);
     notify(`approval-${approval.id}`, 'approval_requested', `${request.tool} needs an operator's approval`, approval);
     void expireWhenDue(approval);
   });
@@ -245,12 +258,15 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
   );
   setHandler(
     stopRunUpdate,
-    ({ reason, by }) => {
+    ({ reason, by, graceful }) => {
       stopRequested = true;
       stopBy = by;
-      if (state.status === 'dispatched' || state.status === 'running' || state.status === 'waiting_for_approval') {
-        transition('stopping', reason ?? 'stop requested', by);
+      if (state.status === 'dispatched' || isLiveRunStatus(state.status)) {
+        const now = graceful === false;
+        transition('stopping', `${reason ?? 'stop requested'}${now ? ' (now: no grace period)' : ''}`, by);
         execution?.cancel();
+        // Straight to the runner; the cancellation above reaches it at its next heartbeat.
+        if (patched(STOP_COMMAND_PATCH)) void deliver({ kind: 'stop', graceful: !now, ...(by ? { by } : {}) });
         return { status: 'stopping' as const };
       }
       // Pending: the dispatch loop sees the flag at once and ends the run.
@@ -267,6 +283,77 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
     },
   );
 
+  /** Refuses a live command before anything is written: the run must be live and not stopping, and the executor able. */
+  const requireLive = (what: string, able?: keyof NonNullable<RunState['live_controls']>): void => {
+    const refuse = (type: string, message: string): never => {
+      throw ApplicationFailure.create({ type, message, nonRetryable: true });
+    };
+    if (isFinalRunStatus(state.status)) refuse(RUN_NOT_LIVE, `cannot ${what}: the run has already ended (${state.status})`);
+    if (stopRequested) refuse(RUN_NOT_LIVE, `cannot ${what}: the run is stopping`);
+    if (!isLiveRunStatus(state.status)) refuse(RUN_NOT_LIVE, `cannot ${what}: the run is not running yet (${state.status})`);
+    if (able && state.live_controls && !state.live_controls[able]) refuse(COMMAND_REFUSED, `cannot ${what}: its executor does not support it`);
+  };
+  /** Delivers a live command; the runner's refusal fails the update with its reason. */
+  const command = async (what: string, sent: RunnerCommand): Promise<RunnerCommandReply> => {
+    const reply = await deliver(sent);
+    if (!reply.delivered) throw ApplicationFailure.create({ type: COMMAND_REFUSED, message: `cannot ${what}: ${reply.reason ?? 'the runner did not take it'}`, nonRetryable: true });
+    return reply;
+  };
+  /** A history entry without a status change (input, interrupt): who did what to the live run. */
+  const note = (reason: string, by: string): void => {
+    state.history.push({ status: state.status, at: new Date().toISOString(), reason, by });
+  };
+  setHandler(
+    sendInputUpdate,
+    async ({ text, by }) => {
+      const reply = await command('send input', { kind: 'input', text, by });
+      note(`input from ${by}${reply.queued ? ', held until the current turn ends' : ''} (${text.length} characters)`, by);
+      return { delivered: true, queued: reply.queued === true };
+    },
+    { validator: (_request) => requireLive('send input', 'input') },
+  );
+  setHandler(
+    interruptRunUpdate,
+    async ({ by }) => {
+      await command('interrupt', { kind: 'interrupt', by });
+      note('interrupted; the session waits for input', by);
+      return { status: state.status };
+    },
+    { validator: (_request) => requireLive('interrupt', 'interrupt') },
+  );
+  setHandler(
+    pauseRunUpdate,
+    async ({ by }) => {
+      await command('pause', { kind: 'pause', by });
+      // The executor may have ended meanwhile: the run shows how it ended, not `paused`.
+      if (isLiveRunStatus(state.status) && !stopRequested) transition('paused', 'paused: every process of the run is frozen, its timeout clock stopped', by);
+      return { status: state.status };
+    },
+    {
+      validator: (_request) => {
+        requireLive('pause');
+        if (state.status === 'paused') throw ApplicationFailure.create({ type: COMMAND_REFUSED, message: 'cannot pause: the run is already paused', nonRetryable: true });
+        // Before the pausable backstop clock, the activity's own timeout would fire on a long pause.
+        if (!pausedTimeout) throw ApplicationFailure.create({ type: COMMAND_REFUSED, message: 'cannot pause: the run started before ao could pause runs', nonRetryable: true });
+      },
+    },
+  );
+  setHandler(
+    resumeRunUpdate,
+    async ({ by }) => {
+      await command('resume', { kind: 'resume', by });
+      if (state.status === 'paused') transition(pendingApprovals() ? 'waiting_for_approval' : 'running', 'resumed', by);
+      return { status: state.status };
+    },
+    {
+      validator: (_request) => {
+        requireLive('resume');
+        if (state.status !== 'paused') throw ApplicationFailure.create({ type: COMMAND_REFUSED, message: `cannot resume: the run is not paused (${state.status})`, nonRetryable: true });
+      },
+    },
+  );
+
+  let pausedTimeout = false;
   let resolved: Awaited<ReturnType<ControlActivities['resolveRun']>>;
   try {
     resolved = await control.resolveRun.executeWithOptions(summarized(`resolve agent ${input.agent}: its demands, timeout and script`), [input]);
@@ -278,7 +365,7 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
   state.timeout_seconds = input.timeout_seconds ?? resolved.timeout_seconds ?? DEFAULT_RUN_TIMEOUT_SECONDS;
   if (resolved.request.session_id) state.executor_session_id = resolved.request.session_id;
   upsertSearchAttributes([{ key: searchAttributes.tags, value: resolved.demands.tags }]);
-  const pausedTimeout = patched(PAUSED_TIMEOUT_PATCH);
+  pausedTimeout = patched(PAUSED_TIMEOUT_PATCH);
 
   for (let dispatches = 0; ; dispatches += 1) {
     if (stopRequested) return endStopped('stopped on request');
@@ -396,13 +483,13 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
 
   /**
    * The backstop clock of one execution: the run's timeout plus a margin, paused while an approval
-   * is pending; reaching it cancels the execution (the runner's own clock should have ended it).
+   * is pending or the run is paused; reaching it cancels the execution (the runner's own clock should have ended it).
    */
   async function backstop(scope: CancellationScope, done: () => boolean): Promise<void> {
     let remainingMs = (state.timeout_seconds! + BACKSTOP_MARGIN_SECONDS) * 1000;
     while (!done()) {
       const from = Date.now();
-      const paused = await condition(() => done() || pendingApprovals() > 0, Math.max(1, remainingMs));
+      const paused = await condition(() => done() || standsStill(), Math.max(1, remainingMs));
       if (done()) return;
       remainingMs -= Date.now() - from;
       if (!paused || remainingMs <= 0) {
@@ -410,8 +497,13 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
         scope.cancel();
         return;
       }
-      await condition(() => done() || pendingApprovals() === 0);
+      await condition(() => done() || !standsStill());
     }
+  }
+
+  /** The run's clock stands still while it waits for a person or is paused. */
+  function standsStill(): boolean {
+    return pendingApprovals() > 0 || state.status === 'paused';
   }
 
   /** Why the run should go to another runner, or undefined when the failure is the run's own. */

@@ -31,7 +31,7 @@ export function ownCgroupPath(): string | undefined {
   }
 }
 
-/** One cgroup v2 directory and the few files ao uses: procs, kill, events. */
+/** One cgroup v2 directory and the few files ao uses: procs, kill, freeze, events. */
 export class Cgroup {
   constructor(readonly dir: string) {}
 
@@ -63,6 +63,16 @@ export class Cgroup {
     } catch {
       // Removed already: nothing is left to kill.
     }
+  }
+
+  /** Whether the kernel offers the freezer here (`cgroup.freeze`, Linux 5.2 or later). */
+  canFreeze(): boolean {
+    return fs.existsSync(path.join(this.dir, 'cgroup.freeze'));
+  }
+
+  /** Freezes (or thaws) every process in it and below it at once; a frozen process still takes SIGKILL. */
+  setFrozen(frozen: boolean): void {
+    fs.writeFileSync(path.join(this.dir, 'cgroup.freeze'), frozen ? '1' : '0');
   }
 
   /** `populated 1` in cgroup.events: some process lives in it or below it. */

@@ -35,6 +35,9 @@ export interface RunContainer {
   signal(signal: NodeJS.Signals): void;
   /** Kills every process of the run. */
   kill(): void;
+  /** Freezes every process of the run (a pause); `thaw` lets them go on. */
+  freeze(): void;
+  thaw(): void;
   /** Resolves true once no process of the run is left (false after `timeoutMs`). */
   waitEmpty(timeoutMs?: number): Promise<boolean>;
   /** Lets go of the run (removes its cgroup, stops scanning); after `waitEmpty`. */
@@ -99,6 +102,17 @@ export class CgroupContainer implements RunContainer {
     this.group.kill();
   }
 
+  /** The cgroup freezer where the kernel has it (nothing can slip out between signals), else SIGSTOP to every member. */
+  freeze(): void {
+    if (this.group.canFreeze()) this.group.setFrozen(true);
+    else this.signal('SIGSTOP');
+  }
+
+  thaw(): void {
+    if (this.group.canFreeze()) this.group.setFrozen(false);
+    else this.signal('SIGCONT');
+  }
+
   waitEmpty(timeoutMs = 10_000): Promise<boolean> {
     return this.group.waitEmpty(timeoutMs);
   }
@@ -148,6 +162,15 @@ export class ProcessGroupContainer implements RunContainer {
 
   kill(): void {
     this.signal('SIGKILL');
+  }
+
+  /** SIGSTOP to the group and every descendant found: a process started between two scans may run on (only a cgroup closes that). */
+  freeze(): void {
+    this.signal('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.signal('SIGCONT');
   }
 
   waitEmpty(timeoutMs = 10_000): Promise<boolean> {

@@ -6,11 +6,9 @@ import { UnsupportedCommandError, type ApprovalPolicy, type ExecutorAdapter, typ
 import type { StdinChannel } from '../executors/process.js';
 import { ApprovalDesk, type ApprovalReporter, type Pausable } from './approval-desk.js';
 import type { Emit } from './context.js';
-import type { LiveExecutions } from './live-executions.js';
 import type { SupervisionSpec } from './supervised-process.js';
 
 export interface ConversationSpec {
-  runId: string;
   adapter: ExecutorAdapter;
   invocation: ExecutorInvocation;
   /** Which tool uses wait for a person; unset: the executor's questions are all allowed by ao. */
@@ -18,7 +16,6 @@ export interface ConversationSpec {
   emit: Emit;
   redactor: Redactor;
   reporter: ApprovalReporter;
-  live: LiveExecutions;
 }
 
 /** A conversation with no supervision: ao asks nobody, every permission request is allowed. */
@@ -26,14 +23,15 @@ const ALLOW_ALL: ApprovalPolicy = { requiredTools: [], timeoutSeconds: 1, onTime
 
 /**
  * Wires a conversing run (supervised or not): the executor's stdin stays open, its raw stdout lines go to the
- * adapter's conversation, its permission requests to an approval desk, and the run is held in
- * the runner's live executions so commands from its workflow reach it. `close` lets it go.
+ * adapter's conversation, its permission requests to an approval desk; `handle` takes the commands
+ * from its workflow that the conversation answers (approvals, input, interrupt). `close` lets it go.
  */
 export function openConversation(spec: ConversationSpec): {
   wiring: NonNullable<SupervisionSpec['conversation']>;
   /** The conversation's own reading of stdout lines, when it has one (see `Conversation.parseLine`). */
   parseLine?: (line: string) => ExecutorEvent[];
-  close(reason: string): void;
+  handle: (command: RunnerCommand) => RunnerCommandReply;
+  close: (reason: string) => void;
 } {
   let clock: Pausable | undefined;
   let stdin: StdinChannel | undefined;
@@ -71,10 +69,10 @@ export function openConversation(spec: ConversationSpec): {
       throw error;
     }
   };
-  const unregister = spec.live.register(spec.runId, handle);
   let pendingLine = '';
   return {
     ...(conversation.parseLine ? { parseLine: (line: string) => conversation.parseLine!(line) } : {}),
+    handle,
     wiring: {
       onStdin: (channel) => {
         stdin = channel;
@@ -93,7 +91,6 @@ export function openConversation(spec: ConversationSpec): {
       },
     },
     close: (reason) => {
-      unregister();
       desk.close(reason);
     },
   };

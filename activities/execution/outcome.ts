@@ -1,4 +1,4 @@
-import { CancelledFailure } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import type { ExecutionResult } from '../../core/contract/workflow-io.js';
 import type { WorkspaceSummary } from '../../core/contract/workspace.js';
 import type { SessionEndOutcome } from '../../core/contract/events.js';
@@ -28,7 +28,11 @@ export function executionResult(
 ): ExecutionResult {
   const { outcome } = supervised;
   if (supervised.timedOut) throw runFailure('RUN_TIMEOUT', `run exceeded its timeout of ${timeoutSeconds}s; its processes were ended`);
-  if (outcome.aborted) throw new CancelledFailure('executor stopped; its processes have exited');
+  if (outcome.aborted) {
+    // A stop that came over the runner command path, before the activity's cancellation: not to be retried.
+    if (!Context.current().cancellationSignal.aborted) throw runFailure('STOPPED', 'executor stopped on request; its processes have exited');
+    throw new CancelledFailure('executor stopped; its processes have exited');
+  }
   const output = launch.adapter.interpret(outcome, launch.invocation);
   if (output.status === 'failed') {
     throw runFailure('EXECUTOR_FAILED', output.error ?? 'executor failed', [{ exit_code: outcome.exitCode, stderr_tail: outcome.stderr.slice(-TAIL_CHARS), workspace }]);

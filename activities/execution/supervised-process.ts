@@ -5,7 +5,7 @@ import { runFailure } from '../../core/contract/failures.js';
 import type { Redactor } from '../../core/contract/secrets.js';
 import type { ExecutorUser } from '../containment/executor-user.js';
 import { ContainmentError, type RunContainer } from '../containment/run-container.js';
-import { ProcessStartError, runProcess, type ProcessOutcome, type StdinChannel } from '../executors/process.js';
+import { ProcessStartError, STOP_NOW, runProcess, type ProcessOutcome, type StdinChannel } from '../executors/process.js';
 import { runInPty } from '../executors/pty-process.js';
 import type { ExecuteProgress } from './context.js';
 import type { Launch } from './launch.js';
@@ -49,6 +49,20 @@ export interface SupervisionSpec {
     onRawStdout: (text: string) => void;
     onClock: (clock: RunClock | undefined) => void;
   };
+  /** Once the process runs: what the runner command path does to it (pause, resume, stop, terminal input). */
+  onControls?: (controls: ProcessControls) => void;
+}
+
+/** What the runner can do to a started executor's processes, whatever its type. */
+export interface ProcessControls {
+  /** Freezes every process of the run and stops its clock; false when it already was paused. */
+  pause(): boolean;
+  /** Thaws them and lets the clock go on; false when it was not paused. */
+  resume(): boolean;
+  /** SIGTERM then a kill after the grace, or (graceful false) a kill at once; a paused run is thawed so SIGTERM reaches it. */
+  stop(graceful: boolean): void;
+  /** The executor's terminal, where it runs on one (procedural runs): input is typed there. */
+  terminal?: StdinChannel;
 }
 
 export interface SupervisedOutcome {
@@ -91,6 +105,32 @@ export async function superviseExecutor(spec: SupervisionSpec): Promise<Supervis
       fenceKill = setTimeout(() => spec.container.kill(), FENCE_GRACE_MS);
     }
   }, HEARTBEAT_INTERVAL_MS);
+  let paused = false;
+  let terminal: StdinChannel | undefined;
+  const controls: ProcessControls = {
+    pause: () => {
+      if (paused || abort.signal.aborted) return false;
+      spec.container.freeze();
+      timer?.pause();
+      paused = true;
+      return true;
+    },
+    resume: () => {
+      if (!paused) return false;
+      paused = false;
+      spec.container.thaw();
+      timer?.resume();
+      return true;
+    },
+    stop: (graceful) => {
+      abort.abort(graceful ? undefined : STOP_NOW);
+      // A frozen process keeps SIGTERM pending until it runs again; a kill needs no thaw.
+      if (paused && graceful) controls.resume();
+    },
+    get terminal() {
+      return terminal;
+    },
+  };
   const startedAt = Date.now();
   // A child of the execute activity's span (the tracing interceptor makes it the active one): ends once the process exists.
   const spawnSpan = trace.getTracer(TRACER_NAME).startSpan('executor spawn', {
@@ -109,13 +149,18 @@ export async function superviseExecutor(spec: SupervisionSpec): Promise<Supervis
       killGraceMs: spec.killGraceMs,
       onStdout: spec.onStdout,
       onStderr: spec.onStderr,
-      ...(spec.conversation ? { openStdin: spec.conversation.onStdin, onRawStdout: spec.conversation.onRawStdout } : {}),
+      ...(spec.conversation
+        ? { openStdin: spec.conversation.onStdin, onRawStdout: spec.conversation.onRawStdout }
+        : launch.adapter.terminal === 'pty'
+          ? { openStdin: (channel: StdinChannel) => void (terminal = channel) }
+          : {}),
       onStart: (pid) => {
         spawnSpan.setAttribute('process.pid', pid);
         spawnSpan.end();
         progress.pid = pid;
         heartbeat(progress);
         spec.onStart(pid);
+        spec.onControls?.(controls);
       },
     });
     return { outcome, timedOut, ...(cutOffMs !== undefined ? { cutOffMs } : {}), durationMs: Date.now() - startedAt };

@@ -62,14 +62,22 @@ function promptOf(invocation: ExecutorInvocation): string {
 }
 
 /**
+ * Whether the CLI asks ao about tool uses over stdio (`--permission-prompt-tool stdio`): the one
+ * place that decides it. Today: a supervised run (its profile names tools that need approval).
+ */
+export function asksOverStdio(config: ClaudeCodeConfig): boolean {
+  return approvalPolicyOf(config) !== undefined;
+}
+
+/**
  * The `claude` argv for one invocation: non-interactive, structured output, never a shell string.
- * A supervised run (its profile names tools that need approval) takes its prompt on stdin in
- * stream-json and asks ao about tool uses over stdio (`--permission-prompt-tool stdio`), in the
+ * Every run is a conversation: the prompt goes in on stdin as a stream-json user line, so input
+ * and interrupts can follow. A supervised run also asks ao about tool uses over stdio, in the
  * CLI's `default` permission mode unless the profile chooses another.
  */
 export function claudeArgs(invocation: ExecutorInvocation<ClaudeCodeConfig>, command: string[], isRoot: boolean): string[] {
   const config = invocation.executor_config;
-  const supervised = approvalPolicyOf(config) !== undefined;
+  const supervised = asksOverStdio(config);
   const permissionMode = config.permission_mode ?? (supervised ? 'default' : 'acceptEdits');
   if (isRoot && permissionMode === 'bypassPermissions') {
     throw new ExecutorConfigError(
@@ -80,10 +88,11 @@ export function claudeArgs(invocation: ExecutorInvocation<ClaudeCodeConfig>, com
   const allowed = config.allowed_tools ?? [];
   const disallowed = config.disallowed_tools ?? [];
   const sources = config.setting_sources;
-  const prompt = promptOf(invocation);
+  promptOf(invocation);
   return [
     ...command,
-    ...(supervised ? ['-p', '--input-format', 'stream-json', '--permission-prompt-tool', 'stdio'] : ['-p', prompt]),
+    '-p', '--input-format', 'stream-json',
+    ...(supervised ? ['--permission-prompt-tool', 'stdio'] : []),
     '--output-format', 'stream-json',
     '--verbose',
     '--permission-mode', permissionMode,
@@ -188,14 +197,17 @@ export function claudeOutput(outcome: ProcessOutcome, invocation: ExecutorInvoca
   return { status: 'completed', result_data: data, ...(sessionId ? { session_id: sessionId } : {}) };
 }
 
-/** Drives the real `claude` CLI in `-p` mode with `--output-format stream-json`; supervised runs also over its control protocol. */
+/**
+ * Drives the real `claude` CLI in `-p` mode over stream-json in and out: every run a conversation
+ * (input folded into the current turn, interrupts), supervised runs also answering its permission requests.
+ */
 export const claudeCodeAdapter: ExecutorAdapter<ClaudeCodeConfig> = {
-  capabilities: { resume: true, structured_events: true, cost: true, approvals: true, input: false, steer: false, interrupt: false },
+  capabilities: { resume: true, structured_events: true, cost: true, approvals: true, input: true, steer: true, interrupt: true },
   defaultCommand: () => ['claude'],
   plan: (invocation, command) => {
     const argv = claudeArgs(invocation, command, process.getuid?.() === 0);
     const supervision = approvalPolicyOf(invocation.executor_config);
-    return supervision ? { argv, stdin: claudeUserMessage(promptOf(invocation)), supervision } : { argv, stdin: '' };
+    return { argv, stdin: claudeUserMessage(promptOf(invocation)), conversation: true, ...(supervision ? { supervision } : {}) };
   },
   converse: claudeConversation,
   parseLine: eventsFromLine(claudeEvents),

@@ -42,7 +42,8 @@ const tail = (text: string, lines = 10): string => text.trim().split('\n').slice
  * anything else is reported as `{ return_code, stdout, stderr }`.
  */
 export const proceduralAdapter: ExecutorAdapter = {
-  capabilities: { resume: false, structured_events: false, cost: false, approvals: false, input: false, steer: false, interrupt: false },
+  // Input is typed on its terminal at once (no turns, so nothing to steer or interrupt: a stop ends it).
+  capabilities: { resume: false, structured_events: false, cost: false, approvals: false, input: true, steer: true, interrupt: false },
   terminal: 'pty',
   defaultCommand: () => undefined,
   plan: (invocation, command) => ({ argv: [...command, ...parametersToArgv(invocation.parameters)], stdin: '' }),

@@ -13,8 +13,8 @@ export interface ProcessSpec {
   env?: NodeJS.ProcessEnv;
   stdin?: string;
   /**
-   * Set, stdin stays open after `stdin` is written (a supervised run's control protocol): the
-   * callback gets the way to write more and to close it.
+   * Set, stdin stays open after `stdin` is written (a conversation's protocol): the callback gets
+   * the way to write more and to close it. On a terminal (`runInPty`) it is the terminal's input.
    */
   openStdin?: (stdin: StdinChannel) => void;
   /** The executor's stdout before redaction, for a driver that must answer with what it received; never shown. */
@@ -132,6 +132,9 @@ export function assertExecutable(executable: string, env: NodeJS.ProcessEnv, cwd
   throw new ProcessStartError(executable, 'ENOENT', `cannot start ${executable}: spawn ${executable} ENOENT`);
 }
 
+/** The abort reason of a stop that skips the grace period (`stop { graceful: false }`): a kill at once. */
+export const STOP_NOW = 'ao-stop-now';
+
 export interface GroupStopper {
   /** Whether the abort signal ended (or began ending) the run's processes. */
   aborted(): boolean;
@@ -141,7 +144,8 @@ export interface GroupStopper {
 
 /**
  * Ends a started run's processes when `signal` aborts: SIGTERM to all of them, then a kill after
- * `graceMs`. Both `runProcess` and `runInPty` stop their processes this way.
+ * `graceMs`, or a kill at once when the abort's reason is `STOP_NOW`. Both `runProcess` and
+ * `runInPty` stop their processes this way.
  */
 export function stopOnAbort(container: RunContainer, signal: AbortSignal | undefined, graceMs = 5_000): GroupStopper {
   let aborted = false;
@@ -149,6 +153,7 @@ export function stopOnAbort(container: RunContainer, signal: AbortSignal | undef
   const onAbort = (): void => {
     if (aborted) return;
     aborted = true;
+    if (signal?.reason === STOP_NOW) return container.kill();
     container.signal('SIGTERM');
     killTimer = setTimeout(() => container.kill(), graceMs);
   };

@@ -25,7 +25,7 @@ const signalName = (signal: number | undefined): NodeJS.Signals | null =>
  * Runs a process on a pseudo-terminal, so it prints as it would for a person (line by line,
  * colours), while its stderr is read apart. The process leads its own session and is held at a
  * gate until its container has taken it in, so a stop ends everything it starts, as with
- * `runProcess`. Stdin gets end-of-file at once.
+ * `runProcess`. Stdin gets end-of-file at once; `openStdin` may type more on the terminal later.
  */
 export async function runInPty(spec: ProcessSpec): Promise<ProcessOutcome> {
   const [executable] = spec.argv;
@@ -78,6 +78,8 @@ export async function runInPty(spec: ProcessSpec): Promise<ProcessOutcome> {
       }
       terminal.onData((chunk) => stdout.push(chunk));
       terminal.write('\x04');
+      // Operator input (`POST /runs/:id/input`) is typed on the terminal, after that first end-of-file.
+      spec.openStdin?.({ write: (text) => terminal.write(text), end: () => terminal.write('\x04') });
       terminal.onExit(({ exitCode, signal }) => {
         void Promise.all([endContainer(stopper, container), stderrStream.drain()]).then(() => {
           stdout.end();

@@ -3,6 +3,7 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { Approval, DecideApprovalRequest } from '../../core/contract/approvals.js';
 import { RunId, SessionId } from '../../core/contract/names.js';
+import { LiveCommandResponse, SendInputRequest, SendInputResponse } from '../../core/contract/runner-commands.js';
 import {
   CreateRunRequest,
   CreateRunResponse,
@@ -28,6 +29,13 @@ const ApprovalParams = z.object({ id: RunId, approval_id: z.string().min(1).max(
 const SessionsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(200) }).strict();
 
 const runNotFound = { description: 'no such run', schema: ErrorBody };
+
+/** The live commands without a body: each a workflow update answered once the runner acted. */
+const LIVE_COMMANDS = [
+  ['interrupt', 'Interrupt the agent’s current turn', 'Ends the current turn and keeps the run and its session, which then waits for input (`POST /runs/:id/input`). 409 with the reason where the executor cannot (procedural runs have no turns).'],
+  ['pause', 'Pause a run', 'Freezes every process of the run (its cgroup’s freezer, else SIGSTOP to its process group and the descendants found); the run shows `paused` and its timeout clock stands still.'],
+  ['resume', 'Resume a paused run', 'Thaws the run’s processes; its timeout clock goes on from where it stopped.'],
+] as const;
 
 export function runsRouter(runs: RunsService, audit: AuditLog, registry: OpenAPIRegistry): Router {
   const routes = new ApiRoutes(registry);
@@ -73,7 +81,8 @@ export function runsRouter(runs: RunsService, audit: AuditLog, registry: OpenAPI
     {
       summary: 'Stop a run',
       access: 'operator',
-      description: 'A pending run stops at once; a running one is `stopping` until its processes are gone. With `?wait=true` answers once it has ended.',
+      description:
+        'A pending run stops at once; a running (or paused) one is `stopping` until its processes are gone: SIGTERM, then a kill after the runner’s grace period; `graceful: false` kills them at once. The runner hears of it over the runner command path within milliseconds. With `?wait=true` answers once it has ended.',
       params: RunParams,
       query: WaitQuery,
       body: StopRunRequest.optional(),
@@ -85,12 +94,58 @@ export function runsRouter(runs: RunsService, audit: AuditLog, registry: OpenAPI
       },
     },
     async ({ params, query, body, principal }) => {
-      const accepted = await runs.stop(params.id, principal.name, body?.reason);
-      audit.record(principal, 'run.stop', params.id, body?.reason ? { reason: body.reason } : undefined);
+      const accepted = await runs.stop(params.id, principal.name, body?.reason, body?.graceful);
+      const detail = { ...(body?.reason ? { reason: body.reason } : {}), ...(body?.graceful === false ? { graceful: false } : {}) };
+      audit.record(principal, 'run.stop', params.id, Object.keys(detail).length ? detail : undefined);
       if (query.wait === 'true') return { status: 200, body: await runs.waitForEnd(params.id) };
       return { status: 202, body: { id: params.id, ...accepted } };
     },
   );
+
+  routes.post(
+    '/runs/:id/input',
+    {
+      summary: 'Send a message into a running run',
+      access: 'operator',
+      description:
+        'A user message for the running agent session (Claude Code: folded into the current turn; Codex: `turn/steer` mid-turn; Gemini: held until the turn ends, answered 202) or a line typed on a procedural run’s terminal. Recorded as an `input_sent` event and a history entry with who sent it.',
+      params: RunParams,
+      body: SendInputRequest,
+      responses: {
+        200: { description: 'the executor took it: `{ delivered: true }`', schema: SendInputResponse },
+        202: { description: 'held until the executor’s current turn ends: `{ queued: true }`', schema: SendInputResponse },
+        404: runNotFound,
+        409: { description: 'the run has ended, is not running yet, is stopping, or its executor takes no input', schema: ErrorBody },
+      },
+    },
+    async ({ params, body, principal }) => {
+      const reply = await runs.sendInput(params.id, body.text, principal.name);
+      audit.record(principal, 'run.input', params.id, { characters: body.text.length, ...(reply.queued ? { queued: true } : {}) });
+      return { status: reply.queued ? 202 : 200, body: reply };
+    },
+  );
+
+  for (const [kind, summary, description] of LIVE_COMMANDS) {
+    routes.post(
+      `/runs/:id/${kind}`,
+      {
+        summary,
+        access: 'operator',
+        description,
+        params: RunParams,
+        responses: {
+          200: { description: 'the runner acted on it; the run’s status now', schema: LiveCommandResponse },
+          404: runNotFound,
+          409: { description: 'refused, with the reason: the run has ended, is not running, or its executor cannot', schema: ErrorBody },
+        },
+      },
+      async ({ params, principal }) => {
+        const { status } = await runs.control(params.id, kind, principal.name);
+        audit.record(principal, `run.${kind}`, params.id);
+        return { body: { id: params.id, status } };
+      },
+    );
+  }
 
   routes.post(
     '/runs/:id/approvals/:approval_id',

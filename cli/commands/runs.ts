@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { CreateRunResponse, RunList, RunView, StopRunResponse, type CreateRunRequest } from '../../core/contract/http.js';
 import { Approval, type DecideApprovalRequest } from '../../core/contract/approvals.js';
 import { RUN_STATUSES } from '../../core/contract/run-status.js';
+import { LiveCommandResponse, SendInputResponse } from '../../core/contract/runner-commands.js';
 import { collect, contextOf, positiveInt } from '../context.js';
 import { RUN_OUTCOME_EXIT } from '../exit-codes.js';
 import { shortTime, type Output } from '../output.js';
@@ -132,10 +133,11 @@ export function registerRunCommands(program: Command): void {
     .description('stop a run')
     .argument('<run>', 'the run id')
     .option('--reason <text>', 'why (kept in its history)')
+    .option('--now', 'kill its processes at once, without the SIGTERM grace period')
     .option('--wait', 'wait until it has ended, and show it')
-    .action(async (runId: string, options: { reason?: string; wait?: boolean }, command: Command) => {
+    .action(async (runId: string, options: { reason?: string; now?: boolean; wait?: boolean }, command: Command) => {
       const { out, client } = contextOf(command);
-      const body = options.reason ? { reason: options.reason } : {};
+      const body = { ...(options.reason ? { reason: options.reason } : {}), ...(options.now ? { graceful: false } : {}) };
       if (options.wait) {
         const run = await client.post(`/runs/${encode(runId)}/stop`, { query: { wait: 'true' }, body, schema: RunView });
         if (out.json) out.data(run);
@@ -146,6 +148,35 @@ export function registerRunCommands(program: Command): void {
       if (out.json) out.data(accepted);
       else out.text(`run ${accepted.id} ${accepted.status}`);
     });
+
+  program
+    .command('input')
+    .description('send a message into a running run (an agent session, or a procedural run’s terminal)')
+    .argument('<run>', 'the run id')
+    .argument('<text>', 'the message')
+    .action(async (runId: string, text: string, _options: unknown, command: Command) => {
+      const { out, client } = contextOf(command);
+      const reply = await client.post(`/runs/${encode(runId)}/input`, { body: { text }, schema: SendInputResponse });
+      if (out.json) out.data(reply);
+      else out.text(`run ${runId}: input ${reply.queued ? 'held until the current turn ends' : 'delivered'}`);
+    });
+
+  for (const [kind, description] of [
+    ['interrupt', 'end the agent’s current turn; the run and its session wait for input'],
+    ['pause', 'freeze every process of a running run; its timeout clock stops'],
+    ['resume', 'let a paused run go on'],
+  ] as const) {
+    program
+      .command(kind)
+      .description(description)
+      .argument('<run>', 'the run id')
+      .action(async (runId: string, _options: unknown, command: Command) => {
+        const { out, client } = contextOf(command);
+        const reply = await client.post(`/runs/${encode(runId)}/${kind}`, { schema: LiveCommandResponse });
+        if (out.json) out.data(reply);
+        else out.text(`run ${reply.id} ${reply.status}`);
+      });
+  }
 
   for (const decision of ['allow', 'deny'] as const) {
     program

@@ -92,6 +92,14 @@ export class RunStopRefusedError extends Error {
   }
 }
 
+/** A live command (input, interrupt, pause, resume) the run refuses: ended, not running yet, or its executor cannot; `type` says which. */
+export class RunCommandRefusedError extends Error {
+  constructor(readonly runId: string, message: string, readonly type: string) {
+    super(message);
+    this.name = 'RunCommandRefusedError';
+  }
+}
+
 /** A decision the run refuses: no such approval (`APPROVAL_NOT_FOUND`), or it is not pending or has expired. `type` says which. */
 export class ApprovalRefusedError extends Error {
   constructor(readonly runId: string, readonly approvalId: string, message: string, readonly type: string) {

@@ -16,6 +16,8 @@ export const EVENT_KINDS = [
   'tool_result',
   'approval_requested',
   'approval_resolved',
+  /** An operator's message into the running session (`POST /runs/:id/input`): `text`, `by`, `queued`. */
+  'input_sent',
   'usage_tick',
   'hook_run',
   'alert',

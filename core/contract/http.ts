@@ -52,7 +52,14 @@ export const ListRunsQuery = z
 export type ListRunsQuery = z.infer<typeof ListRunsQuery>;
 
 /** `POST /runs/:id/stop` body. */
-export const StopRunRequest = z.object({ reason: z.string().max(500).optional() }).strict().meta({ id: 'StopRunRequest' });
+export const StopRunRequest = z
+  .object({
+    reason: z.string().max(500).optional(),
+    /** false: every process of the run is killed at once, without the SIGTERM grace period. */
+    graceful: z.boolean().optional(),
+  })
+  .strict()
+  .meta({ id: 'StopRunRequest' });
 
 /** `POST /runs/:id/stop` → 202. */
 export const StopRunResponse = z.object({ id: z.string(), status: z.enum(['stopping', 'stopped']) }).meta({ id: 'StopRunResponse' });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * Every status a run can be in. One closed set, shared by workflows, API and dashboard.
  *
- * pending → dispatched → running ⇄ waiting_for_approval → completed | failed | stopped,
+ * pending → dispatched → running ⇄ waiting_for_approval | paused → completed | failed | stopped,
  * with `stopping` between a stop request and the executor's exit.
  */
 export const RUN_STATUSES = [
@@ -15,6 +15,8 @@ export const RUN_STATUSES = [
   'running',
   /** The executor asked for an operator's decision. */
   'waiting_for_approval',
+  /** An operator froze every process of the run; its timeout clock stands still until it is resumed. */
+  'paused',
   /** A stop was accepted; the executor's processes are being ended. */
   'stopping',
   /** The executor finished successfully. */
@@ -39,8 +41,16 @@ export function isFinalRunStatus(status: RunStatus): status is FinalRunStatus {
  * Statuses in which a run waits for a person: the dashboard lists these runs first and counts
  * them in its header. (A status that holds a run for someone, such as a pause, belongs here too.)
  */
-export const PERSON_WAITING_STATUSES = ['waiting_for_approval'] as const satisfies readonly RunStatus[];
+export const PERSON_WAITING_STATUSES = ['waiting_for_approval', 'paused'] as const satisfies readonly RunStatus[];
 
 export function isWaitingForPerson(status: RunStatus | undefined): boolean {
   return status !== undefined && (PERSON_WAITING_STATUSES as readonly RunStatus[]).includes(status);
+}
+
+/** The statuses in which the run's executor is live on its runner: commands (input, pause, stop) can reach it. */
+export const LIVE_RUN_STATUSES = ['running', 'waiting_for_approval', 'paused'] as const satisfies readonly RunStatus[];
+export type LiveRunStatus = (typeof LIVE_RUN_STATUSES)[number];
+
+export function isLiveRunStatus(status: RunStatus): status is LiveRunStatus {
+  return (LIVE_RUN_STATUSES as readonly RunStatus[]).includes(status);
 }

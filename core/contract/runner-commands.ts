@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ApprovalDecision } from './approvals.js';
+import { RunStatus } from './run-status.js';
 
 /**
  * What the run workflow tells the live execution on its runner (the runner command path): one
@@ -36,3 +37,27 @@ export interface RunnerCommandReply {
   /** Input the executor takes only between turns: held until the current one ends. */
   queued?: boolean;
 }
+
+/** What a live execution can take (its executor's capabilities, as `GET /runs/:id` shows them). */
+export const LiveControls = z.object({
+  input: z.boolean(),
+  /** Input sent mid-turn reaches the current turn; false: held until it ends (`202 { queued: true }`). */
+  steer: z.boolean(),
+  interrupt: z.boolean(),
+});
+export type LiveControls = z.infer<typeof LiveControls>;
+
+/** Failure types of a refused live command (the API answers 409 with the reason). */
+export const RUN_NOT_LIVE = 'RUN_NOT_LIVE';
+export const COMMAND_REFUSED = 'COMMAND_REFUSED';
+
+/** `POST /runs/:id/input`: a message for the running session (or a procedural run's terminal). */
+export const SendInputRequest = z.object({ text: z.string().min(1).max(100_000) }).strict().meta({ id: 'SendInputRequest' });
+export type SendInputRequest = z.infer<typeof SendInputRequest>;
+
+/** `POST /runs/:id/input` → 200 `{ delivered: true }` or 202 `{ queued: true }` (held until the turn ends). */
+export const SendInputResponse = z.object({ delivered: z.boolean(), queued: z.boolean() }).meta({ id: 'SendInputResponse' });
+export type SendInputResponse = z.infer<typeof SendInputResponse>;
+
+/** `POST /runs/:id/interrupt|pause|resume` → 200: the run's status after the command. */
+export const LiveCommandResponse = z.object({ id: z.string(), status: RunStatus }).meta({ id: 'LiveCommandResponse' });

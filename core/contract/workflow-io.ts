@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Approval } from './approvals.js';
+import { LiveControls } from './runner-commands.js';
 import { Demands } from './demands.js';
 import { ScriptRef } from './config-files.js';
 import { Name } from './names.js';
@@ -82,6 +83,8 @@ export const RunState = z.object({
   history: z.array(StatusChange),
   /** Supervised runs: every approval the executor asked for, pending ones included, in order. */
   approvals: z.array(Approval).optional(),
+  /** What the running executor can take over the runner command path (its capabilities), once it started. */
+  live_controls: LiveControls.optional(),
   created_at: z.string(),
 });
 export type RunState = z.infer<typeof RunState>;

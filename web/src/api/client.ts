@@ -14,6 +14,8 @@ import {
   Script,
   ScriptList,
   StopRunResponse,
+  LiveCommandResponse,
+  SendInputResponse,
   TokenList,
   CreatedToken,
   DeliveryList,
@@ -141,8 +143,17 @@ export class ApiClient {
     return this.request('POST', '/runs', { body, schema: CreateRunResponse });
   }
 
-  stopRun(id: string, reason?: string) {
-    return this.request('POST', `/runs/${encode(id)}/stop`, { body: reason ? { reason } : {}, schema: StopRunResponse });
+  /** `graceful: false`: kill the run's processes at once, without the grace period. */
+  stopRun(id: string, reason?: string, graceful = true) {
+    return this.request('POST', `/runs/${encode(id)}/stop`, { body: { ...(reason ? { reason } : {}), ...(graceful ? {} : { graceful: false }) }, schema: StopRunResponse });
+  }
+
+  sendInput(id: string, text: string) {
+    return this.request('POST', `/runs/${encode(id)}/input`, { body: { text }, schema: SendInputResponse });
+  }
+
+  controlRun(id: string, kind: 'interrupt' | 'pause' | 'resume') {
+    return this.request('POST', `/runs/${encode(id)}/${kind}`, { schema: LiveCommandResponse });
   }
 
   decideApproval(id: string, approvalId: string, body: DecideApprovalRequest) {

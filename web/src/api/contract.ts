@@ -28,6 +28,7 @@ import { EXECUTOR_TYPES } from '../../../core/contract/executor-profile';
 import { RUNNER_STATUSES, RunnerView } from '../../../core/contract/fleet';
 import { FleetOverview } from '../../../core/contract/fleet-overview';
 import { DeliveryList, NotificationList, NotificationView, type CreateNotificationRequest, type UpdateNotificationRequest } from '../../../core/contract/notifications';
+import { LiveCommandResponse, SendInputResponse } from '../../../core/contract/runner-commands';
 import { CreatedToken, TokenList, USER_ROLES, RUNNER_ROLE, type CreateTokenRequest } from '../../../core/contract/identity';
 
 /**
@@ -59,6 +60,8 @@ export {
   ScriptListing,
   ScriptSummary,
   StopRunResponse,
+  LiveCommandResponse,
+  SendInputResponse,
   CreatedToken,
   DeliveryList,
   NotificationList,

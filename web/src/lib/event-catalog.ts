@@ -62,6 +62,12 @@ export const EVENT_CATALOG: { [K in EventKind]: EventPresentation } = {
   },
   approval_requested: { label: 'approval requested', tone: fixed('warn'), summary: (data) => clip(text(data.reason ?? data.tool ?? data)), inTimeline: true },
   approval_resolved: { label: 'approval', tone: fixed('info'), summary: (data) => clip(text(data.decision ?? data)), inTimeline: true },
+  input_sent: {
+    label: 'input',
+    tone: fixed('info'),
+    summary: (data) => `${data.by ? `${text(data.by)}: ` : ''}${clip(text(data.text))}${data.queued === true ? ' (queued until the turn ends)' : ''}`,
+    inTimeline: true,
+  },
   usage_tick: {
     label: 'usage',
     tone: fixed('muted'),

@@ -1,8 +1,8 @@
-import { FINAL_RUN_STATUSES, RUN_STATUSES, isFinalRunStatus, type RunStatus } from '../../../core/contract/run-status';
+import { FINAL_RUN_STATUSES, RUN_STATUSES, isFinalRunStatus, isLiveRunStatus, type RunStatus } from '../../../core/contract/run-status';
 import type { RunnerStatus } from '../api/contract';
 import type { Tone } from './event-catalog';
 
-export { FINAL_RUN_STATUSES, RUN_STATUSES, isFinalRunStatus };
+export { FINAL_RUN_STATUSES, RUN_STATUSES, isFinalRunStatus, isLiveRunStatus };
 
 /** The colour of each run status; total over the closed set, so a new status must be placed here. */
 export const RUN_STATUS_TONE: Record<RunStatus, Tone> = {
@@ -10,6 +10,7 @@ export const RUN_STATUS_TONE: Record<RunStatus, Tone> = {
   dispatched: 'info',
   running: 'info',
   waiting_for_approval: 'warn',
+  paused: 'warn',
   stopping: 'warn',
   completed: 'good',
   failed: 'bad',

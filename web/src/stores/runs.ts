@@ -31,6 +31,6 @@ export const useRunsStore = defineStore('runs', () => {
     filter,
     load,
     start: (body: CreateRunBody) => api.createRun(body),
-    stop: (id: string) => api.stopRun(id, 'stopped from the dashboard'),
+    stop: (id: string, graceful = true) => api.stopRun(id, 'stopped from the dashboard', graceful),
   };
 });
