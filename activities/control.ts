@@ -112,6 +112,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
             ...(scriptRef ? { script: scriptRef } : {}),
             ...(agent.command ? { command: agent.command } : {}),
             ...(input.base_ref ? { base_ref: input.base_ref } : {}),
+            ...(input.policy ? { policy: input.policy } : {}),
             ...(resumed?.executor_session_id ? { session_id: resumed.executor_session_id } : {}),
             created_at: input.created_at,
           },

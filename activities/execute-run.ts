@@ -112,7 +112,8 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
     reused: workspace.reused === true,
     ...(workspace.branch ? { branch: workspace.branch } : {}),
   });
-  if (!attempt.previous) await runPreRunHooks(deps, request, workspace, emit);
+  const report = workflowReporter(deps, request.run_id);
+  if (!attempt.previous) await runPreRunHooks(deps, request, workspace, emit, report);
   const launch = await planLaunch(deps, request, workspace, attempt);
   // A crashed attempt's executor may still run: end it before this attempt starts its own.
   if (attempt.number > 1) await deps.containment.endPreviousAttempt(request.run_id, attempt.previous ?? {});
@@ -120,7 +121,6 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   // The executor's own environment additions are secrets too, besides the runner's.
   const redactor = deps.redactor.with(secretValues(launch.env));
   const timeoutSeconds = runTimeoutSeconds(request.timeout_seconds, deps.profile.config.timeout_seconds);
-  const report = workflowReporter(deps, request.run_id);
   const progress: ExecuteProgress = { ...(launch.sessionId ? { session_id: launch.sessionId } : {}), ...(container.cgroup ? { cgroup: container.cgroup } : {}) };
   const conversation = launch.conversation || launch.supervision
     ? openConversation({ runId: request.run_id, adapter: launch.adapter, invocation: launch.invocation, policy: launch.supervision, emit, redactor, reporter: report, live: deps.live })

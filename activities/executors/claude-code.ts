@@ -5,6 +5,7 @@ import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/exe
 import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines } from './cli-support.js';
 import { approvalPolicyOf } from './approval-policy.js';
 import { claudeConversation, claudeUserMessage } from './claude-control.js';
+import { claudePolicySettings } from './policy-settings.js';
 import type { ExecutorAdapter, ExecutorEvent } from './contract.js';
 import type { ProcessOutcome } from './process.js';
 
@@ -59,11 +60,14 @@ function promptOf(invocation: ExecutorInvocation): string {
  * The `claude` argv for one invocation: non-interactive, structured output, never a shell string.
  * A supervised run (its profile names tools that need approval) takes its prompt on stdin in
  * stream-json and asks ao about tool uses over stdio (`--permission-prompt-tool stdio`), in the
- * CLI's `default` permission mode unless the profile chooses another.
+ * CLI's `default` permission mode unless the profile chooses another. A run with a policy is
+ * supervised (ao judges every question), and the policy is also given to the CLI as disallowed
+ * tools and permission rules (`--settings`), which it applies even where it does not ask.
  */
 export function claudeArgs(invocation: ExecutorInvocation<ClaudeCodeConfig>, command: string[], isRoot: boolean): string[] {
   const config = invocation.executor_config;
-  const supervised = approvalPolicyOf(config) !== undefined;
+  const supervised = approvalPolicyOf(config, invocation.policy) !== undefined;
+  const fromPolicy = invocation.policy ? claudePolicySettings(invocation.policy) : undefined;
   const permissionMode = config.permission_mode ?? (supervised ? 'default' : 'acceptEdits');
   if (isRoot && permissionMode === 'bypassPermissions') {
     throw new ExecutorConfigError(
@@ -72,7 +76,7 @@ export function claudeArgs(invocation: ExecutorInvocation<ClaudeCodeConfig>, com
   }
   const model = chooseModel(config.model, invocation.parameters);
   const allowed = config.allowed_tools ?? [];
-  const disallowed = config.disallowed_tools ?? [];
+  const disallowed = [...new Set([...(config.disallowed_tools ?? []), ...(fromPolicy?.disallowedTools ?? [])])];
   const sources = config.setting_sources;
   const prompt = promptOf(invocation);
   return [
@@ -85,6 +89,7 @@ export function claudeArgs(invocation: ExecutorInvocation<ClaudeCodeConfig>, com
     ...(allowed.length ? ['--allowedTools', allowed.join(',')] : []),
     ...(disallowed.length ? ['--disallowedTools', disallowed.join(',')] : []),
     ...(sources !== undefined ? ['--setting-sources', sources.join(',')] : []),
+    ...(fromPolicy ? ['--settings', JSON.stringify(fromPolicy.settings)] : []),
     ...(appendedPrompt(invocation) ? ['--append-system-prompt', appendedPrompt(invocation)!] : []),
     ...(config.max_turns !== undefined ? ['--max-turns', String(config.max_turns)] : []),
     ...(config.mcp_servers ? ['--mcp-config', JSON.stringify({ mcpServers: config.mcp_servers })] : []),
@@ -163,7 +168,7 @@ export const claudeCodeAdapter: ExecutorAdapter<ClaudeCodeConfig> = {
   defaultCommand: () => ['claude'],
   plan: (invocation, command) => {
     const argv = claudeArgs(invocation, command, process.getuid?.() === 0);
-    const supervision = approvalPolicyOf(invocation.executor_config);
+    const supervision = approvalPolicyOf(invocation.executor_config, invocation.policy);
     return supervision ? { argv, stdin: claudeUserMessage(promptOf(invocation)), supervision } : { argv, stdin: '' };
   },
   converse: claudeConversation,

@@ -16,6 +16,7 @@ export const EVENT_KINDS = [
   'tool_result',
   'approval_requested',
   'approval_resolved',
+  'policy_denied',
   'usage_tick',
   'hook_run',
   'alert',

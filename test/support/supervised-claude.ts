@@ -22,12 +22,14 @@ export async function startSupervisedClaude<K extends string>(
   stack: TestStack,
   turns: anthropic.Turn[],
   configs: Record<K, Record<string, unknown>>,
+  /** Profile keys beside `config` (`policy`, `lifecycle`), by name. */
+  profileExtras: Partial<Record<K, Record<string, unknown>>> = {},
 ): Promise<{ endpoint: anthropic.ScriptedAnthropic; runners: Record<K, { tag: string; projectDir: string }> }> {
   const endpoint = await anthropic.startScriptedAnthropic(turns);
   const profiles = await fs.mkdtemp(path.join(stack.root, 'profiles-'));
   const runners = {} as Record<K, { tag: string; projectDir: string }>;
   for (const [name, config] of Object.entries(configs) as Array<[K, Record<string, unknown>]>) {
-    await fs.writeFile(path.join(profiles, `supervised-${name}.json`), JSON.stringify({ type: 'claude-code', command: [path.join(repoRoot, 'node_modules', '.bin', 'claude')], config }));
+    await fs.writeFile(path.join(profiles, `supervised-${name}.json`), JSON.stringify({ ...profileExtras[name], type: 'claude-code', command: [path.join(repoRoot, 'node_modules', '.bin', 'claude')], config }));
     const tag = uniqueTag(`supervised-${name}`);
     const runner = await stack.startRunner({
       profile: `supervised-${name}`,

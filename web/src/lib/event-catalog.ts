@@ -62,6 +62,7 @@ export const EVENT_CATALOG: { [K in EventKind]: EventPresentation } = {
   },
   approval_requested: { label: 'approval requested', tone: fixed('warn'), summary: (data) => clip(text(data.reason ?? data.tool ?? data)), inTimeline: true },
   approval_resolved: { label: 'approval', tone: fixed('info'), summary: (data) => clip(text(data.decision ?? data)), inTimeline: true },
+  policy_denied: { label: 'policy denied', tone: fixed('warn'), summary: (data) => clip(`${text(data.tool)}: ${text(data.rule)}`), inTimeline: true },
   usage_tick: {
     label: 'usage',
     tone: fixed('muted'),
