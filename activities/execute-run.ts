@@ -115,6 +115,8 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   const report = workflowReporter(deps, request.run_id);
   if (!attempt.previous) await runPreRunHooks(deps, request, workspace, emit, report);
   const launch = await planLaunch(deps, request, workspace, attempt);
+  // The policy the run is held to: the profile's and the request's merged (GET /runs/:id shows the request's alone).
+  if (launch.invocation.policy) emit('state_changed', { phase: 'policy', policy: launch.invocation.policy });
   // A crashed attempt's executor may still run: end it before this attempt starts its own.
   if (attempt.number > 1) await deps.containment.endPreviousAttempt(request.run_id, attempt.previous ?? {});
   const container = await deps.containment.forRun(request.run_id);

@@ -162,6 +162,8 @@ describe('a Claude Code run under its profile’s policy', () => {
     expect(run.policy, 'GET /runs/:id shows the request’s policy').toEqual({ shell_deny: ['touch'] });
     expect(await exists(path.join(runners.guarded.projectDir, 'tightened.txt'))).toBe(false);
     expect(toolResults('toolu_tight')).toContain('shell_deny: touch');
+    const merged = ofKind(await eventsOf(tightened), 'state_changed').find((data) => data.phase === 'policy');
+    expect(merged?.policy, 'the runner reports the merged policy').toMatchObject({ shell_deny: ['mkdir', 'touch'], shell_allow: [['touch']] });
 
     turns.push({ tools: [{ tool: 'Bash', input: { command: "bash -c 'mkdir loosened-dir'" }, id: 'toolu_loose' }] }, anthropic.reply('Still refused.'));
     const loosening = await claudeRun('guarded', 'make a folder', { policy: { shell_allow: ['bash', 'mkdir'], network: 'open' } });

@@ -56,6 +56,12 @@ describe('a shell_deny pattern', () => {
     "python3 -c \"import os; os.system('git push')\"",
     'node -e "require(\'child_process\').execSync(\'git push\')"',
     'echo ok\ngit push',
+    'cat <<EOF\n$(git push)\nEOF',
+    'cat <<EOF\n`git push`\nEOF',
+    "awk 'BEGIN { system(\"git push\") }'",
+    'echo "${x:-$(git push)}"',
+    'command git push',
+    'exec git push',
     'rm -rf /',
     'busybox rm -rf x',
   ])('denies %j', (command) => {
@@ -76,6 +82,10 @@ describe('a shell_deny pattern', () => {
   it('asks, or denies, a command it cannot split', () => {
     expect(shell(policy, 'echo "unclosed')).toMatchObject({ verdict: 'ask', rule: containing('cannot judge') });
     expect(shell(policy, 'echo "unclosed; git push')).toMatchObject({ verdict: 'deny' });
+  });
+
+  it('reads a quoted here-document as data', () => {
+    expect(shell(policy, "cat <<'EOF' > notes.md\n$(git push) is how we publish\nEOF")).toEqual({ verdict: 'none' });
   });
 
   it('leaves other commands alone', () => {

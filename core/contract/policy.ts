@@ -145,7 +145,11 @@ export const SECRET_FILE_GLOBS = ['.env', '.env.*', '*.pem', '*.key', '*.p12', '
 /** Places a shell redirection may write outside the workspace. */
 const HARMLESS_WRITE_TARGETS = new Set(['/dev/null', '/dev/stdout', '/dev/stderr', '/dev/tty']);
 /** Inline-code interpreters: their code is searched for denied programs, since it can run anything. */
-const INLINE_CODE_FLAGS: Record<string, string[]> = { python: ['-c'], python3: ['-c'], node: ['-e', '--eval', '-p', '--print'], perl: ['-e', '-E'], ruby: ['-e'], php: ['-r'], deno: ['eval'], bun: ['-e', '--eval'] };
+const AWKS = new Set(['awk', 'gawk', 'mawk', 'nawk']);
+const INLINE_CODE_FLAGS: Record<string, string[]> = {
+  python: ['-c'], python3: ['-c'], node: ['-e', '--eval', '-p', '--print'], perl: ['-e', '-E'], ruby: ['-e'], php: ['-r'], deno: ['eval'], bun: ['-e', '--eval'],
+  lua: ['-e'], Rscript: ['-e'], R: ['-e'], expect: ['-c'], vim: ['-c'], ex: ['-c'],
+};
 
 // ── matching ────────────────────────────────────────────────────────────────
 
@@ -277,8 +281,9 @@ function judgeSimple(policy: MergedPolicy, command: ShellCommand, workspaceDir: 
   }
   const program = basename(command.words[0] ?? '');
   const inline = INLINE_CODE_FLAGS[program];
-  if (inline) {
-    const code = command.words.slice(1).filter((_, index, words) => index > 0 && inline.includes(words[index - 1]!)).join(' ');
+  if (inline || AWKS.has(program)) {
+    // awk's program is its first operand; the others take it after a flag.
+    const code = AWKS.has(program) ? command.words.slice(1).join(' ') : command.words.slice(1).filter((_, index, words) => index > 0 && inline!.includes(words[index - 1]!)).join(' ');
     const denied = policy.shell_deny.find((pattern) => mentions(code, pattern));
     if (denied) verdicts.push({ verdict: 'deny', rule: `shell_deny: ${denied} (named in ${program}'s inline code)` });
   }

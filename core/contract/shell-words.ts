@@ -125,7 +125,7 @@ function closingQuote(text: string, from: number): number {
 
 function tokenize(text: string, commands: ShellCommand[], depth = 0): Token[] {
   const tokens: Token[] = [];
-  const pendingHeredocs: Array<{ delimiter: string; strip: boolean; token: Token & { type: 'heredoc' } }> = [];
+  const pendingHeredocs: Heredoc[] = [];
   let word = '';
   let inWord = false;
   let dynamic = false;
@@ -172,11 +172,7 @@ function tokenize(text: string, commands: ShellCommand[], depth = 0): Token[] {
       quoted = true;
       if (/\$|`/.test(inside)) {
         dynamic = true;
-        for (const match of inside.matchAll(/\$\(/g)) {
-          const start = match.index + 2;
-          nested(inside.slice(start, closingParen(inside, start)), commands, depth);
-        }
-        for (const match of inside.matchAll(/`([^`]*)`/g)) nested(match[1]!, commands, depth);
+        substitutionsIn(inside, commands, depth);
       }
       index = end + 1;
       continue;
@@ -227,7 +223,7 @@ function tokenize(text: string, commands: ShellCommand[], depth = 0): Token[] {
         index += delimiter[0].length;
         const token: Token & { type: 'heredoc' } = { type: 'heredoc', body: '' };
         tokens.push(token);
-        pendingHeredocs.push({ delimiter: delimiter[2]!, strip: redirect[2] === '<<-', token });
+        pendingHeredocs.push({ delimiter: delimiter[2]!, strip: redirect[2] === '<<-', expands: delimiter[1] === '', token });
       }
       continue;
     }
@@ -236,7 +232,12 @@ function tokenize(text: string, commands: ShellCommand[], depth = 0): Token[] {
       endWord();
       tokens.push({ type: 'op', text: operator });
       index += operator.length;
-      if (operator === '\n' && pendingHeredocs.length) index = readHeredocs(text, index, pendingHeredocs.splice(0));
+      if (operator === '\n' && pendingHeredocs.length) {
+        const heredocs = pendingHeredocs.splice(0);
+        index = readHeredocs(text, index, heredocs);
+        // An unquoted delimiter: the body's substitutions run, whatever reads it.
+        for (const heredoc of heredocs) if (heredoc.expands) substitutionsIn(heredoc.token.body, commands, depth);
+      }
       continue;
     }
     if (/\s/.test(char)) {
@@ -254,7 +255,22 @@ function tokenize(text: string, commands: ShellCommand[], depth = 0): Token[] {
 }
 
 /** Reads here-document bodies after a newline; returns where the command text goes on. */
-function readHeredocs(text: string, from: number, heredocs: Array<{ delimiter: string; strip: boolean; token: { body: string } }>): number {
+interface Heredoc {
+  delimiter: string;
+  /** `<<-`: leading tabs are stripped. */
+  strip: boolean;
+  /** Unquoted delimiter: `$(…)` and backquotes in the body are run. */
+  expands: boolean;
+  token: { body: string };
+}
+
+/** Reads the command substitutions of text that the shell expands (a here-document body) into `commands`. */
+function substitutionsIn(text: string, commands: ShellCommand[], depth: number): void {
+  for (let index = text.indexOf('$('); index >= 0; index = text.indexOf('$(', index + 2)) nested(text.slice(index + 2, closingParen(text, index + 2)), commands, depth);
+  for (const match of text.matchAll(/`([^`]*)`/g)) nested(match[1]!, commands, depth);
+}
+
+function readHeredocs(text: string, from: number, heredocs: Heredoc[]): number {
   let index = from;
   for (const heredoc of heredocs) {
     const lines: string[] = [];
