@@ -202,6 +202,14 @@ describe('a pre_run hook whose profile says on_failure: ask', () => {
     expect(run.executor_started_at).toBeUndefined();
   });
 
+  it('stops while the question waits, withdrawing it', async () => {
+    const id = await hookRun();
+    const [approval] = pending(await waitForPending(id));
+    const { body } = await stack.api<RunView>('POST', `/runs/${id}/stop?wait=true`, { token: operator });
+    expect(body.status).toBe('stopped');
+    expect(body.approvals?.find((entry) => entry.id === approval!.id)?.status).toBe('withdrawn');
+  });
+
   it('goes on with the run when the operator allows', async () => {
     const id = await hookRun();
     const [approval] = pending(await waitForPending(id));
@@ -239,6 +247,16 @@ describe('a procedural script under network: restricted', () => {
     const run = await completed(await probe({ network: 'open' }));
     expect(run.result).toEqual({ reached: true });
     expect(probes).toBe(before + 1);
+  });
+});
+
+describe('a run with a policy on an executor that asks ao nothing', () => {
+  it('is refused with the reason instead of running unchecked', async () => {
+    const tag = uniqueTag('echo-unchecked');
+    await stack.startRunner({ tags: [tag] });
+    const run = await stack.waitForRun(await start({ agent: 'echo', prompt: 'x', additional_demands: { tags: [tag] }, policy: { shell_deny: ['rm'] } }));
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatchObject({ type: 'INVALID_RUN', message: expect.stringContaining('cannot enforce') as unknown });
   });
 });
 
