@@ -35,6 +35,12 @@ describe('the Claude Code translation', () => {
     expect(settings.permissions.ask).toEqual(expect.arrayContaining(['Bash(npm install:*)', 'Bash(kubectl apply:*)', 'Read(**/.env)']));
   });
 
+  it('keeps a rule with a comma out of the comma-separated --disallowedTools, in the settings only', () => {
+    const { disallowedTools, settings } = claudePolicySettings(mergePolicies({ shell_deny: ['cut -f 1,2'] })!);
+    expect(disallowedTools).toEqual([]);
+    expect(settings.permissions.deny).toEqual(['Bash(cut -f 1,2)', 'Bash(cut -f 1,2:*)']);
+  });
+
   it('never turns shell_allow into a CLI allow rule', () => {
     const { disallowedTools, settings } = claudePolicySettings(policy);
     expect(JSON.stringify({ disallowedTools, settings })).not.toContain('npm test');

@@ -53,7 +53,8 @@ export function claudePolicySettings(policy: MergedPolicy): ClaudePolicySettings
     ...approvalPatterns(policy).flatMap(({ pattern }) => bashRules(pattern)),
     ...(policy.requires_approval_for.includes('secrets') ? ['Read(**/.env)', 'Read(**/.env.*)', 'Read(**/*.pem)', 'Read(**/*.key)', 'Read(**/id_rsa*)', 'Read(**/id_ed25519*)'] : []),
   ];
-  return { disallowedTools: [...new Set(disallowed)], settings: { permissions: { deny: [...new Set(deny)], ask: [...new Set(ask)] } } };
+  // `--disallowedTools` takes a comma-separated list: a rule with a comma in it goes in the settings only.
+  return { disallowedTools: [...new Set(disallowed.filter((rule) => !rule.includes(',')))], settings: { permissions: { deny: [...new Set(deny)], ask: [...new Set(ask)] } } };
 }
 
 // ── Codex ───────────────────────────────────────────────────────────────────
