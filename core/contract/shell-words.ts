@@ -1,3 +1,5 @@
+import { Unparsable, splitCommands, tokenize, type Simple } from './shell-tokens.js';
+
 /**
  * A conservative reading of a shell command line, for the policy judge: every simple command it
  * would run, with wrappers (`sudo`, `env`, `xargs`, `sh -c "…"`, …) seen through and substitutions
@@ -25,16 +27,7 @@ export interface ShellReading {
   unparsed?: string;
 }
 
-type Token =
-  | { type: 'word'; text: string; dynamic: boolean; quoted: boolean }
-  | { type: 'op'; text: string }
-  | { type: 'redirect'; text: string }
-  | { type: 'heredoc'; body: string };
 
-class Unparsable extends Error {}
-
-const OPERATORS = ['&&', '||', ';;', '|&', ';', '|', '&', '\n', '(', ')'];
-const REDIRECT = /^(\d*|&)(>>|>\||>&|>|<<<|<<-|<<|<>|<&|<)/;
 const RESERVED = new Set(['if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'while', 'until', 'for', 'case', 'esac', 'in', 'function', '{', '}', '!', 'coproc', 'select', '[[', ']]']);
 const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'mksh', 'fish', 'rbash']);
 /** Wrappers that run the rest of their words as a command, and their options that take a value. */
@@ -73,7 +66,7 @@ const LEADING_OPERANDS: Record<string, number> = { timeout: 1, flock: 1, chroot:
 export function shellCommands(text: string): ShellReading {
   const commands: ShellCommand[] = [];
   try {
-    for (const simple of splitCommands(tokenize(text, commands))) collect(simple, commands, 0);
+    for (const simple of splitCommands(tokenize(text, (inner) => nested(inner, commands, 0)))) collect(simple, commands, 0);
     return { commands };
   } catch (error) {
     if (error instanceof Unparsable) return { commands, unparsed: error.message };
@@ -86,248 +79,7 @@ const MAX_DEPTH = 8;
 /** Reads nested command text (a substitution, `sh -c`) into `commands`. */
 function nested(text: string, commands: ShellCommand[], depth: number): void {
   if (depth > MAX_DEPTH) throw new Unparsable('commands nested too deeply');
-  for (const simple of splitCommands(tokenize(text, commands, depth + 1))) collect(simple, commands, depth + 1);
-}
-
-/** The end (exclusive) of a `$(`…`)` opened before `from`, quotes respected. */
-function closingParen(text: string, from: number): number {
-  let depth = 1;
-  for (let index = from; index < text.length; index += 1) {
-    const char = text[index]!;
-    if (char === '\\') index += 1;
-    else if (char === "'") {
-      const end = text.indexOf("'", index + 1);
-      if (end < 0) throw new Unparsable('an unclosed quote');
-      index = end;
-    } else if (char === '"') {
-      index = closingQuote(text, index + 1);
-    } else if (char === '(') depth += 1;
-    else if (char === ')' && --depth === 0) return index;
-  }
-  throw new Unparsable('an unclosed "$("');
-}
-
-/** The index of the `"` closing a double-quoted string begun before `from`. */
-function closingQuote(text: string, from: number): number {
-  for (let index = from; index < text.length; index += 1) {
-    const char = text[index]!;
-    if (char === '\\') index += 1;
-    else if (char === '"') return index;
-    else if (char === '$' && text[index + 1] === '(') index = closingParen(text, index + 2);
-    else if (char === '`') {
-      const end = text.indexOf('`', index + 1);
-      if (end < 0) throw new Unparsable('an unclosed backquote');
-      index = end;
-    }
-  }
-  throw new Unparsable('an unclosed quote');
-}
-
-function tokenize(text: string, commands: ShellCommand[], depth = 0): Token[] {
-  const tokens: Token[] = [];
-  const pendingHeredocs: Heredoc[] = [];
-  let word = '';
-  let inWord = false;
-  let dynamic = false;
-  let quoted = false;
-  const endWord = (): void => {
-    if (inWord) tokens.push({ type: 'word', text: word, dynamic, quoted });
-    word = '';
-    inWord = false;
-    dynamic = false;
-    quoted = false;
-  };
-  const substitute = (inner: string): void => {
-    nested(inner, commands, depth);
-    dynamic = true;
-    inWord = true;
-  };
-  let index = 0;
-  while (index < text.length) {
-    const char = text[index]!;
-    const rest = text.slice(index);
-    if (char === '\\') {
-      if (text[index + 1] === '\n') index += 2;
-      else {
-        word += text[index + 1] ?? '';
-        inWord = true;
-        index += 2;
-      }
-      continue;
-    }
-    if (char === "'") {
-      const end = text.indexOf("'", index + 1);
-      if (end < 0) throw new Unparsable('an unclosed quote');
-      word += text.slice(index + 1, end);
-      inWord = true;
-      quoted = true;
-      index = end + 1;
-      continue;
-    }
-    if (char === '"') {
-      const end = closingQuote(text, index + 1);
-      const inside = text.slice(index + 1, end);
-      word += inside.replace(/\\(["\\$`])/g, '$1');
-      inWord = true;
-      quoted = true;
-      if (/\$|`/.test(inside)) {
-        dynamic = true;
-        substitutionsIn(inside, commands, depth);
-      }
-      index = end + 1;
-      continue;
-    }
-    if (char === '`') {
-      const end = text.indexOf('`', index + 1);
-      if (end < 0) throw new Unparsable('an unclosed backquote');
-      substitute(text.slice(index + 1, end));
-      index = end + 1;
-      continue;
-    }
-    if (char === '$' && text[index + 1] === '(') {
-      const end = closingParen(text, index + 2);
-      substitute(text.slice(index + 2, end));
-      index = end + 1;
-      continue;
-    }
-    if ((char === '<' || char === '>') && text[index + 1] === '(' && !inWord) {
-      const end = closingParen(text, index + 2);
-      substitute(text.slice(index + 2, end));
-      index = end + 1;
-      continue;
-    }
-    if (char === '$') {
-      dynamic = true;
-      inWord = true;
-      word += char;
-      index += 1;
-      continue;
-    }
-    if (char === '#' && !inWord) {
-      const end = text.indexOf('\n', index);
-      index = end < 0 ? text.length : end;
-      continue;
-    }
-    if (char === '<' || char === '>' || (char === '&' && text[index + 1] === '>')) {
-      // A number right before it is the descriptor (`2>`), not a word.
-      if (inWord && /^\d+$/.test(word) && !quoted) {
-        word = '';
-        inWord = false;
-      } else endWord();
-      const redirect = REDIRECT.exec(rest)!;
-      tokens.push({ type: 'redirect', text: redirect[2]! });
-      index += redirect[0].length;
-      if (redirect[2] === '<<' || redirect[2] === '<<-') {
-        const delimiter = /^\s*(['"]?)([^\s'";|&<>()]+)\1/.exec(text.slice(index));
-        if (!delimiter) throw new Unparsable('a here-document without a delimiter');
-        index += delimiter[0].length;
-        const token: Token & { type: 'heredoc' } = { type: 'heredoc', body: '' };
-        tokens.push(token);
-        pendingHeredocs.push({ delimiter: delimiter[2]!, strip: redirect[2] === '<<-', expands: delimiter[1] === '', token });
-      }
-      continue;
-    }
-    const operator = OPERATORS.find((op) => rest.startsWith(op));
-    if (operator) {
-      endWord();
-      tokens.push({ type: 'op', text: operator });
-      index += operator.length;
-      if (operator === '\n' && pendingHeredocs.length) {
-        const heredocs = pendingHeredocs.splice(0);
-        index = readHeredocs(text, index, heredocs);
-        // An unquoted delimiter: the body's substitutions run, whatever reads it.
-        for (const heredoc of heredocs) if (heredoc.expands) substitutionsIn(heredoc.token.body, commands, depth);
-      }
-      continue;
-    }
-    if (/\s/.test(char)) {
-      endWord();
-      index += 1;
-      continue;
-    }
-    word += char;
-    inWord = true;
-    index += 1;
-  }
-  endWord();
-  if (pendingHeredocs.length) throw new Unparsable('a here-document without its body');
-  return tokens;
-}
-
-/** Reads here-document bodies after a newline; returns where the command text goes on. */
-interface Heredoc {
-  delimiter: string;
-  /** `<<-`: leading tabs are stripped. */
-  strip: boolean;
-  /** Unquoted delimiter: `$(…)` and backquotes in the body are run. */
-  expands: boolean;
-  token: { body: string };
-}
-
-/** Reads the command substitutions of text that the shell expands (a here-document body) into `commands`. */
-function substitutionsIn(text: string, commands: ShellCommand[], depth: number): void {
-  for (let index = text.indexOf('$('); index >= 0; index = text.indexOf('$(', index + 2)) nested(text.slice(index + 2, closingParen(text, index + 2)), commands, depth);
-  for (const match of text.matchAll(/`([^`]*)`/g)) nested(match[1]!, commands, depth);
-}
-
-function readHeredocs(text: string, from: number, heredocs: Heredoc[]): number {
-  let index = from;
-  for (const heredoc of heredocs) {
-    const lines: string[] = [];
-    for (;;) {
-      if (index >= text.length) throw new Unparsable(`a here-document not ended by ${heredoc.delimiter}`);
-      const end = text.indexOf('\n', index);
-      const line = text.slice(index, end < 0 ? text.length : end);
-      index = end < 0 ? text.length : end + 1;
-      if ((heredoc.strip ? line.replace(/^\t+/, '') : line) === heredoc.delimiter) break;
-      lines.push(line);
-    }
-    heredoc.token.body = lines.join('\n');
-  }
-  return index;
-}
-
-interface Simple {
-  words: Array<Token & { type: 'word' }>;
-  writes: string[];
-  reads: string[];
-  stdin?: string;
-  /** Its stdin is the previous command's output. */
-  piped: boolean;
-}
-
-function splitCommands(tokens: Token[]): Simple[] {
-  const simples: Simple[] = [];
-  let current: Simple = { words: [], writes: [], reads: [], piped: false };
-  const flush = (pipedNext: boolean): void => {
-    if (current.words.length || current.writes.length || current.reads.length) simples.push(current);
-    current = { words: [], writes: [], reads: [], piped: pipedNext };
-  };
-  for (let index = 0; index < tokens.length; index += 1) {
-    const token = tokens[index]!;
-    if (token.type === 'op') {
-      flush(token.text === '|' || token.text === '|&');
-      continue;
-    }
-    if (token.type === 'heredoc') {
-      current.stdin = token.body;
-      continue;
-    }
-    if (token.type === 'redirect') {
-      if (token.text === '<<' || token.text === '<<-') continue;
-      const target = tokens[index + 1];
-      if (target?.type !== 'word') throw new Unparsable(`a redirection ${token.text} without a target`);
-      index += 1;
-      if (token.text === '<<<') current.stdin = target.text;
-      else if ((token.text === '>&' || token.text === '<&') && /^(\d+|-)$/.test(target.text)) continue;
-      else if (token.text.startsWith('<') && token.text !== '<>') current.reads.push(target.text);
-      else current.writes.push(target.text);
-      continue;
-    }
-    current.words.push(token);
-  }
-  flush(false);
-  return simples;
+  for (const simple of splitCommands(tokenize(text, (inner) => nested(inner, commands, depth + 1)))) collect(simple, commands, depth + 1);
 }
 
 const isAssignment = (word: string): boolean => /^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=/.test(word);
