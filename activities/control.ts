@@ -122,6 +122,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
             ...(input.base_ref ? { base_ref: input.base_ref } : resumed?.workspace?.branch ? { base_ref: resumed.workspace.branch } : {}),
             workspace_key: input.session_id,
             ...(sessionCostSoFar(resumed?.result) !== undefined ? { session_cost_usd_before: sessionCostSoFar(resumed?.result) } : {}),
+            ...(input.policy ? { policy: input.policy } : {}),
             ...(resumed?.executor_session_id ? { session_id: resumed.executor_session_id } : {}),
             created_at: input.created_at,
           },

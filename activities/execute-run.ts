@@ -123,16 +123,18 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
     reused: workspace.reused === true,
     ...(workspace.branch ? { branch: workspace.branch } : {}),
   });
-  if (!attempt.previous) await runPreRunHooks(deps, request, workspace, emit);
+  const report = workflowReporter(deps, request.run_id);
+  if (!attempt.previous) await runPreRunHooks(deps, request, workspace, emit, report);
   const launch = await planLaunch(deps, request, workspace, attempt);
   if (launch.adapter.capabilities.structured_events) shaped.expectSessionReport();
+  // The policy the run is held to: the profile's and the request's merged (GET /runs/:id shows the request's alone).
+  if (launch.invocation.policy) emit('state_changed', { phase: 'policy', policy: launch.invocation.policy });
   // A crashed attempt's executor may still run: end it before this attempt starts its own.
   if (attempt.number > 1) await deps.containment.endPreviousAttempt(request.run_id, attempt.previous ?? {});
   const container = await deps.containment.forRun(request.run_id);
   // The executor's own environment additions are secrets too, besides the runner's.
   const redactor = deps.redactor.with(secretValues(launch.env));
   const timeoutSeconds = runTimeoutSeconds(request.timeout_seconds, deps.profile.config.timeout_seconds);
-  const report = workflowReporter(deps, request.run_id);
   const progress: ExecuteProgress = { ...(launch.sessionId ? { session_id: launch.sessionId } : {}), ...(container.cgroup ? { cgroup: container.cgroup } : {}) };
   const conversation = launch.conversation || launch.supervision
     ? openConversation({ adapter: launch.adapter, invocation: launch.invocation, policy: launch.supervision, emit, redactor, reporter: report })

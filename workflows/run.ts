@@ -126,6 +126,7 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
     session_id: input.session_id,
     status: 'pending',
     parameters: input.parameters,
+    ...(input.policy ? { policy: input.policy } : {}),
     history: [{ status: 'pending', at: new Date().toISOString(), reason: 'accepted', ...(input.created_by ? { by: input.created_by } : {}) }],
     created_at: input.created_at,
   };
@@ -207,8 +208,8 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
     if (controls) state.live_controls = controls;
     // A restarted executor asks its questions again: the dead one's can no longer be answered.
     if (attempt > 1) for (const approval of state.approvals ?? []) if (approval.status === 'pending') settle(approval, 'withdrawn', 'the executor restarted; it asks again');
-    // Its first question may arrive before this signal.
-    if (state.status === 'waiting_for_approval' && !state.executor_started_at) state.executor_started_at = started_at;
+    // Its first question may arrive before this signal; a failed pre_run hook's question before the executor starts.
+    if ((state.status === 'waiting_for_approval' || state.status === 'running') && !state.executor_started_at) state.executor_started_at = started_at;
     if (state.status === 'dispatched') {
       state.executor_started_at = started_at;
       transition('running', `executor started (pid ${pid})`);

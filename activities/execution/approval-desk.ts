@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { ApprovalRequest } from '../../core/contract/approvals.js';
 import type { RunnerCommand, RunnerCommandReply } from '../../core/contract/runner-commands.js';
+import type { PolicyVerdict } from '../../core/contract/policy.js';
 import type { Redactor } from '../../core/contract/secrets.js';
 import type { ApprovalPolicy, PermissionAnswer, PermissionAsk } from '../executors/contract.js';
 import type { Emit } from './context.js';
@@ -23,15 +24,23 @@ interface Waiting {
   answer: (answer: PermissionAnswer) => void;
 }
 
+/** ao's own judgement of a permission request (the run's policy); unset when the run has none. */
+export type PolicyJudge = (ask: PermissionAsk) => Promise<PolicyVerdict>;
+
+/** What the model reads when the run's policy refuses a tool use. */
+export const policyDenial = (rule: string): string => `Refused by the run's policy (${rule}). Do not try to get around it; do something else or say that you cannot.`;
+
 /** The message a denied tool use gives the model when the operator wrote none. */
 const DEFAULT_DENIAL = 'An operator denied this tool use.';
 const MATCH_EVERY_TOOL = '*';
 
 /**
- * The runner's side of a supervised run's approvals, for any CLI: ao's policy answers what it
- * can (a tool the profile does not name, or one remembered earlier in the run, is allowed at
- * once); the rest waits for a person's decision, which arrives over the runner command path. Its
- * questions are shown redacted, like every event of the run.
+ * The runner's side of a supervised run's approvals, for any CLI. The run's policy judges every
+ * request first: denied (told to the CLI with the rule, a `policy_denied` event), allowed at once
+ * (`shell_allow`), or put to a person with the policy's rule. Without an opinion from it, the
+ * profile's tools decide (a tool it does not name, or one remembered earlier in the run, is
+ * allowed at once); the rest waits for a person's decision, which arrives over the runner command
+ * path. Its questions are shown redacted, like every event of the run.
  */
 export class ApprovalDesk {
   private readonly waiting = new Map<string, Waiting>();
@@ -40,12 +49,27 @@ export class ApprovalDesk {
 
   constructor(
     private readonly policy: ApprovalPolicy,
-    private readonly deps: { emit: Emit; redactor: Redactor; reporter: ApprovalReporter; clock: Pausable },
+    private readonly deps: { emit: Emit; redactor: Redactor; reporter: ApprovalReporter; clock: Pausable; judge?: PolicyJudge },
   ) {}
 
-  ask(ask: PermissionAsk, key: string): Promise<PermissionAnswer> {
-    const rule = this.ruleFor(ask.tool);
-    if (!rule) return Promise.resolve({ behavior: 'allow' });
+  async ask(ask: PermissionAsk, key: string): Promise<PermissionAnswer> {
+    const verdict: PolicyVerdict = this.deps.judge ? await this.deps.judge(ask) : { verdict: 'none' };
+    const what = this.deps.redactor.value({ tool: ask.tool, ...(ask.command !== undefined ? { command: ask.command } : {}), ...(ask.files?.length ? { files: ask.files } : {}) });
+    if (verdict.verdict === 'deny') {
+      this.deps.emit('policy_denied', { ...what, rule: verdict.rule });
+      return { behavior: 'deny', message: policyDenial(verdict.rule) };
+    }
+    if (verdict.verdict === 'allow') {
+      this.deps.emit('approval_resolved', { ...what, decision: 'allow', reason: `allowed by the run's policy: ${verdict.rule}` });
+      return { behavior: 'allow' };
+    }
+    const rule = verdict.verdict === 'ask' ? verdict.rule : this.ruleFor(ask.tool);
+    if (!rule) return { behavior: 'allow' };
+    return this.askWithRule(ask, key, rule);
+  }
+
+  /** Puts a question to a person under `rule`, unless an earlier `remember` already answered it. */
+  askWithRule(ask: PermissionAsk, key: string, rule: string): Promise<PermissionAnswer> {
     const remembered = rememberedRule(ask);
     if (this.remembered.has(remembered)) {
       this.deps.emit('approval_resolved', { tool: ask.tool, decision: 'allow', reason: `remembered for this run: ${remembered}` });

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { ScriptRef } from '../../core/contract/config-files.js';
+import type { RunPolicy } from '../../core/contract/policy.js';
 import type { ExecutorProfile } from '../../core/contract/executor-profile.js';
 import type { RunnerRegistration } from '../../core/contract/fleet.js';
 import type { WorkspaceMode } from '../../core/contract/workspace.js';
@@ -35,6 +36,8 @@ export interface ExecuteRequest {
   script?: ScriptRef;
   /** A procedural agent's runner-local command, when it has no script. */
   command?: string[];
+  /** The run request's policy: merged with the profile's, which it can only tighten. */
+  policy?: RunPolicy;
   /** When the API accepted the run (ISO time): what the dispatch latency and queue wait are measured from. */
   created_at?: string;
 }

@@ -5,6 +5,8 @@ import { parseJsonLine } from '../executors/cli-support.js';
 import { UnsupportedCommandError, type ApprovalPolicy, type ExecutorAdapter, type ExecutorEvent } from '../executors/contract.js';
 import type { StdinChannel } from '../executors/process.js';
 import { ApprovalDesk, type ApprovalReporter, type Pausable } from './approval-desk.js';
+import { judgeOnDisk } from './policy-judge.js';
+import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from '../executors/approval-policy.js';
 import type { Emit } from './context.js';
 import type { SupervisionSpec } from './supervised-process.js';
 
@@ -19,7 +21,7 @@ export interface ConversationSpec {
 }
 
 /** A conversation with no supervision: ao asks nobody, every permission request is allowed. */
-const ALLOW_ALL: ApprovalPolicy = { requiredTools: [], timeoutSeconds: 1, onTimeout: 'deny' };
+const ALLOW_ALL: ApprovalPolicy = { requiredTools: [], timeoutSeconds: DEFAULT_APPROVAL_TIMEOUT_SECONDS, onTimeout: 'deny' };
 
 /**
  * Wires a conversing run (supervised or not): the executor's stdin stays open, its raw stdout lines go to the
@@ -35,11 +37,15 @@ export function openConversation(spec: ConversationSpec): {
 } {
   let clock: Pausable | undefined;
   let stdin: StdinChannel | undefined;
+  // The invocation's policy, whichever way the adapter planned its supervision.
+  const runPolicy = spec.policy?.runPolicy ?? spec.invocation.policy;
+  const workspaceDir = spec.invocation.workspace_dir;
   const desk = new ApprovalDesk(spec.policy ?? ALLOW_ALL, {
     emit: spec.emit,
     redactor: spec.redactor,
     reporter: spec.reporter,
     clock: { pause: () => clock?.pause(), resume: () => clock?.resume() },
+    ...(runPolicy ? { judge: (ask) => judgeOnDisk(runPolicy, ask, workspaceDir) } : {}),
   });
   const conversation = spec.adapter.converse!(spec.invocation, {
     send: (message) => stdin?.write(`${JSON.stringify(message)}\n`),

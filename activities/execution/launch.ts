@@ -2,6 +2,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { EXECUTOR_INVOCATION_SCHEMA_VERSION, type ExecutorInvocation } from '../../core/contract/executor-protocol.js';
 import { runFailure } from '../../core/contract/failures.js';
+import { mergePolicies, type MergedPolicy } from '../../core/contract/policy.js';
+import { NetworkIsolationError, assertNetworkIsolation, networkNamespacePrefix } from '../containment/network-namespace.js';
 import type { RunnerRegistration } from '../../core/contract/fleet.js';
 import { adapterFor } from '../executors/catalog.js';
 import { ExecutorConfigError } from '../executors/cli-support.js';
@@ -27,6 +29,8 @@ export interface Launch {
   conversation?: boolean;
   /** A supervised run: its permission requests follow this policy. */
   supervision?: ApprovalPolicy;
+  /** `network: restricted` for a process ao starts itself: the argv prefix of its own network namespace. */
+  networkNamespace?: string[];
 }
 
 /**
@@ -49,8 +53,11 @@ export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequ
     command: _command,
     workspace_key: _key,
     session_cost_usd_before: _costBefore,
+    policy: requested,
     ...run
   } = request;
+  // The request can only tighten the profile's policy: the merge unions denials and intersects allowances.
+  const policy = mergePolicies(profile.policy, requested);
   const invocation: ExecutorInvocation = {
     schema_version: EXECUTOR_INVOCATION_SCHEMA_VERSION,
     ...run,
@@ -58,7 +65,9 @@ export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequ
     executor_type: profile.type,
     executor_config: profile.config,
     workspace_dir: workspace.dir,
+    ...(policy ? { policy } : {}),
   };
+  const networkNamespace = await isolationFor(profile.type, policy);
   let planned: Plan;
   try {
     planned = adapter.plan(invocation, command);
@@ -74,7 +83,27 @@ export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequ
     for (const file of adapter.executorReads?.(invocation) ?? []) await openReadOnlyToExecutor(user, path.resolve(registration.project_dir, file));
   }
   const env = executorEnvironment(process.env, profile.config, { AO_RUN_ID: request.run_id, AO_WORKSPACE_DIR: workspace.dir }, prepared, user ? userEnvironment(user) : {});
-  return { adapter, invocation, ...planned, env, ...(sessionId ? { sessionId } : {}) };
+  const supervision = planned.supervision;
+  if (policy && profile.type !== 'procedural' && !supervision?.runPolicy) {
+    // Nothing would judge the executor's tool uses: refused rather than run unchecked.
+    throw runFailure('INVALID_RUN', `the run has a policy, and a ${profile.type} executor on this runner cannot enforce one (it does not ask ao about its tool uses)`);
+  }
+  return { adapter, invocation, ...planned, env, ...(sessionId ? { sessionId } : {}), ...(networkNamespace ? { networkNamespace } : {}) };
+}
+
+/**
+ * A procedural run under `network: restricted` runs in a network namespace of its own, or is
+ * refused with the reason. Agent CLIs are held to it by their own settings and ao's judge instead.
+ */
+async function isolationFor(type: string, policy: MergedPolicy | undefined): Promise<string[] | undefined> {
+  if (type !== 'procedural' || policy?.network !== 'restricted') return undefined;
+  try {
+    await assertNetworkIsolation();
+  } catch (error) {
+    if (error instanceof NetworkIsolationError) throw runFailure('INVALID_RUN', error.message);
+    throw error;
+  }
+  return networkNamespacePrefix();
 }
 
 /**

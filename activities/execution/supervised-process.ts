@@ -143,6 +143,7 @@ export async function superviseExecutor(spec: SupervisionSpec): Promise<Supervis
       env: launch.env,
       cwd: spec.cwd,
       ...(spec.runAs ? { runAs: spec.runAs } : {}),
+      ...(launch.networkNamespace ? { networkNamespace: launch.networkNamespace } : {}),
       container: spec.container,
       redactor: spec.redactor,
       signal: abort.signal,

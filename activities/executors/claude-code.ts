@@ -6,6 +6,7 @@ import type { RunUsage } from '../../core/contract/usage.js';
 import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines } from './cli-support.js';
 import { approvalPolicyOf } from './approval-policy.js';
 import { claudeConversation, claudeUserMessage } from './claude-control.js';
+import { claudePolicySettings } from './policy-settings.js';
 import type { ExecutorAdapter, ExecutorEvent } from './contract.js';
 import type { ProcessOutcome } from './process.js';
 
@@ -65,19 +66,22 @@ function promptOf(invocation: ExecutorInvocation): string {
  * Whether the CLI asks ao about tool uses over stdio (`--permission-prompt-tool stdio`): the one
  * place that decides it. Today: a supervised run (its profile names tools that need approval).
  */
-export function asksOverStdio(config: ClaudeCodeConfig): boolean {
-  return approvalPolicyOf(config) !== undefined;
+export function asksOverStdio(config: ClaudeCodeConfig, policy?: ExecutorInvocation['policy']): boolean {
+  return approvalPolicyOf(config, policy) !== undefined;
 }
 
 /**
  * The `claude` argv for one invocation: non-interactive, structured output, never a shell string.
  * Every run is a conversation: the prompt goes in on stdin as a stream-json user line, so input
  * and interrupts can follow. A supervised run also asks ao about tool uses over stdio, in the
- * CLI's `default` permission mode unless the profile chooses another.
+ * CLI's `default` permission mode unless the profile chooses another. A run with a policy is
+ * supervised (ao judges every question), and the policy is also given to the CLI as disallowed
+ * tools and permission rules (`--settings`), which it applies even where it does not ask.
  */
 export function claudeArgs(invocation: ExecutorInvocation<ClaudeCodeConfig>, command: string[], isRoot: boolean): string[] {
   const config = invocation.executor_config;
-  const supervised = asksOverStdio(config);
+  const supervised = asksOverStdio(config, invocation.policy);
+  const fromPolicy = invocation.policy ? claudePolicySettings(invocation.policy) : undefined;
   const permissionMode = config.permission_mode ?? (supervised ? 'default' : 'acceptEdits');
   if (isRoot && permissionMode === 'bypassPermissions') {
     throw new ExecutorConfigError(
@@ -86,7 +90,7 @@ export function claudeArgs(invocation: ExecutorInvocation<ClaudeCodeConfig>, com
   }
   const model = chooseModel(config.model, invocation.parameters);
   const allowed = config.allowed_tools ?? [];
-  const disallowed = config.disallowed_tools ?? [];
+  const disallowed = [...new Set([...(config.disallowed_tools ?? []), ...(fromPolicy?.disallowedTools ?? [])])];
   const sources = config.setting_sources;
   promptOf(invocation);
   return [
@@ -100,6 +104,7 @@ export function claudeArgs(invocation: ExecutorInvocation<ClaudeCodeConfig>, com
     ...(allowed.length ? ['--allowedTools', allowed.join(',')] : []),
     ...(disallowed.length ? ['--disallowedTools', disallowed.join(',')] : []),
     ...(sources !== undefined ? ['--setting-sources', sources.join(',')] : []),
+    ...(fromPolicy ? ['--settings', JSON.stringify(fromPolicy.settings)] : []),
     ...(appendedPrompt(invocation) ? ['--append-system-prompt', appendedPrompt(invocation)!] : []),
     ...(config.max_turns !== undefined ? ['--max-turns', String(config.max_turns)] : []),
     ...(config.mcp_servers ? ['--mcp-config', JSON.stringify({ mcpServers: config.mcp_servers })] : []),
@@ -206,7 +211,7 @@ export const claudeCodeAdapter: ExecutorAdapter<ClaudeCodeConfig> = {
   defaultCommand: () => ['claude'],
   plan: (invocation, command) => {
     const argv = claudeArgs(invocation, command, process.getuid?.() === 0);
-    const supervision = approvalPolicyOf(invocation.executor_config);
+    const supervision = approvalPolicyOf(invocation.executor_config, invocation.policy);
     return { argv, stdin: claudeUserMessage(promptOf(invocation)), conversation: true, ...(supervision ? { supervision } : {}) };
   },
   converse: claudeConversation,

@@ -2,6 +2,7 @@ import type { EventKind } from '../../core/contract/events.js';
 import type { BaseExecutorConfig, ExecutorConfig } from '../../core/contract/executor-profile.js';
 import { ExecutorOutput, type ExecutorInvocation } from '../../core/contract/executor-protocol.js';
 import type { OnApprovalTimeout } from '../../core/contract/approvals.js';
+import type { MergedPolicy } from '../../core/contract/policy.js';
 import type { JsonLine } from './cli-support.js';
 import type { ProcessOutcome } from './process.js';
 
@@ -77,6 +78,8 @@ export interface ApprovalPolicy {
   requiredTools: string[];
   timeoutSeconds: number;
   onTimeout: OnApprovalTimeout;
+  /** The run's merged policy: ao judges every permission request by it first. */
+  runPolicy?: MergedPolicy;
 }
 
 /** A tool use the executor asks permission for, in ao's terms. */
@@ -85,6 +88,8 @@ export interface PermissionAsk {
   input: Record<string, unknown>;
   command?: string;
   files?: string[];
+  /** What the tool does with `files`, when the adapter knows; otherwise ao guesses from the tool's name. */
+  access?: 'read' | 'write';
 }
 
 export type PermissionAnswer = { behavior: 'allow' } | { behavior: 'deny'; message: string };

@@ -28,6 +28,8 @@ export interface ProcessSpec {
   redactor?: Redactor;
   /** The unprivileged user the process runs as (the runner's own user when unset). */
   runAs?: ExecutorUser;
+  /** Set: the process runs in a network namespace of its own (`network: restricted`): this argv prefix, before the user is dropped. */
+  networkNamespace?: string[];
   onStart?: (pid: number) => void;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
@@ -65,9 +67,9 @@ export const GATE_NAME = 'ao-gate';
  */
 const PIPE_GATE = `read -r _ <&3 || exit ${GATE_CLOSED_EXIT_CODE}; exec "$@" 3<&-`;
 
-/** The launcher's argv, behind `setpriv` when the process runs as another user. */
-export const asUser = (user: ExecutorUser | undefined, argv: string[]): [string, ...string[]] =>
-  (user ? [...runAsPrefix(user), ...argv] : argv) as [string, ...string[]];
+/** The launcher's argv, behind `setpriv` when the process runs as another user, and in its own network namespace when asked. */
+export const asUser = (user: ExecutorUser | undefined, argv: string[], networkNamespace: string[] = []): [string, ...string[]] =>
+  [...networkNamespace, ...(user ? runAsPrefix(user) : []), ...argv] as [string, ...string[]];
 
 /** Keeps the last `limit` characters of a stream: enough for results and error causes, bounded in memory. */
 export class Tail {
@@ -197,7 +199,7 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
     const stderr = new OutputStream(64 * 1024, spec.redactor, spec.onStderr);
     let stopper: GroupStopper | undefined;
     let refused: ContainmentError | undefined;
-    const [launcher, ...launcherArgs] = asUser(spec.runAs, ['/bin/sh', '-c', PIPE_GATE, GATE_NAME, ...spec.argv]);
+    const [launcher, ...launcherArgs] = asUser(spec.runAs, ['/bin/sh', '-c', PIPE_GATE, GATE_NAME, ...spec.argv], spec.networkNamespace);
     const child = spawn(launcher, launcherArgs, {
       cwd: spec.cwd,
       env,

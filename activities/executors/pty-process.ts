@@ -50,7 +50,7 @@ export async function runInPty(spec: ProcessSpec): Promise<ProcessOutcome> {
       const stderr = new OutputStream(64 * 1024, spec.redactor, spec.onStderr);
       let terminal: ReturnType<typeof spawnPty>;
       try {
-        const [launcher, ...launcherArgs] = asUser(spec.runAs, ['/bin/sh', '-c', LAUNCHER, GATE_NAME, fifo, gate, ...spec.argv]);
+        const [launcher, ...launcherArgs] = asUser(spec.runAs, ['/bin/sh', '-c', LAUNCHER, GATE_NAME, fifo, gate, ...spec.argv], spec.networkNamespace);
         terminal = spawnPty(launcher, launcherArgs, {
           name: 'xterm-256color',
           cols: 120,

@@ -18,6 +18,7 @@ export const EVENT_KINDS = [
   'approval_resolved',
   /** An operator's message into the running session (`POST /runs/:id/input`): `text`, `by`, `queued`. */
   'input_sent',
+  'policy_denied',
   'usage_tick',
   'hook_run',
   'alert',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { OnApprovalTimeout } from './approvals.js';
 import { PriceTable } from './usage.js';
+import { RunPolicy } from './policy.js';
 import { WorkspaceMode } from './workspace.js';
 
 /**
@@ -146,10 +147,24 @@ export const executorConfigSchemas = {
 export type ExecutorConfigOf<K extends ExecutorType> = z.infer<(typeof executorConfigSchemas)[K]>;
 export type ExecutorConfig = ExecutorConfigOf<ExecutorType>;
 
+/** What a failing `pre_run` hook does: fail the run at once, or ask an operator whether it continues. */
+export const HOOK_FAILURE_ACTIONS = ['fail', 'ask'] as const;
+export const HookFailureAction = z.enum(HOOK_FAILURE_ACTIONS);
+export type HookFailureAction = z.infer<typeof HookFailureAction>;
+
 const Lifecycle = z
   .object({
     /** A folder of `pre_run`, `post_run` and `health_check` hooks, relative to the profiles folder. */
     hooks_dir: z.string().min(1).optional(),
+    pre_run: z
+      .object({
+        /** @defaultValue `fail`. `ask`: the failure is an approval (allow: the run goes on; deny: it fails with the hook's failure). */
+        on_failure: HookFailureAction.optional(),
+        /** @defaultValue 3600: how long the question waits; unanswered, the run fails. */
+        approval_timeout_seconds: Seconds.optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -158,6 +173,12 @@ const profileFields = {
   description: z.string().max(300).optional(),
   command: Command.optional(),
   lifecycle: Lifecycle.optional(),
+  /**
+   * What ao itself refuses, allows or puts to an operator in every run of this profile, and what each
+   * CLI's own settings are made to refuse; a run request's `policy` can only tighten it. Beside `config`
+   * (not in it): the Gemini config's `policy` is the CLI's own policy file.
+   */
+  policy: RunPolicy.optional(),
 };
 
 /** `profiles/<name>.json`: how a runner executes runs; `type` picks the config schema. */

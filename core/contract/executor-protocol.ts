@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ExecutorType, type ExecutorConfig } from './executor-profile.js';
+import { MergedPolicy } from './policy.js';
 
 /** The executor wire protocol: what an executor process reads on stdin and prints last on stdout. */
 
@@ -23,6 +24,8 @@ export const ExecutorInvocation = z.object({
   executor_config: z.record(z.string(), z.unknown()),
   workspace_dir: z.string(),
   session_id: z.string().optional(),
+  /** The profile's and the request's policies merged: what the executor must not do (ao's adapters also enforce it). */
+  policy: MergedPolicy.optional(),
 });
 /** In ao's own adapters the config is typed by the executor type's schema. */
 export type ExecutorInvocation<C extends ExecutorConfig = ExecutorConfig> = Omit<z.infer<typeof ExecutorInvocation>, 'executor_config'> & { executor_config: C };

@@ -4,6 +4,7 @@ import { Demands } from './demands.js';
 import { RunEvent } from './events.js';
 import { ExecutorProfile } from './executor-profile.js';
 import { RunnerView } from './fleet.js';
+import { RunPolicy } from './policy.js';
 import { GitRef, Name, RunnerId, SessionId, Tag } from './names.js';
 import { RunStatus } from './run-status.js';
 import { RunState, SessionMode } from './workflow-io.js';
@@ -24,6 +25,8 @@ export const CreateRunRequest = z
     mode: SessionMode.optional(),
     /** The branch, tag or commit the run's worktree starts from (default: the project's HEAD). */
     base_ref: GitRef.optional(),
+    /** Merged with the runner profile's policy; it can only tighten it (see README, Policy). */
+    policy: RunPolicy.optional(),
   })
   .strict()
   .refine((request) => request.mode !== 'resume' || request.session_id !== undefined, {

@@ -4,6 +4,7 @@ import { LiveControls } from './runner-commands.js';
 import { Demands } from './demands.js';
 import { ScriptRef } from './config-files.js';
 import { Name } from './names.js';
+import { RunPolicy } from './policy.js';
 import { RunStatus } from './run-status.js';
 import { WorkspaceSummary } from './workspace.js';
 
@@ -26,6 +27,8 @@ export const RunInput = z.object({
   session_id: z.string(),
   session_mode: SessionMode,
   base_ref: z.string().optional(),
+  /** The run request's policy, merged on the runner with its profile's. */
+  policy: RunPolicy.optional(),
   created_at: z.string(),
   /** Who started it: the token's name. */
   created_by: z.string().optional(),
@@ -69,6 +72,8 @@ export const RunState = z.object({
   workspace: WorkspaceSummary.optional(),
   status: RunStatus,
   parameters: z.record(z.string(), z.unknown()),
+  /** The run request's policy; the runner merges it with its profile's, which it can only tighten. */
+  policy: RunPolicy.optional(),
   demands: Demands.optional(),
   /** The script a procedural run runs, at the version its parameters were checked against. */
   script: ScriptRef.optional(),

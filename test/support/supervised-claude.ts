@@ -22,6 +22,8 @@ export async function startSupervisedClaude<K extends string>(
   stack: TestStack,
   turns: anthropic.Turn[],
   configs: Record<K, Record<string, unknown>>,
+  /** Profile keys beside `config` (`policy`, `lifecycle`), by name. */
+  profileExtras: Partial<Record<K, Record<string, unknown>>> = {},
 ): Promise<{ endpoint: anthropic.ScriptedAnthropic; runners: Record<K, SupervisedRunner> }> {
   const endpoint = await anthropic.startScriptedAnthropic(turns);
   const runners = await startSupervisedRunners(
@@ -32,6 +34,7 @@ export async function startSupervisedClaude<K extends string>(
       env: () => ({ ANTHROPIC_BASE_URL: endpoint.url, ANTHROPIC_API_KEY: 'test-key', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' }),
     },
     configs,
+    profileExtras,
   );
   return { endpoint, runners };
 }

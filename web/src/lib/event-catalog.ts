@@ -68,6 +68,7 @@ export const EVENT_CATALOG: { [K in EventKind]: EventPresentation } = {
     summary: (data) => `${data.by ? `${text(data.by)}: ` : ''}${clip(text(data.text))}${data.queued === true ? ' (queued until the turn ends)' : ''}`,
     inTimeline: true,
   },
+  policy_denied: { label: 'policy denied', tone: fixed('warn'), summary: (data) => clip(`${text(data.tool)}: ${text(data.rule)}`), inTimeline: true },
   usage_tick: {
     label: 'usage',
     tone: fixed('muted'),
