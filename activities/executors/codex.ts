@@ -6,6 +6,7 @@ import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines, type Js
 import { CODEX_TOOLS, CodexAppServerConversation, type CodexSessionSettings } from './codex-app-server.js';
 import { CODEX_METHODS as M, classify, snakeUsage, turnErrorMessage, type CodexApprovalPolicy, type ThreadItem, type TokenUsageBreakdown, type TurnStatus } from './codex-protocol.js';
 import type { ExecutorAdapter, ExecutorEvent } from './contract.js';
+import { codexOverrideArgs, codexPolicySettings } from './policy-settings.js';
 import type { ProcessOutcome } from './process.js';
 
 /** A JSON value as TOML (codex's `-c key=value` syntax): strings, numbers, booleans, arrays, inline tables. */
@@ -39,7 +40,9 @@ export function codexArgs(invocation: ExecutorInvocation<CodexConfig>, command: 
       : []),
     ...Object.entries(config.config ?? {}),
   ];
-  return [...command, 'app-server', ...overrides.flatMap(([key, value]) => ['-c', `${key}=${toToml(value)}`])];
+  // The run's policy last: its sandbox and network settings win over the profile's.
+  const policy = invocation.policy ? codexOverrideArgs(codexPolicySettings(invocation.policy, config.sandbox).overrides) : [];
+  return [...command, 'app-server', ...overrides.flatMap(([key, value]) => ['-c', `${key}=${toToml(value)}`]), ...policy];
 }
 
 /**
@@ -61,8 +64,9 @@ export function codexSession(invocation: ExecutorInvocation<CodexConfig>): Codex
   const system = invocation.agent.system_prompt ? `${invocation.agent.system_prompt}\n\n` : '';
   return {
     cwd: invocation.workspace_dir,
-    approvalPolicy: approvalPolicy(config, approvalPolicyOf(config) !== undefined),
-    sandbox: config.sandbox ?? 'workspace-write',
+    approvalPolicy: approvalPolicy(config, approvalPolicyOf(config, invocation.policy) !== undefined),
+    // thread/start's sandbox overrides the config's: under a policy it is the policy's (never wider than workspace-write).
+    sandbox: invocation.policy ? codexPolicySettings(invocation.policy, config.sandbox).overrides.sandbox_mode as CodexSessionSettings['sandbox'] : (config.sandbox ?? 'workspace-write'),
     prompt: `${system}${prompt}`,
     ...(invocation.session_id ? { threadId: invocation.session_id } : {}),
   };
@@ -192,7 +196,7 @@ export const codexAdapter: ExecutorAdapter<CodexConfig> = {
   defaultCommand: () => ['codex'],
   plan: (invocation, command) => {
     codexSession(invocation);
-    const supervision = approvalPolicyOf(invocation.executor_config);
+    const supervision = approvalPolicyOf(invocation.executor_config, invocation.policy);
     return { argv: codexArgs(invocation, command), stdin: '', conversation: true, ...(supervision ? { supervision } : {}) };
   },
   converse: (invocation, io) => new CodexAppServerConversation(codexSession(invocation), io),

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { GeminiConfig } from '../../core/contract/executor-profile.js';
 import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/executor-protocol.js';
@@ -9,6 +10,7 @@ import type { ExecutorAdapter } from './contract.js';
 import { geminiConversation, geminiPrompt } from './gemini-acp.js';
 import { acpOutput } from './gemini-acp-lines.js';
 import { keepSessionFileApart } from './gemini-sessions.js';
+import { geminiPolicyFile } from './policy-settings.js';
 
 /** The settings home the executor prepares: API-key auth, no folder-trust prompt, no usage statistics. */
 export const GEMINI_SETTINGS = {
@@ -20,8 +22,18 @@ export const GEMINI_SETTINGS = {
 export function geminiArgs(invocation: ExecutorInvocation<GeminiConfig>, command: string[]): string[] {
   const config = invocation.executor_config;
   if (!geminiPrompt(invocation)) throw new ExecutorConfigError('a gemini run needs a prompt');
-  return [...command, '--acp', ...(config.model ? ['-m', config.model] : []), ...(config.policy ? ['--policy', config.policy] : [])];
+  return [
+    ...command,
+    '--acp',
+    ...(config.model ? ['-m', config.model] : []),
+    ...(config.policy ? ['--policy', config.policy] : []),
+    // The run's policy, in gemini's own policy-engine format (written by `prepare`); the flag repeats.
+    ...(invocation.policy ? ['--policy', runPolicyFile(invocation.run_id)] : []),
+  ];
 }
+
+/** Where a run's policy is written for gemini: outside the workspace, so the agent cannot change it. */
+const runPolicyFile = (runId: string): string => path.join(os.tmpdir(), 'ao-gemini-policy', `${runId}.toml`);
 
 /**
  * Drives the real `gemini` CLI over the Agent Client Protocol, every run a conversation (see
@@ -31,18 +43,26 @@ export const geminiAdapter: ExecutorAdapter<GeminiConfig> = {
   capabilities: { resume: true, structured_events: true, cost: false, approvals: true, input: true, steer: false, interrupt: true },
   defaultCommand: () => ['gemini'],
   plan: (invocation, command) => {
-    const supervision = approvalPolicyOf(invocation.executor_config);
+    const supervision = approvalPolicyOf(invocation.executor_config, invocation.policy);
     return { argv: geminiArgs(invocation, command), stdin: '', conversation: true, ...(supervision ? { supervision } : {}) };
   },
   converse: geminiConversation,
   // Gemini skips a policy file it cannot read, without a word: it must be readable to the executor.
-  executorReads: (invocation) => (invocation.executor_config.policy ? [invocation.executor_config.policy] : []),
+  executorReads: (invocation) => [
+    ...(invocation.executor_config.policy ? [invocation.executor_config.policy] : []),
+    ...(invocation.policy ? [runPolicyFile(invocation.run_id)] : []),
+  ],
   async prepare(invocation, where) {
     // One home per executor user, kept across runs: gemini stores the sessions a follow-up run loads there.
     const home = path.join(where.home, '.cache', 'ao', 'gemini-home');
     await fs.mkdir(path.join(home, '.gemini'), { recursive: true });
     await fs.writeFile(path.join(home, '.gemini', 'settings.json'), JSON.stringify({ ...GEMINI_SETTINGS, ...invocation.executor_config.settings }, null, 2));
     if (invocation.session_id) await keepSessionFileApart(home, invocation.session_id);
+    if (invocation.policy) {
+      const file = runPolicyFile(invocation.run_id);
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
+      await fs.writeFile(file, geminiPolicyFile(invocation.policy), { mode: 0o644 });
+    }
     return { HOME: home };
   },
   interpret: (outcome, invocation) => withGeminiUsage(acpOutput(outcome, invocation.session_id), invocation.executor_config),
