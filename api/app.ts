@@ -20,6 +20,8 @@ import { identityRouter } from './routes/identity.js';
 import { runsRouter } from './routes/runs.js';
 import type { RunsService } from './runs-service.js';
 import type { ScriptsService } from './scripts-service.js';
+import type { SchedulesService } from './schedules-service.js';
+import { schedulesRouter } from './routes/schedules.js';
 import { codecRouter } from './routes/codec.js';
 import { metricsRouter } from './routes/metrics.js';
 import { observeRequests } from './observe-requests.js';
@@ -31,6 +33,7 @@ export interface AppDependencies {
   fleet: FleetService;
   agents: AgentsService;
   scripts: ScriptsService;
+  schedules: SchedulesService;
   events: EventStore;
   credentials: CredentialStore;
   admission: EventAdmission;
@@ -46,7 +49,7 @@ export interface AppDependencies {
 
 /** The HTTP API: thin routes over Temporal. Every route but the public ones (health, /openapi.json, /docs) needs a token, and each says which role. */
 export function createApp({
-  runs, fleet, agents, scripts, events, credentials, admission, audit, codec, log = console.error,
+  runs, fleet, agents, scripts, schedules, events, credentials, admission, audit, codec, log = console.error,
   metrics = createApiMetrics(), tracer = trace.getTracer(TRACER_NAME),
 }: AppDependencies): express.Express {
   const app = express();
@@ -69,6 +72,7 @@ export function createApp({
   if (codec) app.use(codecRouter({ ...codec, credentials }));
   app.use(authenticate(credentials));
   app.use(runsRouter(runs, audit, registry));
+  app.use(schedulesRouter(schedules, audit, registry));
   app.use(fleetRouter(fleet, audit, registry));
   app.use(configRouter(agents, scripts, audit, registry));
   app.use(identityRouter(credentials, audit, registry));

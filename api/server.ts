@@ -21,6 +21,7 @@ import { resolveApiToken } from './auth.js';
 import { CredentialStore } from './credentials.js';
 import { RunsService } from './runs-service.js';
 import { ScriptsService } from './scripts-service.js';
+import { SchedulesService } from './schedules-service.js';
 
 const ApiEnv = TemporalEnv.extend(LogEnv.shape).extend(TracingEnv.shape).extend({
   AO_API_HOST: z.string().min(1).default('127.0.0.1'),
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
     noRunnerTimeoutSeconds: env.AO_NO_RUNNER_TIMEOUT_SECONDS,
     dispatchTimeoutSeconds: env.AO_DISPATCH_TIMEOUT_SECONDS,
   });
+  const schedules = new SchedulesService({ client, runs, namespace: temporal.namespace, temporalUiUrl: env.AO_TEMPORAL_UI_URL.replace(/\/$/, '') });
   const fleet = new FleetService(client, env.AO_PROFILES_DIR, {
     ...(env.AO_RUNNER_FORGET_AFTER_SECONDS > 0 ? { forgetAfterSeconds: env.AO_RUNNER_FORGET_AFTER_SECONDS } : {}),
   });
@@ -77,7 +79,7 @@ async function main(): Promise<void> {
   await ensurePrivateDir(env.AO_DATA_DIR);
   const events = env.DATABASE_URL ? await PostgresEventStore.connect(env.DATABASE_URL, (message) => log.error(message)) : new FileEventStore(path.join(env.AO_DATA_DIR, 'events'));
   const credentials = CredentialStore.inDataDir(env.AO_DATA_DIR, resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR));
-  const app = createApp({ runs, fleet, agents, scripts, events, credentials, admission: new EventAdmission(client), audit: AuditLog.inDataDir(env.AO_DATA_DIR),
+  const app = createApp({ runs, fleet, agents, scripts, schedules, events, credentials, admission: new EventAdmission(client), audit: AuditLog.inDataDir(env.AO_DATA_DIR),
     ...(temporal.payloadCodec ? { codec: { codec: temporal.payloadCodec, uiOrigin: new URL(env.AO_TEMPORAL_UI_URL).origin } } : {}),
     metrics,
     tracer: tracing.tracer,

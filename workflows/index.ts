@@ -1,2 +1,3 @@
 export { runWorkflow } from './run.js';
 export { runnerWorkflow } from './runner.js';
+export { scheduledRunWorkflow } from './scheduled-run.js';

@@ -34,3 +34,5 @@ export type FinalRunStatus = (typeof FINAL_RUN_STATUSES)[number];
 export function isFinalRunStatus(status: RunStatus): status is FinalRunStatus {
   return (FINAL_RUN_STATUSES as readonly RunStatus[]).includes(status);
 }
+
+export const isRunStatus = (value: unknown): value is RunStatus => typeof value === 'string' && (RUN_STATUSES as readonly string[]).includes(value);
