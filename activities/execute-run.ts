@@ -164,7 +164,7 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   const summary = await commitAndCloseWorkspace(deps, request.run_id, workspace, emit);
   await runPostRunHooks(deps, request, workspace, { exit_code: outcome.exitCode, aborted: outcome.aborted, timed_out: supervised.timedOut }, summary, emit);
   try {
-    return redactor.value(executionResult(launch, supervised, timeoutSeconds, summary));
+    return redactor.value(executionResult(launch, supervised, timeoutSeconds, summary, emit));
   } catch (error) {
     throw redactFailure(error, redactor);
   }
