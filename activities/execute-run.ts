@@ -24,6 +24,7 @@ import { superviseExecutor } from './execution/supervised-process.js';
 import { ExecutorUserError } from './containment/executor-user.js';
 import { openToExecutor } from './execution/executor-access.js';
 import { WorkspaceError, chooseMode, prepareWorkspace, type Workspace } from './workspace.js';
+import { fetchMissingBase } from './forge.js';
 
 export type { ExecuteDependencies, ExecuteRequest } from './execution/context.js';
 
@@ -96,7 +97,9 @@ async function openWorkspace(deps: ExecuteDependencies, request: ExecuteRequest)
     const mode = await chooseMode(projectDir, request.workspace_mode ?? deps.profile.config.workspace_mode);
     const user = deps.executorUser;
     const open = user ? (workspace: Workspace) => openToExecutor(user, workspace, deps.dataDir) : undefined;
-    return { mode, workspace: await prepareWorkspace(projectDir, request.run_id, mode, request.base_ref, open) };
+    // A base the clone lacks (a webhook's commit) is fetched first, with the runner's forge credential.
+    const fetched = mode === 'worktree' && request.base_ref ? await fetchMissingBase(projectDir, request.base_ref, deps.forge) : undefined;
+    return { mode, workspace: await prepareWorkspace(projectDir, request.run_id, mode, fetched ?? request.base_ref, open) };
   } catch (error) {
     if (error instanceof WorkspaceError || error instanceof ExecutorUserError) throw runFailure('WORKSPACE_FAILED', error.message);
     throw error;

@@ -13,6 +13,8 @@ import { FleetService } from '../../api/fleet-service.js';
 import { RunsService } from '../../api/runs-service.js';
 import { ScriptsService } from '../../api/scripts-service.js';
 import { SchedulesService } from '../../api/schedules-service.js';
+import { TriggersService } from '../../api/triggers-service.js';
+import { TriggerDeliveries } from '../../api/trigger-deliveries.js';
 import { defaultProfilesDir } from '../../core/config/paths.js';
 import type { TestStack } from './stack.js';
 
@@ -27,6 +29,7 @@ export function inProcessApp(stack: TestStack, client: Client, options: { dataDi
   return createApp({
     runs,
     schedules: new SchedulesService({ client, runs, namespace: stack.namespace, temporalUiUrl: 'http://127.0.0.1:8233' }),
+    triggers: new TriggersService(stack.configDir, lock, runs, TriggerDeliveries.inDataDir(options.dataDir)),
     fleet: new FleetService(client, defaultProfilesDir),
     agents: new AgentsService(stack.configDir, lock),
     scripts: new ScriptsService(client, stack.configDir, lock),
