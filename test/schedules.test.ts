@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../core/config/paths.js';
 import type { AuditEntry } from '../core/contract/identity.js';
 import type { RunList, RunView } from '../core/contract/http.js';
 import type { ScheduleView, ScheduleList } from '../core/contract/schedules.js';
@@ -40,6 +44,19 @@ async function scheduleWithEndedRuns(name: string, count: number, timeoutMs = te
     if (ended.length < count) throw new Error(`schedule ${name} has ${ended.length} ended runs: ${JSON.stringify(body.recent_runs)}`);
     return body;
   }, timeoutMs, 250);
+}
+
+/** `ao --json <args>` against the stack, with only PATH and the stack's URL and token from outside. */
+function ao(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const home = stack.root;
+    execFile(
+      process.execPath,
+      [path.join(repoRoot, 'bin', 'ao.js'), '--json', ...args],
+      { cwd: home, env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: path.join(home, 'cli-config'), AO_DATA_DIR: path.join(home, 'cli-data'), AO_API_URL: stack.apiUrl, AO_API_TOKEN: stack.token } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
 }
 
 describe('schedules', () => {
@@ -127,6 +144,27 @@ describe('schedules', () => {
     const audit = (await stack.api<{ entries: AuditEntry[] }>('GET', '/audit?limit=1000')).body.entries.filter((entry) => entry.target === 'lifecycle');
     expect(audit.map((entry) => entry.action)).toEqual(['schedule.create', 'schedule.update', 'schedule.pause', 'schedule.unpause', 'schedule.delete']);
     expect(audit.every((entry) => entry.actor === 'admin')).toBe(true);
+  });
+
+  it('are managed with the ao CLI: create from a file, list, trigger, show the run, pause, delete', async () => {
+    const file = path.join(stack.root, 'cli-schedule.json');
+    await fs.writeFile(file, JSON.stringify(echoSchedule('from-cli', { paused: true })));
+    const created = await ao(['schedules', 'create', file]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ name: 'from-cli', paused: true });
+    expect((await ao(['schedules', 'trigger', 'from-cli'])).code).toBe(0);
+    await scheduleWithEndedRuns('from-cli', 1);
+    const shown = JSON.parse((await ao(['schedules', 'show', 'from-cli'])).stdout) as ScheduleView;
+    expect(shown.recent_runs[0]).toMatchObject({ status: 'completed', run_id: expect.stringMatching(/^from-cli-/) });
+    const listed = await eventually(async () => {
+      const list = JSON.parse((await ao(['schedules'])).stdout) as ScheduleList;
+      if (!list.schedules.some((schedule) => schedule.name === 'from-cli')) throw new Error('not listed yet');
+      return list;
+    });
+    expect(listed.schedules.find((schedule) => schedule.name === 'from-cli')?.paused).toBe(true);
+    expect(JSON.parse((await ao(['schedules', 'unpause', 'from-cli', '--note', 'go'])).stdout)).toMatchObject({ paused: false, note: 'go' });
+    expect((await ao(['schedules', 'delete', 'from-cli'])).code).toBe(0);
+    expect((await ao(['schedules', 'show', 'from-cli'])).code).not.toBe(0);
   });
 
   describe('refuses', () => {
