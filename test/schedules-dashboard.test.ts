@@ -55,6 +55,7 @@ describe('the schedules page', () => {
     await run.locator('a').click();
     await page.waitForURL(`**/ui/runs/${runId}`);
     await page.locator('[data-testid=run-status][data-status=completed]').waitFor();
+    expect(await page.locator('[data-testid=run-origin]').innerText()).toBe('schedule:ui-nightly');
 
     await page.goto(`${stack.apiUrl}/ui/schedules#token=${stack.token}`);
     await row('ui-nightly').locator('button.danger').click();
