@@ -28,6 +28,7 @@ import { ExecutorUserError } from './containment/executor-user.js';
 import { openToExecutor } from './execution/executor-access.js';
 import { WorkspaceError, chooseMode, prepareWorkspace, type Workspace, type WorktreeOptions } from './workspace.js';
 import { runHasEnded } from '../core/temporal/run-state.js';
+import { fetchMissingBase } from './forge.js';
 
 export type { ExecuteDependencies, ExecuteRequest } from './execution/context.js';
 
@@ -100,8 +101,11 @@ async function openWorkspace(deps: ExecuteDependencies, request: ExecuteRequest)
     const mode = await chooseMode(projectDir, request.workspace_mode ?? deps.profile.config.workspace_mode);
     const user = deps.executorUser;
     const open = user ? (workspace: Workspace) => openToExecutor(user, workspace, deps.dataDir) : undefined;
+    // A base the clone lacks (a webhook's commit) is fetched first, with the runner's forge credential.
+    const fetched = mode === 'worktree' && request.base_ref ? await fetchMissingBase(projectDir, request.base_ref, deps.forge) : undefined;
+    const baseRef = fetched ?? request.base_ref;
     const options: WorktreeOptions = {
-      ...(request.base_ref ? { baseRef: request.base_ref } : {}),
+      ...(baseRef ? { baseRef } : {}),
       ...(request.workspace_key ? { key: request.workspace_key } : {}),
       isFinished: (runId) => runHasEnded(deps.client, runWorkflowId(runId)),
     };
@@ -193,7 +197,7 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   const summary = await commitAndCloseWorkspace(deps, request.run_id, workspace, emit);
   await runPostRunHooks(deps, request, workspace, { exit_code: outcome.exitCode, aborted: outcome.aborted, timed_out: supervised.timedOut }, summary, emit);
   try {
-    return redactor.value(executionResult(launch, supervised, timeoutSeconds, summary, shaped.toolErrors(), request.session_cost_usd_before));
+    return redactor.value(executionResult(launch, supervised, timeoutSeconds, summary, emit, shaped.toolErrors(), request.session_cost_usd_before));
   } catch (error) {
     throw redactFailure(error, redactor);
   }

@@ -8,10 +8,10 @@ export class GitError extends Error {
   }
 }
 
-/** Runs git with an argv array (never a shell string) in `cwd`; resolves with stdout. */
-export function git(cwd: string, args: string[]): Promise<string> {
+/** Runs git with an argv array (never a shell string) in `cwd`; resolves with stdout. `env` adds to git's environment. */
+export function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }, (error, stdout, stderr) => {
+    execFile('git', args, { cwd, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...env, GIT_TERMINAL_PROMPT: '0' } }, (error, stdout, stderr) => {
       if (error) reject(new GitError(args, stderr || error.message));
       else resolve(stdout);
     });

@@ -22,6 +22,10 @@ import { identityRouter } from './routes/identity.js';
 import { runsRouter } from './routes/runs.js';
 import type { RunsService } from './runs-service.js';
 import type { ScriptsService } from './scripts-service.js';
+import type { SchedulesService } from './schedules-service.js';
+import { schedulesRouter } from './routes/schedules.js';
+import type { TriggersService } from './triggers-service.js';
+import { triggerHooksRouter, triggersRouter } from './routes/triggers.js';
 import { codecRouter } from './routes/codec.js';
 import { metricsRouter } from './routes/metrics.js';
 import { observeRequests } from './observe-requests.js';
@@ -34,6 +38,8 @@ export interface AppDependencies {
   agents: AgentsService;
   scripts: ScriptsService;
   notifications: NotificationsService;
+  schedules: SchedulesService;
+  triggers: TriggersService;
   events: EventStore;
   credentials: CredentialStore;
   admission: EventAdmission;
@@ -49,7 +55,7 @@ export interface AppDependencies {
 
 /** The HTTP API: thin routes over Temporal. Every route but the public ones (health, /openapi.json, /docs) needs a token, and each says which role. */
 export function createApp({
-  runs, fleet, agents, scripts, notifications, events, credentials, admission, audit, codec, log = console.error,
+  runs, fleet, agents, scripts, notifications, schedules, triggers, events, credentials, admission, audit, codec, log = console.error,
   metrics = createApiMetrics(), tracer = trace.getTracer(TRACER_NAME),
 }: AppDependencies): express.Express {
   const app = express();
@@ -70,8 +76,12 @@ export function createApp({
   serveDashboard(app);
   // Before the token check: it answers the browser's CORS preflight, then checks the token itself.
   if (codec) app.use(codecRouter({ ...codec, credentials }));
+  // Webhook deliveries carry a signature, not a token: checked by the trigger itself.
+  app.use(triggerHooksRouter(triggers, registry));
   app.use(authenticate(credentials));
   app.use(runsRouter(runs, audit, registry));
+  app.use(schedulesRouter(schedules, audit, registry));
+  app.use(triggersRouter(triggers, audit, registry));
   app.use(fleetRouter(fleet, audit, registry));
   app.use(configRouter(agents, scripts, audit, registry));
   app.use(notificationsRouter(notifications, audit, registry));

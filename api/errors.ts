@@ -19,6 +19,9 @@ import {
   RunnerForgetRefusedError,
   RunnerNotFoundError,
   NotificationNotFoundError,
+  RunAlreadyExistsError,
+  ScheduleNotFoundError,
+  TriggerNotFoundError,
   describeIssues,
 } from '../core/contract/errors.js';
 import { APPROVAL_NOT_FOUND } from '../core/contract/approvals.js';
@@ -84,12 +87,12 @@ export function toHttpError(error: unknown): { status: number; body: ErrorBody }
   if (error instanceof ParametersInvalidError) {
     return { status: 400, body: { error: error.message, details: { problems: error.problems, schema: error.schema } } };
   }
-  if (error instanceof AgentNotFoundError || error instanceof RunNotFoundError || error instanceof ScriptNotFoundError || error instanceof SessionNotFoundError || error instanceof TokenNotFoundError || error instanceof RunnerNotFoundError || error instanceof NotificationNotFoundError) {
+  if (error instanceof AgentNotFoundError || error instanceof RunNotFoundError || error instanceof ScriptNotFoundError || error instanceof SessionNotFoundError || error instanceof TokenNotFoundError || error instanceof RunnerNotFoundError || error instanceof NotificationNotFoundError || error instanceof ScheduleNotFoundError || error instanceof TriggerNotFoundError) {
     return { status: 404, body: { error: error.message } };
   }
   if (error instanceof ForbiddenError) return { status: 403, body: { error: error.message, details: { needs: error.needed } } };
   if (error instanceof ConfigConflictError) return { status: 409, body: { error: error.message, ...(error.details ? { details: error.details } : {}) } };
-  if (error instanceof AgentInactiveError) return { status: 409, body: { error: error.message } };
+  if (error instanceof AgentInactiveError || error instanceof RunAlreadyExistsError) return { status: 409, body: { error: error.message } };
   if (error instanceof ApprovalRefusedError) return { status: error.type === APPROVAL_NOT_FOUND ? 404 : 409, body: { error: error.message, details: { type: error.type } } };
   if (error instanceof RunStopRefusedError) return { status: 409, body: { error: error.message, details: { type: error.type } } };
   if (error instanceof RunCommandRefusedError) return { status: 409, body: { error: error.message, details: { type: error.type } } };

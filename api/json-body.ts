@@ -22,13 +22,22 @@ export function tooDeepAt(value: unknown, limit: number): string | undefined {
   return undefined;
 }
 
+/** The bytes of a request's JSON body as they arrived, before parsing: what a webhook signature is computed over. */
+export const rawBodyOf = (req: express.Request): Buffer | undefined => (req as express.Request & { rawBody?: Buffer }).rawBody;
+
 /**
  * Every request's JSON body, read once for the whole API: at most `MAX_BODY_BYTES`, nested at most
  * `MAX_JSON_DEPTH` deep. Whatever the body parser refuses (size, charset, encoding, malformed JSON
  * or gzip) reaches the error map in api/errors.ts with its own status, never as a 500.
  */
 export function jsonBody(): RequestHandler[] {
-  const parse = express.json({ limit: MAX_BODY_BYTES });
+  const parse = express.json({
+    limit: MAX_BODY_BYTES,
+    // Kept as read: a webhook's signature is over these bytes, not over a re-serialised body.
+    verify: (req, _res, buffer) => {
+      (req as express.Request & { rawBody?: Buffer }).rawBody = buffer;
+    },
+  });
   const readBody: RequestHandler = (req, res, next) =>
     parse(req, res, (error?: unknown) => next(error === undefined ? undefined : new RequestBodyError(error instanceof Error ? error : new Error('the body could not be read'))));
   const checkDepth: RequestHandler = (req, _res, next) => {

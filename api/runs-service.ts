@@ -1,11 +1,11 @@
 import crypto from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadAgent } from '../core/config/agents.js';
 import { APPROVAL_NOT_FOUND, APPROVAL_NOT_PENDING, type Approval, type DecideApprovalRequest } from '../core/contract/approvals.js';
-import { AgentInactiveError, ApprovalRefusedError, RunCommandRefusedError, RunNotFoundError, RunStopRefusedError, SessionNotFoundError } from '../core/contract/errors.js';
+import { AgentInactiveError, ApprovalRefusedError, RunAlreadyExistsError, RunCommandRefusedError, RunNotFoundError, RunStopRefusedError, SessionNotFoundError } from '../core/contract/errors.js';
 import { RUN_NOT_LIVE, type SendInputResponse } from '../core/contract/runner-commands.js';
-import { RUN_STATUSES, isFinalRunStatus, type RunStatus } from '../core/contract/run-status.js';
+import { isFinalRunStatus, isRunStatus, type RunStatus } from '../core/contract/run-status.js';
 import { listExecutionsPage } from '../core/temporal/list-page.js';
 import { readRunState } from '../core/temporal/run-state.js';
 import { runDetails, runSummary } from '../core/temporal/summaries.js';
@@ -47,12 +47,12 @@ export interface RunFilter {
   runner?: string;
   session?: string;
   tag?: string;
+  /** What started the runs: `schedule:<name>` or `trigger:<name>`. */
+  origin?: string;
   /** Where the page starts: the `next_cursor` of the previous page. */
   cursor?: string;
   limit: number;
 }
-
-const isRunStatus = (value: unknown): value is RunStatus => typeof value === 'string' && (RUN_STATUSES as readonly string[]).includes(value);
 
 /** Starts, stops and reads runs. Temporal is the store: no run state is kept here. */
 export class RunsService {
@@ -64,11 +64,30 @@ export class RunsService {
     return `${temporalUiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}/history`;
   }
 
-  async create(request: CreateRunRequest, by: string): Promise<{ id: string }> {
+  /** Checks that the agent can run these parameters (404, 409, 400, 422 as `POST /runs` answers). */
+  async checkRunnable(agentName: string, parameters: Record<string, unknown>): Promise<void> {
+    const agent = await loadAgent(this.options.configDir, agentName);
+    if (agent.status === 'inactive') throw new AgentInactiveError(agent.name);
+    await checkRunParameters(this.options.configDir, agent, parameters);
+  }
+
+  /** What the API passes to every run it starts, besides the request (timeouts from its env). */
+  get runDefaults(): Pick<RunInput, 'no_runner_timeout_seconds' | 'dispatch_timeout_seconds'> {
+    return {
+      ...(this.options.noRunnerTimeoutSeconds ? { no_runner_timeout_seconds: this.options.noRunnerTimeoutSeconds } : {}),
+      ...(this.options.dispatchTimeoutSeconds ? { dispatch_timeout_seconds: this.options.dispatchTimeoutSeconds } : {}),
+    };
+  }
+
+  /**
+   * Starts a run. `runId` (a trigger's, derived from its delivery id) makes the start idempotent:
+   * a run of that id that exists already is a `RunAlreadyExistsError` and nothing new starts.
+   */
+  async create(request: CreateRunRequest, by: string, start: { runId?: string; origin?: string } = {}): Promise<{ id: string }> {
     const agent = await loadAgent(this.options.configDir, request.agent);
     if (agent.status === 'inactive') throw new AgentInactiveError(agent.name);
     await checkRunParameters(this.options.configDir, agent, request.parameters);
-    const id = crypto.randomUUID();
+    const id = start.runId ?? crypto.randomUUID();
     const sessionId = request.session_id ?? id;
     const mode = request.mode ?? 'new';
     if (mode === 'resume' && (await this.sessionRuns(sessionId, 1)).length === 0) {
@@ -87,21 +106,28 @@ export class RunsService {
       ...(request.timeout_seconds ? { timeout_seconds: request.timeout_seconds } : {}),
       ...(request.base_ref ? { base_ref: request.base_ref } : {}),
       ...(request.policy ? { policy: request.policy } : {}),
-      ...(this.options.noRunnerTimeoutSeconds ? { no_runner_timeout_seconds: this.options.noRunnerTimeoutSeconds } : {}),
-      ...(this.options.dispatchTimeoutSeconds ? { dispatch_timeout_seconds: this.options.dispatchTimeoutSeconds } : {}),
+      ...this.runDefaults,
     };
-    await this.options.client.workflow.start(RUN_WORKFLOW_TYPE, {
-      workflowId: runWorkflowId(id),
-      taskQueue: CONTROL_TASK_QUEUE,
-      args: [input],
-      typedSearchAttributes: [
-        { key: searchAttributes.agent, value: agent.name },
-        { key: searchAttributes.runStatus, value: 'pending' },
-        { key: searchAttributes.sessionId, value: sessionId },
-      ],
-      staticSummary: runSummary(input),
-      staticDetails: runDetails(input),
-    });
+    try {
+      await this.options.client.workflow.start(RUN_WORKFLOW_TYPE, {
+        workflowId: runWorkflowId(id),
+        taskQueue: CONTROL_TASK_QUEUE,
+        args: [input],
+        // A given id (a trigger's delivery) starts once, ever: a closed run of that id still refuses it.
+        ...(start.runId ? { workflowIdReusePolicy: 'REJECT_DUPLICATE' as const } : {}),
+        typedSearchAttributes: [
+          { key: searchAttributes.agent, value: agent.name },
+          { key: searchAttributes.runStatus, value: 'pending' },
+          { key: searchAttributes.sessionId, value: sessionId },
+          ...(start.origin ? [{ key: searchAttributes.origin, value: start.origin }] : []),
+        ],
+        staticSummary: runSummary(input),
+        staticDetails: runDetails(input),
+      });
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) throw new RunAlreadyExistsError(id);
+      throw error;
+    }
     this.options.metrics?.runsStarted.inc({ agent: agent.name });
     return { id };
   }
@@ -118,7 +144,14 @@ export class RunsService {
       throw error;
     }
     const state = await readRunState(this.options.client, workflowId, description.status.name === 'RUNNING');
-    return { ...(state ?? this.closedOutsideAo(id, description)), id, workflow_id: workflowId, temporal_ui_url: this.temporalUiUrl(workflowId, description.runId) };
+    const origin = description.typedSearchAttributes.get(searchAttributes.origin);
+    return {
+      ...(state ?? this.closedOutsideAo(id, description)),
+      id,
+      workflow_id: workflowId,
+      temporal_ui_url: this.temporalUiUrl(workflowId, description.runId),
+      ...(origin ? { origin } : {}),
+    };
   }
 
   /** Waits for the run to end and returns its final view. */
@@ -197,6 +230,7 @@ export class RunsService {
       filter.runner && attributeIs(searchAttributes.runnerId, filter.runner),
       filter.session && attributeIs(searchAttributes.sessionId, filter.session),
       filter.tag && attributeIs(searchAttributes.tags, filter.tag),
+      filter.origin && attributeIs(searchAttributes.origin, filter.origin),
     );
     const page = await listExecutionsPage(this.options.client, query, filter.limit, filter.cursor);
     return { runs: page.executions.map((execution) => this.summary(execution)), next_cursor: page.next_cursor };
@@ -220,6 +254,7 @@ export class RunsService {
       started_at: execution.startTime.toISOString(),
       closed_at: execution.closeTime?.toISOString(),
       cost_usd: attributes.get(searchAttributes.costUsd),
+      origin: attributes.get(searchAttributes.origin),
       temporal_ui_url: this.temporalUiUrl(execution.workflowId, execution.runId),
     };
   }

@@ -22,6 +22,9 @@ import { resolveApiToken } from './auth.js';
 import { CredentialStore } from './credentials.js';
 import { RunsService } from './runs-service.js';
 import { ScriptsService } from './scripts-service.js';
+import { SchedulesService } from './schedules-service.js';
+import { TriggersService } from './triggers-service.js';
+import { TriggerDeliveries } from './trigger-deliveries.js';
 
 const ApiEnv = TemporalEnv.extend(LogEnv.shape).extend(TracingEnv.shape).extend({
   AO_API_HOST: z.string().min(1).default('127.0.0.1'),
@@ -68,6 +71,7 @@ async function main(): Promise<void> {
     noRunnerTimeoutSeconds: env.AO_NO_RUNNER_TIMEOUT_SECONDS,
     dispatchTimeoutSeconds: env.AO_DISPATCH_TIMEOUT_SECONDS,
   });
+  const schedules = new SchedulesService({ client, runs, namespace: temporal.namespace, temporalUiUrl: env.AO_TEMPORAL_UI_URL.replace(/\/$/, '') });
   const fleet = new FleetService(client, env.AO_PROFILES_DIR, {
     ...(env.AO_RUNNER_FORGET_AFTER_SECONDS > 0 ? { forgetAfterSeconds: env.AO_RUNNER_FORGET_AFTER_SECONDS } : {}),
   });
@@ -75,11 +79,12 @@ async function main(): Promise<void> {
   const agents = new AgentsService(env.AO_CONFIG_DIR, configLock);
   const notifications = new NotificationsService(client, env.AO_CONFIG_DIR, configLock);
   const scripts = new ScriptsService(client, env.AO_CONFIG_DIR, configLock, (message) => log.error(message));
+  const triggers = new TriggersService(env.AO_CONFIG_DIR, configLock, runs, TriggerDeliveries.inDataDir(env.AO_DATA_DIR));
   // The data dir holds the token and the events: its owner's only.
   await ensurePrivateDir(env.AO_DATA_DIR);
   const events = env.DATABASE_URL ? await PostgresEventStore.connect(env.DATABASE_URL, (message) => log.error(message)) : new FileEventStore(path.join(env.AO_DATA_DIR, 'events'));
   const credentials = CredentialStore.inDataDir(env.AO_DATA_DIR, resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR));
-  const app = createApp({ runs, fleet, agents, scripts, notifications, events, credentials, admission: new EventAdmission(client), audit: AuditLog.inDataDir(env.AO_DATA_DIR),
+  const app = createApp({ runs, fleet, agents, scripts, notifications, schedules, triggers, events, credentials, admission: new EventAdmission(client), audit: AuditLog.inDataDir(env.AO_DATA_DIR),
     ...(temporal.payloadCodec ? { codec: { codec: temporal.payloadCodec, uiOrigin: new URL(env.AO_TEMPORAL_UI_URL).origin } } : {}),
     metrics,
     tracer: tracing.tracer,

@@ -4,6 +4,7 @@ import { registerFleetCommands } from './commands/fleet.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerScriptCommands } from './commands/scripts.js';
 import { registerTokenCommands } from './commands/tokens.js';
+import { registerScheduleCommands } from './commands/schedules.js';
 import { CliError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import { Output } from './output.js';
@@ -11,7 +12,7 @@ import { Output } from './output.js';
 /** `ao`: the command line over ao's HTTP API (README: "The ao CLI"). */
 function program(): Command {
   const ao = new Command('ao')
-    .description('ao, the agent orchestrator on Temporal: runs, logs, the fleet, scripts, tokens and config over its HTTP API')
+    .description('ao, the agent orchestrator on Temporal: runs, logs, the fleet, scripts, schedules, tokens and config over its HTTP API')
     .option('--api-url <url>', 'the API (else AO_API_URL, the config file, http://127.0.0.1:8787)')
     .option('--token <token>', 'the API token (else AO_API_TOKEN, the config file, this checkout’s .data/api-token for a local API)')
     .option('--json', 'print the API’s answers as JSON')
@@ -21,6 +22,7 @@ function program(): Command {
   registerRunCommands(ao);
   registerFleetCommands(ao);
   registerScriptCommands(ao);
+  registerScheduleCommands(ao);
   registerTokenCommands(ao);
   registerConfigCommands(ao);
   return ao;

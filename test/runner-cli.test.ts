@@ -51,6 +51,14 @@ describe('the runner CLI', () => {
 });
 
 describe('runner options', () => {
+  it('takes the forge remote from a flag or the environment and the forge token only from the environment', () => {
+    expect(parseRunnerOptions([], {})).toMatchObject({ forgeRemote: 'origin', forgeToken: undefined });
+    expect(parseRunnerOptions(['--forge-remote', 'upstream'], { AO_FORGE_TOKEN: 'ghs_from_env', AO_FORGE_REMOTE: 'other' })).toMatchObject({ forgeRemote: 'upstream', forgeToken: 'ghs_from_env' });
+    // A token on the command line would show in `ps`: there is no flag for it.
+    expect(() => parseRunnerOptions(['--forge-token', 'ghs_x'], {})).toThrow(/--forge-token/);
+    expect(() => parseRunnerOptions(['--forge-remote', '--upload-pack=evil'], {})).toThrow();
+  });
+
   it('reads the environment, and flags win over it', () => {
     const env = { AO_RUNNER_PROFILE: 'echo', AO_RUNNER_TAGS: 'gpu, linux', AO_RUNNER_CAPACITY: '3', AO_RUNNER_REQUIRE_MATCHING_TAGS: 'true' };
     const fromEnv = parseRunnerOptions([], env);

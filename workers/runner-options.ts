@@ -26,6 +26,10 @@ Options (each also read from the environment variable shown):
   --profiles-dir DIR         where profiles live (default: the repo's profiles/)  AO_PROFILES_DIR
   --api-url URL              the ao API that receives run events                  AO_API_URL
                              (its token: AO_API_TOKEN; unset keeps events in the spool)
+  --forge-remote NAME        the git remote a run's missing base commit is         AO_FORGE_REMOTE
+                             fetched from (default: origin); its token only from
+                             AO_FORGE_TOKEN, sent as an HTTP header the executor
+                             never sees
   --data-dir DIR             event spool and runner state (default: <project>/.ao) AO_RUNNER_DATA_DIR
   --containment MODE         how a run's processes are held: cgroup (one cgroup    AO_RUNNER_CONTAINMENT
                              v2 per run), process-group (process group + /proc
@@ -73,6 +77,9 @@ const RunnerOptions = z.object({
   apiUrl: z.url().optional(),
   /** Only from the environment: a token on the command line would show in `ps`. */
   apiToken: z.string().min(1).optional(),
+  forgeRemote: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a git remote name').default('origin'),
+  /** Only from the environment, like the API token. */
+  forgeToken: z.string().min(1).optional(),
   hooksDir: z.string().min(1).optional().transform((dir) => (dir ? path.resolve(dir) : undefined)),
   hookTimeout: z.coerce.number().int().min(1).max(3600).default(60),
   healthInterval: z.coerce.number().int().min(1).max(86_400).default(30),
@@ -108,6 +115,8 @@ const OPTION_SOURCES = {
   profilesDir: '--profiles-dir / AO_PROFILES_DIR',
   apiUrl: '--api-url / AO_API_URL',
   apiToken: 'AO_API_TOKEN',
+  forgeRemote: '--forge-remote / AO_FORGE_REMOTE',
+  forgeToken: 'AO_FORGE_TOKEN',
   dataDir: '--data-dir / AO_RUNNER_DATA_DIR',
   containment: '--containment / AO_RUNNER_CONTAINMENT',
   executorUser: '--executor-user / AO_EXECUTOR_USER',
@@ -137,6 +146,7 @@ export function parseRunnerOptions(argv: string[], env: NodeJS.ProcessEnv): Runn
         'drain-seconds': { type: 'string' },
         'profiles-dir': { type: 'string' },
         'api-url': { type: 'string' },
+        'forge-remote': { type: 'string' },
         'data-dir': { type: 'string' },
         containment: { type: 'string' },
         'executor-user': { type: 'string' },
@@ -168,6 +178,8 @@ export function parseRunnerOptions(argv: string[], env: NodeJS.ProcessEnv): Runn
     profilesDir: values['profiles-dir'] ?? env.AO_PROFILES_DIR,
     apiUrl: values['api-url'] ?? env.AO_API_URL,
     apiToken: env.AO_API_TOKEN || undefined,
+    forgeRemote: values['forge-remote'] ?? (env.AO_FORGE_REMOTE || undefined),
+    forgeToken: env.AO_FORGE_TOKEN || undefined,
     dataDir: values['data-dir'] ?? env.AO_RUNNER_DATA_DIR,
     containment: values.containment ?? env.AO_RUNNER_CONTAINMENT,
     executorUser: values['executor-user'] ?? (env.AO_EXECUTOR_USER || undefined),

@@ -29,6 +29,28 @@ export const DELIVERIES_MEMO = 'deliveries';
 export const RUN_WORKFLOW_TYPE = 'runWorkflow';
 export const NOTIFY_WORKFLOW_TYPE = 'notifyWorkflow';
 export const RUNNER_WORKFLOW_TYPE = 'runnerWorkflow';
+/** What a schedule starts: a small launcher that starts the run with an id of its own (workflows/scheduled-run.ts). */
+export const SCHEDULED_RUN_WORKFLOW_TYPE = 'scheduledRunWorkflow';
+
+// ── schedules ───────────────────────────────────────────────────────────────
+/** The Temporal Schedule of an ao schedule. */
+export const scheduleId = (name: string): string => `ao-schedule-${name}`;
+export const scheduleNameFromId = (id: string): string => id.replace(/^ao-schedule-/, '');
+/** The launcher's workflow id as given to the schedule; Temporal appends `-<RFC 3339 time>` to each start. */
+export const scheduleWorkflowId = (name: string): string => `schedule-${name}`;
+/**
+ * The run a scheduled start becomes: `<schedule>-<time, letters and digits only>`, e.g.
+ * `nightly-20261201T030000Z`, from the launcher's own id, so each start has its own valid run id
+ * (and branch) and the id is known from the schedule's recent actions alone.
+ */
+export function scheduledRunId(name: string, launcherWorkflowId: string): string {
+  const prefix = `${scheduleWorkflowId(name)}-`;
+  const time = launcherWorkflowId.startsWith(prefix) ? launcherWorkflowId.slice(prefix.length) : launcherWorkflowId;
+  return `${name}-${time.replace(/[^A-Za-z0-9]/g, '')}`.slice(0, 64);
+}
+/** What started a run, in its `AoOrigin` search attribute: `schedule:<name>` or `trigger:<name>`. */
+export const scheduleOrigin = (name: string): string => `schedule:${name}`;
+export const triggerOrigin = (name: string): string => `trigger:${name}`;
 
 // ── run workflow ────────────────────────────────────────────────────────────
 export const runStateQuery = defineQuery<RunState>('runState');

@@ -425,6 +425,9 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
       if (handBack) throw fail('RUNNER_LOST', `${handBack}; gave up after ${MAX_REDISPATCHES} re-dispatches`);
       if (isTimeout(error, 'START_TO_CLOSE')) throw fail('RUN_TIMEOUT', `run exceeded its timeout of ${state.timeout_seconds}s`);
       const cause = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined;
+      // A failed executor's own result (a patrol's failed checks) stays the run's result.
+      const failedResult = (cause?.details?.[0] as { result_data?: unknown } | undefined)?.result_data;
+      if (failedResult !== undefined) state.result = failedResult;
       throw fail(cause?.type && isRunFailureType(cause.type) ? cause.type : 'EXECUTOR_FAILED', causeMessage(error));
     } finally {
       executing = false;

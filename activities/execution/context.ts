@@ -14,6 +14,7 @@ import type { HookSettings } from '../hooks.js';
 import type { RunnerLog } from '../runner-log.js';
 import type { RunnerMetrics } from '../../core/observability/metrics.js';
 import type { LiveExecutions } from './live-executions.js';
+import type { ForgeAccess } from '../forge.js';
 
 /** What the workflow sends the runner: the run, before the runner adds its executor and workspace. */
 export interface ExecuteRequest {
@@ -73,6 +74,8 @@ export interface ExecuteDependencies {
   metrics: RunnerMetrics;
   /** The runner's live executions: where commands from the runs' workflows arrive. */
   live: LiveExecutions;
+  /** Where a missing base commit is fetched from, with the runner's forge credential (never the executor's). */
+  forge: ForgeAccess;
   /** Serialises runs in `project` mode: they share one folder. */
   projectLock: <T>(work: () => Promise<T>) => Promise<T>;
 }

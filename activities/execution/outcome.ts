@@ -5,6 +5,7 @@ import type { SessionEndOutcome } from '../../core/contract/events.js';
 import { runFailure } from '../../core/contract/failures.js';
 import { roundUsd } from '../../core/contract/usage.js';
 import type { ToolErrors } from './event-shaping.js';
+import type { Emit } from './context.js';
 import type { Launch } from './launch.js';
 import type { SupervisedOutcome } from './supervised-process.js';
 
@@ -16,13 +17,15 @@ export const sessionEndOutcome = ({ outcome, timedOut }: SupervisedOutcome): Ses
 
 /**
  * The activity's answer from how the executor ended: a timeout is `RUN_TIMEOUT`, a stop a
- * cancellation, a failed output `EXECUTOR_FAILED` (with the exit code, stderr tail and workspace).
+ * cancellation, a failed output `EXECUTOR_FAILED` (with the exit code, stderr tail, workspace and
+ * any result the executor still gave). The output's alerts are emitted as `alert` events.
  */
 export function executionResult(
   launch: Launch,
   supervised: SupervisedOutcome,
   timeoutSeconds: number | undefined,
   workspace: WorkspaceSummary | undefined,
+  emit: Emit,
   toolErrors?: ToolErrors,
   sessionCostBefore?: number,
 ): ExecutionResult {
@@ -34,8 +37,10 @@ export function executionResult(
     throw new CancelledFailure('executor stopped; its processes have exited');
   }
   const output = launch.adapter.interpret(outcome, launch.invocation);
+  for (const message of output.alerts ?? []) emit('alert', { message, source: 'executor' });
   if (output.status === 'failed') {
-    throw runFailure('EXECUTOR_FAILED', output.error ?? 'executor failed', [{ exit_code: outcome.exitCode, stderr_tail: outcome.stderr.slice(-TAIL_CHARS), workspace }]);
+    const details = { exit_code: outcome.exitCode, stderr_tail: outcome.stderr.slice(-TAIL_CHARS), workspace, ...(output.result_data !== undefined ? { result_data: output.result_data } : {}) };
+    throw runFailure('EXECUTOR_FAILED', output.error ?? 'executor failed', [details]);
   }
   // A run whose agent's tools failed says so, rather than a silent `completed`.
   const withErrors = toolErrors && isPlainObject(output.result_data) ? { ...output.result_data, tool_errors: toolErrors } : output.result_data;

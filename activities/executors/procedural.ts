@@ -36,10 +36,18 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
 
 const tail = (text: string, lines = 10): string => text.trim().split('\n').slice(-lines).join('\n');
 
+/** A result's `alerts`: the strings among them (a script's result is its own). */
+function alertsOf(value: unknown): string[] | undefined {
+  const alerts = value !== null && typeof value === 'object' ? (value as { alerts?: unknown }).alerts : undefined;
+  return Array.isArray(alerts) ? alerts.filter((alert): alert is string => typeof alert === 'string').slice(0, 100).map((alert) => alert.slice(0, 2000)) : undefined;
+}
+
 /**
  * Procedural runs: a synced script (or the agent's runner-local command) with the parameters as
  * argv, on a terminal so its output streams as it is printed. JSON on stdout is the result;
- * anything else is reported as `{ return_code, stdout, stderr }`.
+ * anything else is reported as `{ return_code, stdout, stderr }`. A script that fails with a JSON
+ * object on stdout (the patrol) keeps it as the failed run's result; its `alerts` strings become
+ * `alert` events either way.
  */
 export const proceduralAdapter: ExecutorAdapter = {
   // Input is typed on its terminal at once (no turns, so nothing to steer or interrupt: a stop ends it).
@@ -48,15 +56,23 @@ export const proceduralAdapter: ExecutorAdapter = {
   defaultCommand: () => undefined,
   plan: (invocation, command) => ({ argv: [...command, ...parametersToArgv(invocation.parameters)], stdin: '' }),
   interpret: (outcome): ExecutorOutput => {
+    const json = outcome.stdout.trim() ? parseJson(outcome.stdout.trim()) : { ok: false as const };
+    const alerts = json.ok ? alertsOf(json.value) : undefined;
     if (outcome.exitCode !== 0) {
       const how = outcome.exitCode === null ? `was killed by ${outcome.signal ?? 'a signal'}` : `exited with code ${outcome.exitCode}`;
-      const cause = tail(outcome.stderr) || tail(outcome.stdout);
-      return { status: 'failed', error: `script ${how}${cause ? `: ${cause}` : ''}` };
+      const reported = json.ok && json.value !== null && typeof json.value === 'object' ? (json.value as { error?: unknown }).error : undefined;
+      const cause = typeof reported === 'string' ? reported : tail(outcome.stderr) || tail(outcome.stdout);
+      return {
+        status: 'failed',
+        error: `script ${how}${cause ? `: ${cause}` : ''}`,
+        ...(json.ok && json.value !== null && typeof json.value === 'object' ? { result_data: json.value } : {}),
+        ...(alerts?.length ? { alerts } : {}),
+      };
     }
-    const json = outcome.stdout.trim() ? parseJson(outcome.stdout.trim()) : { ok: false as const };
     return {
       status: 'completed',
       result_data: json.ok ? json.value : { return_code: outcome.exitCode, stdout: outcome.stdout, stderr: outcome.stderr },
+      ...(alerts?.length ? { alerts } : {}),
     };
   },
 };

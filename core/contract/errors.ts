@@ -161,3 +161,25 @@ export class InvalidCursorError extends Error {
     this.name = 'InvalidCursorError';
   }
 }
+
+/** A run of this id exists already (a redelivered trigger event): nothing new was started. */
+export class RunAlreadyExistsError extends Error {
+  constructor(readonly runId: string) {
+    super(`run "${runId}" exists already`);
+    this.name = 'RunAlreadyExistsError';
+  }
+}
+
+export class ScheduleNotFoundError extends Error {
+  constructor(readonly schedule: string) {
+    super(`schedule "${schedule}" does not exist`);
+    this.name = 'ScheduleNotFoundError';
+  }
+}
+
+export class TriggerNotFoundError extends Error {
+  constructor(readonly trigger: string) {
+    super(`trigger "${trigger}" does not exist`);
+    this.name = 'TriggerNotFoundError';
+  }
+}

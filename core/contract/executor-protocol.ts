@@ -36,5 +36,7 @@ export const ExecutorOutput = z.object({
   result_data: z.unknown().optional(),
   error: z.string().optional(),
   session_id: z.string().optional(),
+  /** What people should see (a patrol's failed checks): each becomes an `alert` event of the run. */
+  alerts: z.array(z.string().max(2000)).max(100).optional(),
 });
 export type ExecutorOutput = z.infer<typeof ExecutorOutput>;

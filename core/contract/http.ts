@@ -11,6 +11,9 @@ import { RunState, SessionMode } from './workflow-io.js';
 
 /** HTTP request and response bodies: the API validates requests with these, the web client parses answers with them. */
 
+/** What started a run other than `POST /runs`: a schedule or a webhook trigger, by name. */
+export const RunOrigin = z.string().regex(/^(schedule|trigger):[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'schedule:<name> or trigger:<name>');
+
 /** `POST /runs` body. Unknown fields are refused so typos do not pass silently. */
 export const CreateRunRequest = z
   .object({
@@ -47,6 +50,8 @@ export const ListRunsQuery = z
     runner: RunnerId.optional(),
     session: SessionId.optional(),
     tag: Tag.optional(),
+    /** What started the runs: `schedule:<name>` or `trigger:<name>`. */
+    origin: RunOrigin.optional(),
     /** The `next_cursor` of the previous page (opaque: Temporal's page token). */
     cursor: z.string().max(4096).regex(/^[A-Za-z0-9_-]+$/, 'cursor is the next_cursor of a previous page').optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -72,6 +77,8 @@ export const RunView = RunState.extend({
   id: z.string(),
   workflow_id: z.string(),
   temporal_ui_url: z.string(),
+  /** What started it, when not `POST /runs`: `schedule:<name>` or `trigger:<name>`. */
+  origin: z.string().optional(),
 }).meta({ id: 'RunView' });
 export type RunView = z.infer<typeof RunView>;
 
@@ -88,6 +95,8 @@ export const RunSummary = z.object({
   closed_at: z.string().optional(),
   /** What the executor reported the run cost (agent CLIs that report one), once it completed. */
   cost_usd: z.number().optional(),
+  /** What started it, when not `POST /runs`: `schedule:<name>` or `trigger:<name>`. */
+  origin: z.string().optional(),
   temporal_ui_url: z.string(),
 }).meta({ id: 'RunSummary' });
 export type RunSummary = z.infer<typeof RunSummary>;

@@ -54,3 +54,5 @@ export type LiveRunStatus = (typeof LIVE_RUN_STATUSES)[number];
 export function isLiveRunStatus(status: RunStatus): status is LiveRunStatus {
   return (LIVE_RUN_STATUSES as readonly RunStatus[]).includes(status);
 }
+
+export const isRunStatus = (value: unknown): value is RunStatus => typeof value === 'string' && (RUN_STATUSES as readonly string[]).includes(value);

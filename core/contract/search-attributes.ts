@@ -19,6 +19,8 @@ export const searchAttributes = {
   notifications: defineSearchAttributeKey('AoNotifications', SearchAttributeType.KEYWORD_LIST),
   /** What the executor reported the run cost, in US dollars, once it completed. */
   costUsd: defineSearchAttributeKey('AoCostUsd', SearchAttributeType.DOUBLE),
+  /** What started a run other than `POST /runs`: `schedule:<name>` or `trigger:<name>` (set at start, never changed). */
+  origin: defineSearchAttributeKey('AoOrigin', SearchAttributeType.KEYWORD),
 } as const;
 
 export const allSearchAttributeKeys = Object.values(searchAttributes);

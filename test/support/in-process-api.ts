@@ -13,6 +13,9 @@ import { FileEventStore } from '../../api/event-store.js';
 import { FleetService } from '../../api/fleet-service.js';
 import { RunsService } from '../../api/runs-service.js';
 import { ScriptsService } from '../../api/scripts-service.js';
+import { SchedulesService } from '../../api/schedules-service.js';
+import { TriggersService } from '../../api/triggers-service.js';
+import { TriggerDeliveries } from '../../api/trigger-deliveries.js';
 import { defaultProfilesDir } from '../../core/config/paths.js';
 import type { TestStack } from './stack.js';
 
@@ -23,8 +26,11 @@ import type { TestStack } from './stack.js';
  */
 export function inProcessApp(stack: TestStack, client: Client, options: { dataDir: string; token: string; tracer?: Tracer }): Express {
   const lock = new ConfigLock();
+  const runs = new RunsService({ client, configDir: stack.configDir, namespace: stack.namespace, temporalUiUrl: 'http://127.0.0.1:8233' });
   return createApp({
-    runs: new RunsService({ client, configDir: stack.configDir, namespace: stack.namespace, temporalUiUrl: 'http://127.0.0.1:8233' }),
+    runs,
+    schedules: new SchedulesService({ client, runs, namespace: stack.namespace, temporalUiUrl: 'http://127.0.0.1:8233' }),
+    triggers: new TriggersService(stack.configDir, lock, runs, TriggerDeliveries.inDataDir(options.dataDir)),
     fleet: new FleetService(client, defaultProfilesDir),
     agents: new AgentsService(stack.configDir, lock),
     scripts: new ScriptsService(client, stack.configDir, lock),

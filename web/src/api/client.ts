@@ -32,6 +32,7 @@ import {
   type ScriptInput,
   type ScriptPatch,
 } from './contract';
+import { ScheduleList, ScheduleTriggered, ScheduleView } from '../../../core/contract/schedules';
 import { ApiError, ApiUnreachableError, ConflictError, NotFoundError, UnauthorizedError, UnexpectedResponseError, type ErrorDetails } from './errors';
 
 export interface ApiClientOptions {
@@ -239,6 +240,26 @@ export class ApiClient {
 
   listDeliveries(name: string, { signal }: ReadOptions = {}) {
     return this.request('GET', `/notifications/${encode(name)}/deliveries`, { schema: DeliveryList, signal });
+  }
+
+  listSchedules({ signal }: ReadOptions = {}) {
+    return this.request('GET', '/schedules', { schema: ScheduleList, signal });
+  }
+
+  pauseSchedule(name: string) {
+    return this.request('POST', `/schedules/${encode(name)}/pause`, { body: {}, schema: ScheduleView });
+  }
+
+  unpauseSchedule(name: string) {
+    return this.request('POST', `/schedules/${encode(name)}/unpause`, { body: {}, schema: ScheduleView });
+  }
+
+  triggerSchedule(name: string) {
+    return this.request('POST', `/schedules/${encode(name)}/trigger`, { schema: ScheduleTriggered });
+  }
+
+  deleteSchedule(name: string) {
+    return this.request('DELETE', `/schedules/${encode(name)}`);
   }
 
   listTokens() {
