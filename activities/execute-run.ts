@@ -48,7 +48,7 @@ export async function executeRun(deps: ExecuteDependencies, request: ExecuteRequ
   const started = Date.now();
   try {
     const { mode, workspace } = await openWorkspace(deps, request);
-    const work = (): Promise<ExecutionResult> => runInWorkspace(deps, request, workspace, attempt, emit);
+    const work = (): Promise<ExecutionResult> => runInWorkspace(deps, request, workspace, attempt, emit, measure.stopReached);
     deps.log.runStarted(request.run_id, request.agent.name, workspace.dir);
     const result = await (mode === 'project' ? deps.projectLock(work) : work());
     deps.log.runEnded(request.run_id, 'completed', Date.now() - started);
@@ -79,12 +79,14 @@ function measureRun(deps: ExecuteDependencies, request: ExecuteRequest, info: Re
   // The first attempt only: a retry after a crash is not the run waiting for a runner.
   if (info.attempt === 1 && request.created_at) deps.metrics.queueWait.observe({ profile: labels.profile }, secondsSince(request.created_at));
   let stopReachedAt: number | undefined;
+  // A stop reaches the runner over the command path, or (the backstop) as the activity's cancellation: the first counts.
   const onStop = (): void => {
-    stopReachedAt = Date.now();
+    stopReachedAt ??= Date.now();
   };
   const { cancellationSignal } = Context.current();
   cancellationSignal.addEventListener('abort', onStop, { once: true });
   return {
+    stopReached: onStop,
     ended(status: 'completed' | 'failed' | 'stopped' | 'handed_back'): void {
       cancellationSignal.removeEventListener('abort', onStop);
       releaseSlot();
@@ -117,7 +119,7 @@ async function openWorkspace(deps: ExecuteDependencies, request: ExecuteRequest)
 }
 
 /** The phases of a run in its workspace, in order. */
-async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest, workspace: Workspace, attempt: Attempt, emitRaw: Emit): Promise<ExecutionResult> {
+async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest, workspace: Workspace, attempt: Attempt, emitRaw: Emit, onStop: () => void): Promise<ExecutionResult> {
   const shaped = shapeEvents(emitRaw, workspace.dir);
   const { emit } = shaped;
   emit('state_changed', {
@@ -152,6 +154,7 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
     emit,
     redactor,
     ...(conversation ? { conversation: conversation.handle } : {}),
+    onStop,
   });
   const supervised = await superviseExecutor({
     launch,

@@ -10,6 +10,7 @@ import * as gemini from './support/scripted-gemini.js';
 import * as openai from './support/scripted-openai.js';
 import { ownedByExecutor } from './support/executor-user.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
+import { testTime } from './support/time.js';
 
 /**
  * The executor contract: the same scenarios, by the same names, against every agent CLI driver,
@@ -25,6 +26,8 @@ interface Script {
   reply(text: string): unknown;
   apiError(): unknown;
   held(until: Promise<void>): unknown;
+  /** A shell tool call the endpoint answers only once `until` resolves (the turn is then mid-way). */
+  heldShell(command: string, until: Promise<void>): unknown;
 }
 
 interface Endpoint {
@@ -44,6 +47,8 @@ interface Kit {
   env(endpoint: Endpoint, home: string): NodeJS.ProcessEnv;
   /** Whether the CLI reports a cost of its own. */
   reportsCost: boolean;
+  /** Input sent mid-turn reaches the current turn; else it is held until the turn ends (`202 { queued: true }`). */
+  steers: boolean;
 }
 
 const bin = (name: string): string => path.join(repoRoot, 'node_modules', '.bin', name);
@@ -53,6 +58,7 @@ const kits: Kit[] = [
     type: 'claude-code',
     agent: 'coder',
     reportsCost: true,
+    steers: true,
     script: {
       write: (file, content) => [anthropic.callTool('Write', { file_path: file, content })],
       edit: (file, from, to) => [anthropic.callTool('Read', { file_path: file }), anthropic.callTool('Edit', { file_path: file, old_string: from, new_string: to })],
@@ -60,6 +66,7 @@ const kits: Kit[] = [
       reply: (text) => anthropic.reply(text),
       apiError: () => anthropic.apiError(529, 'overloaded_error', 'Overloaded', { shouldRetry: false }),
       held: (until) => ({ ...anthropic.reply('never sent'), until }),
+      heldShell: (command, until) => ({ ...anthropic.callTool('Bash', { command }), until }),
     },
     serve: (turns) => anthropic.startScriptedAnthropic(turns as anthropic.Turn[]),
     config: (_endpoint, strict) =>
@@ -74,6 +81,7 @@ const kits: Kit[] = [
     type: 'codex',
     agent: 'codex-coder',
     reportsCost: false,
+    steers: true,
     script: {
       // apply_patch paths are relative to the workspace, where the scenarios' files are.
       write: (file, content) => [openai.applyPatch(`*** Begin Patch\n*** Add File: ${path.basename(file)}\n${content.split('\n').filter(Boolean).map((line) => `+${line}`).join('\n')}\n*** End Patch\n`)],
@@ -82,6 +90,7 @@ const kits: Kit[] = [
       reply: (text) => openai.reply(text),
       apiError: () => openai.apiError(400, 'invalid_request_error', 'the scripted endpoint says no'),
       held: (until) => ({ ...openai.reply('never sent'), until }),
+      heldShell: (command, until) => ({ ...openai.runCommand(command), until }),
     },
     serve: (turns) => openai.startScriptedOpenAI(turns as openai.Turn[]),
     config: (endpoint, strict) =>
@@ -97,6 +106,7 @@ const kits: Kit[] = [
     type: 'gemini',
     agent: 'gemini-coder',
     reportsCost: false,
+    steers: false,
     script: {
       write: (file, content) => [gemini.callTool('write_file', { file_path: file, content })],
       edit: (file, from, to) => [gemini.callTool('replace', { file_path: file, instruction: 'update the status', old_string: from, new_string: to })],
@@ -104,6 +114,7 @@ const kits: Kit[] = [
       reply: (text) => gemini.reply(text),
       apiError: () => gemini.apiError(500, 'INTERNAL', 'the scripted endpoint broke'),
       held: (until) => ({ ...gemini.reply('never sent'), until }),
+      heldShell: (command, until) => ({ ...gemini.callTool('run_shell_command', { command }), until }),
     },
     serve: (turns) => gemini.startScriptedGemini(turns as gemini.Turn[]),
     config: async (_endpoint, strict, scratch) => {
@@ -221,6 +232,64 @@ describe.each(kits)('the $type executor', (kit) => {
     release();
     expect(body.status).toBe('stopped');
     expect(groupIsAlive(pgid)).toBe(false);
+  });
+
+  /** A run mid-turn: its model request held by the endpoint until `release`. */
+  const midTurn = async (prompt: string): Promise<{ id: string; release: () => void; before: number }> => {
+    let release!: () => void;
+    const until = new Promise<void>((resolve) => (release = resolve));
+    const before = endpoint.mainRequests.length;
+    turns.push(kit.script.heldShell('echo working', until));
+    const id = await stack.postRun({ agent: kit.agent, prompt, additional_demands: { tags: [runners.normal.tag] } });
+    await endpoint.waitForMainRequest(before + 1);
+    await stack.waitForRun(id, (view) => view.status === 'running');
+    return { id, release, before };
+  };
+  const command = (id: string, what: string, body?: Record<string, unknown>) =>
+    stack.api<{ delivered?: boolean; queued?: boolean; error?: string }>('POST', `/runs/${id}/${what}`, body ? { body } : {});
+  const seenAfter = (before: number, text: string): boolean => endpoint.mainRequests.slice(before).some((request) => JSON.stringify(request.body).includes(text));
+
+  it('takes input mid-turn', async () => {
+    const { id, release, before } = await midTurn('work on it');
+    // A steering CLI folds the input into this turn; one that cannot takes it as the next prompt once the turn ends.
+    turns.push(kit.script.reply('Working, noted.'), ...(kit.steers ? [] : [kit.script.reply('Noted the banana.')]));
+    const sent = await command(id, 'input', { text: 'also mention the banana' });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(kit.steers ? 200 : 202);
+    expect(sent.body).toMatchObject({ delivered: true, queued: !kit.steers });
+    release();
+    const run = await stack.waitForRun(id);
+    expect(run.status, JSON.stringify(run.error)).toBe('completed');
+    expect(seenAfter(before + 1, 'also mention the banana')).toBe(true);
+  });
+
+  it('is interrupted, then takes input that starts a new turn', async () => {
+    const { id, release, before } = await midTurn('work on it');
+    turns.push(kit.script.reply('Starting over, as asked.'));
+    const interrupted = await command(id, 'interrupt');
+    expect(interrupted.status, JSON.stringify(interrupted.body)).toBe(200);
+    // The held answer is never sent: the interrupt ends the model request it would answer.
+    const sent = await command(id, 'input', { text: 'start over with the apple' });
+    expect([200, 202]).toContain(sent.status);
+    const run = await stack.waitForRun(id);
+    release();
+    expect(run.status, JSON.stringify(run.error)).toBe('completed');
+    expect(seenAfter(before + 1, 'start over with the apple')).toBe(true);
+  });
+
+  it('is held by a pause: nothing reaches the endpoint until it resumes', async () => {
+    const { id, release } = await midTurn('work on it');
+    turns.push(kit.script.reply('Resumed and done.'));
+    expect((await command(id, 'pause')).status).toBe(200);
+    expect((await stack.api<RunView>('GET', `/runs/${id}`)).body.status).toBe('paused');
+    const whilePaused = endpoint.mainRequests.length;
+    release();
+    // The held answer is out; a frozen CLI cannot act on it, so no next request comes while paused.
+    await new Promise((resolve) => setTimeout(resolve, testTime(1_500)));
+    expect(endpoint.mainRequests.length).toBe(whilePaused);
+    expect((await command(id, 'resume')).status).toBe(200);
+    const run = await stack.waitForRun(id);
+    expect(run.status, JSON.stringify(run.error)).toBe('completed');
+    expect(endpoint.mainRequests.length).toBeGreaterThan(whilePaused);
   });
 
   it('reports usage', async () => {

@@ -14,6 +14,8 @@ export interface LiveControlSpec {
   redactor: Redactor;
   /** A conversing run's own handler: approvals, input and interrupt go there. */
   conversation?: (command: RunnerCommand) => RunnerCommandReply;
+  /** Hears a stop as it reaches the runner (the stop latency is measured from here). */
+  onStop?: () => void;
 }
 
 /** Why a command cannot reach the executor yet. */
@@ -55,6 +57,7 @@ export function holdExecution(spec: LiveControlSpec): { attach: (controls: Proce
       }
       case 'stop':
         if (!controls) return { delivered: false, reason: NOT_STARTED };
+        spec.onStop?.();
         controls.stop(command.graceful);
         return { delivered: true };
     }
