@@ -20,6 +20,8 @@ export const RunInput = z.object({
   additional_demands: Demands.partial().optional(),
   timeout_seconds: z.number().int().positive().optional(),
   no_runner_timeout_seconds: z.number().int().positive().optional(),
+  /** Higher is dispatched first when slots are scarce; equal priorities first come, first served. */
+  priority: z.number().int().optional(),
   /** How long a picked runner has to take the run before another is picked. */
   dispatch_timeout_seconds: z.number().int().positive().optional(),
   session_id: z.string(),
