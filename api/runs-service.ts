@@ -81,6 +81,8 @@ export class RunsService {
       ...(request.additional_demands ? { additional_demands: request.additional_demands } : {}),
       ...(request.timeout_seconds ? { timeout_seconds: request.timeout_seconds } : {}),
       ...(request.base_ref ? { base_ref: request.base_ref } : {}),
+      ...(request.priority !== undefined ? { priority: request.priority } : {}),
+      ...(request.queue_timeout_seconds ? { queue_timeout_seconds: request.queue_timeout_seconds } : {}),
       ...(this.options.noRunnerTimeoutSeconds ? { no_runner_timeout_seconds: this.options.noRunnerTimeoutSeconds } : {}),
       ...(this.options.dispatchTimeoutSeconds ? { dispatch_timeout_seconds: this.options.dispatchTimeoutSeconds } : {}),
     };

@@ -87,6 +87,8 @@ export function createDispatch({ input, state, stopRequested, fail, summarized }
   async function pickOrWait(resolved: ResolvedRun): Promise<RunnerSummary | undefined> {
     const noRunnerTimeoutMs = (input.no_runner_timeout_seconds ?? DEFAULT_NO_RUNNER_TIMEOUT_SECONDS) * 1000;
     let noRunnerDeadline = Date.now() + noRunnerTimeoutMs;
+    /** Set once the run first waits for a slot, when it has a queue timeout. */
+    let queueDeadline: number | undefined;
     let interval = 250;
     for (;;) {
       if (granted && !stopRequested()) return takeGrant();
@@ -108,9 +110,16 @@ export function createDispatch({ input, state, stopRequested, fail, summarized }
       // Runners that can take the run exist and are all busy: it waits its turn, however long the
       // queue; the no-runner timeout counts only while none could take it. (Picks recorded before
       // `waiting` existed carry none and replay as they ran.)
-      if (pick.waiting === 'slot') noRunnerDeadline = Date.now() + noRunnerTimeoutMs;
+      if (pick.waiting === 'slot') {
+        noRunnerDeadline = Date.now() + noRunnerTimeoutMs;
+        if (input.queue_timeout_seconds) queueDeadline ??= Date.now() + input.queue_timeout_seconds * 1000;
+      }
       state.pending_reason = pick.waiting === 'slot' ? `waiting for a free slot: ${pick.reason}` : pick.reason;
-      const remaining = noRunnerDeadline - Date.now();
+      const queueLimit = pick.waiting === 'slot' ? queueDeadline : undefined;
+      if (queueLimit !== undefined && queueLimit <= Date.now()) {
+        throw fail('QUEUE_TIMEOUT', `waited longer than its queue timeout of ${input.queue_timeout_seconds}s for a free slot: ${pick.reason}`);
+      }
+      const remaining = Math.min(noRunnerDeadline, queueLimit ?? Infinity) - Date.now();
       if (remaining <= 0) throw fail('NO_RUNNER', `no runner took the run in time: ${pick.reason}`);
       woken = false;
       // Queued on a runner: its grant wakes the run. (Picks from before queues carry no `queued_at`.)

@@ -10,6 +10,9 @@ import { RunState, SessionMode } from './workflow-io.js';
 
 /** HTTP request and response bodies: the API validates requests with these, the web client parses answers with them. */
 
+/** Run priorities range over ±this. */
+export const RUN_PRIORITY_LIMIT = 1000;
+
 /** `POST /runs` body. Unknown fields are refused so typos do not pass silently. */
 export const CreateRunRequest = z
   .object({
@@ -24,6 +27,10 @@ export const CreateRunRequest = z
     mode: SessionMode.optional(),
     /** The branch, tag or commit the run's worktree starts from (default: the project's HEAD). */
     base_ref: GitRef.optional(),
+    /** Higher is dispatched first when slots are scarce; equal priorities first come, first served (default 0). */
+    priority: z.number().int().min(-RUN_PRIORITY_LIMIT).max(RUN_PRIORITY_LIMIT).optional(),
+    /** How long the run may wait for a free slot (runners that could take it are all busy) before it fails with QUEUE_TIMEOUT. */
+    queue_timeout_seconds: z.number().int().positive().max(7 * 24 * 3600).optional(),
   })
   .strict()
   .refine((request) => request.mode !== 'resume' || request.session_id !== undefined, {
