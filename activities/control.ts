@@ -48,18 +48,23 @@ export function createControlActivities({ client, configDir }: ControlDependenci
   const fleet = new FleetView(client);
   /** Live runners as candidates for `runId`: a slot the run already holds (a retried pick) counts as free for it. */
   async function liveRunners(runId: string, fresh: boolean): Promise<RunnerCandidate[]> {
-    return (await fleet.runners({ fresh })).map((state) => toCandidate(state, runId));
+    return (await fleet.runners({ fresh })).map((state) => {
+      const candidate = toCandidate(state, runId);
+      return { ...candidate, active_runs: candidate.active_runs + fleet.claimed(candidate.runner_id, runId) };
+    });
   }
 
   /** Asks the runner workflow, the arbiter, for a slot; its reply updates the fleet view. */
   async function reserve(runnerId: string, request: ReserveSlotRequest): Promise<ReserveSlotReply> {
-    const reply = await client.workflow
-      .getHandle(runnerWorkflowId(runnerId))
-      .executeUpdate(reserveSlotUpdate, { args: [request] })
-      .catch((error: unknown): ReserveSlotReply => {
-        if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) return { accepted: false };
-        throw error;
-      });
+    const reply = await fleet.claiming(runnerId, request.run_id, () =>
+      client.workflow
+        .getHandle(runnerWorkflowId(runnerId))
+        .executeUpdate(reserveSlotUpdate, { args: [request] })
+        .catch((error: unknown): ReserveSlotReply => {
+          if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) return { accepted: false };
+          throw error;
+        }),
+    );
     if (reply.state) fleet.note(reply.state, reply.queue_length ?? 0);
     else if (!reply.accepted) fleet.forget(runnerId);
     return reply;
@@ -143,12 +148,12 @@ export function createControlActivities({ client, configDir }: ControlDependenci
     async pickRunner({ run_id, demands, script, priority, queued_at }: PickRequest): Promise<PickResult> {
       const base = { run_id, workflow_id: runWorkflowId(run_id), ...(script ? { script: { name: script.name, version: script.version } } : {}) };
       for (let attempt = 0; attempt < 3; attempt += 1) {
-        const candidates = await liveRunners(run_id, attempt > 0);
+        const fresh = attempt > 0;
+        const candidates = await liveRunners(run_id, fresh);
         const ranking = rankRunners(candidates, demands, script);
-        if (ranking.waiting === 'runner') {
-          if (attempt > 0) return { reason: ranking.reason, waiting: ranking.waiting };
-          continue;
-        }
+        // A run waits only on a fresh view: the one in memory may lack a new runner or a freed slot.
+        if (ranking.waiting !== undefined && !fresh && !(queued_at && ranking.waiting === 'slot')) continue;
+        if (ranking.waiting === 'runner') return { reason: ranking.reason, waiting: ranking.waiting };
         for (const runner of ranking.eligible) {
           const reply = await reserve(runner.runner_id, { ...base, queue: false });
           if (reply.accepted) return { runner: summaryOf(runner), reason: '' };

@@ -5,6 +5,8 @@ import { RUNNER_WORKFLOW_TYPE, runnerStateQuery, type RunnerState } from '../wor
 
 /** A view older than this is refreshed in the background on the next pick; the pick itself does not wait. */
 const REFRESH_AFTER_MS = 5_000;
+/** A refresh that ended this recently counts as fresh: many runs finding no room at once share one. */
+const FRESH_ENOUGH_MS = 100;
 
 /**
  * The fleet as the control worker last saw it, kept in memory so a pick costs no per-runner query.
@@ -18,6 +20,8 @@ export class FleetView {
   #runners = new Map<string, RunnerState>();
   /** How many runs wait in each runner's queue, as its last reply said. */
   readonly #queueLengths = new Map<string, number>();
+  /** Reservations in flight from this worker, by runner: concurrent picks spread instead of all asking the same runner. */
+  readonly #claims = new Map<string, Set<string>>();
   #refreshedAt = 0;
   #refreshing: Promise<void> | undefined;
 
@@ -25,9 +29,9 @@ export class FleetView {
     this.#client = client;
   }
 
-  /** The runners that take runs; `fresh` waits for a refresh from the runner workflows first. */
+  /** The runners that take runs; `fresh` waits for a refresh from the runner workflows first (unless one just ended). */
   async runners({ fresh }: { fresh: boolean }): Promise<RunnerState[]> {
-    if (fresh || this.#refreshedAt === 0) await this.refresh();
+    if ((fresh && Date.now() - this.#refreshedAt > FRESH_ENOUGH_MS) || this.#refreshedAt === 0) await this.refresh();
     else if (Date.now() - this.#refreshedAt > REFRESH_AFTER_MS) void this.refresh().catch(() => undefined);
     return [...this.#runners.values()].filter(takesRuns);
   }
@@ -36,6 +40,24 @@ export class FleetView {
   note(state: RunnerState, queueLength: number): void {
     this.#runners.set(state.registration.runner_id, state);
     this.#queueLengths.set(state.registration.runner_id, queueLength);
+  }
+
+  /** Slots this worker is asking a runner for right now, other than `runId`'s. */
+  claimed(runnerId: string, runId: string): number {
+    const claims = this.#claims.get(runnerId);
+    return claims ? claims.size - (claims.has(runId) ? 1 : 0) : 0;
+  }
+
+  /** Counts a reservation in flight until `done` settles. */
+  async claiming<T>(runnerId: string, runId: string, done: () => Promise<T>): Promise<T> {
+    const claims = this.#claims.get(runnerId) ?? new Set<string>();
+    this.#claims.set(runnerId, claims.add(runId));
+    try {
+      return await done();
+    } finally {
+      claims.delete(runId);
+      if (claims.size === 0) this.#claims.delete(runnerId);
+    }
   }
 
   queueLength(runnerId: string): number {

@@ -257,6 +257,7 @@ async function queueWakeUp(stack: BenchStack, count: number, slots: number) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
+  console.error(`queue: ${slots} slots held`);
   const ids: string[] = [];
   let next = 0;
   await Promise.all(
@@ -275,6 +276,7 @@ async function queueWakeUp(stack: BenchStack, count: number, slots: number) {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
+  console.error(`queue: ${count} runs queued; freeing the slots`);
   const opened = Date.now();
   await fs.writeFile(gate, '');
   const finished = await waitForAll(stack, [...holders.map((run) => run.id), ...ids]);
