@@ -9,6 +9,7 @@ import type { RunView } from '../core/contract/http.js';
 import { runWorkflowId } from '../workflows/messages.js';
 import { measureFloor } from './floor/floor.js';
 import { startFleetFillers } from './fleet-fillers.js';
+import { runGate } from '../test/support/gates.js';
 import { BENCH_AGENT, percentile, startBenchStack, type BenchStack } from './support.js';
 
 /**
@@ -246,14 +247,15 @@ async function echoCeiling(count: number, parallel: number): Promise<number> {
  * the gap is spawn − that slot's previous run's end.
  */
 async function queueWakeUp(stack: BenchStack, count: number, slots: number) {
-  const gateDir = await fs.mkdtemp(path.join(stack.root, 'gate-'));
-  const gate = path.join(gateDir, 'open');
-  const holders = await Promise.all(Array.from({ length: slots }, () => post(stack, { parameters: { wait_for_file: gate } }, false)));
+  // Where the executor user can see it (the tests' gates).
+  const gate = await runGate(stack.root);
+  const holders = await Promise.all(Array.from({ length: slots }, () => post(stack, { parameters: gate.parameters }, false)));
   // Every slot held before anything queues: a holder still pending would take a slot a queued run should wait for.
   for (const { id } of holders) {
-    for (;;) {
+    for (let polls = 1; ; polls += 1) {
       const run = (await (await fetch(`${stack.apiUrl}/runs/${id}`, { headers: stack.headers })).json()) as RunView;
       if (run.status === 'running') break;
+      if (polls % 100 === 0) console.error(`queue: holder ${id} still ${run.status}: ${run.pending_reason ?? run.history.at(-1)?.reason ?? ''}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
@@ -278,7 +280,7 @@ async function queueWakeUp(stack: BenchStack, count: number, slots: number) {
   }
   console.error(`queue: ${count} runs queued; freeing the slots`);
   const opened = Date.now();
-  await fs.writeFile(gate, '');
+  await gate.open();
   const finished = await waitForAll(stack, [...holders.map((run) => run.id), ...ids]);
   const byRunner = new Map<string, RunView[]>();
   for (const run of finished) if (run.runner_id && run.executor_started_at) byRunner.set(run.runner_id, [...(byRunner.get(run.runner_id) ?? []), run]);
