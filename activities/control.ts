@@ -156,7 +156,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
         if (ranking.waiting === 'runner') return { reason: ranking.reason, waiting: ranking.waiting };
         for (const runner of ranking.eligible) {
           const reply = await reserve(runner.runner_id, { ...base, queue: false });
-          if (reply.accepted) return { runner: summaryOf(runner), reason: '' };
+          if (reply.accepted) return { runner: summaryOf(runner), reason: '', picked_at: new Date().toISOString() };
         }
         if (ranking.waiting !== 'slot') continue;
         const busy = matchingRunners(candidates, demands, script);
@@ -166,7 +166,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
         busy.sort((a, b) => fleet.queueLength(a.runner_id) - fleet.queueLength(b.runner_id) || a.runner_id.localeCompare(b.runner_id));
         for (const runner of busy) {
           const reply = await reserve(runner.runner_id, { ...base, queue: true, ...(priority !== undefined ? { priority } : {}) });
-          if (reply.accepted) return { runner: summaryOf(runner), reason: '' };
+          if (reply.accepted) return { runner: summaryOf(runner), reason: '', picked_at: new Date().toISOString() };
           if (reply.queued) return { reason: ranking.reason, waiting: 'slot', queued_at: runner.runner_id };
         }
       }
@@ -193,6 +193,8 @@ export interface PickResult {
   waiting?: RunnerWait;
   /** The runner whose queue the run joined: that runner grants it a slot when one frees. */
   queued_at?: string;
+  /** When the slot was reserved (the control worker's clock): the workflow's own clock stands still within a workflow task. */
+  picked_at?: string;
 }
 
 function summaryOf({ runner_id, hostname, project_dir, executor_profile }: RunnerCandidate): RunnerSummary {

@@ -141,14 +141,24 @@ async function oneAtATime(stack: BenchStack, count: number, parallel: number): P
 
 /** Where one-at-a-time dispatch goes: each step's p50 from the run's status history and its Temporal history. */
 async function printPhases(temporal: Client, measured: Measured[]): Promise<void> {
-  const steps = { picked: [] as number[], scheduled: [] as number[], started: [] as number[], spawned: [] as number[] };
+  const steps = { task: [] as number[], picked: [] as number[], scheduled: [] as number[], started: [] as number[], spawned: [] as number[] };
   for (const { id, run } of measured) {
     const accepted = Date.parse(run.created_at);
     const picked = Date.parse(run.history.find((change) => change.status === 'dispatched')?.at ?? '');
     let scheduledAt: number | undefined;
     let startedAt: number | undefined;
     let executeEventId: string | undefined;
+    let taskStarted: number | undefined;
+    let reserved = picked;
     for (const event of (await temporal.workflow.getHandle(runWorkflowId(id)).fetchHistory()).events ?? []) {
+      if (event.workflowTaskStartedEventAttributes && taskStarted === undefined) taskStarted = eventMs(event.eventTime);
+      // The pick's own clock: a local activity's result is in its marker.
+      for (const payloads of Object.values(event.markerRecordedEventAttributes?.details ?? {})) {
+        for (const payload of payloads.payloads ?? []) {
+          const at = /"picked_at":"([^"]+)"/.exec(Buffer.from(payload.data ?? new Uint8Array()).toString())?.[1];
+          if (at) reserved = Date.parse(at);
+        }
+      }
       if (event.activityTaskScheduledEventAttributes?.activityType?.name === 'execute' && !executeEventId) {
         executeEventId = String(event.eventId);
         scheduledAt = eventMs(event.eventTime);
@@ -156,15 +166,16 @@ async function printPhases(temporal: Client, measured: Measured[]): Promise<void
       if (executeEventId && String(event.activityTaskStartedEventAttributes?.scheduledEventId ?? '') === executeEventId) startedAt = eventMs(event.eventTime);
     }
     const spawned = Date.parse(run.executor_started_at!);
-    if (![picked, scheduledAt, startedAt].every((value) => Number.isFinite(value))) continue;
-    steps.picked.push(picked - accepted);
-    steps.scheduled.push(scheduledAt! - picked);
+    if (![reserved, scheduledAt, startedAt, taskStarted].every((value) => Number.isFinite(value))) continue;
+    steps.task.push(taskStarted! - accepted);
+    steps.picked.push(reserved - taskStarted!);
+    steps.scheduled.push(scheduledAt! - reserved);
     steps.started.push(startedAt! - scheduledAt!);
     steps.spawned.push(spawned - startedAt!);
   }
   const p50 = (values: number[]): string => `${percentile(sorted(values), 50)} ms`;
   console.log(
-    `  where it goes (p50 of each step): accepted → picked ${p50(steps.picked)}, → execute scheduled ${p50(steps.scheduled)}, → started on the runner ${p50(steps.started)}, → executor spawned ${p50(steps.spawned)}`,
+    `  where it goes (p50 of each step): accepted → first workflow task started ${p50(steps.task)}, → resolved and picked (slot reserved) ${p50(steps.picked)}, → execute scheduled ${p50(steps.scheduled)}, → started on the runner ${p50(steps.started)}, → executor spawned ${p50(steps.spawned)}`,
   );
 }
 
