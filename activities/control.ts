@@ -28,6 +28,9 @@ import {
 import { FleetView } from './fleet-view.js';
 import type { ExecuteRequest } from './runner.js';
 
+/** How many runners' queues a run waiting for a slot joins at most. */
+const MAX_QUEUES_JOINED = 4;
+
 export interface ControlDependencies {
   client: Client;
   /** Where `agents/` and `scripts/` live. */
@@ -162,13 +165,17 @@ export function createControlActivities({ client, configDir }: ControlDependenci
         const busy = matchingRunners(candidates, demands, script);
         // Already queued on a runner that still matches: its grant will come; asking again costs an update.
         if (queued_at && busy.some((runner) => runner.runner_id === queued_at)) return { reason: ranking.reason, waiting: 'slot', queued_at };
-        // All busy: queue behind the shortest queue. The runner may have room after all (the view was old).
+        // All busy: join the shortest queues (several, so a slot freeing on any of them is taken; the run gives
+        // back the grants it does not need). A runner may have room after all (the view was old).
         busy.sort((a, b) => fleet.queueLength(a.runner_id) - fleet.queueLength(b.runner_id) || a.runner_id.localeCompare(b.runner_id));
+        let queuedAt: string | undefined;
         for (const runner of busy) {
           const reply = await reserve(runner.runner_id, { ...base, queue: true, ...(priority !== undefined ? { priority } : {}) });
           if (reply.accepted) return { runner: summaryOf(runner), reason: '', picked_at: new Date().toISOString() };
-          if (reply.queued) return { reason: ranking.reason, waiting: 'slot', queued_at: runner.runner_id };
+          if (reply.queued) queuedAt ??= runner.runner_id;
+          if (reply.queued && busy.indexOf(runner) + 1 >= MAX_QUEUES_JOINED) break;
         }
+        if (queuedAt) return { reason: ranking.reason, waiting: 'slot', queued_at: queuedAt };
       }
       return { reason: 'every matching runner filled up; retrying', waiting: 'slot' };
     },
