@@ -1,6 +1,5 @@
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { runFailure } from '../core/contract/failures.js';
-import { takesRuns } from '../core/contract/fleet.js';
 import { searchAttributes, visibility } from '../core/contract/search-attributes.js';
 import { loadAgent } from '../core/config/agents.js';
 import {
@@ -13,20 +12,24 @@ import {
 import { readRunState } from '../core/temporal/run-state.js';
 import { checkRunParameters } from '../core/config/run-parameters.js';
 import { scriptVersions } from '../core/config/scripts.js';
-import { mergeDemands, rankRunners, type RunnerCandidate, type RunnerWait } from '../core/contract/matching.js';
+import { matchingRunners, mergeDemands, rankRunners, type RunnerCandidate, type RunnerWait } from '../core/contract/matching.js';
 import type { Demands } from '../core/contract/demands.js';
 import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
 import type { ScriptRef } from '../core/contract/config-files.js';
 import {
-  RUNNER_WORKFLOW_TYPE,
   RUN_WORKFLOW_TYPE,
   reserveSlotUpdate,
   runWorkflowId,
-  runnerStateQuery,
   runnerWorkflowId,
+  type ReserveSlotReply,
+  type ReserveSlotRequest,
   type RunnerState,
 } from '../workflows/messages.js';
+import { FleetView } from './fleet-view.js';
 import type { ExecuteRequest } from './runner.js';
+
+/** How many runners' queues a run waiting for a slot joins at most. */
+const MAX_QUEUES_JOINED = 4;
 
 export interface ControlDependencies {
   client: Client;
@@ -45,20 +48,29 @@ export interface ResolvedRun {
 
 /** Activities of the control worker: they read configuration and the fleet, never run executors. */
 export function createControlActivities({ client, configDir }: ControlDependencies) {
+  const fleet = new FleetView(client);
   /** Live runners as candidates for `runId`: a slot the run already holds (a retried pick) counts as free for it. */
-  async function liveRunners(runId: string): Promise<RunnerCandidate[]> {
-    const query = visibility.allOf(visibility.workflowTypeIs(RUNNER_WORKFLOW_TYPE), visibility.isRunning(), visibility.attributeIs(searchAttributes.runnerOnline, true));
-    const candidates: RunnerCandidate[] = [];
-    for await (const execution of client.workflow.list({ query })) {
-      // Visibility lags; the workflow's own state is the truth.
-      const state = await client.workflow
-        .getHandle(execution.workflowId)
-        .query(runnerStateQuery)
-        .catch(() => undefined);
-      if (!state || !takesRuns(state)) continue;
-      candidates.push(toCandidate(state, runId));
-    }
-    return candidates;
+  async function liveRunners(runId: string, fresh: boolean): Promise<RunnerCandidate[]> {
+    return (await fleet.runners({ fresh })).map((state) => {
+      const candidate = toCandidate(state, runId);
+      return { ...candidate, active_runs: candidate.active_runs + fleet.claimed(candidate.runner_id, runId) };
+    });
+  }
+
+  /** Asks the runner workflow, the arbiter, for a slot; its reply updates the fleet view. */
+  async function reserve(runnerId: string, request: ReserveSlotRequest): Promise<ReserveSlotReply> {
+    const reply = await fleet.claiming(runnerId, request.run_id, () =>
+      client.workflow
+        .getHandle(runnerWorkflowId(runnerId))
+        .executeUpdate(reserveSlotUpdate, { args: [request] })
+        .catch((error: unknown): ReserveSlotReply => {
+          if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) return { accepted: false };
+          throw error;
+        }),
+    );
+    if (reply.state) fleet.note(reply.state, reply.queue_length ?? 0);
+    else if (!reply.accepted) fleet.forget(runnerId);
+    return reply;
   }
 
   /** The newest earlier run of the session that reported an executor session, with the runner that holds it. */
@@ -141,26 +153,70 @@ export function createControlActivities({ client, configDir }: ControlDependenci
       }
     },
 
-    /** Reserves a slot on the best eligible live runner, or says why none can take the run. */
-    async pickRunner({ run_id, demands, script }: { run_id: string; demands: Demands; script?: ScriptRef }): Promise<{ runner?: RunnerSummary; reason: string; waiting?: RunnerWait }> {
-      const ranking = rankRunners(await liveRunners(run_id), demands, script);
-      if (ranking.reason !== undefined) return { reason: ranking.reason, waiting: ranking.waiting };
-      for (const runner of ranking.eligible) {
-        const reply = await client.workflow
-          .getHandle(runnerWorkflowId(runner.runner_id))
-          .executeUpdate(reserveSlotUpdate, { args: [{ run_id, workflow_id: runWorkflowId(run_id) }] })
-          .catch((error: unknown) => {
-            if (error instanceof WorkflowUpdateFailedError) return { accepted: false };
-            throw error;
-          });
-        if (reply.accepted) {
-          const { runner_id, hostname, project_dir, executor_profile } = runner;
-          return { runner: { runner_id, hostname, project_dir, executor_profile }, reason: '' };
+    /**
+     * Reserves a slot on the best eligible live runner, or says why none can take the run. The fleet
+     * view answers which runners to ask, without a query per runner; a "no runner" answer is checked
+     * against a fresh view before it is given. When every matching runner is busy, the run joins the
+     * queue of the one with the shortest queue and is granted its next free slot.
+     */
+    async pickRunner({ run_id, demands, script, priority, queued_at }: PickRequest): Promise<PickResult> {
+      const base = { run_id, workflow_id: runWorkflowId(run_id), ...(script ? { script: { name: script.name, version: script.version } } : {}) };
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        const fresh = attempt > 0;
+        const candidates = await liveRunners(run_id, fresh);
+        const ranking = rankRunners(candidates, demands, script);
+        // A run waits only on a fresh view: the one in memory may lack a new runner or a freed slot.
+        if (ranking.waiting !== undefined && !fresh && !(queued_at && ranking.waiting === 'slot')) continue;
+        if (ranking.waiting === 'runner') return { reason: ranking.reason, waiting: ranking.waiting };
+        for (const runner of ranking.eligible) {
+          const reply = await reserve(runner.runner_id, { ...base, queue: false });
+          if (reply.accepted) return { runner: summaryOf(runner), reason: '', picked_at: new Date().toISOString() };
         }
+        if (ranking.waiting !== 'slot') continue;
+        const busy = matchingRunners(candidates, demands, script);
+        // Already queued on a runner that still matches: its grant will come; asking again costs an update.
+        if (queued_at && busy.some((runner) => runner.runner_id === queued_at)) return { reason: ranking.reason, waiting: 'slot', queued_at };
+        // All busy: join the shortest queues (several, so a slot freeing on any of them is taken; the run gives
+        // back the grants it does not need). A runner may have room after all (the view was old).
+        busy.sort((a, b) => fleet.queueLength(a.runner_id) - fleet.queueLength(b.runner_id) || a.runner_id.localeCompare(b.runner_id));
+        let queuedAt: string | undefined;
+        for (const runner of busy) {
+          const reply = await reserve(runner.runner_id, { ...base, queue: true, ...(priority !== undefined ? { priority } : {}) });
+          if (reply.accepted) return { runner: summaryOf(runner), reason: '', picked_at: new Date().toISOString() };
+          if (reply.queued) queuedAt ??= runner.runner_id;
+          if (reply.queued && busy.indexOf(runner) + 1 >= MAX_QUEUES_JOINED) break;
+        }
+        if (queuedAt) return { reason: ranking.reason, waiting: 'slot', queued_at: queuedAt };
       }
       return { reason: 'every matching runner filled up; retrying', waiting: 'slot' };
     },
   };
+}
+
+/** What pickRunner takes. */
+export interface PickRequest {
+  run_id: string;
+  demands: Demands;
+  script?: ScriptRef;
+  /** Higher is dispatched first when slots are scarce. */
+  priority?: number;
+  /** The runner whose queue the run already waits in. */
+  queued_at?: string;
+}
+
+/** What pickRunner answers: a reserved runner, or why none and whether the run is queued for a slot. */
+export interface PickResult {
+  runner?: RunnerSummary;
+  reason: string;
+  waiting?: RunnerWait;
+  /** The runner whose queue the run joined: that runner grants it a slot when one frees. */
+  queued_at?: string;
+  /** When the slot was reserved (the control worker's clock): the workflow's own clock stands still within a workflow task. */
+  picked_at?: string;
+}
+
+function summaryOf({ runner_id, hostname, project_dir, executor_profile }: RunnerCandidate): RunnerSummary {
+  return { runner_id, hostname, project_dir, executor_profile };
 }
 
 function toCandidate(state: RunnerState, runId: string): RunnerCandidate {

@@ -1,92 +1,325 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import { isFinalRunStatus } from '../core/contract/run-status.js';
 import type { RunView } from '../core/contract/http.js';
+import { runWorkflowId } from '../workflows/messages.js';
 import { measureFloor } from './floor/floor.js';
-import { percentile, startBenchStack } from './support.js';
+import { startFleetFillers } from './fleet-fillers.js';
+import { runGate } from '../test/support/gates.js';
+import { BENCH_AGENT, percentile, startBenchStack, type BenchStack } from './support.js';
 
 /**
- * `npm run bench:dispatch`: a dev server, M echo runners and N runs. First one run at a time
- * (BENCH_SEQUENTIAL_RUNS, 50): ao's dispatch latency (run accepted by the API → executor process
- * spawned on the runner) beside the floor on the same server in the same run (bare Temporal: a
- * workflow started → its one activity started on a worker on its own queue), and their ratio.
- * Then a burst: N runs posted BENCH_CONCURRENCY at a time; latency, where it went, throughput.
- * Sizes: BENCH_RUNNERS (4), BENCH_CAPACITY per runner (2), BENCH_RUNS (100), BENCH_CONCURRENCY of posts (10).
+ * `npm run bench:dispatch`: a private dev server, control worker, API and BENCH_RUNNERS (4) echo
+ * runners × BENCH_CAPACITY (4), all real processes; the runs are echo runs in temp workspaces
+ * (concurrent on a runner). Dispatch latency is run accepted by the API → executor process spawned
+ * on the runner (the run's own timestamps), judged against the floor measured on the same server in
+ * the same run (bare Temporal: a workflow started → its one activity started on a worker on its
+ * own queue, at the same parallelism). In order:
+ * 1. one run at a time (BENCH_SEQUENTIAL_RUNS, 50), with where the time goes (accepted → picked →
+ *    execute scheduled → started on the runner → executor spawned; scheduled/started are the
+ *    Temporal history's event times);
+ * 2. four at a time on the 4 × 4 fleet (each of four clients posts its next run when its last ended);
+ * 3. the same one-at-a-time figure with BENCH_FILLERS (196) more runners registered (runner
+ *    identities hosted in this process, online, not matching the runs): fleet size must not matter;
+ * 4. a burst: BENCH_RUNS (100) runs posted BENCH_CONCURRENCY (10) at a time, runs/s, beside the
+ *    ceiling: the same echo executor started and reaped with the fleet's parallelism, no Temporal;
+ * 5. a deep queue: every slot held by a gated run, BENCH_QUEUED (1000) runs queued behind them, the
+ *    gate opened: time from a slot freeing (the run before it on that runner completed) to the next
+ *    run's executor spawned, beside the idle dispatch figure;
+ * 6. the idle runners' resident memory.
  */
 const sequentialRuns = Number(process.env.BENCH_SEQUENTIAL_RUNS ?? 50);
 const runners = Number(process.env.BENCH_RUNNERS ?? 4);
-const capacity = Number(process.env.BENCH_CAPACITY ?? 2);
+const capacity = Number(process.env.BENCH_CAPACITY ?? 4);
+const fillers = Number(process.env.BENCH_FILLERS ?? 196);
 const runs = Number(process.env.BENCH_RUNS ?? 100);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 10);
+const queued = Number(process.env.BENCH_QUEUED ?? 1000);
+
+const echoExecutor = fileURLToPath(new URL('../activities/executors/echo-executor.mjs', import.meta.url));
+const cores = os.cpus().length;
 
 async function main(): Promise<void> {
   const stack = await startBenchStack({ runners, capacity });
+  const connection = await Connection.connect({ address: stack.temporalAddress });
+  const temporal = new Client({ connection });
   try {
-    const { apiUrl, headers } = stack;
-    const dispatchOf = (run: RunView): number => Date.parse(run.executor_started_at!) - Date.parse(run.created_at);
-    // One run at a time on an idle fleet: what a user waits for one run, against bare Temporal's floor.
-    const single: number[] = [];
-    for (let index = 0; index <= sequentialRuns; index += 1) {
-      const response = await fetch(`${apiUrl}/runs?wait=true`, { method: 'POST', headers, body: JSON.stringify({ agent: 'echo', prompt: 'bench' }) });
-      const run = (await response.json()) as RunView;
-      // The first warms the workers up, as the floor's does.
-      if (index > 0 && run.executor_started_at) single.push(dispatchOf(run));
-    }
-    single.sort((a, b) => a - b);
-    const floor = await measureFloor(stack.temporalAddress, 'default', sequentialRuns);
-    const ratio = (p: number): string => (percentile(single, p) / percentile(floor, p)).toFixed(2);
-    console.log(`dispatch, one run at a time (${single.length} runs; ${os.cpus().length} cores):`);
-    console.log(`  ao p50 ${percentile(single, 50)} ms, floor p50 ${percentile(floor, 50)} ms, ratio ${ratio(50)}`);
-    console.log(`  ao p99 ${percentile(single, 99)} ms, floor p99 ${percentile(floor, 99)} ms, ratio ${ratio(99)}`);
+    const memory = await residentMb(stack.runnerPids);
+    const ms = (values: number[], p: number): string => `${percentile(values, p)} ms`;
 
-    const ids: string[] = [];
-    const started = Date.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < runs) {
-          next += 1;
-          // Sequential mode (concurrency 1) waits for each run, so it measures dispatch on an idle fleet.
-          const wait = concurrency === 1 ? '?wait=true' : '';
-          const response = await fetch(`${apiUrl}/runs${wait}`, { method: 'POST', headers, body: JSON.stringify({ agent: 'echo', prompt: 'bench' }) });
-          ids.push(((await response.json()) as { id: string }).id);
-        }
-      }),
-    );
-    const finished: RunView[] = [];
-    for (const id of ids) {
-      for (;;) {
-        const run = (await (await fetch(`${apiUrl}/runs/${id}`, { headers })).json()) as RunView;
-        if (isFinalRunStatus(run.status)) {
-          finished.push(run);
-          break;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+    // 1. One run at a time on an idle fleet: what a user waits for one run.
+    const single = await oneAtATime(stack, sequentialRuns, 1);
+    const floor1 = await measureFloor(stack.temporalAddress, 'default', sequentialRuns, 1);
+    console.log(`dispatch, one run at a time (${single.length} runs, ${runners} runners × capacity ${capacity}, ${cores} cores):`);
+    printRatio(single.map((run) => run.dispatch), floor1);
+    await printPhases(temporal, single);
+
+    // 2. Four at a time on the 4 × 4 fleet.
+    const four = await oneAtATime(stack, sequentialRuns, 4);
+    const floor4 = await measureFloor(stack.temporalAddress, 'default', sequentialRuns, 4);
+    console.log(`dispatch, four runs at a time (${four.length} runs on ${runners} runners × capacity ${capacity}):`);
+    printRatio(four.map((run) => run.dispatch), floor4);
+
+    // 3. Many registered runners.
+    const fleet = await startFleetFillers(stack.temporalAddress, 'default', fillers);
+    try {
+      // Let the control worker's fleet view see them (it refreshes in the background).
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      const many = sorted((await oneAtATime(stack, sequentialRuns, 1)).map((run) => run.dispatch));
+      const few = sorted(single.map((run) => run.dispatch));
+      // The fillers' heartbeats load the server too: the floor beside this figure is measured with them registered.
+      const floorMany = await measureFloor(stack.temporalAddress, 'default', sequentialRuns, 1);
+      const ratioMany = percentile(many, 50) / percentile(floorMany, 50);
+      const ratioFew = percentile(few, 50) / percentile(floor1, 50);
+      console.log(`dispatch with ${runners + fillers} registered runners (${fillers} online, not matching), one run at a time:`);
+      console.log(`  p50 ${ms(many, 50)} (${runners} runners: ${ms(few, 50)}, ${((percentile(many, 50) / percentile(few, 50) - 1) * 100).toFixed(0)} %), p99 ${ms(many, 99)}`);
+      console.log(`  ratio to the floor measured with them registered: ${ratioMany.toFixed(2)} (${runners} runners: ${ratioFew.toFixed(2)}, ${((ratioMany / ratioFew - 1) * 100).toFixed(0)} %)`);
+    } finally {
+      await fleet.stop();
     }
-    const completedAt = Math.max(...finished.map((run) => Date.parse(run.history.at(-1)!.at)));
-    const latencies = finished
-      .filter((run) => run.executor_started_at)
-      .map((run) => Date.parse(run.executor_started_at!) - Date.parse(run.created_at))
-      .sort((a, b) => a - b);
-    const phase = (from: string, to: string) =>
-      finished
-        .map((run) => {
-          const at = (status: string) => Date.parse(run.history.find((change) => change.status === status)?.at ?? '');
-          return at(to) - (from === 'created' ? Date.parse(run.created_at) : at(from));
-        })
-        .filter((value) => Number.isFinite(value))
-        .sort((a, b) => a - b);
-    const queued = phase('created', 'dispatched');
-    const starting = phase('dispatched', 'running');
-    const failed = finished.filter((run) => run.status !== 'completed').length;
-    console.log(`dispatch bench: ${runs} echo runs, ${runners} runners × capacity ${capacity}, ${concurrency} concurrent posts, ${os.cpus().length} cores`);
-    console.log(`  dispatch latency (accepted → executor spawned): p50 ${percentile(latencies, 50)} ms, p90 ${percentile(latencies, 90)} ms, p99 ${percentile(latencies, 99)} ms`);
-    console.log(`  of which waiting for a free slot (accepted → dispatched): p50 ${percentile(queued, 50)} ms, p99 ${percentile(queued, 99)} ms`);
-    console.log(`  of which starting on the runner (dispatched → running): p50 ${percentile(starting, 50)} ms, p99 ${percentile(starting, 99)} ms`);
-    console.log(`  throughput: ${(runs / ((completedAt - started) / 1000)).toFixed(1)} runs/s end to end; ${failed} not completed`);
+
+    // 4. A burst, and the ceiling without Temporal.
+    const burst = await burstOf(stack, runs, concurrency);
+    const ceiling = await echoCeiling(runs, runners * capacity);
+    console.log(`burst: ${runs} runs, ${concurrency} posting at once, ${runners} runners × capacity ${capacity}:`);
+    console.log(`  ${burst.rate.toFixed(1)} runs/s end to end (ceiling, echo executors started and reaped ${runners * capacity} at a time without Temporal: ${ceiling.toFixed(1)} /s, ${((burst.rate / ceiling) * 100).toFixed(0)} %); ${burst.failed} not completed; at most ${burst.peak} running at once`);
+    console.log(`  dispatch latency p50 ${ms(burst.latencies, 50)}, p99 ${ms(burst.latencies, 99)}`);
+
+    // 5. A deep queue behind busy runners.
+    const wake = await queueWakeUp(stack, queued, runners * capacity);
+    console.log(`queue: ${queued} runs queued behind ${runners * capacity} busy slots, then the slots freed:`);
+    console.log(`  slot freed → next run's executor spawned: p50 ${ms(wake.gaps, 50)}, p99 ${ms(wake.gaps, 99)} (idle dispatch p50 ${ms(sorted(single.map((run) => run.dispatch)), 50)}); ${wake.failed} not completed, drained at ${wake.rate.toFixed(1)} runs/s`);
+
+    console.log(`idle runner resident memory: ${memory.map((mb) => `${mb.toFixed(0)} MB`).join(', ')} (goal ≤ 120 MB)`);
   } finally {
+    await connection.close();
     await stack.stop();
   }
+}
+
+interface Measured {
+  id: string;
+  run: RunView;
+  /** accepted → executor spawned, ms. */
+  dispatch: number;
+}
+
+const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b);
+
+/** A history event's time in ms. */
+const eventMs = (time: { seconds?: unknown; nanos?: number | null } | null | undefined): number | undefined =>
+  time ? Number(time.seconds ?? 0) * 1000 + Math.floor((time.nanos ?? 0) / 1e6) : undefined;
+
+function printRatio(ao: number[], floor: number[]): void {
+  const values = sorted(ao);
+  for (const p of [50, 99]) {
+    console.log(`  ao p${p} ${percentile(values, p)} ms, floor p${p} ${percentile(floor, p)} ms, ratio ${(percentile(values, p) / percentile(floor, p)).toFixed(2)}`);
+  }
+}
+
+async function post(stack: BenchStack, body: Record<string, unknown>, wait: boolean): Promise<RunView> {
+  const response = await fetch(`${stack.apiUrl}/runs${wait ? '?wait=true' : ''}`, { method: 'POST', headers: stack.headers, body: JSON.stringify({ agent: BENCH_AGENT, prompt: 'bench', ...body }) });
+  if (!response.ok) throw new Error(`POST /runs: ${response.status} ${await response.text()}`);
+  return (await response.json()) as RunView;
+}
+
+/** `count` runs, `parallel` clients each posting its next when its last has ended; the first is a warm-up. */
+async function oneAtATime(stack: BenchStack, count: number, parallel: number): Promise<Measured[]> {
+  await post(stack, {}, true);
+  const measured: Measured[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < count) {
+        next += 1;
+        const run = await post(stack, {}, true);
+        if (run.executor_started_at) measured.push({ id: run.id, run, dispatch: Date.parse(run.executor_started_at) - Date.parse(run.created_at) });
+      }
+    }),
+  );
+  return measured;
+}
+
+/** Where one-at-a-time dispatch goes: each step's p50 from the run's status history and its Temporal history. */
+async function printPhases(temporal: Client, measured: Measured[]): Promise<void> {
+  const steps = { task: [] as number[], picked: [] as number[], scheduled: [] as number[], started: [] as number[], spawned: [] as number[] };
+  for (const { id, run } of measured) {
+    const accepted = Date.parse(run.created_at);
+    const picked = Date.parse(run.history.find((change) => change.status === 'dispatched')?.at ?? '');
+    let scheduledAt: number | undefined;
+    let startedAt: number | undefined;
+    let executeEventId: string | undefined;
+    let taskStarted: number | undefined;
+    let reserved = picked;
+    for (const event of (await temporal.workflow.getHandle(runWorkflowId(id)).fetchHistory()).events ?? []) {
+      if (event.workflowTaskStartedEventAttributes && taskStarted === undefined) taskStarted = eventMs(event.eventTime);
+      // The pick's own clock: a local activity's result is in its marker.
+      for (const payloads of Object.values(event.markerRecordedEventAttributes?.details ?? {})) {
+        for (const payload of payloads.payloads ?? []) {
+          const at = /"picked_at":"([^"]+)"/.exec(Buffer.from(payload.data ?? new Uint8Array()).toString())?.[1];
+          if (at) reserved = Date.parse(at);
+        }
+      }
+      if (event.activityTaskScheduledEventAttributes?.activityType?.name === 'execute' && !executeEventId) {
+        executeEventId = String(event.eventId);
+        scheduledAt = eventMs(event.eventTime);
+      }
+      if (executeEventId && String(event.activityTaskStartedEventAttributes?.scheduledEventId ?? '') === executeEventId) startedAt = eventMs(event.eventTime);
+    }
+    const spawned = Date.parse(run.executor_started_at!);
+    if (![reserved, scheduledAt, startedAt, taskStarted].every((value) => Number.isFinite(value))) continue;
+    steps.task.push(taskStarted! - accepted);
+    steps.picked.push(reserved - taskStarted!);
+    steps.scheduled.push(scheduledAt! - reserved);
+    steps.started.push(startedAt! - scheduledAt!);
+    steps.spawned.push(spawned - startedAt!);
+  }
+  const p50 = (values: number[]): string => `${percentile(sorted(values), 50)} ms`;
+  console.log(
+    `  where it goes (p50 of each step): accepted → first workflow task started ${p50(steps.task)}, → resolved and picked (slot reserved) ${p50(steps.picked)}, → execute scheduled ${p50(steps.scheduled)}, → started on the runner ${p50(steps.started)}, → executor spawned ${p50(steps.spawned)}`,
+  );
+}
+
+async function waitForAll(stack: BenchStack, ids: string[]): Promise<RunView[]> {
+  const finished: RunView[] = [];
+  for (const id of ids) {
+    for (;;) {
+      const run = (await (await fetch(`${stack.apiUrl}/runs/${id}`, { headers: stack.headers })).json()) as RunView;
+      if (isFinalRunStatus(run.status)) {
+        finished.push(run);
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return finished;
+}
+
+const endOf = (run: RunView): number => Date.parse(run.history.at(-1)!.at);
+
+/** The most runs whose executors ran at the same time (spawned → run ended). */
+function peakConcurrency(finished: RunView[]): number {
+  const edges = finished.filter((run) => run.executor_started_at).flatMap((run) => [{ at: Date.parse(run.executor_started_at!), delta: 1 }, { at: endOf(run), delta: -1 }]);
+  edges.sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let current = 0;
+  let peak = 0;
+  for (const edge of edges) peak = Math.max(peak, (current += edge.delta));
+  return peak;
+}
+
+async function burstOf(stack: BenchStack, count: number, posting: number) {
+  const ids: string[] = [];
+  const started = Date.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: posting }, async () => {
+      while (next < count) {
+        next += 1;
+        ids.push((await post(stack, {}, false)).id);
+      }
+    }),
+  );
+  const finished = await waitForAll(stack, ids);
+  const completedAt = Math.max(...finished.map(endOf));
+  const latencies = sorted(finished.filter((run) => run.executor_started_at).map((run) => Date.parse(run.executor_started_at!) - Date.parse(run.created_at)));
+  return { rate: count / ((completedAt - started) / 1000), failed: finished.filter((run) => run.status !== 'completed').length, latencies, peak: peakConcurrency(finished) };
+}
+
+/** Echo executors per second this machine starts and reaps, `parallel` at a time, with no Temporal and no ao. */
+async function echoCeiling(count: number, parallel: number): Promise<number> {
+  const workspace = await fs.mkdtemp(path.join(os.tmpdir(), 'ao-bench-ceiling-'));
+  const invocation = JSON.stringify({ run_id: 'ceiling', agent: { name: BENCH_AGENT }, prompt: 'bench', parameters: {}, workspace_dir: workspace, executor_type: 'echo', executor_config: {} });
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [echoExecutor], { cwd: workspace, stdio: ['pipe', 'pipe', 'pipe'] });
+      child.stdout.resume();
+      child.stderr.resume();
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`echo executor exited ${code}`))));
+      child.stdin.end(invocation);
+    });
+  const started = Date.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < count) {
+        next += 1;
+        await one();
+      }
+    }),
+  );
+  const rate = count / ((Date.now() - started) / 1000);
+  await fs.rm(workspace, { recursive: true, force: true });
+  return rate;
+}
+
+/**
+ * Fills every slot with a run held by a gate file, queues `count` runs behind them, opens the gate.
+ * For each runner, the k-th executor spawned after the gate opened took the k-th slot freed there:
+ * the gap is spawn − that slot's previous run's end.
+ */
+async function queueWakeUp(stack: BenchStack, count: number, slots: number) {
+  // Where the executor user can see it (the tests' gates).
+  const gate = await runGate(stack.root);
+  const holders = await Promise.all(Array.from({ length: slots }, () => post(stack, { parameters: gate.parameters }, false)));
+  // Every slot held before anything queues: a holder still pending would take a slot a queued run should wait for.
+  for (const { id } of holders) {
+    for (let polls = 1; ; polls += 1) {
+      const run = (await (await fetch(`${stack.apiUrl}/runs/${id}`, { headers: stack.headers })).json()) as RunView;
+      if (run.status === 'running') break;
+      if (polls % 100 === 0) console.error(`queue: holder ${id} still ${run.status}: ${run.pending_reason ?? run.history.at(-1)?.reason ?? ''}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  console.error(`queue: ${slots} slots held`);
+  const ids: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      while (next < count) {
+        next += 1;
+        ids.push((await post(stack, {}, false)).id);
+      }
+    }),
+  );
+  // Wait until they are all queued (pending with a slot reason), then free the slots.
+  for (const id of ids.slice(-10)) {
+    for (;;) {
+      const run = (await (await fetch(`${stack.apiUrl}/runs/${id}`, { headers: stack.headers })).json()) as RunView;
+      if (run.pending_reason?.startsWith('waiting for a free slot')) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  console.error(`queue: ${count} runs queued; freeing the slots`);
+  const opened = Date.now();
+  await gate.open();
+  const finished = await waitForAll(stack, [...holders.map((run) => run.id), ...ids]);
+  const byRunner = new Map<string, RunView[]>();
+  for (const run of finished) if (run.runner_id && run.executor_started_at) byRunner.set(run.runner_id, [...(byRunner.get(run.runner_id) ?? []), run]);
+  const gaps: number[] = [];
+  for (const onRunner of byRunner.values()) {
+    const ends = sorted(onRunner.map(endOf));
+    const spawns = sorted(onRunner.map((run) => Date.parse(run.executor_started_at!)).filter((at) => at >= opened));
+    spawns.forEach((spawnedAt, index) => {
+      if (ends[index] !== undefined && ends[index] <= spawnedAt) gaps.push(spawnedAt - ends[index]);
+    });
+  }
+  const drained = Math.max(...finished.map(endOf));
+  return { gaps: sorted(gaps), failed: finished.filter((run) => run.status !== 'completed').length, rate: count / ((drained - opened) / 1000) };
+}
+
+/** Resident memory (VmRSS) of each process, in MB. */
+async function residentMb(pids: number[]): Promise<number[]> {
+  return Promise.all(
+    pids.map(async (pid) => {
+      const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');
+      return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+    }),
+  );
 }
 
 main().catch((error: unknown) => {

@@ -16,8 +16,18 @@ export interface BenchStack {
   headers: Record<string, string>;
   /** Another runner, of any profile (`extraArgs` may name a profiles dir); returns its project dir once it has registered. */
   startRunner(options: { profile: string; extraArgs?: string[]; env?: NodeJS.ProcessEnv }): Promise<{ projectDir: string }>;
+  /** The bench's own folder: gates and project dirs live here. */
+  root: string;
+  /** The runner processes' pids, for their resident memory. */
+  runnerPids: number[];
   stop(): Promise<void>;
 }
+
+/**
+ * The agent benches run: the echo agent in `temp` workspaces, which runs concurrently on a runner
+ * (an echo run in `project` mode takes the project's one lock, so capacity would behave as 1).
+ */
+export const BENCH_AGENT = 'bench-echo';
 
 /** A private dev server, control worker, API and `runners` echo runners, all real processes. */
 export async function startBenchStack({ runners, capacity }: { runners: number; capacity: number }): Promise<BenchStack> {
@@ -36,6 +46,9 @@ export async function startBenchStack({ runners, capacity }: { runners: number; 
     // A copy of the shipped config: benchmarks may add scripts and agents, never to the checkout.
     const configDir = path.join(root, 'config');
     await fs.cp(path.join(repoRoot, 'config'), configDir, { recursive: true });
+    const echo = JSON.parse(await fs.readFile(path.join(configDir, 'agents', 'echo', 'agent.json'), 'utf8')) as Record<string, unknown>;
+    await fs.mkdir(path.join(configDir, 'agents', BENCH_AGENT));
+    await fs.writeFile(path.join(configDir, 'agents', BENCH_AGENT, 'agent.json'), JSON.stringify({ ...echo, name: BENCH_AGENT, workspace_mode: 'temp' }, null, 2));
     const env = {
       TEMPORAL_ADDRESS: server.address,
       AO_DATA_DIR: path.join(root, 'data'),
@@ -63,7 +76,9 @@ export async function startBenchStack({ runners, capacity }: { runners: number; 
       return { projectDir };
     };
     for (let index = 0; index < runners; index += 1) await startRunner({ profile: 'echo' });
-    return { apiUrl: apiUrl!, temporalAddress: server.address, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, startRunner, stop };
+    // The runner processes' pids, for their resident memory: those started later are not counted.
+    const runnerPids = processes.filter((child) => child.name === 'runner').map((child) => child.child.pid!);
+    return { apiUrl: apiUrl!, temporalAddress: server.address, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, root, runnerPids, startRunner, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -11,6 +11,7 @@ import { watchTemporalContact } from '../activities/execution/temporal-contact.j
 import { createRunnerActivities } from '../activities/runner.js';
 import { createScriptActivities } from '../activities/scripts.js';
 import { pruneStaleWorktrees } from '../activities/workspace.js';
+import { isGitRepository } from '../activities/git.js';
 import { parseEnv } from '../core/config/env.js';
 import { listProfiles, loadProfile } from '../core/config/profiles.js';
 import { redactProcessOutput } from '../core/process/redacted-output.js';
@@ -87,6 +88,15 @@ async function main(): Promise<void> {
     capacity: options.capacity,
     instance: { id: crypto.randomUUID(), pid: process.pid, started_at: new Date().toISOString() },
   };
+
+  // Capacity above 1 with project-mode runs: said at start and in the registration, not discovered in a queue.
+  const defaultMode = profile.config.workspace_mode ?? ((await isGitRepository(options.projectDir)) ? 'worktree' : 'project');
+  if (defaultMode === 'project' && options.capacity > 1) {
+    registration.project_mode_one_at_a_time = true;
+    log.info(
+      `note: capacity ${options.capacity}, but runs in project mode (${profile.config.workspace_mode ? 'the profile says so' : `${options.projectDir} is not a git repository`}) take the project's lock one at a time; agents with workspace_mode worktree or temp run side by side`,
+    );
+  }
 
   // Before anything is started: a root runner without its executor user refuses to run.
   const executorUser = await resolveExecutorUser(options.executorUser);

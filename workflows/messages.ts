@@ -2,7 +2,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { createRunnerActivities } from '../activities/runner.js';
 import type { Approval, ApprovalRequest, DecideApprovalRequest } from '../core/contract/approvals.js';
 import type { RunnerRegistration, RunnerState } from '../core/contract/fleet.js';
-import type { RunState } from '../core/contract/workflow-io.js';
+import type { RunState, RunnerSummary } from '../core/contract/workflow-io.js';
 import type { LiveControls } from '../core/contract/runner-commands.js';
 
 /**
@@ -113,8 +113,35 @@ export const deregisterRunnerSignal = defineSignal<[{ instance_id: string }]>('d
 export const setRunnerHealthSignal = defineSignal<[{ instance_id: string; healthy: boolean; reason?: string }]>('setRunnerHealth');
 /** A run gives its slot back, whatever way it ended. */
 export const releaseSlotSignal = defineSignal<[{ run_id: string }]>('releaseSlot');
-/** An update, because the run must know whether it got the slot; capacity is never exceeded. */
-export const reserveSlotUpdate = defineUpdate<{ accepted: boolean; reason?: string }, [{ run_id: string; workflow_id: string }]>('reserveSlot');
+/**
+ * An update, because the run must know whether it got the slot; capacity is never exceeded. With
+ * `queue`, a run refused for lack of room joins the runner's queue (higher `priority` first, then
+ * first come, first served) and is granted the next slot that frees (`slotGrantedSignal`). With
+ * `script`, the runner also checks that the script is installed at that version. The reply carries
+ * the runner's state, which keeps the control worker's fleet view current.
+ */
+export const reserveSlotUpdate = defineUpdate<ReserveSlotReply, [ReserveSlotRequest]>('reserveSlot');
+export interface ReserveSlotRequest {
+  run_id: string;
+  workflow_id: string;
+  queue?: boolean;
+  priority?: number;
+  script?: { name: string; version: string };
+}
+export interface ReserveSlotReply {
+  accepted: boolean;
+  reason?: string;
+  /** Set when the run joined the runner's queue. */
+  queued?: boolean;
+  /** The runner's state after the reservation, and how many runs wait in its queue. */
+  state?: RunnerState;
+  queue_length?: number;
+}
+/**
+ * Sent by a runner to the first run of its queue when a slot frees: the slot is already reserved
+ * for that run. A run that no longer needs it gives it back (`releaseSlotSignal`).
+ */
+export const slotGrantedSignal = defineSignal<[{ runner: RunnerSummary }]>('slotGranted');
 /**
  * An update, because the admin must learn whether the runner was forgotten: the validator refuses
  * a runner that is not offline or still holds runs. A forgotten runner's workflow ends; the
@@ -123,7 +150,7 @@ export const reserveSlotUpdate = defineUpdate<{ accepted: boolean; reason?: stri
 export const forgetRunnerUpdate = defineUpdate<{ forgotten: true }, [{ by: string }]>('forgetRunner');
 /** Failure type of a refused forget. */
 export const RUNNER_NOT_FORGETTABLE = 'RUNNER_NOT_FORGETTABLE';
-/** Sent to runs that were refused for lack of room when a slot frees up, so they try again at once. */
+/** Sent to runs that were refused for lack of room when a slot frees up, so they try again at once (runner histories before slot grants). */
 export const runnerAvailableSignal = defineSignal('runnerAvailable');
 export const runnerStateQuery = defineQuery<RunnerState>('runnerState');
 /** A script was created or changed: install this version. */

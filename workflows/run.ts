@@ -7,7 +7,6 @@ import {
   TimeoutFailure,
   WorkflowIdReusePolicy,
   condition,
-  getExternalWorkflowHandle,
   isCancellation,
   log,
   patched,
@@ -19,7 +18,6 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { createControlActivities } from '../activities/control.js';
 import type { createRunnerActivities } from '../activities/runner.js';
 import {
   APPROVAL_EXPIRED,
@@ -32,7 +30,7 @@ import { COMMAND_REFUSED, RUN_NOT_LIVE, type RunnerCommand, type RunnerCommandRe
 import { finalStatusFor, isRunFailureType, runFailure, type RunFailureType } from '../core/contract/failures.js';
 import { isFinalRunStatus, isLiveRunStatus, type FinalRunStatus, type RunStatus } from '../core/contract/run-status.js';
 import type { NotificationEvent, NotifyInput } from '../core/contract/notifications.js';
-import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
+import type { RunInput, RunState } from '../core/contract/workflow-io.js';
 import { searchAttributes } from '../core/contract/search-attributes.js';
 import {
   RUNNER_SHUTDOWN,
@@ -46,18 +44,15 @@ import {
   executorStartedSignal,
   interruptRunUpdate,
   pauseRunUpdate,
-  releaseSlotSignal,
   resumeRunUpdate,
   sendInputUpdate,
   runStateQuery,
-  runnerAvailableSignal,
   runnerTaskQueue,
-  runnerWorkflowId,
   stopRunUpdate,
 } from './messages.js';
 import { notifyWorkflow } from './notify.js';
+import { createDispatch } from './dispatch.js';
 
-type ControlActivities = ReturnType<typeof createControlActivities>;
 type RunnerActivities = ReturnType<typeof createRunnerActivities>;
 
 /**
@@ -89,18 +84,10 @@ const END_EVENTS: Record<FinalRunStatus, NotificationEvent> = { completed: 'run.
 /** The runner command path: a command reaches a live runner within milliseconds, or the runner is gone. */
 const COMMAND_TIMEOUT = '10 seconds';
 
-const DEFAULT_NO_RUNNER_TIMEOUT_SECONDS = 300;
 const DEFAULT_RUN_TIMEOUT_SECONDS = 3600;
 const DEFAULT_DISPATCH_TIMEOUT_SECONDS = 30;
 /** A run whose runner keeps vanishing is given to a new runner at most this many times. */
 const MAX_REDISPATCHES = 3;
-/** Polling for a matching runner backs off up to this interval; a freed slot wakes the run sooner. */
-const MAX_PICK_INTERVAL_MS = 2_000;
-
-const control = proxyActivities<ControlActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 5, initialInterval: '200 milliseconds' },
-});
 
 /**
  * One run of an agent: resolve its demands, wait for an eligible live runner, execute the
@@ -134,7 +121,6 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
   /** Who asked for the stop, for the history entries it causes. */
   let stopBy: string | undefined;
   let execution: CancellationScope | undefined;
-  let woken = false;
   /** Set when an unanswered approval fails the run (`on_approval_timeout: fail`). */
   let approvalFailure: string | undefined;
   /** Set when the workflow's backstop clock ended the execution. */
@@ -201,9 +187,8 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
   };
 
   setHandler(runStateQuery, () => state);
-  setHandler(runnerAvailableSignal, () => {
-    woken = true;
-  });
+  // Resolving and picking a runner: workflows/dispatch.ts.
+  const dispatch = createDispatch({ input, state, stopRequested: () => stopRequested, fail, summarized });
   setHandler(executorStartedSignal, ({ pid, started_at, attempt, resumed_session, controls }) => {
     if (controls) state.live_controls = controls;
     // A restarted executor asks its questions again: the dead one's can no longer be answered.
@@ -271,7 +256,7 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
         return { status: 'stopping' as const };
       }
       // Pending: the dispatch loop sees the flag at once and ends the run.
-      woken = true;
+      dispatch.wake();
       return { status: 'stopped' as const };
     },
     {
@@ -355,9 +340,9 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
   );
 
   let pausedTimeout = false;
-  let resolved: Awaited<ReturnType<ControlActivities['resolveRun']>>;
+  let resolved: Awaited<ReturnType<typeof dispatch.resolve>>;
   try {
-    resolved = await control.resolveRun.executeWithOptions(summarized(`resolve agent ${input.agent}: its demands, timeout and script`), [input]);
+    resolved = await dispatch.resolve();
   } catch (error) {
     throw fail('INVALID_RUN', causeMessage(error));
   }
@@ -370,7 +355,7 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
 
   for (let dispatches = 0; ; dispatches += 1) {
     if (stopRequested) return endStopped('stopped on request');
-    const runner = await waitForRunner();
+    const runner = await dispatch.waitForRunner(resolved);
     if (!runner) return endStopped('stopped on request');
     state.runner_id = runner.runner_id;
     state.runner = runner;
@@ -433,7 +418,7 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
       executing = false;
       execution = undefined;
       for (const approval of state.approvals ?? []) if (approval.status === 'pending') approval.status = 'withdrawn';
-      await releaseSlot(runner.runner_id);
+      await dispatch.releaseSlot(runner.runner_id);
     }
   }
 
@@ -522,41 +507,6 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
       return `runner ${runnerId} shut down during the run; handing it to another runner`;
     }
     return undefined;
-  }
-
-  /** Waits for an eligible runner with a free slot; undefined when a stop arrives first. */
-  async function waitForRunner(): Promise<RunnerSummary | undefined> {
-    const noRunnerTimeoutMs = (input.no_runner_timeout_seconds ?? DEFAULT_NO_RUNNER_TIMEOUT_SECONDS) * 1000;
-    let noRunnerDeadline = Date.now() + noRunnerTimeoutMs;
-    let interval = 250;
-    for (;;) {
-      const pick = await control.pickRunner.executeWithOptions(summarized('pick a live runner that meets the demands and reserve a slot on it'), [
-        { run_id: state.run_id, demands: resolved.demands, ...(resolved.script ? { script: resolved.script } : {}) },
-      ]);
-      if (stopRequested) {
-        if (pick.runner) await releaseSlot(pick.runner.runner_id);
-        return undefined;
-      }
-      if (pick.runner) return pick.runner;
-      // Runners that can take the run exist and are all busy: it waits its turn, however long the
-      // queue; the no-runner timeout counts only while none could take it. (Picks recorded before
-      // `waiting` existed carry none and replay as they ran.)
-      if (pick.waiting === 'slot') noRunnerDeadline = Date.now() + noRunnerTimeoutMs;
-      state.pending_reason = pick.waiting === 'slot' ? `waiting for a free slot: ${pick.reason}` : pick.reason;
-      const remaining = noRunnerDeadline - Date.now();
-      if (remaining <= 0) throw fail('NO_RUNNER', `no runner took the run in time: ${pick.reason}`);
-      woken = false;
-      await condition(() => woken, Math.min(interval, remaining));
-      interval = Math.min(interval * 2, MAX_PICK_INTERVAL_MS);
-    }
-  }
-
-  async function releaseSlot(runnerId: string): Promise<void> {
-    try {
-      await getExternalWorkflowHandle(runnerWorkflowId(runnerId)).signal(releaseSlotSignal, { run_id: state.run_id });
-    } catch {
-      // The runner's workflow is gone; it holds no slot to release.
-    }
   }
 }
 

@@ -29,6 +29,7 @@ import {
   RUNNER_NOT_FORGETTABLE,
   runnerTaskQueue,
   setRunnerHealthSignal,
+  slotGrantedSignal,
   syncScriptsSignal,
   type RunnerState,
   type WantedScripts,
@@ -48,6 +49,19 @@ const FORGET_PATCH = 'runner-forget';
 
 /** Runs refused for lack of room that are woken when a slot frees; bounded so history stays small. */
 const MAX_WAITERS = 200;
+/**
+ * A freed slot is granted to the first run of the runner's queue (priority, then arrival) instead of
+ * waking runs to race for it; the queue is carried across continue-as-new and holds more runs.
+ */
+const SLOT_GRANTS_PATCH = 'slot-grants';
+const MAX_QUEUED_RUNS = 5_000;
+
+/** A run waiting in this runner's queue. */
+interface QueuedRun {
+  run_id: string;
+  workflow_id: string;
+  priority: number;
+}
 
 /** How long a runner may miss heartbeats before it is shown offline. */
 const PRESENCE_HEARTBEAT_TIMEOUT = '6 seconds';
@@ -60,13 +74,15 @@ type RunnerActivities = ReturnType<typeof createRunnerActivities>;
  * holds and heartbeats for as long as its process lives: heartbeats add no history, and a
  * missed heartbeat tells this workflow the runner is gone within a bounded time.
  */
-export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: WantedScripts): Promise<void> {
+export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: WantedScripts, carriedQueue?: QueuedRun[]): Promise<void> {
   // State carried from a run of this workflow before the script fields existed gets them empty.
   let state: RunnerState | undefined = carried ? { ...carried, scripts: carried.scripts ?? {}, script_failures: carried.script_failures ?? {} } : undefined;
   let instanceGeneration = 0;
   /** Set by an admin's forget: the workflow ends instead of waiting for the runner to come back. */
   let forgotten = false;
   const waiters: string[] = [];
+  /** Runs queued for a slot (slot grants): highest priority first, equal priorities in arrival order. */
+  const queue: QueuedRun[] = [...(carriedQueue ?? [])];
   const scriptSync = createScriptSync(
     {
       state: () => state!,
@@ -95,6 +111,7 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
     const heard = lastHeartbeatAt ?? state.last_heartbeat_at;
     state = { ...state, online: false, offline_reason: reason, since: now(), draining: false, ...(heard ? { last_heartbeat_at: heard } : {}) };
     publish(state);
+    releaseQueue();
   };
 
   setHandler(runnerStateQuery, () => {
@@ -116,12 +133,15 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
       script_failures: previous?.script_failures ?? {},
     };
     publish(state);
+    // A runner that comes back (or with more capacity) serves its queue; only histories with grants have one.
+    if (queue.length) grantSlots();
   });
 
   setHandler(drainRunnerSignal, ({ instance_id }) => {
     if (!state || state.registration.instance.id !== instance_id) return;
     state = { ...state, draining: true };
     publish(state);
+    releaseQueue();
   });
 
   setHandler(setRunnerHealthSignal, ({ instance_id, healthy, reason }) => {
@@ -129,6 +149,7 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
     const { unhealthy_reason: _previous, ...rest } = state;
     state = healthy ? rest : { ...rest, unhealthy_reason: reason ?? 'health check failed' };
     publish(state);
+    if (!healthy) releaseQueue();
   });
 
   setHandler(deregisterRunnerSignal, ({ instance_id }) => {
@@ -139,20 +160,32 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
   setHandler(releaseSlotSignal, ({ run_id }) => {
     if (!state) return;
     state = { ...state, active_runs: state.active_runs.filter((id) => id !== run_id) };
-    wakeWaiters(state.registration.capacity - state.active_runs.length);
+    if (patched(SLOT_GRANTS_PATCH)) grantSlots();
+    else wakeWaiters(state.registration.capacity - state.active_runs.length);
   });
 
-  setHandler(reserveSlotUpdate, ({ run_id, workflow_id }) => {
+  setHandler(reserveSlotUpdate, ({ run_id, workflow_id, queue: join, priority, script }) => {
     if (!state) return { accepted: false, reason: 'runner has not registered' };
-    if (state.active_runs.includes(run_id)) return { accepted: true };
+    // Only new callers ask to queue or send a script: older histories never reach the grant code.
+    const grants = join !== undefined || script !== undefined ? patched(SLOT_GRANTS_PATCH) : false;
+    const reply = (answer: { accepted: boolean; reason?: string; queued?: boolean }) => (grants ? { ...answer, state: state!, queue_length: queue.length } : answer);
+    if (state.active_runs.includes(run_id)) return reply({ accepted: true });
     const refused = notTakingRunsReason(state);
-    if (refused) return { accepted: false, reason: refused };
-    if (state.active_runs.length >= state.registration.capacity) {
-      if (!waiters.includes(workflow_id) && waiters.length < MAX_WAITERS) waiters.push(workflow_id);
-      return { accepted: false, reason: 'runner is at capacity' };
+    if (refused) return reply({ accepted: false, reason: refused });
+    if (script && state.scripts[script.name]?.version !== script.version) {
+      return reply({ accepted: false, reason: `script ${script.name} is not installed at version ${script.version.slice(0, 12)}` });
     }
+    if (state.active_runs.length >= state.registration.capacity) {
+      if (grants && join) {
+        enqueue({ run_id, workflow_id, priority: priority ?? 0 });
+        return reply({ accepted: false, reason: 'runner is at capacity', queued: true });
+      }
+      if (!grants && !waiters.includes(workflow_id) && waiters.length < MAX_WAITERS) waiters.push(workflow_id);
+      return reply({ accepted: false, reason: 'runner is at capacity' });
+    }
+    dequeue(run_id);
     state = { ...state, active_runs: [...state.active_runs, run_id] };
-    return { accepted: true };
+    return reply({ accepted: true });
   });
 
   setHandler(
@@ -171,6 +204,40 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
 
   setHandler(syncScriptsSignal, ({ scripts }) => scriptSync.onSync(scripts));
   setHandler(removeScriptsSignal, ({ names }) => scriptSync.onRemove(names));
+
+  function enqueue(run: QueuedRun): void {
+    if (queue.some((queued) => queued.run_id === run.run_id) || queue.length >= MAX_QUEUED_RUNS) return;
+    // After every run of the same or a higher priority: equal priorities are served in arrival order.
+    const at = queue.findIndex((queued) => queued.priority < run.priority);
+    queue.splice(at < 0 ? queue.length : at, 0, run);
+  }
+
+  function dequeue(runId: string): void {
+    const at = queue.findIndex((queued) => queued.run_id === runId);
+    if (at >= 0) queue.splice(at, 1);
+  }
+
+  /** Free slots go to the head of the queue, reserved before the run hears of them. */
+  function grantSlots(): void {
+    while (state && queue.length && !notTakingRunsReason(state) && state.active_runs.length < state.registration.capacity) {
+      const next = queue.shift()!;
+      state = { ...state, active_runs: [...state.active_runs, next.run_id] };
+      const { runner_id, hostname, project_dir, executor_profile } = state.registration;
+      getExternalWorkflowHandle(next.workflow_id)
+        .signal(slotGrantedSignal, { runner: { runner_id, hostname, project_dir, executor_profile } })
+        .catch(() => {
+          // The run has ended: its slot goes to the next one.
+          if (!state) return;
+          state = { ...state, active_runs: state.active_runs.filter((id) => id !== next.run_id) };
+          grantSlots();
+        });
+    }
+  }
+
+  /** A runner that stops taking runs sends its queue to look elsewhere (only histories with grants have one). */
+  function releaseQueue(): void {
+    for (const run of queue.splice(0)) getExternalWorkflowHandle(run.workflow_id).signal(runnerAvailableSignal).catch(() => undefined);
+  }
 
   function wakeWaiters(freeSlots: number): void {
     for (const workflowId of waiters.splice(0, Math.max(0, freeSlots))) {
@@ -234,8 +301,9 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
   }
   await syncing;
   await condition(allHandlersFinished);
-  // Waiting runs poll on their own as well; dropping the waiter list here loses no run.
-  await continueAsNew<typeof runnerWorkflow>(state, scriptSync.wanted);
+  // Waiting runs poll on their own as well; dropping the waiter list here loses no run. The queue is carried.
+  if (queue.length) await continueAsNew<typeof runnerWorkflow>(state, scriptSync.wanted, queue);
+  else await continueAsNew<typeof runnerWorkflow>(state, scriptSync.wanted);
 }
 
 /** When a lost presence hold last heartbeat: its heartbeat timeout carries the last details the runner sent. */

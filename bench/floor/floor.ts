@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { installQuietRuntime } from '../quiet-runtime.js';
 import * as activities from './activities.js';
 import { FLOOR_ACTIVITY_QUEUE, floorWorkflow } from './workflow.js';
 
@@ -10,11 +11,10 @@ const WORKFLOW_QUEUE = 'bench.floor.workflow';
  * The floor dispatch is judged against, on the same server in the same run: start a workflow →
  * its one activity starts on a worker polling its own queue. One worker for the workflow, one for
  * the activity, as ao has a control worker and a runner. Answers one latency (ms) per run,
- * measured one run at a time.
+ * measured `parallel` runs at a time (each of `parallel` clients starts its next run when its last one ended).
  */
-export async function measureFloor(address: string, namespace: string, runs: number): Promise<number[]> {
-  // Quiet workers: the bench prints figures, not the SDK's start and stop notes.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+export async function measureFloor(address: string, namespace: string, runs: number, parallel = 1): Promise<number[]> {
+  installQuietRuntime();
   const native = await NativeConnection.connect({ address });
   const workflowWorker = await Worker.create({ connection: native, namespace, taskQueue: WORKFLOW_QUEUE, workflowsPath: fileURLToPath(new URL('./workflow.ts', import.meta.url)) });
   const activityWorker = await Worker.create({ connection: native, namespace, taskQueue: FLOOR_ACTIVITY_QUEUE, activities });
@@ -23,13 +23,19 @@ export async function measureFloor(address: string, namespace: string, runs: num
   const client = new Client({ connection, namespace });
   const latencies: number[] = [];
   try {
-    // One unmeasured run first: the workers' first tasks include their startup.
-    for (let index = 0; index <= runs; index += 1) {
+    const one = async (label: string): Promise<number> => {
       const before = Date.now();
-      const handle = await client.workflow.start(floorWorkflow, { taskQueue: WORKFLOW_QUEUE, workflowId: `floor-${process.pid}-${index}-${before}` });
-      const startedAt = await handle.result();
-      if (index > 0) latencies.push(startedAt - before);
-    }
+      const handle = await client.workflow.start(floorWorkflow, { taskQueue: WORKFLOW_QUEUE, workflowId: `floor-${process.pid}-${label}-${before}` });
+      return (await handle.result()) - before;
+    };
+    // One unmeasured run first: the workers' first tasks include their startup.
+    await one('warm-up');
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: parallel }, async (_, client) => {
+        while (next < runs) latencies.push(await one(`${client}-${(next += 1)}`));
+      }),
+    );
   } finally {
     workflowWorker.shutdown();
     activityWorker.shutdown();

@@ -5,6 +5,8 @@ import type { FinalRunStatus } from './run-status.js';
 export const RUN_FAILURE_TYPES = [
   /** No live runner met the run's demands before the no-runner timeout. */
   'NO_RUNNER',
+  /** The run waited for a free slot longer than its `queue_timeout_seconds`. */
+  'QUEUE_TIMEOUT',
   /** The executor exited non-zero or reported a failure. */
   'EXECUTOR_FAILED',
   /** The executor's command could not be started (missing binary, bad profile). */
@@ -40,6 +42,7 @@ export function finalStatusFor(type: RunFailureType): FinalRunStatus {
     case 'STOPPED':
       return 'stopped';
     case 'NO_RUNNER':
+    case 'QUEUE_TIMEOUT':
     case 'EXECUTOR_FAILED':
     case 'EXECUTOR_NOT_FOUND':
     case 'RUN_TIMEOUT':

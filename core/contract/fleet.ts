@@ -40,6 +40,11 @@ export const RunnerRegistration = z.object({
   containment: RunnerContainment.optional(),
   /** The unprivileged user its executors run as; absent, they run as the runner's own user. */
   executor_user: z.string().optional(),
+  /**
+   * Set when runs whose agent chooses no workspace work in `project` mode here (the profile says so, or the project
+   * is not a git repository): those take the project's lock one at a time, whatever the capacity.
+   */
+  project_mode_one_at_a_time: z.boolean().optional(),
 });
 export type RunnerRegistration = z.infer<typeof RunnerRegistration>;
 

@@ -13,6 +13,8 @@ import { RunState, SessionMode } from './workflow-io.js';
 
 /** What started a run other than `POST /runs`: a schedule or a webhook trigger, by name. */
 export const RunOrigin = z.string().regex(/^(schedule|trigger):[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'schedule:<name> or trigger:<name>');
+/** Run priorities range over ±this. */
+export const RUN_PRIORITY_LIMIT = 1000;
 
 /** `POST /runs` body. Unknown fields are refused so typos do not pass silently. */
 export const CreateRunRequest = z
@@ -30,6 +32,10 @@ export const CreateRunRequest = z
     base_ref: GitRef.optional(),
     /** Merged with the runner profile's policy; it can only tighten it (see README, Policy). */
     policy: RunPolicy.optional(),
+    /** Higher is dispatched first when slots are scarce; equal priorities first come, first served (default 0). */
+    priority: z.number().int().min(-RUN_PRIORITY_LIMIT).max(RUN_PRIORITY_LIMIT).optional(),
+    /** How long the run may wait for a free slot (runners that could take it are all busy) before it fails with QUEUE_TIMEOUT. */
+    queue_timeout_seconds: z.number().int().positive().max(7 * 24 * 3600).optional(),
   })
   .strict()
   .refine((request) => request.mode !== 'resume' || request.session_id !== undefined, {

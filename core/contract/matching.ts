@@ -78,6 +78,10 @@ export type RunnerWait = 'runner' | 'slot';
 
 export type RunnerChoice = { eligible: RunnerCandidate[]; reason?: undefined; waiting?: undefined } | { eligible: []; reason: string; waiting: RunnerWait };
 
+/** The runners that meet the demands and have the script, free or busy. */
+export const matchingRunners = (candidates: RunnerCandidate[], demands: Demands, script?: ScriptNeed): RunnerCandidate[] =>
+  candidates.filter((runner) => mismatch(runner, demands) === undefined && hasScript(runner, script));
+
 /**
  * The runners that can take the run, most free capacity first; when there are none,
  * a reason a user can act on (which demand no live runner meets).

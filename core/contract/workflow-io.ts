@@ -22,6 +22,10 @@ export const RunInput = z.object({
   additional_demands: Demands.partial().optional(),
   timeout_seconds: z.number().int().positive().optional(),
   no_runner_timeout_seconds: z.number().int().positive().optional(),
+  /** Higher is dispatched first when slots are scarce; equal priorities first come, first served. */
+  priority: z.number().int().optional(),
+  /** How long the run may wait for a free slot on runners that could take it; unset: as long as it takes. */
+  queue_timeout_seconds: z.number().int().positive().optional(),
   /** How long a picked runner has to take the run before another is picked. */
   dispatch_timeout_seconds: z.number().int().positive().optional(),
   session_id: z.string(),

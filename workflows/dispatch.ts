@@ -1,0 +1,148 @@
+import { condition, getExternalWorkflowHandle, patched, proxyActivities, proxyLocalActivities, setHandler, type ActivityOptions, type ApplicationFailure } from '@temporalio/workflow';
+import type { createControlActivities, PickResult, ResolvedRun } from '../activities/control.js';
+import type { RunFailureType } from '../core/contract/failures.js';
+import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
+import { releaseSlotSignal, runnerAvailableSignal, runnerWorkflowId, slotGrantedSignal } from './messages.js';
+
+type ControlActivities = ReturnType<typeof createControlActivities>;
+
+/**
+ * Resolve and pick run as local activities in the workflow's own worker (the control worker), in
+ * the workflow task that started the run: no hand-off through matching for either. Histories
+ * from before replay the two activities they scheduled.
+ */
+const LOCAL_DISPATCH_PATCH = 'local-dispatch';
+
+const DEFAULT_NO_RUNNER_TIMEOUT_SECONDS = 300;
+/** Polling for a matching runner backs off up to this interval; a freed slot wakes the run sooner. */
+const MAX_PICK_INTERVAL_MS = 2_000;
+/**
+ * A run queued on a runner is granted that runner's next free slot; it looks again on its own only
+ * this often, in case another runner came along that could take it sooner.
+ */
+const QUEUED_RECHECK_MS = 30_000;
+
+const CONTROL_ACTIVITY_OPTIONS = { startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5, initialInterval: '200 milliseconds' } } as const;
+const remote = proxyActivities<ControlActivities>(CONTROL_ACTIVITY_OPTIONS);
+const local = proxyLocalActivities<ControlActivities>(CONTROL_ACTIVITY_OPTIONS);
+
+export interface DispatchContext {
+  input: RunInput;
+  state: RunState;
+  stopRequested: () => boolean;
+  fail: (type: RunFailureType, message: string) => ApplicationFailure;
+  summarized: (summary: string) => ActivityOptions;
+}
+
+/**
+ * How a run finds its runner: resolve its demands once, then pick an eligible runner with a free
+ * slot, waiting (woken by the runner whose slot it is granted, not by polling) while all are busy.
+ */
+export function createDispatch({ input, state, stopRequested, fail, summarized }: DispatchContext) {
+  const control = patched(LOCAL_DISPATCH_PATCH) ? local : remote;
+  let woken = false;
+  let waiting = false;
+  /** A slot a runner reserved for this run while it waited in that runner's queue. */
+  let granted: RunnerSummary | undefined;
+  /** The runner whose queue the run waits in, as the last pick said. */
+  let queuedAt: string | undefined;
+
+  setHandler(runnerAvailableSignal, () => {
+    // Also sent by a runner that stops taking runs to its queue: look everywhere again.
+    queuedAt = undefined;
+    woken = true;
+  });
+  setHandler(slotGrantedSignal, ({ runner }) => {
+    // A run that no longer waits (dispatched elsewhere, stopping) gives the slot back at once.
+    if (!waiting || granted || stopRequested()) {
+      void releaseSlot(runner.runner_id);
+      return;
+    }
+    granted = runner;
+    woken = true;
+  });
+
+  async function releaseSlot(runnerId: string): Promise<void> {
+    try {
+      await getExternalWorkflowHandle(runnerWorkflowId(runnerId)).signal(releaseSlotSignal, { run_id: state.run_id });
+    } catch {
+      // The runner's workflow is gone; it holds no slot to release.
+    }
+  }
+
+  async function resolve(): Promise<ResolvedRun> {
+    return control.resolveRun.executeWithOptions(summarized(`resolve agent ${input.agent}: its demands, timeout and script`), [input]);
+  }
+
+  /** Waits for an eligible runner with a free slot; undefined when a stop arrives first. */
+  async function waitForRunner(resolved: ResolvedRun): Promise<RunnerSummary | undefined> {
+    waiting = true;
+    try {
+      return await pickOrWait(resolved);
+    } finally {
+      waiting = false;
+    }
+  }
+
+  async function pickOrWait(resolved: ResolvedRun): Promise<RunnerSummary | undefined> {
+    const noRunnerTimeoutMs = (input.no_runner_timeout_seconds ?? DEFAULT_NO_RUNNER_TIMEOUT_SECONDS) * 1000;
+    let noRunnerDeadline = Date.now() + noRunnerTimeoutMs;
+    /** Set once the run first waits for a slot, when it has a queue timeout. */
+    let queueDeadline: number | undefined;
+    let interval = 250;
+    for (;;) {
+      if (granted && !stopRequested()) return takeGrant();
+      const pick: PickResult = await control.pickRunner.executeWithOptions(summarized('pick a live runner that meets the demands and reserve a slot on it'), [
+        { run_id: state.run_id, demands: resolved.demands, ...(resolved.script ? { script: resolved.script } : {}), ...(input.priority !== undefined ? { priority: input.priority } : {}), ...(queuedAt ? { queued_at: queuedAt } : {}) },
+      ]);
+      if (stopRequested()) {
+        if (pick.runner) await releaseSlot(pick.runner.runner_id);
+        if (granted) await releaseSlot(takeGrant().runner_id);
+        return undefined;
+      }
+      if (pick.runner) {
+        // A grant that raced the pick is given back, unless it is the same slot.
+        if (granted && granted.runner_id !== pick.runner.runner_id) await releaseSlot(granted.runner_id);
+        granted = undefined;
+        return pick.runner;
+      }
+      if (granted) continue;
+      // Runners that can take the run exist and are all busy: it waits its turn, however long the
+      // queue; the no-runner timeout counts only while none could take it. (Picks recorded before
+      // `waiting` existed carry none and replay as they ran.)
+      if (pick.waiting === 'slot') {
+        noRunnerDeadline = Date.now() + noRunnerTimeoutMs;
+        if (input.queue_timeout_seconds) queueDeadline ??= Date.now() + input.queue_timeout_seconds * 1000;
+      }
+      state.pending_reason = pick.waiting === 'slot' ? `waiting for a free slot: ${pick.reason}` : pick.reason;
+      const queueLimit = pick.waiting === 'slot' ? queueDeadline : undefined;
+      if (queueLimit !== undefined && queueLimit <= Date.now()) {
+        throw fail('QUEUE_TIMEOUT', `waited longer than its queue timeout of ${input.queue_timeout_seconds}s for a free slot: ${pick.reason}`);
+      }
+      const remaining = Math.min(noRunnerDeadline, queueLimit ?? Infinity) - Date.now();
+      if (remaining <= 0) throw fail('NO_RUNNER', `no runner took the run in time: ${pick.reason}`);
+      woken = false;
+      // Queued on a runner: its grant wakes the run. (Picks from before queues carry no `queued_at`.)
+      queuedAt = pick.queued_at;
+      const wait = pick.queued_at ? QUEUED_RECHECK_MS : interval;
+      await condition(() => woken || stopRequested(), Math.min(wait, remaining));
+      if (!pick.queued_at) interval = Math.min(interval * 2, MAX_PICK_INTERVAL_MS);
+    }
+  }
+
+  function takeGrant(): RunnerSummary {
+    const runner = granted!;
+    granted = undefined;
+    return runner;
+  }
+
+  return {
+    resolve,
+    waitForRunner,
+    releaseSlot,
+    /** A stop wakes a pending run at once. */
+    wake(): void {
+      woken = true;
+    },
+  };
+}
