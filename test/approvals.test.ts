@@ -1,13 +1,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Approval } from '../core/contract/approvals.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { git } from '../activities/git.js';
 import type { RunEvent } from '../core/contract/events.js';
 import type { RunView } from '../core/contract/http.js';
 import type { AuditEntry, CreatedToken } from '../core/contract/identity.js';
-import { isFinalRunStatus } from '../core/contract/run-status.js';
 import * as anthropic from './support/scripted-anthropic.js';
-import { TestStack, eventually } from './support/stack.js';
+import { approvalRuns } from './support/approval-runs.js';
+import { TestStack, eventually, uniqueTag } from './support/stack.js';
 import { startSupervisedClaude, supervisedConfig } from './support/supervised-claude.js';
 import { testTime } from './support/time.js';
 
@@ -39,15 +39,7 @@ beforeAll(async () => {
     expireFail: supervisedConfig({ approval_timeout_seconds: SHORT_APPROVAL_SECONDS, on_approval_timeout: 'fail' }),
   }));
 });
-/** Runs a failed test left waiting are stopped, and turns it did not use dropped, so the next test starts clean. */
-const started: string[] = [];
-afterEach(async () => {
-  for (const id of started.splice(0)) {
-    const { body } = await stack.api<RunView>('GET', `/runs/${id}`);
-    if (!isFinalRunStatus(body.status)) await stack.api('POST', `/runs/${id}/stop?wait=true`);
-  }
-  turns.length = Math.min(turns.length, endpoint.mainRequests.length);
-});
+const { track, pending, waitForPending, decide, exists } = approvalRuns(() => stack, () => endpoint, turns, () => operator);
 afterAll(async () => {
   await endpoint?.close();
   await stack?.stop();
@@ -55,15 +47,8 @@ afterAll(async () => {
 
 async function start(mode: Mode, prompt: string, extra: Record<string, unknown> = {}): Promise<string> {
   const id = await stack.postRun({ agent: 'coder', prompt, additional_demands: { tags: [runners[mode].tag] }, ...extra });
-  started.push(id);
-  return id;
+  return track(id);
 }
-const pending = (run: RunView): Approval[] => (run.approvals ?? []).filter((approval) => approval.status === 'pending');
-const waitForPending = (id: string, count = 1): Promise<RunView> =>
-  stack.waitForRun(id, (run) => run.status === 'waiting_for_approval' && pending(run).length >= count);
-const decide = (id: string, approvalId: string, body: Record<string, unknown>, token = operator) =>
-  stack.api<Approval & { error?: string; details?: { type: string } }>('POST', `/runs/${id}/approvals/${approvalId}`, { body, token });
-const exists = (file: string): Promise<boolean> => fs.stat(file).then(() => true, () => false);
 const eventsOf = (id: string): Promise<RunEvent[]> =>
   eventually(async () => {
     const { body } = await stack.api<{ events: RunEvent[] }>('GET', `/runs/${id}/events`);
@@ -235,5 +220,30 @@ describe('an approval nobody answers', () => {
     expect(run.status).toBe('failed');
     expect(run.error).toMatchObject({ type: 'APPROVAL_TIMEOUT' });
     expect(await exists(path.join(runners.expireFail.projectDir, 'failed.txt'))).toBe(false);
+  });
+});
+
+describe('the shipped supervised profile', () => {
+  it('waits for an operator before an edit, end to end in a git project’s worktree', async () => {
+    const projectDir = await fs.mkdtemp(path.join(stack.root, 'shipped-supervised-'));
+    await git(projectDir, ['init', '-q', '-b', 'main']);
+    await fs.writeFile(path.join(projectDir, 'README.md'), '# project\n');
+    await git(projectDir, ['add', '-A']);
+    await git(projectDir, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'init']);
+    const tag = uniqueTag('shipped-supervised');
+    // profiles/supervised.json as shipped: no profiles dir of the test's own.
+    await stack.startRunner({ profile: 'supervised', tags: [tag], projectDir, env: { ANTHROPIC_BASE_URL: endpoint.url, ANTHROPIC_API_KEY: 'test-key', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' } });
+    // A run's worktree is its session's folder: known before the run starts.
+    const session = uniqueTag('shipped');
+    const file = path.join(projectDir, '.ao', 'worktrees', session, 'approved.md');
+    turns.push(anthropic.callTool('Write', { file_path: file, content: 'approved\n' }), anthropic.reply('Written.'));
+    const id = track(await stack.postRun({ agent: 'coder', prompt: 'write the file', session_id: session, additional_demands: { tags: [tag] } }));
+    const approval = pending(await waitForPending(id))[0]!;
+    expect(approval).toMatchObject({ tool: 'Write', files: [file], rule: 'approval_required_tools: Write' });
+    expect(await exists(file)).toBe(false);
+    expect((await decide(id, approval.id, { decision: 'allow' })).status).toBe(200);
+    const run = await stack.waitForRun(id);
+    expect(run.status, JSON.stringify(run.error)).toBe('completed');
+    expect(await git(projectDir, ['show', `ao/${id}:approved.md`])).toBe('approved\n');
   });
 });

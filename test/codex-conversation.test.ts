@@ -161,7 +161,7 @@ describe('a Codex conversation', () => {
     expect(session.deliver({ kind: 'interrupt', by: 'omar' })).toEqual({ delivered: false, reason: 'no turn is running' });
     expect(session.deliver({ kind: 'input', text: 'start over, briefly', by: 'omar' })).toEqual({ delivered: true, queued: false });
     const outcome = await session.finished;
-    expect(codexAdapter.interpret(outcome, {} as never)).toMatchObject({ status: 'completed', result_data: { text: 'After the interrupt.' } });
+    expect(codexAdapter.interpret(outcome, { executor_config: {} } as never)).toMatchObject({ status: 'completed', result_data: { text: 'After the interrupt.' } });
     expect(endpoint.mainRequests).toHaveLength(before + 2);
     const next = userTexts(endpoint.mainRequests[before + 1]!);
     expect(next).toContain('start over, briefly');

@@ -36,11 +36,14 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function alertsOf(runId: string): Promise<string[]> {
+/** The run's alerts, once `atLeast` have arrived: they are reported after the executor's session ended, maybe in a later batch. */
+async function alertsOf(runId: string, atLeast = 0): Promise<string[]> {
   return eventually(async () => {
     const { body } = await stack.api<{ events: RunEvent[] }>('GET', `/runs/${runId}/events`);
     if (!body.events.some((event) => event.kind === 'session_ended')) throw new Error('the run’s events have not all arrived');
-    return body.events.filter((event) => event.kind === 'alert').map((event) => String(event.data.message));
+    const alerts = body.events.filter((event) => event.kind === 'alert').map((event) => String(event.data.message));
+    if (alerts.length < atLeast) throw new Error(`${alerts.length} of ${atLeast} alerts so far`);
+    return alerts;
   });
 }
 
@@ -58,7 +61,7 @@ describe('the shipped patrol', () => {
     expect(tests!.first_failures).toEqual(['divides by zero politely']);
     expect(lint).toMatchObject({ name: 'lint', passed: false, counts: { failed: 1 } });
     expect(lint!.first_failures[0]).toMatch(/^src\/app\.js:3:5: Unexpected var/);
-    const alerts = await alertsOf(id);
+    const alerts = await alertsOf(id, 2);
     // It ran in the run's own worktree, on the run's own branch, not in the project folder.
     const { body } = await stack.api<{ events: RunEvent[] }>('GET', `/runs/${id}/events`);
     expect(body.events.find((event) => event.kind === 'state_changed' && event.data.phase === 'workspace_ready')?.data).toMatchObject({ mode: 'worktree', branch: `ao/${id}` });
@@ -100,6 +103,6 @@ describe('the shipped patrol', () => {
     const runId = view.recent_runs[0]!.run_id;
     const run = (await stack.api<RunView>('GET', `/runs/${runId}`)).body;
     expect(run).toMatchObject({ status: 'failed', origin: 'schedule:nightly-patrol', result: { failed_checks: 2 } });
-    expect(await alertsOf(runId)).toHaveLength(2);
+    expect(await alertsOf(runId, 2)).toHaveLength(2);
   });
 });

@@ -2,13 +2,12 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Approval } from '../core/contract/approvals.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../core/contract/events.js';
 import type { RunView } from '../core/contract/http.js';
 import type { CreatedToken } from '../core/contract/identity.js';
-import { isFinalRunStatus } from '../core/contract/run-status.js';
 import * as anthropic from './support/scripted-anthropic.js';
+import { approvalRuns } from './support/approval-runs.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 import { startSupervisedClaude } from './support/supervised-claude.js';
 
@@ -63,14 +62,7 @@ beforeAll(async () => {
     parameters_schema: { type: 'object', properties: { port: { type: 'integer' } }, required: ['port'] },
   });
 });
-const started: string[] = [];
-afterEach(async () => {
-  for (const id of started.splice(0)) {
-    const { body } = await stack.api<RunView>('GET', `/runs/${id}`);
-    if (!isFinalRunStatus(body.status)) await stack.api('POST', `/runs/${id}/stop?wait=true`);
-  }
-  turns.length = Math.min(turns.length, endpoint.mainRequests.length);
-});
+const { track, pending, waitForPending, decide, exists } = approvalRuns(() => stack, () => endpoint, turns, () => operator);
 afterAll(async () => {
   await endpoint?.close();
   await stack?.stop();
@@ -78,15 +70,10 @@ afterAll(async () => {
 
 async function start(body: Record<string, unknown>): Promise<string> {
   const id = await stack.postRun(body);
-  started.push(id);
-  return id;
+  return track(id);
 }
 const claudeRun = (runner: keyof typeof runners, prompt: string, extra: Record<string, unknown> = {}) =>
   start({ agent: 'coder', prompt, additional_demands: { tags: [runners[runner].tag] }, ...extra });
-const pending = (run: RunView): Approval[] => (run.approvals ?? []).filter((approval) => approval.status === 'pending');
-const waitForPending = (id: string): Promise<RunView> => stack.waitForRun(id, (run) => run.status === 'waiting_for_approval' && pending(run).length > 0);
-const decide = (id: string, approvalId: string, body: Record<string, unknown>) => stack.api<Approval>('POST', `/runs/${id}/approvals/${approvalId}`, { body, token: operator });
-const exists = (file: string): Promise<boolean> => fs.stat(file).then(() => true, () => false);
 const eventsOf = (id: string): Promise<RunEvent[]> =>
   eventually(async () => {
     const { body } = await stack.api<{ events: RunEvent[] }>('GET', `/runs/${id}/events`);
