@@ -102,6 +102,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
         const agent = await loadAgent(configDir, input.agent);
         if (agent.status === 'inactive') throw new AgentInactiveError(agent.name);
         const resumed = input.session_mode === 'resume' ? await sessionToResume(input.session_id, input.run_id) : undefined;
+        const costBefore = sessionCostSoFar(resumed?.result);
         // The script may have changed since the API checked the parameters: the version that runs is the one checked.
         const script = await checkRunParameters(configDir, agent, input.parameters);
         const demands = mergeDemands(
@@ -133,7 +134,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
             // A resumed session continues from where its previous run left the code, unless the request names a base.
             ...(input.base_ref ? { base_ref: input.base_ref } : resumed?.workspace?.branch ? { base_ref: resumed.workspace.branch } : {}),
             workspace_key: input.session_id,
-            ...(sessionCostSoFar(resumed?.result) !== undefined ? { session_cost_usd_before: sessionCostSoFar(resumed?.result) } : {}),
+            ...(costBefore !== undefined ? { session_cost_usd_before: costBefore } : {}),
             ...(input.policy ? { policy: input.policy } : {}),
             ...(resumed?.executor_session_id ? { session_id: resumed.executor_session_id } : {}),
             created_at: input.created_at,
