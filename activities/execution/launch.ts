@@ -68,15 +68,16 @@ export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequ
     ...(policy ? { policy } : {}),
   };
   const networkNamespace = await isolationFor(profile.type, policy);
+  const user = deps.executorUser;
   let planned: Plan;
+  let prepared: NodeJS.ProcessEnv;
   try {
     planned = adapter.plan(invocation, command);
+    prepared = adapter.prepare ? await adapter.prepare(invocation, { home: user?.home ?? os.homedir() }) : {};
   } catch (error) {
     if (error instanceof ExecutorConfigError) throw runFailure('INVALID_RUN', error.message);
     throw error;
   }
-  const user = deps.executorUser;
-  const prepared = adapter.prepare ? await adapter.prepare(invocation, { home: user?.home ?? os.homedir() }) : {};
   if (user) {
     // A settings home the runner prepared is the executor's to write (its sessions live there).
     if (prepared.HOME) await openLastingTree(user, prepared.HOME);

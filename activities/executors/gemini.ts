@@ -11,6 +11,7 @@ import { geminiConversation, geminiPrompt } from './gemini-acp.js';
 import { acpOutput } from './gemini-acp-lines.js';
 import { keepSessionFileApart } from './gemini-sessions.js';
 import { geminiPolicyFile } from './policy-settings.js';
+import { ensureOwnSharedDir } from '../../core/config/private-files.js';
 
 /** The settings home the executor prepares: API-key auth, no folder-trust prompt, no usage statistics. */
 export const GEMINI_SETTINGS = {
@@ -60,7 +61,10 @@ export const geminiAdapter: ExecutorAdapter<GeminiConfig> = {
     if (invocation.session_id) await keepSessionFileApart(home, invocation.session_id);
     if (invocation.policy) {
       const file = runPolicyFile(invocation.run_id);
-      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
+      // Readable by the executor user, writable by the runner alone.
+      await ensureOwnSharedDir(path.dirname(file)).catch((error: Error) => {
+        throw new ExecutorConfigError(`cannot write the run's policy for gemini: ${error.message}`);
+      });
       await fs.writeFile(file, geminiPolicyFile(invocation.policy), { mode: 0o644 });
     }
     return { HOME: home };
