@@ -5,7 +5,7 @@ import type { RunStatus } from '../../core/contract/run-status.js';
 import type { RunView } from '../../core/contract/http.js';
 import type { RunnerView } from '../../core/contract/fleet.js';
 import type { Script } from '../../core/contract/config-files.js';
-import { runWorkflowId, runnerWorkflowId } from '../../workflows/messages.js';
+import { notifyWorkflowId, runWorkflowId, runnerWorkflowId } from '../../workflows/messages.js';
 import { eventually, type TestStack } from '../../test/support/stack.js';
 
 /** A workflow to record once every scenario has run, and what it went through. */
@@ -19,10 +19,12 @@ export interface ScenarioRecord {
  * Tags keep each scenario's runs on its own runners. The stack is private to the recording, so
  * fixed names (not random ones) keep the recorded histories alike from one recording to the next.
  */
-const TAGS = { main: 'replay-main', scripted: 'replay-scripted', handover: 'replay-handover', restart: 'replay-restart', nobody: 'replay-nobody' };
+const TAGS = { main: 'replay-main', scripted: 'replay-scripted', handover: 'replay-handover', restart: 'replay-restart', nobody: 'replay-nobody', live: 'replay-live' };
 const SCRIPT = 'replay-argv';
 const ARGV_SCRIPT = '#!/usr/bin/env node\nconsole.log(JSON.stringify({ args: process.argv.slice(2) }));\n';
 const WAIT_COMMAND = 'wait.sh';
+/** Reads one line from its terminal (after the end-of-file every run's stdin starts with) and prints it. */
+const INPUT_SCRIPT = '#!/bin/sh\nread -r _ || true\nread -r line\necho "{\\"got\\": \\"$line\\"}"\n';
 /** Long enough that the run is surely still going when it is stopped or its runner leaves. */
 const HOLD_MS = 120_000;
 
@@ -140,6 +142,39 @@ export async function driveScenarios(stack: TestStack, log: (line: string) => vo
   }
   record('run-resumed-after-runner-restart', runWorkflowId(resumedRun), 'An echo run whose runner was killed with -9 and restarted with the same identity: the execute activity was retried there and the run completed.');
   record('runner-restarted', runnerWorkflowId(phoenix.runnerId), 'An echo runner killed with -9 and restarted with the same identity (a new instance registering), still online when recorded.');
+
+  // ── live control, a queued run woken by a slot, a notification, a schedule (session 5's workflow paths) ──
+  await stack.addScriptAgent({ name: 'replay-input', script_file: 'replay-input.sh', script_content: INPUT_SCRIPT });
+  const live = await stack.startRunner({ profile: 'procedural', tags: [TAGS.live], capacity: 1 });
+  const controlled = await stack.postRun({ agent: 'replay-input', parameters: {}, additional_demands: { tags: [TAGS.live] } });
+  await stack.waitForRun(controlled, (run) => run.status === 'running');
+  const queued = await stack.postRun({ agent: 'echo', prompt: 'after the slot frees', priority: 5, additional_demands: { tags: [TAGS.live] } });
+  await stack.waitForRun(queued, (run) => run.pending_reason !== undefined);
+  for (const [command, body] of [['pause', undefined], ['resume', undefined], ['input', { text: 'recorded input' }]] as const) {
+    const answer = await stack.api('POST', `/runs/${controlled}/${command}`, body ? { body } : {});
+    if (answer.status !== 200) throw new ScenarioError('run-live-controlled', `POST ${command} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  }
+  expectEnd('run-live-controlled', await stack.waitForRun(controlled), 'completed');
+  record('run-live-controlled', runWorkflowId(controlled), 'A script run paused, resumed and given one line of input over the runner command path, then completed.');
+  expectEnd('run-woken-by-slot', await stack.waitForRun(queued), 'completed');
+  record('run-woken-by-slot', runWorkflowId(queued), 'A run queued behind a full runner (capacity 1), woken by the slot grant when the first run ended.');
+  record('run-end-notified', notifyWorkflowId(queued, 'ended'), 'The notify workflow a run’s end starts, with no notification configured.');
+  await live.process.stop('SIGTERM');
+
+  await stack.api('POST', '/schedules', { body: { name: 'replay-hourly', timing: { interval_seconds: 3600 }, paused: true, agent: 'echo', prompt: 'scheduled', additional_demands: { tags: [TAGS.main] } } });
+  await stack.api('POST', '/schedules/replay-hourly/trigger');
+  const scheduled = await eventually(async () => {
+    const view = (await stack.api<{ recent_runs: Array<{ run_id: string }> }>('GET', '/schedules/replay-hourly')).body;
+    const runId = view.recent_runs[0]?.run_id;
+    if (!runId) throw new Error('the schedule has not started its run yet');
+    return runId;
+  }, 60_000);
+  expectEnd('run-scheduled', await stack.waitForRun(scheduled), 'completed');
+  const launcher = (await stack.client.workflow.getHandle(runWorkflowId(scheduled)).describe()).parentExecution?.workflowId;
+  if (!launcher) throw new ScenarioError('run-scheduled', 'the scheduled run has no launcher workflow as its parent');
+  await stack.api('DELETE', '/schedules/replay-hourly');
+  record('schedule-launcher', launcher, 'The launcher workflow a schedule’s trigger started, which ran its echo run as a child to the end.');
+  record('run-scheduled', runWorkflowId(scheduled), 'An echo run started by a schedule, as the launcher’s child.');
 
   record('runner-open', runnerWorkflowId(main.runnerId), 'The echo runner that took the echo runs above and got the script sync signals, still online when recorded: an open history.');
   return records;
