@@ -148,7 +148,7 @@ export async function driveScenarios(stack: TestStack, log: (line: string) => vo
   const live = await stack.startRunner({ profile: 'procedural', tags: [TAGS.live], capacity: 1 });
   const controlled = await stack.postRun({ agent: 'replay-input', parameters: {}, additional_demands: { tags: [TAGS.live] } });
   await stack.waitForRun(controlled, (run) => run.status === 'running');
-  const queued = await stack.postRun({ agent: 'echo', prompt: 'after the slot frees', priority: 5, additional_demands: { tags: [TAGS.live] } });
+  const queued = await stack.postRun({ agent: 'replay-input', parameters: {}, priority: 5, additional_demands: { tags: [TAGS.live] } });
   await stack.waitForRun(queued, (run) => run.pending_reason !== undefined);
   for (const [command, body] of [['pause', undefined], ['resume', undefined], ['input', { text: 'recorded input' }]] as const) {
     const answer = await stack.api('POST', `/runs/${controlled}/${command}`, body ? { body } : {});
@@ -156,6 +156,8 @@ export async function driveScenarios(stack: TestStack, log: (line: string) => vo
   }
   expectEnd('run-live-controlled', await stack.waitForRun(controlled), 'completed');
   record('run-live-controlled', runWorkflowId(controlled), 'A script run paused, resumed and given one line of input over the runner command path, then completed.');
+  await stack.waitForRun(queued, (run) => run.status === 'running');
+  await stack.api('POST', `/runs/${queued}/input`, { body: { text: 'the second run' } });
   expectEnd('run-woken-by-slot', await stack.waitForRun(queued), 'completed');
   record('run-woken-by-slot', runWorkflowId(queued), 'A run queued behind a full runner (capacity 1), woken by the slot grant when the first run ended.');
   record('run-end-notified', notifyWorkflowId(queued, 'ended'), 'The notify workflow a run’s end starts, with no notification configured.');
