@@ -13,6 +13,7 @@ import { readRunState } from '../core/temporal/run-state.js';
 import { checkRunParameters } from '../core/config/run-parameters.js';
 import { scriptVersions } from '../core/config/scripts.js';
 import { matchingRunners, mergeDemands, rankRunners, type RunnerCandidate, type RunnerWait } from '../core/contract/matching.js';
+import { ConcurrencyKeyError, resolveConcurrency, type ResolvedConcurrency } from '../core/contract/concurrency.js';
 import type { Demands } from '../core/contract/demands.js';
 import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
 import type { ScriptRef } from '../core/contract/config-files.js';
@@ -43,6 +44,8 @@ export interface ResolvedRun {
   /** The script a procedural run needs installed on its runner. */
   script?: ScriptRef;
   timeout_seconds?: number;
+  /** The concurrency keys the run takes a permit of before it looks for a runner, in the order it takes them. */
+  concurrency?: ResolvedConcurrency[];
   request: ExecuteRequest;
 }
 
@@ -113,11 +116,14 @@ export function createControlActivities({ client, configDir }: ControlDependenci
           agent.type === 'procedural' ? { executor_type: 'procedural' } : undefined,
           input.additional_demands,
         );
+        // Filled in from what the run is known to be now: its agent, its project (demands) and its session.
+        const concurrency = resolveConcurrency([agent.concurrency, input.concurrency], { agent: agent.name, session: input.session_id, ...(demands.project_dir ? { project: demands.project_dir } : {}) });
         const scriptRef = script ? { name: script.name, version: script.version, script_file: script.script_file } : undefined;
         return {
           demands,
           ...(scriptRef ? { script: scriptRef } : {}),
           ...(agent.timeout_seconds ? { timeout_seconds: agent.timeout_seconds } : {}),
+          ...(concurrency.length ? { concurrency } : {}),
           request: {
             run_id: input.run_id,
             agent: {
@@ -146,7 +152,8 @@ export function createControlActivities({ client, configDir }: ControlDependenci
           error instanceof AgentInactiveError ||
           error instanceof InvalidConfigFileError ||
           error instanceof ParametersInvalidError ||
-          error instanceof SessionNotResumableError
+          error instanceof SessionNotResumableError ||
+          error instanceof ConcurrencyKeyError
         ) {
           throw runFailure('INVALID_RUN', error.message);
         }

@@ -25,6 +25,7 @@ import {
   describeIssues,
 } from '../core/contract/errors.js';
 import { APPROVAL_NOT_FOUND } from '../core/contract/approvals.js';
+import { ConcurrencyKeyError } from '../core/contract/concurrency.js';
 import type { ErrorBody } from '../core/contract/http.js';
 
 export class HttpError extends Error {
@@ -97,6 +98,7 @@ export function toHttpError(error: unknown): { status: number; body: ErrorBody }
   if (error instanceof RunStopRefusedError) return { status: 409, body: { error: error.message, details: { type: error.type } } };
   if (error instanceof RunCommandRefusedError) return { status: 409, body: { error: error.message, details: { type: error.type } } };
   if (error instanceof RunnerForgetRefusedError) return { status: 409, body: { error: error.message } };
+  if (error instanceof ConcurrencyKeyError) return { status: 400, body: { error: error.message, details: { key: error.key, placeholder: error.placeholder } } };
   if (error instanceof InvalidCursorError) return { status: 400, body: { error: error.message } };
   if (error instanceof InvalidConfigFileError) return { status: 422, body: { error: error.message, details: { problems: error.problems } } };
   return { status: 500, body: { error: 'internal error' } };

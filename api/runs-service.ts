@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadAgent } from '../core/config/agents.js';
+import { resolveConcurrency } from '../core/contract/concurrency.js';
 import { APPROVAL_NOT_FOUND, APPROVAL_NOT_PENDING, type Approval, type DecideApprovalRequest } from '../core/contract/approvals.js';
 import { AgentInactiveError, ApprovalRefusedError, RunAlreadyExistsError, RunCommandRefusedError, RunNotFoundError, RunStopRefusedError, SessionNotFoundError } from '../core/contract/errors.js';
 import { RUN_NOT_LIVE, type SendInputResponse } from '../core/contract/runner-commands.js';
@@ -86,9 +87,12 @@ export class RunsService {
   async create(request: CreateRunRequest, by: string, start: { runId?: string; origin?: string } = {}): Promise<{ id: string }> {
     const agent = await loadAgent(this.options.configDir, request.agent);
     if (agent.status === 'inactive') throw new AgentInactiveError(agent.name);
-    await checkRunParameters(this.options.configDir, agent, request.parameters);
+    const script = await checkRunParameters(this.options.configDir, agent, request.parameters);
     const id = start.runId ?? crypto.randomUUID();
     const sessionId = request.session_id ?? id;
+    // A key the run could not fill in is refused now (400), not when the run is resolved.
+    const project = request.additional_demands?.project_dir ?? script?.demands.project_dir ?? agent.demands.project_dir;
+    resolveConcurrency([agent.concurrency, request.concurrency], { agent: agent.name, session: sessionId, ...(project ? { project } : {}) });
     const mode = request.mode ?? 'new';
     if (mode === 'resume' && (await this.sessionRuns(sessionId, 1)).length === 0) {
       throw new SessionNotFoundError(sessionId);
@@ -108,6 +112,7 @@ export class RunsService {
       ...(request.policy ? { policy: request.policy } : {}),
       ...(request.priority !== undefined ? { priority: request.priority } : {}),
       ...(request.queue_timeout_seconds ? { queue_timeout_seconds: request.queue_timeout_seconds } : {}),
+      ...(request.concurrency ? { concurrency: request.concurrency } : {}),
       ...this.runDefaults,
     };
     try {

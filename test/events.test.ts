@@ -73,6 +73,19 @@ describe.each([
     expect(list.map((event) => event.id)).toEqual(list.map((_, index) => index + 1));
   });
 
+  it('keeps every line of an executor that prints faster than it is read, each once and in order', async () => {
+    const tag = uniqueTag('flood');
+    await stack.startRunner({ tags: [tag] });
+    const lines = 20_000;
+    const { body: run } = await stack.api<{ id: string }>('POST', '/runs?wait=true', { body: { agent: 'echo', parameters: { ticks: lines }, additional_demands: { tags: [tag] } } });
+    const list = await eventsUntilEnded(run.id);
+    const output = list.filter((event) => event.kind === 'terminal_chunk').map((event) => event.data.text).join('');
+    const ticks = [...output.matchAll(/^tick (\d+) \d+$/gm)].map((match) => Number(match[1]));
+    expect(ticks).toEqual(Array.from({ length: lines }, (_, index) => index));
+    // The answer comes after the last tick: nothing was cut off at exit.
+    expect(output.slice(output.lastIndexOf('tick '))).toContain('"status":"completed"');
+  });
+
   it('streams events live over SSE and replays from Last-Event-ID on reconnect', async () => {
     const tag = uniqueTag('sse');
     await stack.startRunner({ tags: [tag] });

@@ -29,6 +29,7 @@ export const DELIVERIES_MEMO = 'deliveries';
 export const RUN_WORKFLOW_TYPE = 'runWorkflow';
 export const NOTIFY_WORKFLOW_TYPE = 'notifyWorkflow';
 export const RUNNER_WORKFLOW_TYPE = 'runnerWorkflow';
+export const CONCURRENCY_WORKFLOW_TYPE = 'concurrencyWorkflow';
 /** What a schedule starts: a small launcher that starts the run with an id of its own (workflows/scheduled-run.ts). */
 export const SCHEDULED_RUN_WORKFLOW_TYPE = 'scheduledRunWorkflow';
 
@@ -157,3 +158,29 @@ export const runnerStateQuery = defineQuery<RunnerState>('runnerState');
 export const syncScriptsSignal = defineSignal<[{ scripts: Array<{ name: string; version: string }> }]>('syncScripts');
 /** A script was deleted: remove it. */
 export const removeScriptsSignal = defineSignal<[{ names: string[] }]>('removeScripts');
+
+// ── concurrency keys (one semaphore workflow per key, workflows/concurrency.ts) ─
+/** The semaphore of one concurrency key: it exists while runs hold or wait for the key's permits. */
+export const concurrencyWorkflowId = (key: string): string => `concurrency-${key}`;
+/** A run asks for a permit of the key (also starts the key's workflow): granted by `permitGrantedSignal`. */
+export interface PermitRequest {
+  run_id: string;
+  workflow_id: string;
+  /** The run's own limit for the key: it is admitted while fewer than this many hold a permit. */
+  limit: number;
+  /** Higher is admitted first; equal priorities first come, first served. */
+  priority: number;
+}
+/** Fire-and-forget: the run learns of its permit from the grant, whenever it comes; asking twice is asking once. */
+export const requestPermitSignal = defineSignal<[PermitRequest]>('requestPermit');
+/** A run gives back its permit, or its place in line, whatever way it ended. */
+export const releasePermitSignal = defineSignal<[{ run_id: string }]>('releasePermit');
+/** Sent by a key's workflow to a run: the permit is held for it until it releases it. */
+export const permitGrantedSignal = defineSignal<[{ key: string }]>('permitGranted');
+/** Who holds the key's permits and who waits, in the order they will be admitted. */
+export interface ConcurrencyState {
+  key: string;
+  holders: string[];
+  waiting: Array<{ run_id: string; priority: number; limit: number }>;
+}
+export const concurrencyStateQuery = defineQuery<ConcurrencyState>('concurrencyState');

@@ -52,6 +52,7 @@ import {
 } from './messages.js';
 import { notifyWorkflow } from './notify.js';
 import { createDispatch } from './dispatch.js';
+import { createPermits } from './concurrency-permits.js';
 
 type RunnerActivities = ReturnType<typeof createRunnerActivities>;
 
@@ -98,15 +99,18 @@ const MAX_REDISPATCHES = 3;
  */
 export async function runWorkflow(input: RunInput): Promise<RunState> {
   const notices: Array<Promise<void>> = [];
+  /** What the run gives back when it ends, however it ends (its concurrency permits). */
+  const releases: Array<() => Promise<void>> = [];
   try {
-    return await runToEnd(input, notices);
+    return await runToEnd(input, notices, releases);
   } finally {
+    await Promise.all(releases.map((release) => release()));
     // An abandoned child outlives its parent only once it has started: the run closes after its notices have.
     await Promise.all(notices);
   }
 }
 
-async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise<RunState> {
+async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases: Array<() => Promise<void>>): Promise<RunState> {
   const state: RunState = {
     run_id: input.run_id,
     agent: input.agent,
@@ -352,6 +356,12 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>): Promise
   if (resolved.request.session_id) state.executor_session_id = resolved.request.session_id;
   upsertSearchAttributes([{ key: searchAttributes.tags, value: resolved.demands.tags }]);
   pausedTimeout = patched(PAUSED_TIMEOUT_PATCH);
+  // Concurrency keys (workflows/concurrency.ts): only runs resolved with a limit have any, so older histories never get here.
+  if (resolved.concurrency?.length) {
+    const permits = createPermits({ input, state, stopRequested: () => stopRequested, fail });
+    releases.push(permits.releaseAll);
+    if (!(await permits.acquire(resolved.concurrency))) return endStopped('stopped on request');
+  }
 
   for (let dispatches = 0; ; dispatches += 1) {
     if (stopRequested) return endStopped('stopped on request');

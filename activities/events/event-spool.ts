@@ -54,6 +54,8 @@ export class EventSpool {
   private sending = false;
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
+  /** A flush is queued for the next turn of the event loop. */
+  private scheduled = false;
   private readonly offsetFile: string;
   /** Events spooled and not yet delivered (a metric): counted once at start, then kept as events come and go. */
   private undelivered = 0;
@@ -94,6 +96,21 @@ export class EventSpool {
     }
     fs.appendFileSync(this.options.spoolFile, `${line}\n`, { mode: PRIVATE_FILE_MODE });
     this.undelivered += 1;
+    this.soon();
+  }
+
+  /**
+   * A new event goes out at once rather than at the next tick of the interval (which stays, to retry):
+   * while a batch is in flight, the events emitted meanwhile gather and go out as the next batch.
+   */
+  private soon(): void {
+    // After a failure the interval alone retries: an API that is down is not asked at every event.
+    if (this.scheduled || this.sending || this.failures > 0 || !this.timer || !this.options.apiUrl) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
   }
 
   /** Sends what the spool holds; resolves when it is empty or the API cannot be reached now. */

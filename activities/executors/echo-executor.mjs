@@ -7,17 +7,26 @@
 // `spawn_escapee: "<label>"` starts a child in a session of its own that ignores SIGHUP and SIGTERM
 // (`<label>` in its argv), to show that leaving the process group does not outlive a stop,
 // `ignore_sigterm` makes a stop need its SIGKILL, `write_file: {path, content}` writes into the workspace,
-// `ticks` prints that many timestamped lines (`tick_interval_ms` apart) for the events benchmark,
+// `ticks` prints that many timestamped lines (`tick_interval_ms` apart, `ticks_per_interval` at a time) for the events benchmark,
 // `ticks_allowed_file` holds tick k back until that file holds a number greater than k, and
 // `wait_for_file` holds the answer back until that file exists: tests hold a run that way, and let it
 // go once their premise holds. A gate whose folder is gone fails the run (its test has ended).
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const GATE_POLL_MS = 50;
+
+/**
+ * Exits once everything written to stdout has reached the pipe: process.exit() with writes still
+ * queued (a reader slower than the writer) would drop them, and lines the runner never saw are lost.
+ */
+function exitWhenWritten(code) {
+  process.stdout.write('', () => process.exit(code));
+}
 
 /** Waits until `open()` holds, reading the gate file's folder each time: a gone folder fails the run. */
 async function gate(file, open) {
@@ -68,8 +77,9 @@ if (parameters.write_file) {
 if (Number.isInteger(parameters.ticks)) {
   for (let tick = 0; tick < parameters.ticks; tick += 1) {
     if (parameters.ticks_allowed_file) await gate(parameters.ticks_allowed_file, () => ticksAllowed(parameters.ticks_allowed_file) > tick);
-    process.stdout.write(`tick ${tick} ${Date.now()}\n`);
-    if (parameters.tick_interval_ms) await sleep(parameters.tick_interval_ms);
+    // The reader's pace: wait for the pipe to drain rather than queue the whole output in memory.
+    if (!process.stdout.write(`tick ${tick} ${Date.now()}\n`)) await once(process.stdout, 'drain');
+    if (parameters.tick_interval_ms && (tick + 1) % (parameters.ticks_per_interval ?? 1) === 0) await sleep(parameters.tick_interval_ms);
   }
 }
 if (parameters.wait_for_file) await gate(parameters.wait_for_file, () => fs.existsSync(parameters.wait_for_file));
@@ -77,7 +87,8 @@ if (Number.isInteger(parameters.sleep_ms) && parameters.sleep_ms > 0) await slee
 
 if (Number.isInteger(parameters.exit_code) && parameters.exit_code !== 0) {
   process.stderr.write(`echo executor: failing with exit code ${parameters.exit_code} as asked\n`);
-  process.exit(parameters.exit_code);
+  exitWhenWritten(parameters.exit_code);
+  await new Promise(() => undefined);
 }
 
 const result = {
@@ -94,4 +105,4 @@ const result = {
   },
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);
-process.exit(0);
+exitWhenWritten(0);

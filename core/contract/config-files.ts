@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConcurrencyLimit } from './concurrency.js';
 import { Demands } from './demands.js';
 import { Name, Tag } from './names.js';
 import { WorkspaceMode } from './workspace.js';
@@ -26,6 +27,8 @@ export const AgentFields = z
     timeout_seconds: z.number().int().positive().optional(),
     /** Where its runs work: a git worktree per run, the project folder itself, or an empty temp folder. */
     workspace_mode: WorkspaceMode.optional(),
+    /** At most `limit` runs of this agent sharing the key run at once, fleet-wide; others wait pending. */
+    concurrency: ConcurrencyLimit.optional(),
   })
   .strict();
 

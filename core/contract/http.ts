@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Agent, AgentFields, MAX_SCRIPT_BYTES, Script, ScriptDefinition } from './config-files.js';
+import { ConcurrencyLimit } from './concurrency.js';
 import { Demands } from './demands.js';
 import { RunEvent } from './events.js';
 import { ExecutorProfile } from './executor-profile.js';
@@ -36,6 +37,8 @@ export const CreateRunRequest = z
     priority: z.number().int().min(-RUN_PRIORITY_LIMIT).max(RUN_PRIORITY_LIMIT).optional(),
     /** How long the run may wait for a free slot (runners that could take it are all busy) before it fails with QUEUE_TIMEOUT. */
     queue_timeout_seconds: z.number().int().positive().max(7 * 24 * 3600).optional(),
+    /** At most `limit` runs sharing the key run at once, fleet-wide, besides the agent's own limit; others wait pending. */
+    concurrency: ConcurrencyLimit.optional(),
   })
   .strict()
   .refine((request) => request.mode !== 'resume' || request.session_id !== undefined, {

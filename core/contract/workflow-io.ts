@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Approval } from './approvals.js';
 import { LiveControls } from './runner-commands.js';
+import { ConcurrencyLimit } from './concurrency.js';
 import { Demands } from './demands.js';
 import { ScriptRef } from './config-files.js';
 import { Name } from './names.js';
@@ -26,6 +27,8 @@ export const RunInput = z.object({
   priority: z.number().int().optional(),
   /** How long the run may wait for a free slot on runners that could take it; unset: as long as it takes. */
   queue_timeout_seconds: z.number().int().positive().optional(),
+  /** The run request's concurrency limit (its key a template), applied besides the agent's. */
+  concurrency: ConcurrencyLimit.optional(),
   /** How long a picked runner has to take the run before another is picked. */
   dispatch_timeout_seconds: z.number().int().positive().optional(),
   session_id: z.string(),
