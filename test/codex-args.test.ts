@@ -72,6 +72,20 @@ describe('the codex app-server stream', () => {
     expect(tick).toMatchObject({ kind: 'usage_tick', data: { usage: { input_tokens: 100, total_tokens: 120 }, total: { input_tokens: 300 }, model_context_window: 1000 } });
   });
 
+  it('counts a resumed thread’s usage from its first turn on, not the earlier call the thread reports again on resume', () => {
+    const breakdown = (n: number) => ({ totalTokens: n + 20, inputTokens: n, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 20, reasoningOutputTokens: 0 });
+    const tokens = (last: number, total: number) => ({ method: 'thread/tokenUsage/updated', params: { tokenUsage: { last: breakdown(last), total: breakdown(total) } } });
+    const stdout = lines(
+      tokens(100, 300),
+      { method: 'turn/started', params: { threadId: 't1', turn: { id: 'u1', status: 'inProgress' } } },
+      tokens(1000, 1300),
+      tokens(1000, 2300),
+      { method: 'turn/completed', params: { threadId: 't1', turn: { id: 'u1', status: 'completed', error: null } } },
+    );
+    const output = codexOutput({ exitCode: 0, signal: null, stdout, stderr: '', aborted: false }, invocation({}));
+    expect((output.result_data as { usage: unknown }).usage).toMatchObject({ input_tokens: 2000, output_tokens: 40, turns: 2, raw: { thread_total: { input_tokens: 2300 } } });
+  });
+
   it('fails the run with the API’s own message when the turn fails, and with codex’s refusal when the thread cannot open', () => {
     const failedTurn = { method: 'turn/completed', params: { threadId: 't1', turn: { id: 'u1', status: 'failed', error: { message: JSON.stringify({ error: { message: 'the endpoint says no' } }) } } } };
     expect(codexOutput({ exitCode: 0, signal: null, stdout: lines(failedTurn), stderr: '', aborted: false }, invocation({}))).toEqual({ status: 'failed', error: 'codex: the endpoint says no', session_id: 't1' });

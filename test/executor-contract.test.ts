@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupIsAlive } from '../activities/containment/run-container.js';
+import { git } from '../activities/git.js';
 import type { RunEvent } from '../core/contract/events.js';
 import { repoRoot } from '../core/config/paths.js';
 import type { RunView } from '../core/contract/http.js';
@@ -28,6 +29,8 @@ interface Script {
   held(until: Promise<void>): unknown;
   /** A shell tool call the endpoint answers only once `until` resolves (the turn is then mid-way). */
   heldShell(command: string, until: Promise<void>): unknown;
+  /** The turn, reporting this usage for its model request in the vendor's own shape. */
+  counted(turn: unknown, usage: { input: number; output: number }): unknown;
 }
 
 interface Endpoint {
@@ -47,6 +50,8 @@ interface Kit {
   env(endpoint: Endpoint, home: string): NodeJS.ProcessEnv;
   /** Whether the CLI reports a cost of its own. */
   reportsCost: boolean;
+  /** The model's price the run's cost comes from (the CLI's own, or ao's price table), USD per million tokens. */
+  price: { input: number; output: number };
   /** Input sent mid-turn reaches the current turn; else it is held until the turn ends (`202 { queued: true }`). */
   steers: boolean;
 }
@@ -58,6 +63,7 @@ const kits: Kit[] = [
     type: 'claude-code',
     agent: 'coder',
     reportsCost: true,
+    price: { input: 3, output: 15 },
     steers: true,
     script: {
       write: (file, content) => [anthropic.callTool('Write', { file_path: file, content })],
@@ -67,6 +73,7 @@ const kits: Kit[] = [
       apiError: () => anthropic.apiError(529, 'overloaded_error', 'Overloaded', { shouldRetry: false }),
       held: (until) => ({ ...anthropic.reply('never sent'), until }),
       heldShell: (command, until) => ({ ...anthropic.callTool('Bash', { command }), until }),
+      counted: (turn, { input, output }) => ({ ...(turn as object), usage: { input_tokens: input, output_tokens: output } }),
     },
     serve: (turns) => anthropic.startScriptedAnthropic(turns as anthropic.Turn[]),
     config: (_endpoint, strict) =>
@@ -81,6 +88,7 @@ const kits: Kit[] = [
     type: 'codex',
     agent: 'codex-coder',
     reportsCost: false,
+    price: { input: 1.25, output: 10 },
     steers: true,
     script: {
       // apply_patch paths are relative to the workspace, where the scenarios' files are.
@@ -91,6 +99,7 @@ const kits: Kit[] = [
       apiError: () => openai.apiError(400, 'invalid_request_error', 'the scripted endpoint says no'),
       held: (until) => ({ ...openai.reply('never sent'), until }),
       heldShell: (command, until) => ({ ...openai.runCommand(command), until }),
+      counted: (turn, { input, output }) => ({ ...(turn as object), usage: { input_tokens: input, output_tokens: output } }),
     },
     serve: (turns) => openai.startScriptedOpenAI(turns as openai.Turn[]),
     config: (endpoint, strict) =>
@@ -98,6 +107,8 @@ const kits: Kit[] = [
         model: 'gpt-5.5',
         sandbox: strict ? 'read-only' : 'workspace-write',
         provider: { name: 'local', base_url: `${endpoint.url}/v1`, wire_api: 'responses', env_key: 'OPENAI_API_KEY', request_max_retries: 0, stream_max_retries: 0 },
+        // gpt-5.5 is not in the shipped price table: the profile prices it.
+        prices: { 'gpt-5.5': { input: 1.25, output: 10 } },
       }),
     // codex keeps its helpers out of temporary folders: CODEX_HOME lives under the runner's HOME.
     env: (_endpoint, home) => ({ OPENAI_API_KEY: 'test-key', HOME: home, CODEX_HOME: path.join(home, 'codex-home') }),
@@ -106,6 +117,7 @@ const kits: Kit[] = [
     type: 'gemini',
     agent: 'gemini-coder',
     reportsCost: false,
+    price: { input: 1.25, output: 10 },
     steers: false,
     script: {
       write: (file, content) => [gemini.callTool('write_file', { file_path: file, content })],
@@ -115,6 +127,7 @@ const kits: Kit[] = [
       apiError: () => gemini.apiError(500, 'INTERNAL', 'the scripted endpoint broke'),
       held: (until) => ({ ...gemini.reply('never sent'), until }),
       heldShell: (command, until) => ({ ...gemini.callTool('run_shell_command', { command }), until }),
+      counted: (turn, { input, output }) => ({ ...(turn as object), usage: { promptTokenCount: input, candidatesTokenCount: output } }),
     },
     serve: (turns) => gemini.startScriptedGemini(turns as gemini.Turn[]),
     config: async (_endpoint, strict, scratch) => {
@@ -134,10 +147,24 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** A git project: runs work in worktrees, `<project>/.ao/worktrees/<session>`, on branches of their own. */
+async function gitProject(parent: string): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(parent, 'project-'));
+  await git(dir, ['init', '-q', '-b', 'main']);
+  await fs.writeFile(path.join(dir, 'edited.md'), 'status: draft\n');
+  await git(dir, ['add', '-A']);
+  await git(dir, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'init']);
+  return dir;
+}
+
 describe.each(kits)('the $type executor', (kit) => {
   const turns: unknown[] = [];
   let endpoint: Endpoint;
   const runners = { normal: { tag: '', projectDir: '' }, strict: { tag: '', projectDir: '' } };
+  /** The folder a session's runs work in. */
+  const worktree = (session: string, mode: 'normal' | 'strict' = 'normal'): string => path.join(runners[mode].projectDir, '.ao', 'worktrees', session);
+  /** A file as the run left it on its branch. */
+  const onBranch = (view: RunView, file: string): Promise<string> => git(runners.normal.projectDir, ['show', `${view.workspace!.branch!}:${file}`]);
 
   beforeAll(async () => {
     endpoint = await kit.serve(turns);
@@ -154,7 +181,7 @@ describe.each(kits)('the $type executor', (kit) => {
       const config = { ...(await kit.config(endpoint, mode === 'strict', scratch)), env_passthrough: Object.keys(env).filter((name) => name !== 'HOME') };
       await fs.writeFile(path.join(profiles, 'contract.json'), JSON.stringify({ type: kit.type, command: [command], config }));
       const tag = uniqueTag(`${kit.type}-${mode}`);
-      const runner = await stack.startRunner({ profile: 'contract', tags: [tag], extraArgs: ['--profiles-dir', profiles], env });
+      const runner = await stack.startRunner({ profile: 'contract', tags: [tag], projectDir: await gitProject(scratch), extraArgs: ['--profiles-dir', profiles], env });
       runners[mode] = { tag, projectDir: runner.projectDir };
     }
   });
@@ -172,34 +199,39 @@ describe.each(kits)('the $type executor', (kit) => {
     });
 
   it('writes a file', async () => {
-    const file = path.join(runners.normal.projectDir, 'written.md');
-    turns.push(...kit.script.write(file, 'status: draft\n'), kit.script.reply('Written.'));
-    const result = await run('write the file');
+    const session = uniqueTag('write');
+    turns.push(...kit.script.write(path.join(worktree(session), 'written.md'), 'status: draft\n'), kit.script.reply('Written.'));
+    const result = await run('write the file', 'normal', { session_id: session });
     expect(result.status).toBe('completed');
-    expect(await fs.readFile(file, 'utf8')).toBe('status: draft\n');
-    expect((await events(result.id)).some((event) => event.kind === 'file_touched')).toBe(true);
+    expect(result.workspace).toMatchObject({ mode: 'worktree', dir: worktree(session), branch: `ao/${result.id}`, diff: { files_changed: 1 } });
+    expect(await onBranch(result, 'written.md')).toBe('status: draft\n');
+    expect((await events(result.id)).filter((event) => event.kind === 'file_touched').map((event) => event.data.path)).toEqual(['written.md']);
   });
 
   it('edits a file', async () => {
-    const file = path.join(runners.normal.projectDir, 'edited.md');
-    await fs.writeFile(file, 'status: draft\n');
-    turns.push(...kit.script.edit(file, 'draft', 'final'), kit.script.reply('Edited.'));
-    expect((await run('edit the file')).status).toBe('completed');
-    expect(await fs.readFile(file, 'utf8')).toBe('status: final\n');
+    const session = uniqueTag('edit');
+    turns.push(...kit.script.edit(path.join(worktree(session), 'edited.md'), 'draft', 'final'), kit.script.reply('Edited.'));
+    const result = await run('edit the file', 'normal', { session_id: session });
+    expect(result.status).toBe('completed');
+    expect(await onBranch(result, 'edited.md')).toBe('status: final\n');
+    // The project's own checkout is not where runs work.
+    expect(await fs.readFile(path.join(runners.normal.projectDir, 'edited.md'), 'utf8')).toBe('status: draft\n');
   });
 
   it('runs a shell command', async () => {
     turns.push(...kit.script.shell('echo built > build.log'), kit.script.reply('Built.'));
     const result = await run('build');
     expect(result.status).toBe('completed');
-    expect(await fs.readFile(path.join(runners.normal.projectDir, 'build.log'), 'utf8')).toBe('built\n');
+    expect(await onBranch(result, 'build.log')).toBe('built\n');
     expect((await events(result.id)).some((event) => event.kind === 'tool_result')).toBe(true);
   });
 
   it('refuses a tool the policy forbids', async () => {
+    const session = uniqueTag('refused');
     turns.push(...kit.script.shell('echo hi > refused.txt'), kit.script.reply('It was refused.'));
-    expect((await run('try the command', 'strict')).status).toBe('completed');
-    await expect(fs.stat(path.join(runners.strict.projectDir, 'refused.txt'))).rejects.toThrow();
+    const result = await run('try the command', 'strict', { session_id: session });
+    expect(result.status).toBe('completed');
+    expect(result.workspace).toMatchObject({ dir: worktree(session, 'strict'), diff: { files_changed: 0 } });
   });
 
   it('resumes a session', async () => {
@@ -211,6 +243,36 @@ describe.each(kits)('the $type executor', (kit) => {
     expect(second.status).toBe('completed');
     expect(second.executor_session_id).toBe(first.executor_session_id);
     expect(JSON.stringify(endpoint.mainRequests.at(-1)!.body)).toContain('remember the word pelican');
+  });
+
+  it('carries a session’s work forward: run 2 edits what run 1 wrote, and reports its own usage', async () => {
+    const session = uniqueTag('carry');
+    const file = path.join(worktree(session), 'carried.md');
+    turns.push(...kit.script.write(file, 'status: one\n'), kit.script.reply('Wrote one.'));
+    const first = await run('write the file', 'normal', { session_id: session });
+    expect(first.status, JSON.stringify(first.error)).toBe('completed');
+    expect(await onBranch(first, 'carried.md')).toBe('status: one\n');
+
+    // Run 2's model requests each report a usage run 1's never did: what the run reports is its own.
+    const perRequest = { input: 1000, output: 7 };
+    turns.push(...[...kit.script.edit(file, 'one', 'two'), kit.script.reply('Now two.')].map((turn) => kit.script.counted(turn, perRequest)));
+    const before = endpoint.mainRequests.length;
+    const second = await run('now make it two', 'normal', { session_id: session, mode: 'resume' });
+    expect(second.status, JSON.stringify(second.error)).toBe('completed');
+    expect(second.executor_session_id).toBe(first.executor_session_id);
+    // On a branch of its own that starts where run 1 ended, in the same folder.
+    expect(second.workspace).toMatchObject({ dir: worktree(session), branch: `ao/${second.id}`, base_commit: first.workspace!.head_commit, diff: { files_changed: 1 } });
+    expect(await onBranch(second, 'carried.md')).toBe('status: two\n');
+    expect(await onBranch(first, 'carried.md')).toBe('status: one\n');
+    expect((second.result as { tool_errors?: unknown }).tool_errors).toBeUndefined();
+
+    const requests = endpoint.mainRequests.length - before;
+    expect(requests).toBeGreaterThanOrEqual(2);
+    const { usage, cost_usd: cost } = second.result as { cost_usd?: number; usage: { input_tokens: number; output_tokens: number; cache_read_tokens: number; cost_usd?: number } };
+    expect(usage.input_tokens + usage.cache_read_tokens).toBe(requests * perRequest.input);
+    expect(usage.output_tokens).toBe(requests * perRequest.output);
+    const expectedCost = (requests * (perRequest.input * kit.price.input + perRequest.output * kit.price.output)) / 1e6;
+    expect(cost ?? usage.cost_usd).toBeCloseTo(expectedCost, 8);
   });
 
   it('fails with a readable cause when the vendor API errors', async () => {

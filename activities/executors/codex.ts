@@ -155,7 +155,11 @@ export function codexOutput(outcome: ProcessOutcome, invocation: ExecutorInvocat
     const item = params.item as ThreadItem | undefined;
     return item?.type === 'agentMessage' && 'text' in item ? item.text : undefined;
   });
-  const calls = lines.flatMap((line) => (line.method === M.tokenUsage ? [((line.params ?? {}) as Params).tokenUsage as { last?: TokenUsageBreakdown; total?: TokenUsageBreakdown } | undefined] : []));
+  // A resumed thread reports its earlier last call again before this run's first turn: not this run's.
+  const firstTurn = lines.findIndex((line) => line.method === M.turnStarted);
+  const calls = lines.flatMap((line, index) =>
+    line.method === M.tokenUsage && firstTurn >= 0 && index > firstTurn ? [((line.params ?? {}) as Params).tokenUsage as { last?: TokenUsageBreakdown; total?: TokenUsageBreakdown } | undefined] : [],
+  );
   const usage = priced(codexUsage(calls), config.model, config.prices);
   const turn = last(M.turnCompleted, (params) => params.turn as { status: TurnStatus; error?: unknown } | undefined);
   // An error answer: codex refused to open the thread (an unknown thread id, say).
