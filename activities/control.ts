@@ -14,6 +14,7 @@ import { checkRunParameters } from '../core/config/run-parameters.js';
 import { scriptVersions } from '../core/config/scripts.js';
 import { matchingRunners, mergeDemands, rankRunners, type RunnerCandidate, type RunnerWait } from '../core/contract/matching.js';
 import type { Demands } from '../core/contract/demands.js';
+import { strictestBudget } from '../core/contract/budget.js';
 import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
 import type { ScriptRef } from '../core/contract/config-files.js';
 import {
@@ -113,6 +114,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
           agent.type === 'procedural' ? { executor_type: 'procedural' } : undefined,
           input.additional_demands,
         );
+        const budget = strictestBudget(agent.budget, input.budget);
         const scriptRef = script ? { name: script.name, version: script.version, script_file: script.script_file } : undefined;
         return {
           demands,
@@ -136,6 +138,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
             workspace_key: input.session_id,
             ...(costBefore !== undefined ? { session_cost_usd_before: costBefore } : {}),
             ...(input.policy ? { policy: input.policy } : {}),
+            ...(budget ? { budget } : {}),
             ...(resumed?.executor_session_id ? { session_id: resumed.executor_session_id } : {}),
             created_at: input.created_at,
           },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Budget } from './budget.js';
 import { Demands } from './demands.js';
 import { Name, Tag } from './names.js';
 import { WorkspaceMode } from './workspace.js';
@@ -26,6 +27,8 @@ export const AgentFields = z
     timeout_seconds: z.number().int().positive().optional(),
     /** Where its runs work: a git worktree per run, the project folder itself, or an empty temp folder. */
     workspace_mode: WorkspaceMode.optional(),
+    /** What each of its runs may spend; a profile's or a run request's stricter limit wins. */
+    budget: Budget.optional(),
   })
   .strict();
 

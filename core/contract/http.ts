@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Agent, AgentFields, MAX_SCRIPT_BYTES, Script, ScriptDefinition } from './config-files.js';
+import { Budget } from './budget.js';
 import { Demands } from './demands.js';
 import { RunEvent } from './events.js';
 import { ExecutorProfile } from './executor-profile.js';
@@ -36,6 +37,8 @@ export const CreateRunRequest = z
     priority: z.number().int().min(-RUN_PRIORITY_LIMIT).max(RUN_PRIORITY_LIMIT).optional(),
     /** How long the run may wait for a free slot (runners that could take it are all busy) before it fails with QUEUE_TIMEOUT. */
     queue_timeout_seconds: z.number().int().positive().max(7 * 24 * 3600).optional(),
+    /** What the run may spend; the agent's or the runner profile's stricter limit wins. Over it, the run fails with BUDGET_EXCEEDED. */
+    budget: Budget.optional(),
   })
   .strict()
   .refine((request) => request.mode !== 'resume' || request.session_id !== undefined, {
