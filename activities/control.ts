@@ -15,6 +15,7 @@ import { scriptVersions } from '../core/config/scripts.js';
 import { matchingRunners, mergeDemands, rankRunners, type RunnerCandidate, type RunnerWait } from '../core/contract/matching.js';
 import { ConcurrencyKeyError, resolveConcurrency, type ResolvedConcurrency } from '../core/contract/concurrency.js';
 import type { Demands } from '../core/contract/demands.js';
+import { strictestBudget } from '../core/contract/budget.js';
 import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
 import type { ScriptRef } from '../core/contract/config-files.js';
 import {
@@ -118,6 +119,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
         );
         // Filled in from what the run is known to be now: its agent, its project (demands) and its session.
         const concurrency = resolveConcurrency([agent.concurrency, input.concurrency], { agent: agent.name, session: input.session_id, ...(demands.project_dir ? { project: demands.project_dir } : {}) });
+        const budget = strictestBudget(agent.budget, input.budget);
         const scriptRef = script ? { name: script.name, version: script.version, script_file: script.script_file } : undefined;
         return {
           demands,
@@ -142,6 +144,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
             workspace_key: input.session_id,
             ...(costBefore !== undefined ? { session_cost_usd_before: costBefore } : {}),
             ...(input.policy ? { policy: input.policy } : {}),
+            ...(budget ? { budget } : {}),
             ...(resumed?.executor_session_id ? { session_id: resumed.executor_session_id } : {}),
             created_at: input.created_at,
           },

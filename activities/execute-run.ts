@@ -3,6 +3,7 @@ import { secondsSince } from '../core/observability/metrics.js';
 import { runFailure } from '../core/contract/failures.js';
 import { secretValues } from '../core/contract/secrets.js';
 import type { ExecutionResult } from '../core/contract/workflow-io.js';
+import type { PriceTable } from '../core/contract/usage.js';
 import type { ApprovalRequest } from '../core/contract/approvals.js';
 import type { LiveControls } from '../core/contract/runner-commands.js';
 import {
@@ -23,6 +24,8 @@ import { executionResult, sessionEndOutcome } from './execution/outcome.js';
 import { redactFailure } from './execution/redacted-failure.js';
 import { stdoutToEvents } from './execution/stdout-events.js';
 import { shapeEvents } from './execution/event-shaping.js';
+import { meterBudget, type BudgetMeter } from './execution/budget-meter.js';
+import { strictestBudget } from '../core/contract/budget.js';
 import { superviseExecutor } from './execution/supervised-process.js';
 import { ExecutorUserError } from './containment/executor-user.js';
 import { openToExecutor } from './execution/executor-access.js';
@@ -121,7 +124,8 @@ async function openWorkspace(deps: ExecuteDependencies, request: ExecuteRequest)
 /** The phases of a run in its workspace, in order. */
 async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest, workspace: Workspace, attempt: Attempt, emitRaw: Emit, onStop: () => void): Promise<ExecutionResult> {
   const shaped = shapeEvents(emitRaw, workspace.dir);
-  const { emit } = shaped;
+  const meter = runMeter(deps, request, shaped.emit);
+  const { emit } = meter;
   emit('state_changed', {
     phase: 'workspace_ready',
     mode: workspace.mode,
@@ -181,7 +185,10 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
       if (attempt.number === 1 && request.created_at) deps.metrics.dispatchLatency.observe({ profile: registration.executor_profile }, secondsSince(request.created_at));
     },
     ...(conversation ? { conversation: conversation.wiring } : {}),
-    onControls: held.attach,
+    onControls: (controls) => {
+      held.attach(controls);
+      meter.attach(controls);
+    },
   }).finally(() => {
     held.release();
     conversation?.close('the executor ended before the approval was answered');
@@ -199,11 +206,32 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   }
   const summary = await commitAndCloseWorkspace(deps, request.run_id, workspace, emit);
   await runPostRunHooks(deps, request, workspace, { exit_code: outcome.exitCode, aborted: outcome.aborted, timed_out: supervised.timedOut }, summary, emit);
+  const overBudget = meter.exceeded();
+  if (overBudget) throw redactFailure(budgetExceeded(overBudget, meter, summary), redactor);
   try {
     return redactor.value(executionResult(launch, supervised, timeoutSeconds, summary, emit, shaped.toolErrors(), request.session_cost_usd_before));
   } catch (error) {
     throw redactFailure(error, redactor);
   }
+}
+
+/** The run's meter: its usage added up as it comes, its budget (the profile's merged with the request's) enforced. */
+function runMeter(deps: ExecuteDependencies, request: ExecuteRequest, emit: Emit): BudgetMeter {
+  const config = deps.profile.config as { model?: unknown; prices?: PriceTable };
+  const budget = strictestBudget(deps.profile.budget, request.budget);
+  return meterBudget(emit, {
+    ...(budget ? { budget } : {}),
+    ...(typeof config.model === 'string' ? { model: config.model } : {}),
+    ...(config.prices ? { prices: config.prices } : {}),
+    ...(request.session_cost_usd_before !== undefined ? { sessionCostBefore: request.session_cost_usd_before } : {}),
+  });
+}
+
+/** `BUDGET_EXCEEDED`, with what the run did before it was stopped: its usage and cost so far, its workspace. */
+function budgetExceeded(reason: string, meter: BudgetMeter, workspace: ExecutionResult['workspace']): ApplicationFailure {
+  const usage = meter.usage();
+  const resultData = { usage, ...(usage.cost_usd !== undefined ? { cost_usd: usage.cost_usd } : {}), budget_exceeded: reason };
+  return runFailure('BUDGET_EXCEEDED', `${reason}; the runner stopped it`, [{ ...(workspace ? { workspace } : {}), result_data: resultData }]);
 }
 
 /** The shorter of the run's own timeout and the profile's cap. */

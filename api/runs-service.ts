@@ -110,6 +110,7 @@ export class RunsService {
       ...(request.timeout_seconds ? { timeout_seconds: request.timeout_seconds } : {}),
       ...(request.base_ref ? { base_ref: request.base_ref } : {}),
       ...(request.policy ? { policy: request.policy } : {}),
+      ...(request.budget ? { budget: request.budget } : {}),
       ...(request.priority !== undefined ? { priority: request.priority } : {}),
       ...(request.queue_timeout_seconds ? { queue_timeout_seconds: request.queue_timeout_seconds } : {}),
       ...(request.concurrency ? { concurrency: request.concurrency } : {}),

@@ -84,7 +84,7 @@ describe('the claude-code executor on the real CLI', () => {
     expect(events.find((event) => event.kind === 'tool_call')?.data).toMatchObject({ name: 'Write' });
     // Once the tool succeeded, relative to the workspace (here the project folder).
     expect(events.filter((event) => event.kind === 'file_touched').map((event) => event.data)).toEqual([{ path: 'hello.txt', tool: 'Write', operation: 'write' }]);
-    expect(events.find((event) => event.kind === 'usage_tick')?.data).toMatchObject({ final: true, num_turns: 2 });
+    expect(events.find((event) => event.kind === 'usage_tick' && event.data.final === true)?.data).toMatchObject({ scope: 'run', usage: { turns: 2 }, cost_usd: cost });
   });
 
   it('edits a file it has read, and runs an allowed shell command', async () => {

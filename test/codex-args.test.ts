@@ -69,7 +69,10 @@ describe('the codex app-server stream', () => {
   it('reports this call’s usage and the thread’s total apart', () => {
     const breakdown = (n: number) => ({ totalTokens: n + 20, inputTokens: n, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 20, reasoningOutputTokens: 0 });
     const [tick] = codexEvents({ method: 'thread/tokenUsage/updated', params: { tokenUsage: { last: breakdown(100), total: breakdown(300), modelContextWindow: 1000 } } });
-    expect(tick).toMatchObject({ kind: 'usage_tick', data: { usage: { input_tokens: 100, total_tokens: 120 }, total: { input_tokens: 300 }, model_context_window: 1000 } });
+    expect(tick).toMatchObject({
+      kind: 'usage_tick',
+      data: { scope: 'call', usage: { input_tokens: 100, output_tokens: 20, turns: 1, raw: { thread_total: { input_tokens: 300 }, model_context_window: 1000 } } },
+    });
   });
 
   it('counts a resumed thread’s usage from its first turn on, not the earlier call the thread reports again on resume', () => {

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { ScriptRef } from '../../core/contract/config-files.js';
 import type { RunPolicy } from '../../core/contract/policy.js';
+import type { Budget } from '../../core/contract/budget.js';
 import type { ExecutorProfile } from '../../core/contract/executor-profile.js';
 import type { RunnerRegistration } from '../../core/contract/fleet.js';
 import type { WorkspaceMode } from '../../core/contract/workspace.js';
@@ -39,6 +40,8 @@ export interface ExecuteRequest {
   command?: string[];
   /** The run request's policy: merged with the profile's, which it can only tighten. */
   policy?: RunPolicy;
+  /** The request's and the agent's budget merged; the runner merges in its profile's (the strictest wins). */
+  budget?: Budget;
   /** When the API accepted the run (ISO time): what the dispatch latency and queue wait are measured from. */
   created_at?: string;
 }

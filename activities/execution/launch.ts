@@ -54,6 +54,7 @@ export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequ
     workspace_key: _key,
     session_cost_usd_before: _costBefore,
     policy: requested,
+    budget: _budget,
     ...run
   } = request;
   // The request can only tighten the profile's policy: the merge unions denials and intersects allowances.

@@ -133,7 +133,12 @@ export function claudeEvents(line: Line): ExecutorEvent[] {
   if (line.type === 'system' && line.subtype === 'api_retry') return [event('alert', { message: 'model API error, retrying', ...line })];
   const content = ((line.message as { content?: Block[] } | undefined)?.content ?? []).filter((block): block is Block => typeof block === 'object' && block !== null);
   if (line.type === 'assistant') {
-    return content.flatMap((block) => {
+    const message = (line.message ?? {}) as { id?: unknown; model?: unknown; usage?: Record<string, unknown> };
+    // Every content block of a message comes as a line of its own, each with the message's usage: the runner counts a call once, by its id.
+    const tick = message.usage
+      ? [event('usage_tick', { scope: 'call', usage: claudeTokens(message.usage, 1), ...(typeof message.id === 'string' ? { call_id: message.id } : {}), ...(typeof message.model === 'string' ? { model: message.model } : {}) })]
+      : [];
+    return [...tick, ...content.flatMap((block) => {
       if (block.type === 'text') return [event('message', { role: 'assistant', text: block.text })];
       if (block.type !== 'tool_use') return [];
       const input = (block.input ?? {}) as Record<string, unknown>;
@@ -144,7 +149,7 @@ export function claudeEvents(line: Line): ExecutorEvent[] {
         calls.push(event('file_touched', { path: input.file_path ?? input.notebook_path, tool: block.name, operation, tool_use_id: block.id }));
       }
       return calls;
-    });
+    })];
   }
   if (line.type === 'user') {
     return content
@@ -152,9 +157,24 @@ export function claudeEvents(line: Line): ExecutorEvent[] {
       .map((block) => event('tool_result', { tool_use_id: block.tool_use_id, is_error: block.is_error === true, output: summarise(block.content) }));
   }
   if (line.type === 'result') {
-    return [event('usage_tick', { final: true, usage: line.usage, cost_usd: line.total_cost_usd, num_turns: line.num_turns, duration_ms: line.duration_ms })];
+    return [event('usage_tick', { scope: 'run', final: true, usage: claudeUsage(line), duration_ms: line.duration_ms })];
   }
   return [];
+}
+
+const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.round(value) : 0);
+
+/** The Messages API's token counts in ao's shape (no cost: the CLI prices only the whole run). */
+function claudeTokens(usage: Record<string, unknown>, turns: number): RunUsage {
+  const details = (usage.output_tokens_details ?? {}) as Record<string, unknown>;
+  return {
+    input_tokens: count(usage.input_tokens),
+    output_tokens: count(usage.output_tokens),
+    cache_read_tokens: count(usage.cache_read_input_tokens),
+    cache_write_tokens: count(usage.cache_creation_input_tokens),
+    reasoning_tokens: count(details.thinking_tokens),
+    turns,
+  };
 }
 
 /**
@@ -163,17 +183,9 @@ export function claudeEvents(line: Line): ExecutorEvent[] {
  * `raw.session_cost_usd`, and the runner takes the earlier runs' share off `cost_usd`.
  */
 export function claudeUsage(result: Line): RunUsage {
-  const usage = (result.usage ?? {}) as Record<string, unknown>;
-  const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.round(value) : 0);
-  const details = (usage.output_tokens_details ?? {}) as Record<string, unknown>;
   const cost = typeof result.total_cost_usd === 'number' ? result.total_cost_usd : undefined;
   return {
-    input_tokens: count(usage.input_tokens),
-    output_tokens: count(usage.output_tokens),
-    cache_read_tokens: count(usage.cache_read_input_tokens),
-    cache_write_tokens: count(usage.cache_creation_input_tokens),
-    reasoning_tokens: count(details.thinking_tokens),
-    turns: count(result.num_turns),
+    ...claudeTokens((result.usage ?? {}) as Record<string, unknown>, count(result.num_turns)),
     ...(cost !== undefined ? { cost_usd: cost } : {}),
     raw: { ...(cost !== undefined ? { session_cost_usd: cost } : {}), ...(result.modelUsage ? { model_usage: result.modelUsage } : {}) },
   };

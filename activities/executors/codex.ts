@@ -1,6 +1,6 @@
 import type { CodexConfig } from '../../core/contract/executor-profile.js';
 import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/executor-protocol.js';
-import { NO_USAGE, priced, type RunUsage } from '../../core/contract/usage.js';
+import { NO_USAGE, addUsage, priced, type RunUsage } from '../../core/contract/usage.js';
 import { approvalPolicyOf } from './approval-policy.js';
 import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines, type JsonLine } from './cli-support.js';
 import { CODEX_TOOLS, CodexAppServerConversation, type CodexSessionSettings } from './codex-app-server.js';
@@ -96,7 +96,9 @@ export function codexEvents(raw: JsonLine): ExecutorEvent[] {
       return item ? itemCompleted(item) : [];
     case M.tokenUsage: {
       const usage = params.tokenUsage as { last?: TokenUsageBreakdown; total?: TokenUsageBreakdown; modelContextWindow?: number | null } | undefined;
-      return [{ kind: 'usage_tick', data: { usage: snakeUsage(usage?.last), total: snakeUsage(usage?.total), model_context_window: usage?.modelContextWindow ?? null } }];
+      if (!usage?.last) return [];
+      const thread = snakeUsage(usage.total);
+      return [{ kind: 'usage_tick', data: { scope: 'call', usage: { ...callUsage(usage.last), raw: { ...(thread ? { thread_total: thread } : {}), model_context_window: usage.modelContextWindow ?? null } } } }];
     }
     case M.error:
       return [{ kind: 'alert', data: { kind: params.willRetry === true ? 'model_error_retrying' : 'model_error', message: turnErrorMessage(params.error) ?? 'model error' } }];
@@ -174,22 +176,24 @@ export function codexOutput(outcome: ProcessOutcome, invocation: ExecutorInvocat
   return { status: 'completed', result_data: { text, usage, ...(usage.cost_usd !== undefined ? { cost_usd: usage.cost_usd } : {}), session_id: threadId }, ...session };
 }
 
+/** One model call's own counts in ao's shape: codex counts cached input within its input. */
+function callUsage(one: TokenUsageBreakdown): RunUsage {
+  return {
+    input_tokens: Math.max(0, one.inputTokens - one.cachedInputTokens),
+    cache_read_tokens: one.cachedInputTokens,
+    cache_write_tokens: one.cacheWriteInputTokens ?? 0,
+    output_tokens: one.outputTokens,
+    reasoning_tokens: one.reasoningOutputTokens,
+    turns: 1,
+  };
+}
+
 /**
  * This run's usage: the sum of each model call's own counts (`last`); the thread's running total
  * (`total`, which a resumed thread carries over from earlier runs) is kept under `raw`.
  */
 export function codexUsage(calls: Array<{ last?: TokenUsageBreakdown; total?: TokenUsageBreakdown } | undefined>): RunUsage {
-  const usage = { ...NO_USAGE };
-  for (const call of calls) {
-    const one = call?.last;
-    if (!one) continue;
-    usage.input_tokens += Math.max(0, one.inputTokens - one.cachedInputTokens);
-    usage.cache_read_tokens += one.cachedInputTokens;
-    usage.cache_write_tokens += one.cacheWriteInputTokens ?? 0;
-    usage.output_tokens += one.outputTokens;
-    usage.reasoning_tokens += one.reasoningOutputTokens;
-    usage.turns += 1;
-  }
+  const usage = calls.reduce<RunUsage>((sum, call) => (call?.last ? addUsage(sum, callUsage(call.last)) : sum), { ...NO_USAGE });
   const total = calls.at(-1)?.total;
   return total ? { ...usage, raw: { thread_total: snakeUsage(total) } } : usage;
 }

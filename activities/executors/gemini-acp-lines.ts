@@ -1,5 +1,6 @@
 import type * as acp from '@agentclientprotocol/sdk';
 import type { ExecutorOutput } from '../../core/contract/executor-protocol.js';
+import { NO_USAGE } from '../../core/contract/usage.js';
 import { parseJsonLine, parseJsonLines, type JsonLine } from './cli-support.js';
 import type { ExecutorEvent, PermissionAsk } from './contract.js';
 import type { ProcessOutcome } from './process.js';
@@ -144,7 +145,9 @@ export class AcpEventReader {
       if (line.error !== undefined) return [{ kind: 'alert', data: { kind: 'executor_error', message: `gemini: ${rpcErrorMessage(line.error)}` } }];
       const result = resultOf(line);
       if (typeof result?.stopReason !== 'string') return [];
-      return [{ kind: 'usage_tick', data: { final: true, stop_reason: result.stopReason, usage: quotaOf(result) } }];
+      const { input_tokens, output_tokens, model_usage } = quotaOf(result);
+      const usage = { ...NO_USAGE, input_tokens, output_tokens, turns: 1, ...(model_usage !== undefined ? { raw: { model_usage } } : {}) };
+      return [{ kind: 'usage_tick', data: { scope: 'call', stop_reason: result.stopReason, usage } }];
     }
     const update = updateOf(line);
     if (!update || !this.live()) return [];

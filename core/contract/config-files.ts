@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConcurrencyLimit } from './concurrency.js';
+import { Budget } from './budget.js';
 import { Demands } from './demands.js';
 import { Name, Tag } from './names.js';
 import { WorkspaceMode } from './workspace.js';
@@ -29,6 +30,8 @@ export const AgentFields = z
     workspace_mode: WorkspaceMode.optional(),
     /** At most `limit` runs of this agent sharing the key run at once, fleet-wide; others wait pending. */
     concurrency: ConcurrencyLimit.optional(),
+    /** What each of its runs may spend; a profile's or a run request's stricter limit wins. */
+    budget: Budget.optional(),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { OnApprovalTimeout } from './approvals.js';
+import { Budget } from './budget.js';
 import { PriceTable } from './usage.js';
 import { RunPolicy } from './policy.js';
 import { WorkspaceMode } from './workspace.js';
@@ -81,6 +82,8 @@ export const ClaudeCodeConfig = z
     max_turns: z.number().int().positive().optional(),
     /** Passed as `--mcp-config {"mcpServers": …}`. */
     mcp_servers: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    /** Model → USD per million tokens, over the shipped price table: what each model request costs while the run goes (budgets); the CLI's own figure is the run's cost. */
+    prices: PriceTable.optional(),
   })
   .strict();
 export type ClaudeCodeConfig = z.infer<typeof ClaudeCodeConfig>;
@@ -179,6 +182,8 @@ const profileFields = {
    * (not in it): the Gemini config's `policy` is the CLI's own policy file.
    */
   policy: RunPolicy.optional(),
+  /** What each run of this profile may spend; an agent's or a run request's stricter limit wins. */
+  budget: Budget.optional(),
 };
 
 /** `profiles/<name>.json`: how a runner executes runs; `type` picks the config schema. */

@@ -25,6 +25,8 @@ export const RUN_FAILURE_TYPES = [
   'STOPPED',
   /** Nobody answered an approval in time and the profile says the run fails (`on_approval_timeout: fail`). */
   'APPROVAL_TIMEOUT',
+  /** The run's usage went over its budget (`max_cost_usd` or `max_turns`); the runner stopped it. */
+  'BUDGET_EXCEEDED',
 ] as const;
 export type RunFailureType = (typeof RUN_FAILURE_TYPES)[number];
 
@@ -51,6 +53,7 @@ export function finalStatusFor(type: RunFailureType): FinalRunStatus {
     case 'WORKSPACE_FAILED':
     case 'HOOK_FAILED':
     case 'APPROVAL_TIMEOUT':
+    case 'BUDGET_EXCEEDED':
       return 'failed';
     default:
       return assertExhaustive(type);

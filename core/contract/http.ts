@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Agent, AgentFields, MAX_SCRIPT_BYTES, Script, ScriptDefinition } from './config-files.js';
 import { ConcurrencyLimit } from './concurrency.js';
+import { Budget } from './budget.js';
 import { Demands } from './demands.js';
 import { RunEvent } from './events.js';
 import { ExecutorProfile } from './executor-profile.js';
@@ -39,6 +40,8 @@ export const CreateRunRequest = z
     queue_timeout_seconds: z.number().int().positive().max(7 * 24 * 3600).optional(),
     /** At most `limit` runs sharing the key run at once, fleet-wide, besides the agent's own limit; others wait pending. */
     concurrency: ConcurrencyLimit.optional(),
+    /** What the run may spend; the agent's or the runner profile's stricter limit wins. Over it, the run fails with BUDGET_EXCEEDED. */
+    budget: Budget.optional(),
   })
   .strict()
   .refine((request) => request.mode !== 'resume' || request.session_id !== undefined, {

@@ -57,10 +57,16 @@ export const PriceTable = z.record(z.string().min(1), ModelPrice);
 export type PriceTable = z.infer<typeof PriceTable>;
 
 /**
- * The shipped prices (USD per million tokens, vendors' list prices for the standard tier) for the
- * CLIs that report no cost of their own. A model not here has no cost unless its profile prices it.
+ * The shipped prices (USD per million tokens, vendors' list prices for the standard tier): the cost
+ * of the CLIs that report none of their own, and of each Claude model request as it comes (Claude
+ * Code prices only the whole run, at its end). A model not here has no cost unless its profile prices it.
  */
 export const SHIPPED_PRICES: PriceTable = {
+  'claude-sonnet-4-5': { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 },
+  'claude-sonnet-4': { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 },
+  'claude-opus-4-5': { input: 5, output: 25, cache_read: 0.5, cache_write: 6.25 },
+  'claude-opus-4-1': { input: 15, output: 75, cache_read: 1.5, cache_write: 18.75 },
+  'claude-haiku-4-5': { input: 1, output: 5, cache_read: 0.1, cache_write: 1.25 },
   'gpt-5': { input: 1.25, output: 10, cache_read: 0.125 },
   'gpt-5-mini': { input: 0.25, output: 2, cache_read: 0.025 },
   'gpt-5-codex': { input: 1.25, output: 10, cache_read: 0.125 },

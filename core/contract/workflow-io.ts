@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Approval } from './approvals.js';
 import { LiveControls } from './runner-commands.js';
 import { ConcurrencyLimit } from './concurrency.js';
+import { Budget } from './budget.js';
 import { Demands } from './demands.js';
 import { ScriptRef } from './config-files.js';
 import { Name } from './names.js';
@@ -36,6 +37,8 @@ export const RunInput = z.object({
   base_ref: z.string().optional(),
   /** The run request's policy, merged on the runner with its profile's. */
   policy: RunPolicy.optional(),
+  /** The run request's budget; resolveRun merges in the agent's, the runner its profile's (the strictest wins). */
+  budget: Budget.optional(),
   created_at: z.string(),
   /** Who started it: the token's name. */
   created_by: z.string().optional(),
