@@ -8,6 +8,7 @@ import {
   ParametersInvalidError,
   RunNotFoundError,
   RunStopRefusedError,
+  ChildRunRefusedError,
   RunCommandRefusedError,
   ApprovalRefusedError,
   ScriptNotFoundError,
@@ -96,6 +97,7 @@ export function toHttpError(error: unknown): { status: number; body: ErrorBody }
   if (error instanceof AgentInactiveError || error instanceof RunAlreadyExistsError) return { status: 409, body: { error: error.message } };
   if (error instanceof ApprovalRefusedError) return { status: error.type === APPROVAL_NOT_FOUND ? 404 : 409, body: { error: error.message, details: { type: error.type } } };
   if (error instanceof RunStopRefusedError) return { status: 409, body: { error: error.message, details: { type: error.type } } };
+  if (error instanceof ChildRunRefusedError) return { status: 409, body: { error: error.message, details: { type: error.type } } };
   if (error instanceof RunCommandRefusedError) return { status: 409, body: { error: error.message, details: { type: error.type } } };
   if (error instanceof RunnerForgetRefusedError) return { status: 409, body: { error: error.message } };
   if (error instanceof ConcurrencyKeyError) return { status: 400, body: { error: error.message, details: { key: error.key, placeholder: error.placeholder } } };

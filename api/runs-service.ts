@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { loadAgent } from '../core/config/agents.js';
 import { resolveConcurrency } from '../core/contract/concurrency.js';
 import { APPROVAL_NOT_FOUND, APPROVAL_NOT_PENDING, type Approval, type DecideApprovalRequest } from '../core/contract/approvals.js';
-import { AgentInactiveError, ApprovalRefusedError, RunAlreadyExistsError, RunCommandRefusedError, RunNotFoundError, RunStopRefusedError, SessionNotFoundError } from '../core/contract/errors.js';
+import { AgentInactiveError, ApprovalRefusedError, ChildRunRefusedError, RunAlreadyExistsError, RunCommandRefusedError, RunNotFoundError, RunStopRefusedError, SessionNotFoundError } from '../core/contract/errors.js';
 import { RUN_NOT_LIVE, type SendInputResponse } from '../core/contract/runner-commands.js';
 import { isFinalRunStatus, isRunStatus, type RunStatus } from '../core/contract/run-status.js';
 import { listExecutionsPage } from '../core/temporal/list-page.js';
@@ -12,10 +12,11 @@ import { readRunState } from '../core/temporal/run-state.js';
 import { runDetails, runSummary } from '../core/temporal/summaries.js';
 import { checkRunParameters } from '../core/config/run-parameters.js';
 import type { CreateRunRequest, RunSummary, RunView } from '../core/contract/http.js';
-import type { RunInput, RunState } from '../core/contract/workflow-io.js';
+import type { ChildRun, RunInput, RunState } from '../core/contract/workflow-io.js';
 import { searchAttributes, visibility } from '../core/contract/search-attributes.js';
 import {
   CONTROL_TASK_QUEUE,
+  PARENT_NOT_LIVE,
   RUN_ALREADY_ENDED,
   RUN_WORKFLOW_TYPE,
   decideApprovalUpdate,
@@ -25,7 +26,9 @@ import {
   runIdFromWorkflowId,
   runWorkflowId,
   sendInputUpdate,
+  startChildUpdate,
   stopRunUpdate,
+  type ChildLimits,
 } from '../workflows/messages.js';
 import type { ApiMetrics } from '../core/observability/metrics.js';
 
@@ -38,7 +41,12 @@ export interface RunsServiceOptions {
   dispatchTimeoutSeconds?: number;
   /** Counts each run started, by agent. */
   metrics?: Pick<ApiMetrics, 'runsStarted'>;
+  /** How deep and wide trees of child runs may grow. @defaultValue `DEFAULT_CHILD_LIMITS` */
+  childLimits?: ChildLimits;
 }
+
+/** `AO_MAX_CHILD_DEPTH` / `AO_MAX_CHILDREN_PER_RUN` unset: enough for a foreman and its workers, not for a runaway recursion. */
+export const DEFAULT_CHILD_LIMITS: ChildLimits = { max_depth: 3, max_children: 10 };
 
 export type { RunSummary } from '../core/contract/http.js';
 
@@ -116,6 +124,11 @@ export class RunsService {
       ...(request.concurrency ? { concurrency: request.concurrency } : {}),
       ...this.runDefaults,
     };
+    if (request.parent_run_id) {
+      await this.startChild(request.parent_run_id, input, request.detached === true);
+      this.options.metrics?.runsStarted.inc({ agent: agent.name });
+      return { id };
+    }
     try {
       await this.options.client.workflow.start(RUN_WORKFLOW_TYPE, {
         workflowId: runWorkflowId(id),
@@ -140,6 +153,19 @@ export class RunsService {
     return { id };
   }
 
+  /**
+   * Starts a child run: the parent's workflow starts it as its own child workflow (update
+   * `startChild`), and answers once it started, or refuses (409, `CHILD_LIMIT` / `PARENT_NOT_LIVE`).
+   */
+  private async startChild(parentId: string, input: RunInput, detached: boolean): Promise<void> {
+    const request = { input, detached, limits: this.options.childLimits ?? DEFAULT_CHILD_LIMITS, summary: runSummary(input), details: runDetails(input) };
+    await this.runUpdate(
+      parentId,
+      () => this.handle(parentId).executeUpdate(startChildUpdate, { args: [request] }),
+      (message, type) => new ChildRunRefusedError(parentId, message, type ?? PARENT_NOT_LIVE),
+    );
+  }
+
   /** The run's state: live from the workflow while it runs, from its result or failure once closed. */
   async get(id: string): Promise<RunView> {
     const workflowId = runWorkflowId(id);
@@ -153,13 +179,28 @@ export class RunsService {
     }
     const state = await readRunState(this.options.client, workflowId, description.status.name === 'RUNNING');
     const origin = description.typedSearchAttributes.get(searchAttributes.origin);
+    const known = state ?? this.closedOutsideAo(id, description);
     return {
-      ...(state ?? this.closedOutsideAo(id, description)),
+      ...known,
+      ...(known.children ? { children: await this.childrenNow(known.children) } : {}),
       id,
       workflow_id: workflowId,
       temporal_ui_url: this.temporalUiUrl(workflowId, description.runId),
       ...(origin ? { origin } : {}),
     };
+  }
+
+  /** A parent's children with each one's status now (the parent learns of a child's end only when it ends). */
+  private childrenNow(children: ChildRun[]): Promise<ChildRun[]> {
+    return Promise.all(
+      children.map(async (child) => {
+        if (isFinalRunStatus(child.status)) return child;
+        const status = await this.handle(child.run_id)
+          .describe()
+          .then((description) => description.typedSearchAttributes.get(searchAttributes.runStatus), () => undefined);
+        return isRunStatus(status) ? { ...child, status } : child;
+      }),
+    );
   }
 
   /** Waits for the run to end and returns its final view. */

@@ -20,7 +20,7 @@ import { PostgresEventStore } from './postgres-event-store.js';
 import { AuditLog } from './audit-log.js';
 import { resolveApiToken } from './auth.js';
 import { CredentialStore } from './credentials.js';
-import { RunsService } from './runs-service.js';
+import { DEFAULT_CHILD_LIMITS, RunsService } from './runs-service.js';
 import { ScriptsService } from './scripts-service.js';
 import { SchedulesService } from './schedules-service.js';
 import { TriggersService } from './triggers-service.js';
@@ -44,6 +44,10 @@ const ApiEnv = TemporalEnv.extend(LogEnv.shape).extend(TracingEnv.shape).extend(
    * 0 keeps offline runners listed. An admin forgets one for good with `DELETE /runners/:id`.
    */
   AO_RUNNER_FORGET_AFTER_SECONDS: z.coerce.number().int().min(0).default(24 * 3600),
+  /** How many levels of child runs a tree may have (a child of a top-level run is level 1). */
+  AO_MAX_CHILD_DEPTH: z.coerce.number().int().positive().default(DEFAULT_CHILD_LIMITS.max_depth),
+  /** How many child runs one run may start. */
+  AO_MAX_CHILDREN_PER_RUN: z.coerce.number().int().positive().default(DEFAULT_CHILD_LIMITS.max_children),
   /** PostgreSQL for run events (several API processes can share it); unset: files under the data dir. */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL').optional(),
 });
@@ -70,6 +74,7 @@ async function main(): Promise<void> {
     temporalUiUrl: env.AO_TEMPORAL_UI_URL.replace(/\/$/, ''),
     noRunnerTimeoutSeconds: env.AO_NO_RUNNER_TIMEOUT_SECONDS,
     dispatchTimeoutSeconds: env.AO_DISPATCH_TIMEOUT_SECONDS,
+    childLimits: { max_depth: env.AO_MAX_CHILD_DEPTH, max_children: env.AO_MAX_CHILDREN_PER_RUN },
   });
   const schedules = new SchedulesService({ client, runs, namespace: temporal.namespace, temporalUiUrl: env.AO_TEMPORAL_UI_URL.replace(/\/$/, '') });
   const fleet = new FleetService(client, env.AO_PROFILES_DIR, {

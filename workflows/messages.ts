@@ -2,7 +2,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { createRunnerActivities } from '../activities/runner.js';
 import type { Approval, ApprovalRequest, DecideApprovalRequest } from '../core/contract/approvals.js';
 import type { RunnerRegistration, RunnerState } from '../core/contract/fleet.js';
-import type { RunState, RunnerSummary } from '../core/contract/workflow-io.js';
+import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
 import type { LiveControls } from '../core/contract/runner-commands.js';
 
 /**
@@ -89,6 +89,35 @@ export const sendInputUpdate = defineUpdate<{ delivered: boolean; queued: boolea
 export const interruptRunUpdate = defineUpdate<{ status: RunState['status'] }, [{ by: string }]>('interruptRun');
 export const pauseRunUpdate = defineUpdate<{ status: RunState['status'] }, [{ by: string }]>('pauseRun');
 export const resumeRunUpdate = defineUpdate<{ status: RunState['status'] }, [{ by: string }]>('resumeRun');
+
+// ── child runs ──────────────────────────────────────────────────────────────
+/** How deep and how wide a tree of runs may grow (the API's `AO_MAX_CHILD_DEPTH` / `AO_MAX_CHILDREN_PER_RUN`). */
+export interface ChildLimits {
+  max_depth: number;
+  max_children: number;
+}
+export interface StartChildRequest {
+  /** The child's input as the API built it; the parent's workflow sets its `parent` link. */
+  input: RunInput;
+  detached: boolean;
+  limits: ChildLimits;
+  /** The child's one-line summary and details in the Temporal UI. */
+  summary: string;
+  details: string;
+}
+/**
+ * An update, because the caller must learn the child's id only once it started: the validator refuses
+ * a child past the depth or children limit (`CHILD_LIMIT`) or of a parent that ended or is stopping
+ * (`PARENT_NOT_LIVE`) before anything is written; the handler starts the child workflow.
+ */
+export const startChildUpdate = defineUpdate<{ run_id: string }, [StartChildRequest]>('startChild');
+export const CHILD_LIMIT = 'CHILD_LIMIT';
+export const PARENT_NOT_LIVE = 'PARENT_NOT_LIVE';
+/**
+ * Sent by a parent to an attached child as the parent ends: the child stops as a stop request would
+ * stop it (its processes reaped). A signal, because a workflow cannot send an update.
+ */
+export const stopByParentSignal = defineSignal<[{ reason: string; by?: string }]>('stopByParent');
 
 /** Failure type of an execute activity ended by its runner's shutdown: the run goes to another runner. */
 export const RUNNER_SHUTDOWN = 'RUNNER_SHUTDOWN';

@@ -48,8 +48,10 @@ import {
   sendInputUpdate,
   runStateQuery,
   runnerTaskQueue,
+  stopByParentSignal,
   stopRunUpdate,
 } from './messages.js';
+import { createChildRuns } from './children.js';
 import { notifyWorkflow } from './notify.js';
 import { createDispatch } from './dispatch.js';
 import { createPermits } from './concurrency-permits.js';
@@ -101,16 +103,21 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
   const notices: Array<Promise<void>> = [];
   /** What the run gives back when it ends, however it ends (its concurrency permits). */
   const releases: Array<() => Promise<void>> = [];
+  const ending: { children?: ChildRuns } = {};
   try {
-    return await runToEnd(input, notices, releases);
+    return await runToEnd(input, notices, releases, ending);
   } finally {
+    // Attached child runs end with their parent (stopped, their processes reaped), before it closes.
+    await ending.children?.endWithParent();
     await Promise.all(releases.map((release) => release()));
     // An abandoned child outlives its parent only once it has started: the run closes after its notices have.
     await Promise.all(notices);
   }
 }
 
-async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases: Array<() => Promise<void>>): Promise<RunState> {
+type ChildRuns = ReturnType<typeof createChildRuns>;
+
+async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases: Array<() => Promise<void>>, ending: { children?: ChildRuns }): Promise<RunState> {
   const state: RunState = {
     run_id: input.run_id,
     agent: input.agent,
@@ -118,6 +125,7 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
     status: 'pending',
     parameters: input.parameters,
     ...(input.policy ? { policy: input.policy } : {}),
+    ...(input.parent ? { parent_run_id: input.parent.run_id } : {}),
     history: [{ status: 'pending', at: new Date().toISOString(), reason: 'accepted', ...(input.created_by ? { by: input.created_by } : {}) }],
     created_at: input.created_at,
   };
@@ -246,23 +254,24 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
       },
     },
   );
+  const requestStop = ({ reason, by, graceful }: { reason?: string; by?: string; graceful?: boolean }): { status: 'stopping' | 'stopped' } => {
+    stopRequested = true;
+    stopBy = by;
+    if (state.status === 'dispatched' || isLiveRunStatus(state.status)) {
+      const now = graceful === false;
+      transition('stopping', `${reason ?? 'stop requested'}${now ? ' (now: no grace period)' : ''}`, by);
+      execution?.cancel();
+      // Straight to the runner; the cancellation above reaches it at its next heartbeat.
+      if (patched(STOP_COMMAND_PATCH)) void deliver({ kind: 'stop', graceful: !now, ...(by ? { by } : {}) });
+      return { status: 'stopping' as const };
+    }
+    // Pending: the dispatch loop sees the flag at once and ends the run.
+    dispatch.wake();
+    return { status: 'stopped' as const };
+  };
   setHandler(
     stopRunUpdate,
-    ({ reason, by, graceful }) => {
-      stopRequested = true;
-      stopBy = by;
-      if (state.status === 'dispatched' || isLiveRunStatus(state.status)) {
-        const now = graceful === false;
-        transition('stopping', `${reason ?? 'stop requested'}${now ? ' (now: no grace period)' : ''}`, by);
-        execution?.cancel();
-        // Straight to the runner; the cancellation above reaches it at its next heartbeat.
-        if (patched(STOP_COMMAND_PATCH)) void deliver({ kind: 'stop', graceful: !now, ...(by ? { by } : {}) });
-        return { status: 'stopping' as const };
-      }
-      // Pending: the dispatch loop sees the flag at once and ends the run.
-      dispatch.wake();
-      return { status: 'stopped' as const };
-    },
+    requestStop,
     {
       validator: (_request) => {
         if (isFinalRunStatus(state.status)) {
@@ -272,6 +281,11 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
       },
     },
   );
+  // Child runs (workflows/children.ts): a parent ending stops an attached child the way a stop request does.
+  ending.children = createChildRuns({ input, state, stopRequested: () => stopRequested });
+  setHandler(stopByParentSignal, ({ reason, by }) => {
+    if (!isFinalRunStatus(state.status) && !stopRequested) requestStop({ reason, ...(by ? { by } : {}) });
+  });
 
   /** Refuses a live command before anything is written: the run must be live and not stopping, and the executor able. */
   const requireLive = (what: string, able?: keyof NonNullable<RunState['live_controls']>): void => {

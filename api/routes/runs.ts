@@ -45,20 +45,21 @@ export function runsRouter(runs: RunsService, audit: AuditLog, registry: OpenAPI
     {
       summary: 'Start a run of an agent',
       access: 'operator',
-      description: 'Checks the parameters against the agent’s schema. With `?wait=true` answers once the run has ended.',
+      description:
+        'Checks the parameters against the agent’s schema. With `?wait=true` answers once the run has ended. With `parent_run_id` the run is a child of that live run (a Temporal child workflow of it): stopped when its parent ends unless `detached`; refused with 409 `CHILD_LIMIT` past `AO_MAX_CHILD_DEPTH` levels or `AO_MAX_CHILDREN_PER_RUN` children, or `PARENT_NOT_LIVE`.',
       body: CreateRunRequest,
       query: WaitQuery,
       responses: {
         201: { description: 'the run was started; it is pending', schema: CreateRunResponse },
         200: { description: '`?wait=true`: the run as it ended', schema: RunView },
-        404: { description: 'no such agent, or no session to resume', schema: ErrorBody },
-        409: { description: 'the agent is inactive', schema: ErrorBody },
+        404: { description: 'no such agent, no session to resume, or no such parent run', schema: ErrorBody },
+        409: { description: 'the agent is inactive; or the parent run refuses the child (`CHILD_LIMIT`, `PARENT_NOT_LIVE`)', schema: ErrorBody },
         422: { description: 'the agent’s or its script’s file is broken', schema: ErrorBody },
       },
     },
     async ({ body, query, principal }) => {
       const { id } = await runs.create(body, principal.name);
-      audit.record(principal, 'run.start', id, { agent: body.agent });
+      audit.record(principal, 'run.start', id, { agent: body.agent, ...(body.parent_run_id ? { parent_run_id: body.parent_run_id, detached: body.detached === true } : {}) });
       if (query.wait === 'true') return { status: 200, body: await runs.waitForEnd(id) };
       return { status: 201, body: { id, status: 'pending', url: `/runs/${id}` } };
     },

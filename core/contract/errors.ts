@@ -100,6 +100,14 @@ export class RunCommandRefusedError extends Error {
   }
 }
 
+/** A child run its parent refuses: past the depth or children limit (`CHILD_LIMIT`), or the parent has ended or is stopping; `type` says which. */
+export class ChildRunRefusedError extends Error {
+  constructor(readonly parentRunId: string, message: string, readonly type: string) {
+    super(message);
+    this.name = 'ChildRunRefusedError';
+  }
+}
+
 /** A decision the run refuses: no such approval (`APPROVAL_NOT_FOUND`), or it is not pending or has expired. `type` says which. */
 export class ApprovalRefusedError extends Error {
   constructor(readonly runId: string, readonly approvalId: string, message: string, readonly type: string) {

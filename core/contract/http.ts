@@ -7,7 +7,7 @@ import { RunEvent } from './events.js';
 import { ExecutorProfile } from './executor-profile.js';
 import { RunnerView } from './fleet.js';
 import { RunPolicy } from './policy.js';
-import { GitRef, Name, RunnerId, SessionId, Tag } from './names.js';
+import { GitRef, Name, RunId, RunnerId, SessionId, Tag } from './names.js';
 import { RunStatus } from './run-status.js';
 import { RunState, SessionMode } from './workflow-io.js';
 
@@ -42,11 +42,19 @@ export const CreateRunRequest = z
     concurrency: ConcurrencyLimit.optional(),
     /** What the run may spend; the agent's or the runner profile's stricter limit wins. Over it, the run fails with BUDGET_EXCEEDED. */
     budget: Budget.optional(),
+    /** Starts the run as a child of this live run: a Temporal child workflow, stopped with its parent unless `detached`. */
+    parent_run_id: RunId.optional(),
+    /** With `parent_run_id`: the child lives on when its parent ends (default false: stopped with it). */
+    detached: z.boolean().optional(),
   })
   .strict()
   .refine((request) => request.mode !== 'resume' || request.session_id !== undefined, {
     message: 'mode "resume" needs a session_id',
     path: ['mode'],
+  })
+  .refine((request) => request.detached === undefined || request.parent_run_id !== undefined, {
+    message: 'detached applies only to a child run: it needs a parent_run_id',
+    path: ['detached'],
   })
   .meta({ id: 'CreateRunRequest' });
 export type CreateRunRequest = z.infer<typeof CreateRunRequest>;

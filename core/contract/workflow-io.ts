@@ -15,6 +15,20 @@ import { WorkspaceSummary } from './workspace.js';
 export const SESSION_MODES = ['new', 'resume'] as const;
 export const SessionMode = z.enum(SESSION_MODES);
 
+/** A child run's link to the run that started it (set by the parent's workflow, never by a caller). */
+export const ParentLink = z.object({
+  run_id: z.string(),
+  /** 1 for a child of a top-level run, 2 for its child, and so on; capped by `AO_MAX_CHILD_DEPTH`. */
+  depth: z.number().int().positive(),
+  /** A detached child lives on when its parent ends; an attached one is stopped with it. */
+  detached: z.boolean(),
+});
+export type ParentLink = z.infer<typeof ParentLink>;
+
+/** One child of a run, as the parent's state lists it (the API reads each child's live status). */
+export const ChildRun = z.object({ run_id: z.string(), status: RunStatus, detached: z.boolean() });
+export type ChildRun = z.infer<typeof ChildRun>;
+
 /** The `run` workflow's input. */
 export const RunInput = z.object({
   run_id: z.string(),
@@ -42,6 +56,8 @@ export const RunInput = z.object({
   created_at: z.string(),
   /** Who started it: the token's name. */
   created_by: z.string().optional(),
+  /** Set on a child run: its parent, its depth and whether it outlives the parent. */
+  parent: ParentLink.optional(),
 });
 export type RunInput = z.infer<typeof RunInput>;
 
@@ -100,6 +116,10 @@ export const RunState = z.object({
   approvals: z.array(Approval).optional(),
   /** What the running executor can take over the runner command path (its capabilities), once it started. */
   live_controls: LiveControls.optional(),
+  /** A child run: the run that started it. */
+  parent_run_id: z.string().optional(),
+  /** The child runs this run started, in order. */
+  children: z.array(ChildRun).optional(),
   created_at: z.string(),
 });
 export type RunState = z.infer<typeof RunState>;
