@@ -2,3 +2,4 @@ export { runWorkflow } from './run.js';
 export { runnerWorkflow } from './runner.js';
 export { notifyWorkflow } from './notify.js';
 export { scheduledRunWorkflow } from './scheduled-run.js';
+export { flowWorkflow } from './flow.js';
