@@ -14,7 +14,7 @@ export interface ForgeAccess {
  * not in the argv (any local user can read a process's argv) and never in the repository's config,
  * which the run's worktree shares. GitHub takes `Basic x-access-token:<token>`.
  */
-function credentialEnv(token: string | undefined): NodeJS.ProcessEnv {
+export function credentialEnv(token: string | undefined): NodeJS.ProcessEnv {
   if (!token) return {};
   const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
   return { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` };

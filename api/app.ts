@@ -11,6 +11,7 @@ import { HttpError, toHttpError } from './errors.js';
 import type { EventAdmission } from './event-admission.js';
 import type { EventStore } from './event-store.js';
 import type { FleetService } from './fleet-service.js';
+import type { FlowsService } from './flows-service.js';
 import { jsonBody } from './json-body.js';
 import { createApiRegistry } from './openapi.js';
 import { configRouter } from './routes/config.js';
@@ -18,6 +19,7 @@ import { notificationsRouter } from './routes/notifications.js';
 import { publicRouter } from './routes/docs.js';
 import { eventsRouter } from './routes/events.js';
 import { fleetRouter } from './routes/fleet.js';
+import { flowsRouter } from './routes/flows.js';
 import { identityRouter } from './routes/identity.js';
 import { runsRouter } from './routes/runs.js';
 import type { RunsService } from './runs-service.js';
@@ -36,6 +38,7 @@ export interface AppDependencies {
   runs: RunsService;
   fleet: FleetService;
   agents: AgentsService;
+  flows: FlowsService;
   scripts: ScriptsService;
   notifications: NotificationsService;
   schedules: SchedulesService;
@@ -55,7 +58,7 @@ export interface AppDependencies {
 
 /** The HTTP API: thin routes over Temporal. Every route but the public ones (health, /openapi.json, /docs) needs a token, and each says which role. */
 export function createApp({
-  runs, fleet, agents, scripts, notifications, schedules, triggers, events, credentials, admission, audit, codec, log = console.error,
+  runs, fleet, agents, flows, scripts, notifications, schedules, triggers, events, credentials, admission, audit, codec, log = console.error,
   metrics = createApiMetrics(), tracer = trace.getTracer(TRACER_NAME),
 }: AppDependencies): express.Express {
   const app = express();
@@ -84,6 +87,7 @@ export function createApp({
   app.use(triggersRouter(triggers, audit, registry));
   app.use(fleetRouter(fleet, audit, registry));
   app.use(configRouter(agents, scripts, audit, registry));
+  app.use(flowsRouter(flows, audit, registry));
   app.use(notificationsRouter(notifications, audit, registry));
   app.use(identityRouter(credentials, audit, registry));
   app.use(eventsRouter(events, admission, registry, metrics));

@@ -23,6 +23,9 @@ import {
   RunAlreadyExistsError,
   ScheduleNotFoundError,
   TriggerNotFoundError,
+  FlowNotFoundError,
+  FlowRunNotFoundError,
+  FlowStopRefusedError,
   describeIssues,
 } from '../core/contract/errors.js';
 import { APPROVAL_NOT_FOUND } from '../core/contract/approvals.js';
@@ -89,7 +92,7 @@ export function toHttpError(error: unknown): { status: number; body: ErrorBody }
   if (error instanceof ParametersInvalidError) {
     return { status: 400, body: { error: error.message, details: { problems: error.problems, schema: error.schema } } };
   }
-  if (error instanceof AgentNotFoundError || error instanceof RunNotFoundError || error instanceof ScriptNotFoundError || error instanceof SessionNotFoundError || error instanceof TokenNotFoundError || error instanceof RunnerNotFoundError || error instanceof NotificationNotFoundError || error instanceof ScheduleNotFoundError || error instanceof TriggerNotFoundError) {
+  if (error instanceof AgentNotFoundError || error instanceof RunNotFoundError || error instanceof ScriptNotFoundError || error instanceof SessionNotFoundError || error instanceof TokenNotFoundError || error instanceof RunnerNotFoundError || error instanceof NotificationNotFoundError || error instanceof ScheduleNotFoundError || error instanceof TriggerNotFoundError || error instanceof FlowNotFoundError || error instanceof FlowRunNotFoundError) {
     return { status: 404, body: { error: error.message } };
   }
   if (error instanceof ForbiddenError) return { status: 403, body: { error: error.message, details: { needs: error.needed } } };
@@ -99,7 +102,7 @@ export function toHttpError(error: unknown): { status: number; body: ErrorBody }
   if (error instanceof RunStopRefusedError) return { status: 409, body: { error: error.message, details: { type: error.type } } };
   if (error instanceof ChildRunRefusedError) return { status: 409, body: { error: error.message, details: { type: error.type } } };
   if (error instanceof RunCommandRefusedError) return { status: 409, body: { error: error.message, details: { type: error.type } } };
-  if (error instanceof RunnerForgetRefusedError) return { status: 409, body: { error: error.message } };
+  if (error instanceof RunnerForgetRefusedError || error instanceof FlowStopRefusedError) return { status: 409, body: { error: error.message } };
   if (error instanceof ConcurrencyKeyError) return { status: 400, body: { error: error.message, details: { key: error.key, placeholder: error.placeholder } } };
   if (error instanceof InvalidCursorError) return { status: 400, body: { error: error.message } };
   if (error instanceof InvalidConfigFileError) return { status: 422, body: { error: error.message, details: { problems: error.problems } } };

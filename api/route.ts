@@ -7,7 +7,7 @@ import { ANY_CREDENTIAL, authorize, principalOf, type Access } from './auth.js';
 import { HttpError } from './errors.js';
 import { BEARER_SCHEME, JSON_MEDIA_TYPE } from './openapi.js';
 
-type Method = 'get' | 'post' | 'patch' | 'delete';
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** One answer a route may give: JSON of `schema`, a body of another media type, or none. */
 export interface Answer {
@@ -124,6 +124,14 @@ export class ApiRoutes {
     handler: Handler<P, Q, B>,
   ): void {
     this.add('post', path, shape, handler);
+  }
+
+  put<P extends ZodObject | undefined = undefined, Q extends ZodObject | undefined = undefined, B extends ZodType | undefined = undefined>(
+    path: string,
+    shape: Shape<P, Q, B>,
+    handler: Handler<P, Q, B>,
+  ): void {
+    this.add('put', path, shape, handler);
   }
 
   patch<P extends ZodObject | undefined = undefined, Q extends ZodObject | undefined = undefined, B extends ZodType | undefined = undefined>(

@@ -10,6 +10,7 @@ import { clientTracingInterceptors } from '../core/observability/temporal-tracin
 import { TracingEnv, startTracing } from '../core/observability/tracing.js';
 import { TemporalEnv, connectClient, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import { AgentsService } from './agents-service.js';
+import { FlowsService } from './flows-service.js';
 import { NotificationsService } from './notifications-service.js';
 import { createApp } from './app.js';
 import { ConfigLock } from './config-lock.js';
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
   });
   const configLock = new ConfigLock();
   const agents = new AgentsService(env.AO_CONFIG_DIR, configLock);
+  const flows = new FlowsService({ client, configDir: env.AO_CONFIG_DIR, lock: configLock, temporalUiUrl: (workflowId, runId) => runs.temporalUiUrl(workflowId, runId) });
   const notifications = new NotificationsService(client, env.AO_CONFIG_DIR, configLock);
   const scripts = new ScriptsService(client, env.AO_CONFIG_DIR, configLock, (message) => log.error(message));
   const triggers = new TriggersService(env.AO_CONFIG_DIR, configLock, runs, TriggerDeliveries.inDataDir(env.AO_DATA_DIR));
@@ -89,7 +91,7 @@ async function main(): Promise<void> {
   await ensurePrivateDir(env.AO_DATA_DIR);
   const events = env.DATABASE_URL ? await PostgresEventStore.connect(env.DATABASE_URL, (message) => log.error(message)) : new FileEventStore(path.join(env.AO_DATA_DIR, 'events'));
   const credentials = CredentialStore.inDataDir(env.AO_DATA_DIR, resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR));
-  const app = createApp({ runs, fleet, agents, scripts, notifications, schedules, triggers, events, credentials, admission: new EventAdmission(client), audit: AuditLog.inDataDir(env.AO_DATA_DIR),
+  const app = createApp({ runs, fleet, agents, flows, scripts, notifications, schedules, triggers, events, credentials, admission: new EventAdmission(client), audit: AuditLog.inDataDir(env.AO_DATA_DIR),
     ...(temporal.payloadCodec ? { codec: { codec: temporal.payloadCodec, uiOrigin: new URL(env.AO_TEMPORAL_UI_URL).origin } } : {}),
     metrics,
     tracer: tracing.tracer,

@@ -54,7 +54,14 @@ interface Kit {
   price: { input: number; output: number };
   /** Input sent mid-turn reaches the current turn; else it is held until the turn ends (`202 { queued: true }`). */
   steers: boolean;
+  /** A shipped agent of this type with an output schema, and an answer matching it. */
+  structured: { agent: string; answer: Record<string, unknown> };
+  /** Where the schema reaches the model: the CLI's own means (codex: the request's `text.format`), else a prompt note. */
+  schemaSeen(request: { body: unknown }): boolean;
 }
+
+const note = (request: { body: unknown }): boolean => JSON.stringify(request.body).includes('matching this JSON Schema');
+const verdict = { verdict: 'request_changes', comments: ['name the constant'] };
 
 const bin = (name: string): string => path.join(repoRoot, 'node_modules', '.bin', name);
 
@@ -65,6 +72,8 @@ const kits: Kit[] = [
     reportsCost: true,
     price: { input: 3, output: 15 },
     steers: true,
+    structured: { agent: 'summarizer', answer: { summary: 'a small app', files: ['README.md'] } },
+    schemaSeen: note,
     script: {
       write: (file, content) => [anthropic.callTool('Write', { file_path: file, content })],
       edit: (file, from, to) => [anthropic.callTool('Read', { file_path: file }), anthropic.callTool('Edit', { file_path: file, old_string: from, new_string: to })],
@@ -90,6 +99,11 @@ const kits: Kit[] = [
     reportsCost: false,
     price: { input: 1.25, output: 10 },
     steers: true,
+    structured: { agent: 'codex-reviewer', answer: verdict },
+    schemaSeen: (request) => {
+      const format = (request.body as { text?: { format?: { type?: string; schema?: unknown } } }).text?.format;
+      return format?.type === 'json_schema' && JSON.stringify(format.schema).includes('request_changes');
+    },
     script: {
       // apply_patch paths are relative to the workspace, where the scenarios' files are.
       write: (file, content) => [openai.applyPatch(`*** Begin Patch\n*** Add File: ${path.basename(file)}\n${content.split('\n').filter(Boolean).map((line) => `+${line}`).join('\n')}\n*** End Patch\n`)],
@@ -119,6 +133,8 @@ const kits: Kit[] = [
     reportsCost: false,
     price: { input: 1.25, output: 10 },
     steers: false,
+    structured: { agent: 'gemini-reviewer', answer: verdict },
+    schemaSeen: note,
     script: {
       write: (file, content) => [gemini.callTool('write_file', { file_path: file, content })],
       edit: (file, from, to) => [gemini.callTool('replace', { file_path: file, instruction: 'update the status', old_string: from, new_string: to })],
@@ -352,6 +368,20 @@ describe.each(kits)('the $type executor', (kit) => {
     const run = await stack.waitForRun(id);
     expect(run.status, JSON.stringify(run.error)).toBe('completed');
     expect(endpoint.mainRequests.length).toBeGreaterThan(whilePaused);
+  });
+
+  it('answers through the agent’s output schema, and fails an answer that does not match it', async () => {
+    const { agent, answer } = kit.structured;
+    const before = endpoint.mainRequests.length;
+    turns.push(kit.script.reply(JSON.stringify(answer)));
+    const good = await run('answer in the format', 'normal', { agent });
+    expect(good.status, JSON.stringify(good.error)).toBe('completed');
+    expect((good.result as { output: unknown }).output).toEqual(answer);
+    expect(kit.schemaSeen(endpoint.mainRequests[before]!)).toBe(true);
+    turns.push(kit.script.reply('just prose'));
+    const bad = await run('answer in the format', 'normal', { agent });
+    expect(bad.status).toBe('failed');
+    expect(bad.error?.message).toMatch(/^the final answer is not JSON: just prose/);
   });
 
   it('reports usage', async () => {

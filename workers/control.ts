@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { createConcurrencyActivities } from '../activities/concurrency.js';
 import { createControlActivities } from '../activities/control.js';
 import { createNotificationActivities } from '../activities/notifications.js';
+import { createFlowControlActivities } from '../activities/flow-control.js';
 import { InvalidEnvironmentError, parseEnv } from '../core/config/env.js';
 import { defaultConfigDir } from '../core/config/paths.js';
 import { LogEnv, createLogger, resolveLogFormat, type Logger } from '../core/observability/logger.js';
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
     ...dataConverterOptions(temporal),
     taskQueue: CONTROL_TASK_QUEUE,
     ...source,
-    activities: { ...createControlActivities({ client, configDir: env.AO_CONFIG_DIR }), ...createConcurrencyActivities({ client }), ...createNotificationActivities({ configDir: env.AO_CONFIG_DIR }) },
+    activities: { ...createControlActivities({ client, configDir: env.AO_CONFIG_DIR }), ...createConcurrencyActivities({ client }), ...createNotificationActivities({ configDir: env.AO_CONFIG_DIR }), ...createFlowControlActivities({ client }) },
     // A prebuilt bundle has the workflow interceptors in it already (workers/workflow-bundle.ts).
     interceptors: { ...workerTracingInterceptors(), ...('workflowsPath' in source ? { workflowModules: [TRACING_WORKFLOW_INTERCEPTORS] } : {}) },
     sinks: workflowSpanSinks(tracing),

@@ -9,6 +9,7 @@ import { createRunnerLog } from '../activities/runner-log.js';
 import { adapterFor } from '../activities/executors/catalog.js';
 import { watchTemporalContact } from '../activities/execution/temporal-contact.js';
 import { createRunnerActivities } from '../activities/runner.js';
+import { createFlowRunnerActivities } from '../activities/flow-runner.js';
 import { createScriptActivities } from '../activities/scripts.js';
 import { pruneStaleWorktrees } from '../activities/workspace.js';
 import { isGitRepository } from '../activities/git.js';
@@ -165,6 +166,7 @@ async function main(): Promise<void> {
     taskQueue: runnerTaskQueue(runnerId),
     activities: {
       ...createRunnerActivities({ client, registration, profile, containment, ...(executorUser ? { executorUser } : {}), dataDir, forge: { remote: options.forgeRemote, ...(options.forgeToken ? { token: options.forgeToken } : {}) }, redactor, contact, events, hooks, log, metrics, shutdownSignal: shutdownController.signal }),
+      ...createFlowRunnerActivities({ projectDir: options.projectDir, forge: { remote: options.forgeRemote, ...(options.forgeToken ? { token: options.forgeToken } : {}) } }),
       ...createScriptActivities({
         projectDir: options.projectDir,
         ...(options.apiUrl ? { apiUrl: options.apiUrl.replace(/\/$/, '') } : {}),

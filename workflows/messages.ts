@@ -4,6 +4,7 @@ import type { Approval, ApprovalRequest, DecideApprovalRequest } from '../core/c
 import type { RunnerRegistration, RunnerState } from '../core/contract/fleet.js';
 import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
 import type { LiveControls } from '../core/contract/runner-commands.js';
+import type { FlowRunState } from '../core/contract/flows.js';
 
 /**
  * The contract between workflows, workers and the API: queue names, workflow ids and every
@@ -213,3 +214,14 @@ export interface ConcurrencyState {
   waiting: Array<{ run_id: string; priority: number; limit: number }>;
 }
 export const concurrencyStateQuery = defineQuery<ConcurrencyState>('concurrencyState');
+// ── flow workflow (builder–reviewer flows, workflows/flow.ts) ──────────────
+export const FLOW_WORKFLOW_TYPE = 'flowWorkflow';
+export const flowWorkflowId = (flowRunId: string): string => `flow-${flowRunId}`;
+export const flowRunIdFromWorkflowId = (workflowId: string): string => workflowId.replace(/^flow-/, '');
+export const flowStateQuery = defineQuery<FlowRunState>('flowState');
+/** An update, because the caller must learn whether the stop was accepted; it stops the step that runs. */
+export const stopFlowUpdate = defineUpdate<{ status: 'stopping' }, [{ reason?: string; by?: string }]>('stopFlow');
+/** Failure type of a refused flow stop. */
+export const FLOW_NOT_STOPPABLE = 'FLOW_NOT_STOPPABLE';
+/** Failure type of a flow that could not finish: a step failed, or a reviewer did not answer with a verdict. */
+export const FLOW_FAILED = 'FLOW_FAILED';

@@ -1,11 +1,11 @@
 import type { EventKind } from '../../core/contract/events.js';
-import { jsonSchemaProblems } from '../../core/contract/json-schema.js';
 import type { ClaudeCodeConfig } from '../../core/contract/executor-profile.js';
 import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/executor-protocol.js';
 import type { RunUsage } from '../../core/contract/usage.js';
 import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines } from './cli-support.js';
 import { approvalPolicyOf } from './approval-policy.js';
 import { claudeConversation, claudeUserMessage } from './claude-control.js';
+import { answerFormatNote, withStructuredAnswer } from './output-schema.js';
 import { claudePolicySettings } from './policy-settings.js';
 import type { ExecutorAdapter, ExecutorEvent } from './contract.js';
 import type { ProcessOutcome } from './process.js';
@@ -36,23 +36,10 @@ function appendedPrompt(invocation: ExecutorInvocation): string | undefined {
   const parts = [
     invocation.agent.system_prompt,
     invocation.agent.output_schema
-      ? `End with your final answer as one JSON value, and nothing else, matching this JSON Schema:\n${JSON.stringify(invocation.agent.output_schema)}`
+      ? answerFormatNote(invocation.agent.output_schema)
       : undefined,
   ].filter((part): part is string => Boolean(part));
   return parts.length ? parts.join('\n\n') : undefined;
-}
-
-/** The agent's structured answer: the final text parsed as JSON (code fences allowed) and checked against its schema. */
-function structuredAnswer(text: unknown, schema: Record<string, unknown>): { output: unknown } | { error: string } {
-  const raw = typeof text === 'string' ? text.trim().replace(/^```(?:json)?\s*/, '').replace(/\s*```$/, '') : '';
-  let output: unknown;
-  try {
-    output = JSON.parse(raw);
-  } catch {
-    return { error: `the final answer is not JSON: ${raw.slice(0, 200)}` };
-  }
-  const problems = jsonSchemaProblems(schema, output);
-  return problems.length ? { error: `the final answer does not match the output schema: ${problems.join('; ')}` } : { output };
 }
 
 /** The prompt of a run: its own, or the `prompt` parameter. */
@@ -206,12 +193,7 @@ export function claudeOutput(outcome: ProcessOutcome, invocation: ExecutorInvoca
   if (result.is_error === true || outcome.exitCode !== 0) {
     return { status: 'failed', error: `claude: ${typeof result.result === 'string' ? result.result : String(result.subtype)}`, result_data: data, ...(sessionId ? { session_id: sessionId } : {}) };
   }
-  if (invocation.agent.output_schema) {
-    const answer = structuredAnswer(result.result, invocation.agent.output_schema);
-    if ('error' in answer) return { status: 'failed', error: answer.error, result_data: data, ...(sessionId ? { session_id: sessionId } : {}) };
-    return { status: 'completed', result_data: { ...data, output: answer.output }, ...(sessionId ? { session_id: sessionId } : {}) };
-  }
-  return { status: 'completed', result_data: data, ...(sessionId ? { session_id: sessionId } : {}) };
+  return withStructuredAnswer({ status: 'completed', result_data: data, ...(sessionId ? { session_id: sessionId } : {}) }, invocation.agent.output_schema);
 }
 
 /**

@@ -11,6 +11,8 @@ export interface CodexSessionSettings {
   prompt: string;
   /** Set: `thread/resume` this thread instead of starting one. */
   threadId?: string;
+  /** The agent's output schema: every turn's final message is constrained to it (`turn/start`'s `outputSchema`). */
+  outputSchema?: Record<string, unknown>;
 }
 
 /** The tool names ao's approvals (and `approval_required_tools`) use for what codex asks about: its own tools' names. */
@@ -123,7 +125,8 @@ export class CodexAppServerConversation implements Conversation {
 
   private startTurn(texts: string[]): void {
     this.phase = { name: 'opening' };
-    void this.request(M.turnStart, { threadId: this.threadId, input: texts.flatMap(textInput) })
+    const { outputSchema } = this.settings;
+    void this.request(M.turnStart, { threadId: this.threadId, input: texts.flatMap(textInput), ...(outputSchema ? { outputSchema } : {}) })
       .then((result) => this.turnStarted((result.turn as { id: string }).id))
       .catch(() => this.close());
   }

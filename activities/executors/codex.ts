@@ -6,6 +6,7 @@ import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines, type Js
 import { CODEX_TOOLS, CodexAppServerConversation, type CodexSessionSettings } from './codex-app-server.js';
 import { CODEX_METHODS as M, classify, snakeUsage, turnErrorMessage, type CodexApprovalPolicy, type ThreadItem, type TokenUsageBreakdown, type TurnStatus } from './codex-protocol.js';
 import type { ExecutorAdapter, ExecutorEvent } from './contract.js';
+import { withStructuredAnswer } from './output-schema.js';
 import { codexOverrideArgs, codexPolicySettings } from './policy-settings.js';
 import type { ProcessOutcome } from './process.js';
 
@@ -62,6 +63,7 @@ export function codexSession(invocation: ExecutorInvocation<CodexConfig>): Codex
   const prompt = invocation.prompt ?? (typeof invocation.parameters.prompt === 'string' ? invocation.parameters.prompt : '');
   if (!prompt) throw new ExecutorConfigError('a codex run needs a prompt');
   const system = invocation.agent.system_prompt ? `${invocation.agent.system_prompt}\n\n` : '';
+  const schema = invocation.agent.output_schema;
   return {
     cwd: invocation.workspace_dir,
     approvalPolicy: approvalPolicy(config, approvalPolicyOf(config, invocation.policy) !== undefined),
@@ -69,6 +71,7 @@ export function codexSession(invocation: ExecutorInvocation<CodexConfig>): Codex
     sandbox: invocation.policy ? codexPolicySettings(invocation.policy, config.sandbox).overrides.sandbox_mode as CodexSessionSettings['sandbox'] : (config.sandbox ?? 'workspace-write'),
     prompt: `${system}${prompt}`,
     ...(invocation.session_id ? { threadId: invocation.session_id } : {}),
+    ...(schema ? { outputSchema: schema } : {}),
   };
 }
 
@@ -173,7 +176,9 @@ export function codexOutput(outcome: ProcessOutcome, invocation: ExecutorInvocat
   }
   if (turn.status === 'failed') return failure(turnErrorMessage(turn.error) ?? 'the turn failed');
   if (turn.status !== 'completed') return failure(`the turn ended ${turn.status}`);
-  return { status: 'completed', result_data: { text, usage, ...(usage.cost_usd !== undefined ? { cost_usd: usage.cost_usd } : {}), session_id: threadId }, ...session };
+  const output: ExecutorOutput = { status: 'completed', result_data: { text, usage, ...(usage.cost_usd !== undefined ? { cost_usd: usage.cost_usd } : {}), session_id: threadId }, ...session };
+  // codex constrains the final message to the schema itself (`outputSchema`); ao still checks and parses it.
+  return withStructuredAnswer(output, invocation.agent.output_schema);
 }
 
 /** One model call's own counts in ao's shape: codex counts cached input within its input. */

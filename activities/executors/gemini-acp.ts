@@ -5,6 +5,7 @@ import { approvalPolicyOf } from './approval-policy.js';
 import type { JsonLine } from './cli-support.js';
 import { UnsupportedCommandError, type Conversation, type ConversationIo, type PermissionAnswer } from './contract.js';
 import { AcpEventReader, permissionAsk } from './gemini-acp-lines.js';
+import { answerFormatNote } from './output-schema.js';
 
 /**
  * Gemini CLI over the Agent Client Protocol (`gemini --acp`, JSON-RPC 2.0 on stdio), as ao's
@@ -28,11 +29,12 @@ export function geminiModeOf(config: GeminiConfig): string {
   return MODE_IDS[config.approval_mode ?? fallback];
 }
 
-/** The first prompt: the agent's system prompt, then the run's. */
+/** The first prompt: the agent's system prompt, the run's, then the answer format (ACP has no output schema of its own). */
 export function geminiPrompt(invocation: ExecutorInvocation): string | undefined {
   const prompt = invocation.prompt ?? (typeof invocation.parameters.prompt === 'string' ? invocation.parameters.prompt : '');
   if (!prompt) return undefined;
-  return invocation.agent.system_prompt ? `${invocation.agent.system_prompt}\n\n${prompt}` : prompt;
+  const schema = invocation.agent.output_schema;
+  return [invocation.agent.system_prompt, prompt, schema ? answerFormatNote(schema) : undefined].filter((part): part is string => Boolean(part)).join('\n\n');
 }
 
 /** The option of the answer's kind; by kind, never by id (gemini's ids are its own). */

@@ -10,6 +10,7 @@ import type { ExecutorAdapter } from './contract.js';
 import { geminiConversation, geminiPrompt } from './gemini-acp.js';
 import { acpOutput } from './gemini-acp-lines.js';
 import { keepSessionFileApart } from './gemini-sessions.js';
+import { withStructuredAnswer } from './output-schema.js';
 import { geminiPolicyFile } from './policy-settings.js';
 import { ensureOwnSharedDir } from '../../core/config/private-files.js';
 
@@ -69,7 +70,7 @@ export const geminiAdapter: ExecutorAdapter<GeminiConfig> = {
     }
     return { HOME: home };
   },
-  interpret: (outcome, invocation) => withGeminiUsage(acpOutput(outcome, invocation.session_id), invocation.executor_config),
+  interpret: (outcome, invocation) => withStructuredAnswer(withGeminiUsage(acpOutput(outcome, invocation.session_id), invocation.executor_config), invocation.agent.output_schema),
   detect: (command) => detectCli(command, { name: 'gemini', npmPackage: '@google/gemini-cli', helpArgs: ['--help'], requiredFlags: ['--acp', '--policy', '--model'] }),
 };
 

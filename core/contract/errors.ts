@@ -191,3 +191,25 @@ export class TriggerNotFoundError extends Error {
     this.name = 'TriggerNotFoundError';
   }
 }
+
+export class FlowNotFoundError extends Error {
+  constructor(readonly flow: string) {
+    super(`flow "${flow}" does not exist`);
+    this.name = 'FlowNotFoundError';
+  }
+}
+
+export class FlowRunNotFoundError extends Error {
+  constructor(readonly flowRunId: string) {
+    super(`flow run "${flowRunId}" does not exist`);
+    this.name = 'FlowRunNotFoundError';
+  }
+}
+
+/** A stop the flow run refused (it has ended, or a stop is under way). */
+export class FlowStopRefusedError extends Error {
+  constructor(readonly flowRunId: string, message: string) {
+    super(message);
+    this.name = 'FlowStopRefusedError';
+  }
+}

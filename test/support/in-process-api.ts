@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Tracer } from '@opentelemetry/api';
 import type { Express } from 'express';
 import { AgentsService } from '../../api/agents-service.js';
+import { FlowsService } from '../../api/flows-service.js';
 import { NotificationsService } from '../../api/notifications-service.js';
 import { createApp } from '../../api/app.js';
 import { AuditLog } from '../../api/audit-log.js';
@@ -33,6 +34,7 @@ export function inProcessApp(stack: TestStack, client: Client, options: { dataDi
     triggers: new TriggersService(stack.configDir, lock, runs, TriggerDeliveries.inDataDir(options.dataDir)),
     fleet: new FleetService(client, defaultProfilesDir),
     agents: new AgentsService(stack.configDir, lock),
+    flows: new FlowsService({ client, configDir: stack.configDir, lock, temporalUiUrl: (workflowId, runId) => runs.temporalUiUrl(workflowId, runId) }),
     scripts: new ScriptsService(client, stack.configDir, lock),
     notifications: new NotificationsService(client, stack.configDir, lock),
     events: new FileEventStore(path.join(options.dataDir, 'events')),
