@@ -7,7 +7,18 @@ import { repoRoot } from '../core/config/paths.js';
 import { findTemporalCli } from '../temporal-config/cli.js';
 import { startDevServer } from '../temporal-config/dev-server.js';
 import { buildWorkflowBundle } from '../workers/workflow-bundle.js';
-import { startTsProcess, type TestProcess } from '../test/support/process.js';
+import { startNodeProcess, startTsProcess, type TestProcess } from '../test/support/process.js';
+
+/** A runner the bench starts: its profile and arguments, and how node runs it (default: tsx, as `npm run runner`). */
+export interface RunnerStart {
+  profile: string;
+  extraArgs?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Flags for node itself (e.g. V8 heap sizes). */
+  nodeArgs?: string[];
+  /** A prebuilt JavaScript entry point run by plain node instead of workers/runner.ts under tsx. */
+  entry?: string;
+}
 
 export interface BenchStack {
   apiUrl: string;
@@ -15,7 +26,7 @@ export interface BenchStack {
   temporalAddress: string;
   headers: Record<string, string>;
   /** Another runner, of any profile (`extraArgs` may name a profiles dir); returns its project dir once it has registered. */
-  startRunner(options: { profile: string; extraArgs?: string[]; env?: NodeJS.ProcessEnv }): Promise<{ projectDir: string }>;
+  startRunner(options: RunnerStart): Promise<{ projectDir: string; pid: number }>;
   /** The bench's own folder: gates and project dirs live here. */
   root: string;
   /** The runner processes' pids, for their resident memory. */
@@ -65,15 +76,14 @@ export async function startBenchStack({ runners, capacity }: { runners: number; 
     processes.push(control, api);
     await control.waitFor(/control worker polling/);
     const [, apiUrl] = await api.waitFor(/api listening on (\S+)/);
-    const startRunner = async ({ profile, extraArgs = [], env: extraEnv = {} }: { profile: string; extraArgs?: string[]; env?: NodeJS.ProcessEnv }) => {
+    const startRunner = async ({ profile, extraArgs = [], env: extraEnv = {}, nodeArgs, entry }: RunnerStart) => {
       const projectDir = await fs.mkdtemp(path.join(root, 'project-'));
-      const runner = startTsProcess('runner', 'workers/runner.ts', ['--profile', profile, '--project-dir', projectDir, '--capacity', String(capacity), ...extraArgs], {
-        ...runnerEnv(apiUrl!),
-        ...extraEnv,
-      });
+      const args = ['--profile', profile, '--project-dir', projectDir, '--capacity', String(capacity), ...extraArgs];
+      const runnerEnvironment = { ...runnerEnv(apiUrl!), ...extraEnv };
+      const runner = nodeArgs || entry ? startNodeProcess('runner', [...(nodeArgs ?? []), ...(entry ? [entry] : ['--import', 'tsx', path.join(repoRoot, 'workers/runner.ts')]), ...args], runnerEnvironment) : startTsProcess('runner', 'workers/runner.ts', args, runnerEnvironment);
       processes.push(runner);
       await runner.waitFor(/registered/);
-      return { projectDir };
+      return { projectDir, pid: runner.child.pid! };
     };
     for (let index = 0; index < runners; index += 1) await startRunner({ profile: 'echo' });
     // The runner processes' pids, for their resident memory: those started later are not counted.

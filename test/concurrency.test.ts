@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '../core/contract/http.js';
-import { concurrencyStateQuery, concurrencyWorkflowId } from '../workflows/messages.js';
+import { concurrencyStateQuery, concurrencyWorkflowId, runWorkflowId } from '../workflows/messages.js';
 import { runGate } from './support/gates.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 
@@ -107,7 +107,7 @@ describe('a concurrency key', () => {
     const waiter = await post({});
     await stack.waitForRun(waiter, waitsForKey(key));
     // Terminated: no code of the run runs again, so only the key's own check of its holders frees the permit.
-    await stack.client.workflow.getHandle(`run-${holder}`).terminate('hostile: an admin ends the workflow outright');
+    await stack.client.workflow.getHandle(runWorkflowId(holder)).terminate('hostile: an admin ends the workflow outright');
     expect((await stack.waitForRun(waiter, undefined, 120_000)).status).toBe('completed');
     await held.open();
   });

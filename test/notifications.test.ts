@@ -1,11 +1,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Approval } from '../core/contract/approvals.js';
 import type { AuditEntry, CreatedToken } from '../core/contract/identity.js';
 import type { Delivery, DeliveryBody, NotificationView } from '../core/contract/notifications.js';
-import { notifyWorkflowId } from '../workflows/messages.js';
+import { notifyWorkflowId, runWorkflowId } from '../workflows/messages.js';
 import * as anthropic from './support/scripted-anthropic.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 import { startSupervisedClaude, supervisedConfig } from './support/supervised-claude.js';
@@ -73,6 +74,17 @@ async function echoRun(tag: string): Promise<string> {
   expect(run.status).toBe('completed');
   return id;
 }
+
+describe('a run no notification takes', () => {
+  it('ends without starting a notify workflow', async () => {
+    // First in the file: no notification exists yet.
+    const tag = uniqueTag('unnoticed');
+    await stack.startRunner({ tags: [tag] });
+    const id = await echoRun(tag);
+    await stack.client.workflow.getHandle(runWorkflowId(id)).result();
+    await expect(stack.client.workflow.getHandle(notifyWorkflowId(id, 'ended')).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+  });
+});
 
 describe('a notification for run.completed', () => {
   let tag: string;

@@ -11,6 +11,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   startChild,
@@ -18,6 +19,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { createNotificationActivities } from '../activities/notifications.js';
 import type { createRunnerActivities } from '../activities/runner.js';
 import {
   APPROVAL_EXPIRED,
@@ -57,6 +59,7 @@ import { createDispatch } from './dispatch.js';
 import { createPermits } from './concurrency-permits.js';
 
 type RunnerActivities = ReturnType<typeof createRunnerActivities>;
+type NotificationActivities = ReturnType<typeof createNotificationActivities>;
 
 /**
  * Patch ids: histories recorded before each change replay as they ran (runs stay open across upgrades).
@@ -84,6 +87,13 @@ const EXECUTE_CEILING = '30 days';
 /** Notifications: an approval asked for and the run's end each start a notify workflow (workflows/notify.ts). */
 const NOTIFICATIONS_PATCH = 'notifications';
 const END_EVENTS: Record<FinalRunStatus, NotificationEvent> = { completed: 'run.completed', failed: 'run.failed', stopped: 'run.stopped' };
+/**
+ * The notify workflow starts only for an event some notification takes: a local activity asks first,
+ * in the control worker's own process, so a run's end costs no child workflow when none is configured.
+ * (The notify workflow still matches for itself: it is the durable record of what was sent.)
+ */
+const NOTIFY_WHEN_MATCHED_PATCH = 'notify-when-matched';
+const { matchNotifications } = proxyLocalActivities<NotificationActivities>({ startToCloseTimeout: '10 seconds', retry: { maximumAttempts: 3, initialInterval: '100 milliseconds' } });
 /** The runner command path: a command reaches a live runner within milliseconds, or the runner is gone. */
 const COMMAND_TIMEOUT = '10 seconds';
 
@@ -169,13 +179,22 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
         ? { approval: { id: approval.id, tool: approval.tool, rule: approval.rule, expires_at: approval.expires_at, ...(approval.command ? { command: approval.command } : {}), ...(approval.files ? { files: approval.files } : {}) } }
         : {}),
     };
-    notices.push(
-      startChild(notifyWorkflow, {
+    // Decided here, before any await, so replay meets the marker where it was recorded.
+    const askFirst = patched(NOTIFY_WHEN_MATCHED_PATCH);
+    const start = async (): Promise<unknown> => {
+      if (askFirst) {
+        const names = await matchNotifications.executeWithOptions({ summary: `does a notification take ${event}?` }, [{ event, agent: notice.run.agent, tags: notice.run.tags }]);
+        if (names.length === 0) return undefined;
+      }
+      return startChild(notifyWorkflow, {
         workflowId: notifyWorkflowId(state.run_id, key),
         args: [notice],
         parentClosePolicy: ParentClosePolicy.ABANDON,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      }).then(
+      });
+    };
+    notices.push(
+      start().then(
         () => undefined,
         (error: unknown) => {
           // Already started (the same event, seen again) is what the id is for; anything else costs the

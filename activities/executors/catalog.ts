@@ -1,4 +1,5 @@
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { repoRoot } from '../../core/config/paths.js';
 import type { ExecutorConfigOf, ExecutorType } from '../../core/contract/executor-profile.js';
 import { claudeCodeAdapter } from './claude-code.js';
 import { codexAdapter } from './codex.js';
@@ -6,7 +7,8 @@ import { geminiAdapter } from './gemini.js';
 import { proceduralAdapter } from './procedural.js';
 import { contractAdapter, type ExecutorAdapter } from './contract.js';
 
-const echoExecutorPath = fileURLToPath(new URL('./echo-executor.mjs', import.meta.url));
+/** From the checkout's root, so a compiled runner (dist/) finds it too. */
+const echoExecutorPath = path.join(repoRoot, 'activities', 'executors', 'echo-executor.mjs');
 
 /**
  * Executor type → adapter, each typed by its type's config schema (`executorConfigSchemas` in the

@@ -91,6 +91,12 @@ export class TestProcess {
   }
 }
 
+/** Starts `node ...args` from the repository root (node flags, the entry point, its arguments). */
+export function startNodeProcess(name: string, args: string[], env: NodeJS.ProcessEnv): TestProcess {
+  const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new TestProcess(name, child);
+}
+
 /** Starts `node --import tsx <script> ...args` from the repository root. */
 export function startTsProcess(name: string, script: string, args: string[], env: NodeJS.ProcessEnv): TestProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, script), ...args], {
