@@ -10,12 +10,14 @@ import {
   approvalRequestedSignal,
   approvalWithdrawnSignal,
   executorSessionSignal,
+  executionAftermathSignal,
   executorStartedSignal,
   runWorkflowId,
 } from '../workflows/messages.js';
 import { openConversation } from './execution/conversation.js';
 import { holdExecution } from './execution/live-control.js';
 import { commitAndCloseWorkspace } from './execution/close-workspace.js';
+import { aftermathOf, lastMessageOf, type Aftermath } from './execution/aftermath.js';
 import type { Attempt, Emit, ExecuteDependencies, ExecuteProgress, ExecuteRequest } from './execution/context.js';
 import { runPostRunHooks, runPreRunHooks } from './execution/hook-phases.js';
 import { planLaunch } from './execution/launch.js';
@@ -121,7 +123,8 @@ async function openWorkspace(deps: ExecuteDependencies, request: ExecuteRequest)
 /** The phases of a run in its workspace, in order. */
 async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest, workspace: Workspace, attempt: Attempt, emitRaw: Emit, onStop: () => void): Promise<ExecutionResult> {
   const shaped = shapeEvents(emitRaw, workspace.dir);
-  const { emit } = shaped;
+  const lastMessage = lastMessageOf(shaped.emit);
+  const { emit } = lastMessage;
   emit('state_changed', {
     phase: 'workspace_ready',
     mode: workspace.mode,
@@ -202,6 +205,8 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   try {
     return redactor.value(executionResult(launch, supervised, timeoutSeconds, summary, emit, shaped.toolErrors(), request.session_cost_usd_before));
   } catch (error) {
+    // Failed or stopped: what it did stays on the run, told to the workflow before the failure is.
+    await report.aftermath(redactor.value(aftermathOf(launch, supervised, summary, lastMessage.text(), request.session_cost_usd_before)));
     throw redactFailure(error, redactor);
   }
 }
@@ -221,6 +226,8 @@ function workflowReporter(deps: ExecuteDependencies, runId: string) {
   };
   return {
     session: (sessionId: string): void => void handle.signal(executorSessionSignal, { session_id: sessionId }).catch(warn('the executor session')),
+    /** Awaited: the signal must be in the run's history before the activity's failure. */
+    aftermath: (aftermath: Aftermath): Promise<void> => handle.signal(executionAftermathSignal, aftermath).catch(warn('what the run left')),
     started: (pid: number, attempt: Attempt, sessionId: string | undefined, controls: LiveControls): void =>
       void handle
         .signal(executorStartedSignal, { pid, started_at: new Date().toISOString(), attempt: attempt.number, controls, ...(attempt.previous && sessionId ? { resumed_session: sessionId } : {}) })
