@@ -17,6 +17,7 @@ import { ConcurrencyKeyError, resolveConcurrency, type ResolvedConcurrency } fro
 import type { Demands } from '../core/contract/demands.js';
 import { strictestBudget } from '../core/contract/budget.js';
 import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
+import type { WorkspaceSummary } from '../core/contract/workspace.js';
 import type { ScriptRef } from '../core/contract/config-files.js';
 import {
   RUN_WORKFLOW_TYPE,
@@ -107,6 +108,8 @@ export function createControlActivities({ client, configDir }: ControlDependenci
         if (agent.status === 'inactive') throw new AgentInactiveError(agent.name);
         const resumed = input.session_mode === 'resume' ? await sessionToResume(input.session_id, input.run_id) : undefined;
         const costBefore = sessionCostSoFar(resumed?.result);
+        // A resumed session continues from where its previous run left the code, unless the request names a base.
+        const baseRef = input.base_ref ?? resumedBase(resumed?.workspace);
         // The script may have changed since the API checked the parameters: the version that runs is the one checked.
         const script = await checkRunParameters(configDir, agent, input.parameters);
         const demands = mergeDemands(
@@ -139,8 +142,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
             ...(agent.workspace_mode ? { workspace_mode: agent.workspace_mode } : {}),
             ...(scriptRef ? { script: scriptRef } : {}),
             ...(agent.command ? { command: agent.command } : {}),
-            // A resumed session continues from where its previous run left the code, unless the request names a base.
-            ...(input.base_ref ? { base_ref: input.base_ref } : resumed?.workspace?.branch ? { base_ref: resumed.workspace.branch } : {}),
+            ...(baseRef ? { base_ref: baseRef } : {}),
             workspace_key: input.session_id,
             ...(costBefore !== undefined ? { session_cost_usd_before: costBefore } : {}),
             ...(input.policy ? { policy: input.policy } : {}),
@@ -224,6 +226,11 @@ export interface PickResult {
   queued_at?: string;
   /** When the slot was reserved (the control worker's clock): the workflow's own clock stands still within a workflow task. */
   picked_at?: string;
+}
+
+/** Where a session's previous run left the code: its branch, or (it changed nothing, so its branch is gone) its head commit. */
+function resumedBase(workspace: WorkspaceSummary | undefined): string | undefined {
+  return workspace?.branch ?? workspace?.head_commit;
 }
 
 function summaryOf({ runner_id, hostname, project_dir, executor_profile }: RunnerCandidate): RunnerSummary {

@@ -11,12 +11,14 @@ import {
   approvalRequestedSignal,
   approvalWithdrawnSignal,
   executorSessionSignal,
+  executionAftermathSignal,
   executorStartedSignal,
   runWorkflowId,
 } from '../workflows/messages.js';
 import { openConversation } from './execution/conversation.js';
 import { holdExecution } from './execution/live-control.js';
 import { commitAndCloseWorkspace } from './execution/close-workspace.js';
+import { aftermathOf, lastMessageOf, type Aftermath } from './execution/aftermath.js';
 import type { Attempt, Emit, ExecuteDependencies, ExecuteProgress, ExecuteRequest } from './execution/context.js';
 import { runPostRunHooks, runPreRunHooks } from './execution/hook-phases.js';
 import { planLaunch } from './execution/launch.js';
@@ -125,7 +127,8 @@ async function openWorkspace(deps: ExecuteDependencies, request: ExecuteRequest)
 async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest, workspace: Workspace, attempt: Attempt, emitRaw: Emit, onStop: () => void): Promise<ExecutionResult> {
   const shaped = shapeEvents(emitRaw, workspace.dir);
   const meter = runMeter(deps, request, shaped.emit);
-  const { emit } = meter;
+  const lastMessage = lastMessageOf(meter.emit);
+  const { emit } = lastMessage;
   emit('state_changed', {
     phase: 'workspace_ready',
     mode: workspace.mode,
@@ -207,10 +210,15 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   const summary = await commitAndCloseWorkspace(deps, request.run_id, workspace, emit);
   await runPostRunHooks(deps, request, workspace, { exit_code: outcome.exitCode, aborted: outcome.aborted, timed_out: supervised.timedOut }, summary, emit);
   const overBudget = meter.exceeded();
-  if (overBudget) throw redactFailure(budgetExceeded(overBudget, meter, summary), redactor);
+  if (overBudget) {
+    await report.aftermath(redactor.value(aftermathOf(launch, supervised, summary, lastMessage.text(), request.session_cost_usd_before)));
+    throw redactFailure(budgetExceeded(overBudget, meter, summary), redactor);
+  }
   try {
     return redactor.value(executionResult(launch, supervised, timeoutSeconds, summary, emit, shaped.toolErrors(), request.session_cost_usd_before));
   } catch (error) {
+    // Failed or stopped: what it did stays on the run, told to the workflow before the failure is.
+    await report.aftermath(redactor.value(aftermathOf(launch, supervised, summary, lastMessage.text(), request.session_cost_usd_before)));
     throw redactFailure(error, redactor);
   }
 }
@@ -249,6 +257,8 @@ function workflowReporter(deps: ExecuteDependencies, runId: string) {
   };
   return {
     session: (sessionId: string): void => void handle.signal(executorSessionSignal, { session_id: sessionId }).catch(warn('the executor session')),
+    /** Awaited: the signal must be in the run's history before the activity's failure. */
+    aftermath: (aftermath: Aftermath): Promise<void> => handle.signal(executionAftermathSignal, aftermath).catch(warn('what the run left')),
     started: (pid: number, attempt: Attempt, sessionId: string | undefined, controls: LiveControls): void =>
       void handle
         .signal(executorStartedSignal, { pid, started_at: new Date().toISOString(), attempt: attempt.number, controls, ...(attempt.previous && sessionId ? { resumed_session: sessionId } : {}) })

@@ -14,7 +14,10 @@ export interface Workspace {
   reused?: boolean;
 }
 
-/** `committed`: uncommitted work was committed to the run's branch; `removed`: the worktree folder is gone (the branch always stays). */
+/**
+ * `committed`: uncommitted work was committed to the run's branch; `removed`: the worktree folder is
+ * gone; `branch_deleted`: the run changed nothing, and its branch went with the folder.
+ */
 export type WorkspaceOutcome = WorkspaceSummary;
 
 export class WorkspaceError extends Error {
@@ -159,10 +162,10 @@ async function takeFolder(dir: string, runId: string, isFinished?: (runId: strin
 
 /**
  * After the executor ends: commits what it left uncommitted to the run's branch (unless the policy
- * keeps it), summarises the diff against the base, and removes the worktree folder but never the
- * branch. A worktree whose work is not all on the branch is kept.
+ * keeps it), summarises the diff against the base, and removes the worktree folder, and the branch
+ * only when asked to and the run changed nothing. A worktree whose work is not all on the branch is kept.
  */
-export async function finishWorkspace(workspace: Workspace, runId: string, options: { commit: boolean; remove: boolean }): Promise<WorkspaceOutcome> {
+export async function finishWorkspace(workspace: Workspace, runId: string, options: { commit: boolean; remove: boolean; deleteEmptyBranch?: boolean }): Promise<WorkspaceOutcome> {
   if (workspace.mode === 'temp') {
     await fs.rm(workspace.dir, { recursive: true, force: true });
     return { mode: workspace.mode, dir: workspace.dir, removed: true };
@@ -185,10 +188,13 @@ export async function finishWorkspace(workspace: Workspace, runId: string, optio
     await git(projectOf(workspace.dir), ['worktree', 'remove', workspace.dir]);
     removed = true;
   }
+  // Nothing on the branch but its base, and its folder gone: a branch that would only be clutter.
+  const deleted = removed && options.deleteEmptyBranch === true && head === workspace.base_commit;
+  if (deleted) await git(projectOf(workspace.dir), ['branch', '-D', workspace.branch]);
   return {
     mode: workspace.mode,
     dir: workspace.dir,
-    branch: workspace.branch,
+    ...(deleted ? { branch_deleted: true } : { branch: workspace.branch }),
     base_commit: workspace.base_commit,
     head_commit: head,
     committed,

@@ -30,6 +30,76 @@ async function gitProject(): Promise<string> {
   return dir;
 }
 
+/** A runner with a Claude Code profile on a fresh git project, against its own scripted endpoint. */
+async function claudeRunner(turns: anthropic.Turn[], extraConfig: Record<string, unknown> = {}) {
+  const endpoint = await anthropic.startScriptedAnthropic(turns);
+  const projectDir = await gitProject();
+  const home = await fs.mkdtemp(path.join(stack.root, 'session-home-'));
+  await ownedByExecutor(home);
+  const profiles = await fs.mkdtemp(path.join(stack.root, 'session-profiles-'));
+  const env = { ANTHROPIC_BASE_URL: endpoint.url, ANTHROPIC_API_KEY: 'test-key', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', HOME: home };
+  const config = { permission_mode: 'acceptEdits', model: 'claude-sonnet-4-5', allowed_tools: ['Read', 'Edit', 'Write'], env_passthrough: Object.keys(env).filter((name) => name !== 'HOME'), ...extraConfig };
+  await fs.writeFile(path.join(profiles, 'session.json'), JSON.stringify({ type: 'claude-code', command: [path.join(repoRoot, 'node_modules', '.bin', 'claude')], config }));
+  const tag = uniqueTag('session');
+  await stack.startRunner({ profile: 'session', tags: [tag], projectDir, extraArgs: ['--profiles-dir', profiles], env });
+  return { endpoint, projectDir, tag };
+}
+
+interface LeftResult {
+  cost_usd?: number;
+  usage?: { input_tokens: number; output_tokens: number; turns: number };
+  last_output?: { text?: string; stdout_tail: string; stderr_tail: string };
+}
+
+describe('failed and stopped runs keep what happened', () => {
+  it('a failed run shows its branch, its diff, its usage so far and its last output', async () => {
+    const turns: anthropic.Turn[] = [];
+    const { endpoint, projectDir, tag } = await claudeRunner(turns);
+    try {
+      const session = uniqueTag('failing');
+      const file = path.join(projectDir, '.ao', 'worktrees', session, 'half.txt');
+      turns.push(anthropic.callTool('Write', { file_path: file, content: 'half done\n' }), anthropic.apiError(529, 'overloaded_error', 'Overloaded', { shouldRetry: false }));
+      const { body: failed } = await stack.api<RunView>('POST', '/runs?wait=true', { body: { agent: 'coder', prompt: 'write half', session_id: session, additional_demands: { tags: [tag] } } });
+      expect(failed.status).toBe('failed');
+      const { body: view } = await stack.api<RunView>('GET', `/runs/${failed.id}`);
+      expect(view.workspace).toMatchObject({ branch: `ao/${failed.id}`, committed: true, diff: { files_changed: 1, files: [{ path: 'half.txt', added: 1, removed: 0 }] } });
+      expect(await git(projectDir, ['show', `ao/${failed.id}:half.txt`])).toBe('half done\n');
+      const left = view.result as LeftResult;
+      // The one request that answered (the Write): the scripted endpoint's 100 tokens in.
+      expect(left.usage?.input_tokens).toBeGreaterThanOrEqual(100);
+      // The CLI's own cost of what it did before the API failed.
+      expect(left.cost_usd).toBeGreaterThan(0);
+      expect(left.last_output?.stdout_tail).toContain('Overloaded');
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('a stopped run shows its branch, its diff, its usage so far and its last output', async () => {
+    const turns: anthropic.Turn[] = [];
+    const { endpoint, projectDir, tag } = await claudeRunner(turns);
+    try {
+      const session = uniqueTag('stopped');
+      const file = path.join(projectDir, '.ao', 'worktrees', session, 'begun.txt');
+      let release!: () => void;
+      turns.push(anthropic.callTool('Write', { file_path: file, content: 'begun\n' }, { text: 'Writing the start.' }), { ...anthropic.reply('never sent'), until: new Promise<void>((resolve) => (release = resolve)) });
+      const id = await stack.postRun({ agent: 'coder', prompt: 'begin', session_id: session, additional_demands: { tags: [tag] } });
+      await endpoint.waitForMainRequest(2);
+      const { body: stopped } = await stack.api<RunView>('POST', `/runs/${id}/stop?wait=true`);
+      release();
+      expect(stopped.status).toBe('stopped');
+      const { body: view } = await stack.api<RunView>('GET', `/runs/${id}`);
+      expect(view.workspace).toMatchObject({ branch: `ao/${id}`, committed: true, diff: { files_changed: 1, files: [{ path: 'begun.txt' }] } });
+      expect(await git(projectDir, ['show', `ao/${id}:begun.txt`])).toBe('begun\n');
+      const left = view.result as LeftResult;
+      expect(left.usage).toMatchObject({ input_tokens: 100, turns: 1 });
+      expect(left.last_output?.text).toBe('Writing the start.');
+    } finally {
+      await endpoint.close();
+    }
+  });
+});
+
 describe('a Claude Code session in worktree mode', () => {
   it('resumes on the previous run’s branch, in the same worktree path', async () => {
     const turns: anthropic.Turn[] = [];

@@ -6,6 +6,7 @@ import { chooseMode, finishWorkspace, prepareWorkspace, pruneStaleWorktrees } fr
 import type { EventKind, RunEvent } from '../core/contract/events.js';
 import type { RunView } from '../core/contract/http.js';
 import type { RunnerView } from '../api/fleet-service.js';
+import { repoRoot } from '../core/config/paths.js';
 import { runGate } from './support/gates.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 import { testTime } from './support/time.js';
@@ -98,6 +99,37 @@ describe('a workspace per run', () => {
     expect(body.status).toBe('failed');
     expect(body.error?.type).toBe('WORKSPACE_FAILED');
     expect(body.error?.message).toMatch(/cannot create the run's worktree: git rev-parse .*no-such-branch/);
+  });
+
+  it('deletes the branch of a run that changed nothing (a resumed run starts from its commit), unless the profile keeps empty branches', async () => {
+    const repo = await gitRepo();
+    const echo = JSON.parse(await fs.readFile(path.join(repoRoot, 'profiles', 'echo.json'), 'utf8')) as { config?: Record<string, unknown> };
+    const profiles = await fs.mkdtemp(path.join(stack.root, 'profiles-'));
+    await fs.writeFile(path.join(profiles, 'keeping.json'), JSON.stringify({ ...echo, config: { ...echo.config, keep_empty_branches: true } }));
+    const [dropping, keeping] = [uniqueTag('drop-empty'), uniqueTag('keep-empty')];
+    await stack.startRunner({ tags: [dropping], projectDir: repo });
+    await stack.startRunner({ tags: [keeping], projectDir: repo, profile: 'keeping', extraArgs: ['--profiles-dir', profiles] });
+    const run = async (tag: string, extra: Record<string, unknown> = {}): Promise<RunView> =>
+      (await stack.api<RunView>('POST', '/runs?wait=true', { body: { agent: 'echo', additional_demands: { tags: [tag] }, ...extra } })).body;
+    const branchExists = (id: string): Promise<boolean> => git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/ao/${id}`]).then(() => true, () => false);
+
+    const session = uniqueTag('empty-then-work');
+    const empty = await run(dropping, { session_id: session });
+    expect(empty.status).toBe('completed');
+    expect(empty.workspace).toMatchObject({ branch_deleted: true, removed: true, diff: { files_changed: 0 } });
+    expect(empty.workspace!.branch).toBeUndefined();
+    expect(empty.workspace!.head_commit).toBe(empty.workspace!.base_commit);
+    expect(await branchExists(empty.id)).toBe(false);
+    // The session goes on from where the empty run left the code: its head commit.
+    const worked = await run(dropping, { session_id: session, mode: 'resume', parameters: { write_file: { path: 'after.txt', content: 'after\n' } } });
+    expect(worked.status, JSON.stringify(worked.error)).toBe('completed');
+    expect(worked.workspace).toMatchObject({ branch: `ao/${worked.id}`, base_commit: empty.workspace!.head_commit, diff: { files_changed: 1 } });
+    expect(await branchExists(worked.id)).toBe(true);
+
+    const kept = await run(keeping);
+    expect(kept.workspace).toMatchObject({ branch: `ao/${kept.id}`, removed: true, diff: { files_changed: 0 } });
+    expect(kept.workspace!.branch_deleted).toBeUndefined();
+    expect(await branchExists(kept.id)).toBe(true);
   });
 
   it('keeps the worktree for the resumed run when the runner is killed mid-run', async () => {

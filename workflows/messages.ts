@@ -5,6 +5,7 @@ import type { RunnerRegistration, RunnerState } from '../core/contract/fleet.js'
 import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
 import type { LiveControls } from '../core/contract/runner-commands.js';
 import type { FlowRunState } from '../core/contract/flows.js';
+import type { WorkspaceSummary } from '../core/contract/workspace.js';
 
 /**
  * The contract between workflows, workers and the API: queue names, workflow ids and every
@@ -60,6 +61,11 @@ export const runStateQuery = defineQuery<RunState>('runState');
 export const executorStartedSignal = defineSignal<[{ pid: number; started_at: string; attempt: number; resumed_session?: string; controls?: LiveControls }]>(
   'executorStarted',
 );
+/**
+ * Sent by the runner before it reports that an execution failed or was stopped (so it is in the
+ * history first): the workspace it left and its result so far (usage, cost, last output).
+ */
+export const executionAftermathSignal = defineSignal<[{ workspace?: WorkspaceSummary; result: Record<string, unknown> }]>('executionAftermath');
 /** Sent by the runner as soon as the executor reports its own session id, so the run shows it while running. */
 export const executorSessionSignal = defineSignal<[{ session_id: string }]>('executorSession');
 /**

@@ -43,6 +43,7 @@ import {
   decideApprovalUpdate,
   notifyWorkflowId,
   executorSessionSignal,
+  executionAftermathSignal,
   executorStartedSignal,
   interruptRunUpdate,
   pauseRunUpdate,
@@ -236,6 +237,11 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
   });
   setHandler(executorSessionSignal, ({ session_id }) => {
     state.executor_session_id = session_id;
+  });
+  // A failed or stopped execution's workspace and result so far: GET /runs/:id keeps what happened.
+  setHandler(executionAftermathSignal, ({ workspace, result }) => {
+    if (workspace) state.workspace = workspace;
+    state.result = result;
   });
   setHandler(approvalRequestedSignal, (request) => {
     // A late question (the run is stopping or over) is not shown: the executor is being ended.
@@ -455,7 +461,7 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
       const cause = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined;
       // A failed executor's own result (a patrol's failed checks) stays the run's result.
       const failedResult = (cause?.details?.[0] as { result_data?: unknown } | undefined)?.result_data;
-      if (failedResult !== undefined) state.result = failedResult;
+      if (failedResult !== undefined) state.result = isPlainObject(state.result) && isPlainObject(failedResult) ? { ...state.result, ...failedResult } : failedResult;
       throw fail(cause?.type && isRunFailureType(cause.type) ? cause.type : 'EXECUTOR_FAILED', causeMessage(error));
     } finally {
       executing = false;
@@ -568,3 +574,5 @@ function causeMessage(error: unknown): string {
   while (current instanceof Error && 'cause' in current && current.cause instanceof Error) current = current.cause;
   return current instanceof Error ? current.message : String(current);
 }
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -13,6 +13,7 @@ export async function commitAndCloseWorkspace(deps: ExecuteDependencies, runId: 
     const outcome = await finishWorkspace(workspace, runId, {
       commit: config.commit_uncommitted !== false,
       remove: config.keep_worktree !== true,
+      deleteEmptyBranch: config.keep_empty_branches !== true,
     });
     if (outcome.diff) {
       for (const file of outcome.diff.files) emit('file_touched', { ...file });

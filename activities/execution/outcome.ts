@@ -61,7 +61,7 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> => type
  * An executor that reports a cost of its own reports its session's running total (Claude Code):
  * a resumed run's own cost is that less what the session had cost before it.
  */
-function ownCost(data: unknown, before: number | undefined): unknown {
+export function ownCost(data: unknown, before: number | undefined): unknown {
   if (!before || !isPlainObject(data) || typeof data.cost_usd !== 'number') return data;
   const cost = roundUsd(Math.max(0, data.cost_usd - before));
   const usage = isPlainObject(data.usage) ? { ...data.usage, cost_usd: cost } : data.usage;

@@ -1,7 +1,7 @@
 import type { EventKind } from '../../core/contract/events.js';
 import type { ClaudeCodeConfig } from '../../core/contract/executor-profile.js';
 import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/executor-protocol.js';
-import type { RunUsage } from '../../core/contract/usage.js';
+import { NO_USAGE, type RunUsage } from '../../core/contract/usage.js';
 import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines } from './cli-support.js';
 import { approvalPolicyOf } from './approval-policy.js';
 import { claudeConversation, claudeUserMessage } from './claude-control.js';
@@ -178,6 +178,28 @@ export function claudeUsage(result: Line): RunUsage {
   };
 }
 
+/**
+ * A run that ended without its `result` line (stopped, killed): the tokens of the model requests
+ * it made, from its assistant lines (one per content block, each with its message's usage). No
+ * cost: the CLI reports that only in the `result` line.
+ */
+export function claudeUsageSoFar(lines: Line[]): RunUsage {
+  const byMessage = new Map<string, Record<string, unknown>>();
+  for (const line of lines) {
+    const message = line.type === 'assistant' ? (line.message as { id?: unknown; usage?: unknown } | undefined) : undefined;
+    if (typeof message?.id === 'string' && typeof message.usage === 'object' && message.usage !== null) byMessage.set(message.id, message.usage as Record<string, unknown>);
+  }
+  const usage = { ...NO_USAGE, turns: byMessage.size };
+  for (const one of byMessage.values()) {
+    const { input_tokens, output_tokens, cache_read_tokens, cache_write_tokens } = claudeUsage({ usage: one });
+    usage.input_tokens += input_tokens;
+    usage.output_tokens += output_tokens;
+    usage.cache_read_tokens += cache_read_tokens;
+    usage.cache_write_tokens += cache_write_tokens;
+  }
+  return usage;
+}
+
 /** The run's output from the CLI's final `result` line (session, text, usage, cost from the CLI's own report). */
 export function claudeOutput(outcome: ProcessOutcome, invocation: ExecutorInvocation): ExecutorOutput {
   const lines = parseJsonLines(outcome.stdout);
@@ -186,7 +208,13 @@ export function claudeOutput(outcome: ProcessOutcome, invocation: ExecutorInvoca
   const sessionId = (result?.session_id ?? init?.session_id) as string | undefined;
   if (!result) {
     const tail = outcome.stderr.trim().split('\n').slice(-5).join('\n');
-    return { status: 'failed', error: `claude exited with code ${outcome.exitCode ?? outcome.signal} without a result${tail ? `: ${tail}` : ''}`, ...(sessionId ? { session_id: sessionId } : {}) };
+    const soFar = claudeUsageSoFar(lines);
+    return {
+      status: 'failed',
+      error: `claude exited with code ${outcome.exitCode ?? outcome.signal} without a result${tail ? `: ${tail}` : ''}`,
+      ...(soFar.turns > 0 ? { result_data: { usage: soFar } } : {}),
+      ...(sessionId ? { session_id: sessionId } : {}),
+    };
   }
   const usage = claudeUsage(result);
   const data = { text: result.result, usage, ...(usage.cost_usd !== undefined ? { cost_usd: usage.cost_usd } : {}), num_turns: result.num_turns, session_id: sessionId };

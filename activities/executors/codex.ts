@@ -169,7 +169,8 @@ export function codexOutput(outcome: ProcessOutcome, invocation: ExecutorInvocat
   const turn = last(M.turnCompleted, (params) => params.turn as { status: TurnStatus; error?: unknown } | undefined);
   // An error answer: codex refused to open the thread (an unknown thread id, say).
   const refused = lines.flatMap((line) => (line.method === undefined && typeof line.error === 'object' && line.error !== null ? [String((line.error as { message?: unknown }).message)] : [])).at(-1);
-  const failure = (cause: string): ExecutorOutput => ({ status: 'failed', error: `codex: ${cause}`, ...session });
+  // A failed or stopped run still shows what it used so far.
+  const failure = (cause: string): ExecutorOutput => ({ status: 'failed', error: `codex: ${cause}`, ...(usage.turns > 0 ? { result_data: { usage, ...(usage.cost_usd !== undefined ? { cost_usd: usage.cost_usd } : {}) } } : {}), ...session });
   if (outcome.exitCode !== 0 || !turn) {
     const tail = outcome.stderr.trim().split('\n').slice(-3).join('\n');
     return failure(refused ?? `exited with code ${outcome.exitCode ?? outcome.signal} before its turn completed${tail ? `: ${tail}` : ''}`);

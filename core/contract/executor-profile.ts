@@ -44,6 +44,8 @@ const runSettings = {
   commit_uncommitted: z.boolean().optional(),
   /** @defaultValue false: the worktree folder is removed once the run ends (its branch stays). */
   keep_worktree: z.boolean().optional(),
+  /** @defaultValue false: the branch of a run that changed nothing is deleted with its worktree folder; true keeps it. */
+  keep_empty_branches: z.boolean().optional(),
 };
 
 /**
@@ -61,6 +63,7 @@ const supervisionSettings = {
   on_approval_timeout: OnApprovalTimeout.optional(),
 };
 export type SupervisionSettings = { [K in keyof typeof supervisionSettings]?: z.infer<(typeof supervisionSettings)[K]> };
+
 
 export const BaseExecutorConfig = z.object(runSettings).strict();
 export type BaseExecutorConfig = z.infer<typeof BaseExecutorConfig>;

@@ -14,6 +14,8 @@ export const WorkspaceSummary = z.object({
   head_commit: z.string().optional(),
   committed: z.boolean().optional(),
   removed: z.boolean().optional(),
+  /** The run changed nothing and its branch was deleted (profile `keep_empty_branches`): `branch` is unset. */
+  branch_deleted: z.boolean().optional(),
   diff: z
     .object({
       files_changed: z.number(),
