@@ -22,6 +22,8 @@ import { fleetRouter } from './routes/fleet.js';
 import { flowsRouter } from './routes/flows.js';
 import { identityRouter } from './routes/identity.js';
 import { runsRouter } from './routes/runs.js';
+import { usageRouter } from './routes/usage.js';
+import type { UsageService } from './usage-service.js';
 import type { RunsService } from './runs-service.js';
 import type { ScriptsService } from './scripts-service.js';
 import type { SchedulesService } from './schedules-service.js';
@@ -44,6 +46,8 @@ export interface AppDependencies {
   schedules: SchedulesService;
   triggers: TriggersService;
   events: EventStore;
+  /** `GET /usage`: runs' cost and tokens added up. */
+  usage: UsageService;
   credentials: CredentialStore;
   admission: EventAdmission;
   audit: AuditLog;
@@ -58,7 +62,7 @@ export interface AppDependencies {
 
 /** The HTTP API: thin routes over Temporal. Every route but the public ones (health, /openapi.json, /docs) needs a token, and each says which role. */
 export function createApp({
-  runs, fleet, agents, flows, scripts, notifications, schedules, triggers, events, credentials, admission, audit, codec, log = console.error,
+  runs, fleet, agents, flows, scripts, notifications, schedules, triggers, events, usage, credentials, admission, audit, codec, log = console.error,
   metrics = createApiMetrics(), tracer = trace.getTracer(TRACER_NAME),
 }: AppDependencies): express.Express {
   const app = express();
@@ -83,6 +87,7 @@ export function createApp({
   app.use(triggerHooksRouter(triggers, registry));
   app.use(authenticate(credentials));
   app.use(runsRouter(runs, audit, registry));
+  app.use(usageRouter(usage, registry));
   app.use(schedulesRouter(schedules, audit, registry));
   app.use(triggersRouter(triggers, audit, registry));
   app.use(fleetRouter(fleet, audit, registry));

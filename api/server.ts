@@ -26,6 +26,7 @@ import { ScriptsService } from './scripts-service.js';
 import { SchedulesService } from './schedules-service.js';
 import { TriggersService } from './triggers-service.js';
 import { TriggerDeliveries } from './trigger-deliveries.js';
+import { UsageService } from './usage-service.js';
 
 const ApiEnv = TemporalEnv.extend(LogEnv.shape).extend(TracingEnv.shape).extend({
   AO_API_HOST: z.string().min(1).default('127.0.0.1'),
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
   await ensurePrivateDir(env.AO_DATA_DIR);
   const events = env.DATABASE_URL ? await PostgresEventStore.connect(env.DATABASE_URL, (message) => log.error(message)) : new FileEventStore(path.join(env.AO_DATA_DIR, 'events'));
   const credentials = CredentialStore.inDataDir(env.AO_DATA_DIR, resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR));
-  const app = createApp({ runs, fleet, agents, flows, scripts, notifications, schedules, triggers, events, credentials, admission: new EventAdmission(client), audit: AuditLog.inDataDir(env.AO_DATA_DIR),
+  const app = createApp({ runs, fleet, agents, flows, scripts, notifications, schedules, triggers, events, usage: new UsageService(client), credentials, admission: new EventAdmission(client), audit: AuditLog.inDataDir(env.AO_DATA_DIR),
     ...(temporal.payloadCodec ? { codec: { codec: temporal.payloadCodec, uiOrigin: new URL(env.AO_TEMPORAL_UI_URL).origin } } : {}),
     metrics,
     tracer: tracing.tracer,

@@ -33,7 +33,7 @@ import { finalStatusFor, isRunFailureType, runFailure, type RunFailureType } fro
 import { isFinalRunStatus, isLiveRunStatus, type FinalRunStatus, type RunStatus } from '../core/contract/run-status.js';
 import type { NotificationEvent, NotifyInput } from '../core/contract/notifications.js';
 import type { RunInput, RunState } from '../core/contract/workflow-io.js';
-import { searchAttributes } from '../core/contract/search-attributes.js';
+import { searchAttributes, usageSearchAttributes } from '../core/contract/search-attributes.js';
 import {
   RUNNER_SHUTDOWN,
   RUN_ALREADY_ENDED,
@@ -87,6 +87,8 @@ const STOP_COMMAND_PATCH = 'stop-over-command-path';
 const EXECUTE_CEILING = '30 days';
 /** Notifications: an approval asked for and the run's end each start a notify workflow (workflows/notify.ts). */
 const NOTIFICATIONS_PATCH = 'notifications';
+/** A run's tokens (and a failed run's cost) as search attributes, for `GET /usage`. */
+const USAGE_ATTRIBUTES_PATCH = 'usage-search-attributes';
 const END_EVENTS: Record<FinalRunStatus, NotificationEvent> = { completed: 'run.completed', failed: 'run.failed', stopped: 'run.stopped' };
 /**
  * The notify workflow starts only for an event some notification takes: a local activity asks first,
@@ -204,6 +206,11 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
         },
       ),
     );
+  };
+  /** The run's usage on its search attributes (the cost of a completed run is set apart, as before the patch). */
+  const recordUsage = (result: unknown, cost: boolean): void => {
+    const pairs = usageSearchAttributes(result, cost);
+    if (pairs.length && patched(USAGE_ATTRIBUTES_PATCH)) upsertSearchAttributes(pairs);
   };
   const fail = (type: RunFailureType, message: string, by?: string): ApplicationFailure => {
     state.error = { type, message };
@@ -441,6 +448,7 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
       state.result = result.result_data ?? { exit_code: result.exit_code, stdout: result.stdout_tail, stderr: result.stderr_tail };
       const cost = (result.result_data as { cost_usd?: unknown } | undefined)?.cost_usd;
       if (typeof cost === 'number' && Number.isFinite(cost)) upsertSearchAttributes([{ key: searchAttributes.costUsd, value: cost }]);
+      recordUsage(result.result_data, false);
       transition('completed', `exit code ${result.exit_code ?? 'none'}`);
       return state;
     } catch (error) {
@@ -461,7 +469,10 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
       const cause = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined;
       // A failed executor's own result (a patrol's failed checks) stays the run's result.
       const failedResult = (cause?.details?.[0] as { result_data?: unknown } | undefined)?.result_data;
-      if (failedResult !== undefined) state.result = isPlainObject(state.result) && isPlainObject(failedResult) ? { ...state.result, ...failedResult } : failedResult;
+      if (failedResult !== undefined) {
+        state.result = isPlainObject(state.result) && isPlainObject(failedResult) ? { ...state.result, ...failedResult } : failedResult;
+        recordUsage(failedResult, true);
+      }
       throw fail(cause?.type && isRunFailureType(cause.type) ? cause.type : 'EXECUTOR_FAILED', causeMessage(error));
     } finally {
       executing = false;

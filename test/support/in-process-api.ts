@@ -13,6 +13,7 @@ import { EventAdmission } from '../../api/event-admission.js';
 import { FileEventStore } from '../../api/event-store.js';
 import { FleetService } from '../../api/fleet-service.js';
 import { RunsService } from '../../api/runs-service.js';
+import { UsageService } from '../../api/usage-service.js';
 import { ScriptsService } from '../../api/scripts-service.js';
 import { SchedulesService } from '../../api/schedules-service.js';
 import { TriggersService } from '../../api/triggers-service.js';
@@ -38,6 +39,7 @@ export function inProcessApp(stack: TestStack, client: Client, options: { dataDi
     scripts: new ScriptsService(client, stack.configDir, lock),
     notifications: new NotificationsService(client, stack.configDir, lock),
     events: new FileEventStore(path.join(options.dataDir, 'events')),
+    usage: new UsageService(client),
     credentials: CredentialStore.inDataDir(options.dataDir, options.token),
     admission: new EventAdmission(client),
     audit: AuditLog.inDataDir(options.dataDir),

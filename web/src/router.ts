@@ -16,6 +16,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/scripts/new', name: 'script-new', component: () => import('./pages/ScriptEditPage.vue') },
   { path: '/scripts/:name', name: 'script', component: () => import('./pages/ScriptEditPage.vue'), props: true },
   { path: '/notifications', name: 'notifications', component: () => import('./pages/NotificationsPage.vue') },
+  { path: '/usage', name: 'usage', component: () => import('./pages/UsagePage.vue') },
   { path: '/profiles', name: 'profiles', component: () => import('./pages/ProfilesPage.vue') },
   { path: '/tokens', name: 'tokens', component: () => import('./pages/TokensPage.vue') },
   { path: '/:missing(.*)*', name: 'not-found', component: () => import('./pages/NotFoundPage.vue') },

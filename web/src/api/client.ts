@@ -33,6 +33,7 @@ import {
   type ScriptPatch,
 } from './contract';
 import { ScheduleList, ScheduleTriggered, ScheduleView } from '../../../core/contract/schedules';
+import { UsageReport, type UsageGrouping } from '../../../core/contract/usage-report';
 import { ApiError, ApiUnreachableError, ConflictError, NotFoundError, UnauthorizedError, UnexpectedResponseError, type ErrorDetails } from './errors';
 
 export interface ApiClientOptions {
@@ -176,6 +177,10 @@ export class ApiClient {
 
   getFleetOverview({ signal }: ReadOptions = {}) {
     return this.request('GET', '/fleet/overview', { schema: FleetOverview, signal });
+  }
+
+  getUsage(groupBy: UsageGrouping, { signal }: ReadOptions = {}) {
+    return this.request('GET', '/usage', { query: { group_by: groupBy }, schema: UsageReport, signal });
   }
 
   listProfiles({ signal }: ReadOptions = {}) {
