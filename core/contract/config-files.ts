@@ -26,6 +26,11 @@ export const AgentFields = z
     timeout_seconds: z.number().int().positive().optional(),
     /** Where its runs work: a git worktree per run, the project folder itself, or an empty temp folder. */
     workspace_mode: WorkspaceMode.optional(),
+    /**
+     * The agents this agent's runs may start as child runs through ao's MCP server (`start_run`).
+     * @defaultValue none: its runs can read nothing and start nothing.
+     */
+    may_start: z.array(Name).max(100).optional(),
   })
   .strict();
 

@@ -11,6 +11,7 @@ import { CredentialStore } from '../../api/credentials.js';
 import { EventAdmission } from '../../api/event-admission.js';
 import { FileEventStore } from '../../api/event-store.js';
 import { FleetService } from '../../api/fleet-service.js';
+import { RunCredentials } from '../../api/run-credentials.js';
 import { RunsService } from '../../api/runs-service.js';
 import { ScriptsService } from '../../api/scripts-service.js';
 import { SchedulesService } from '../../api/schedules-service.js';
@@ -37,6 +38,7 @@ export function inProcessApp(stack: TestStack, client: Client, options: { dataDi
     notifications: new NotificationsService(client, stack.configDir, lock),
     events: new FileEventStore(path.join(options.dataDir, 'events')),
     credentials: CredentialStore.inDataDir(options.dataDir, options.token),
+    mcp: { runCredentials: RunCredentials.inDataDir(options.dataDir), configDir: stack.configDir },
     admission: new EventAdmission(client),
     audit: AuditLog.inDataDir(options.dataDir),
     ...(options.tracer ? { tracer: options.tracer } : {}),
