@@ -142,6 +142,7 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   if (launch.adapter.capabilities.structured_events) shaped.expectSessionReport();
   // The policy the run is held to: the profile's and the request's merged (GET /runs/:id shows the request's alone).
   if (launch.invocation.policy) emit('state_changed', { phase: 'policy', policy: launch.invocation.policy });
+  if (launch.mcpUnavailable) emit('alert', { message: `the agent runs without ao's MCP server (no child runs): ${launch.mcpUnavailable}` });
   // A crashed attempt's executor may still run: end it before this attempt starts its own.
   if (attempt.number > 1) await deps.containment.endPreviousAttempt(request.run_id, attempt.previous ?? {});
   const container = await deps.containment.forRun(request.run_id);

@@ -15,6 +15,7 @@ import type { RunnerCommand, RunnerCommandReply } from '../core/contract/runner-
 import { LiveExecutions } from './execution/live-executions.js';
 import { executeRun, type ExecuteRequest } from './execute-run.js';
 import type { ForgeAccess } from './forge.js';
+import type { AgentApi } from './execution/run-credential.js';
 
 export type { ExecuteRequest } from './execute-run.js';
 
@@ -31,6 +32,8 @@ export interface RunnerDependencies {
   executorUser?: ExecutorUser;
   /** The runner's own folder (spool, state). */
   dataDir: string;
+  /** The API and runner token: agent CLIs get ao's MCP server with their run's credential from it. */
+  agentApi?: AgentApi;
   /** Where a run's missing base commit is fetched from (default: origin, no token). */
   forge?: ForgeAccess;
   /** The runner's secrets and the key shapes. */
@@ -48,7 +51,7 @@ export interface RunnerDependencies {
 const HEARTBEAT_INTERVAL_MS = 2_000;
 
 /** Activities served on one runner's own queue: they run on that machine. */
-export function createRunnerActivities({ client, registration, profile, killGraceMs, containment, executorUser, dataDir, forge = { remote: 'origin' }, redactor, contact, shutdownSignal, events, hooks, log, metrics }: RunnerDependencies) {
+export function createRunnerActivities({ client, registration, profile, killGraceMs, containment, executorUser, dataDir, agentApi, forge = { remote: 'origin' }, redactor, contact, shutdownSignal, events, hooks, log, metrics }: RunnerDependencies) {
   // Runs in `project` mode share the project folder: one at a time.
   let projectQueue: Promise<unknown> = Promise.resolve();
   const projectLock = <T>(work: () => Promise<T>): Promise<T> => {
@@ -84,7 +87,7 @@ export function createRunnerActivities({ client, registration, profile, killGrac
 
     /** Runs the executor for one run and returns its result; cancelling the activity ends its process group. */
     execute(request: ExecuteRequest): Promise<ExecutionResult> {
-      return executeRun({ client, registration, profile, containment, ...(executorUser ? { executorUser } : {}), dataDir, forge, redactor, contact, events, hooks, log, metrics, live, projectLock, killGraceMs: killGraceMs ?? 5_000 }, request);
+      return executeRun({ client, registration, profile, containment, ...(executorUser ? { executorUser } : {}), ...(agentApi ? { agentApi } : {}), dataDir, forge, redactor, contact, events, hooks, log, metrics, live, projectLock, killGraceMs: killGraceMs ?? 5_000 }, request);
     },
 
     /**

@@ -24,6 +24,9 @@ import { identityRouter } from './routes/identity.js';
 import { runsRouter } from './routes/runs.js';
 import { usageRouter } from './routes/usage.js';
 import type { UsageService } from './usage-service.js';
+import { runCredentialRouter } from './routes/run-credential.js';
+import { mcpRouter } from './mcp.js';
+import type { RunCredentials } from './run-credentials.js';
 import type { RunsService } from './runs-service.js';
 import type { ScriptsService } from './scripts-service.js';
 import type { SchedulesService } from './schedules-service.js';
@@ -49,6 +52,8 @@ export interface AppDependencies {
   /** `GET /usage`: runs' cost and tokens added up. */
   usage: UsageService;
   credentials: CredentialStore;
+  /** Each run's own credential for ao's MCP server (api/mcp.ts), and the config dir its tools read agents from. */
+  mcp: { runCredentials: RunCredentials; configDir: string };
   admission: EventAdmission;
   audit: AuditLog;
   /** With payload encryption on: the codec the Temporal UI and CLI decode payloads with, and the UI's origin. */
@@ -62,7 +67,7 @@ export interface AppDependencies {
 
 /** The HTTP API: thin routes over Temporal. Every route but the public ones (health, /openapi.json, /docs) needs a token, and each says which role. */
 export function createApp({
-  runs, fleet, agents, flows, scripts, notifications, schedules, triggers, events, usage, credentials, admission, audit, codec, log = console.error,
+  runs, fleet, agents, flows, scripts, notifications, schedules, triggers, events, usage, credentials, mcp, admission, audit, codec, log = console.error,
   metrics = createApiMetrics(), tracer = trace.getTracer(TRACER_NAME),
 }: AppDependencies): express.Express {
   const app = express();
@@ -85,9 +90,12 @@ export function createApp({
   if (codec) app.use(codecRouter({ ...codec, credentials }));
   // Webhook deliveries carry a signature, not a token: checked by the trigger itself.
   app.use(triggerHooksRouter(triggers, registry));
-  app.use(authenticate(credentials));
+  // A run's own credential: ao's MCP server checks it itself; the token check below refuses it everywhere else.
+  app.use(mcpRouter({ runs, audit, ...mcp }, registry));
+  app.use(authenticate(credentials, mcp.runCredentials));
   app.use(runsRouter(runs, audit, registry));
   app.use(usageRouter(usage, registry));
+  app.use(runCredentialRouter(runs, mcp.runCredentials, admission, registry));
   app.use(schedulesRouter(schedules, audit, registry));
   app.use(triggersRouter(triggers, audit, registry));
   app.use(fleetRouter(fleet, audit, registry));

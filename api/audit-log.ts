@@ -13,7 +13,7 @@ export class AuditLog {
     return new AuditLog(path.join(dataDir, 'audit.jsonl'));
   }
 
-  record(actor: Principal, action: string, target: string, details?: Record<string, unknown>): void {
+  record(actor: Pick<Principal, 'name'>, action: string, target: string, details?: Record<string, unknown>): void {
     fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
     const line = JSON.stringify({ at: new Date().toISOString(), actor: actor.name, action, target, ...(details ? { details } : {}) });
     fs.appendFileSync(this.file, `${line}\n`, { mode: 0o600 });

@@ -5,6 +5,8 @@ import type { RequestHandler, Response } from 'express';
 import { ForbiddenError } from '../core/contract/errors.js';
 import { RUNNER_ROLE, roleAllows, type Principal, type UserRole } from '../core/contract/identity.js';
 import type { CredentialStore } from './credentials.js';
+import type { RunCredentials } from './run-credentials.js';
+import { MCP_PATH } from '../core/contract/mcp.js';
 import { HttpError } from './errors.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../core/config/private-files.js';
 
@@ -30,11 +32,19 @@ export function resolveApiToken(envToken: string | undefined, dataDir: string): 
 /** The caller, set by `authenticate` on every request past it. */
 export const principalOf = (res: Response): Principal => res.locals.principal as Principal;
 
-/** Bearer-token auth against the credential store; the token never appears in logs or errors. */
-export function authenticate(credentials: CredentialStore): RequestHandler {
+/** The bearer token of a request, if it sent one. */
+export const bearerToken = (header: string | undefined): string | undefined => /^Bearer (.+)$/i.exec(header ?? '')?.[1];
+
+/**
+ * Bearer-token auth against the credential store; the token never appears in logs or errors. A
+ * run's own credential (api/run-credentials.ts) is valid at `/mcp` only: here it is refused with 403.
+ */
+export function authenticate(credentials: CredentialStore, runCredentials?: RunCredentials): RequestHandler {
   return (req, res, next) => {
-    const match = /^Bearer (.+)$/i.exec(req.get('authorization') ?? '');
-    const principal = match ? credentials.authenticate(match[1]!) : undefined;
+    const token = bearerToken(req.get('authorization'));
+    const runId = token ? runCredentials?.runOf(token) : undefined;
+    if (runId) throw new ForbiddenError(`this is the credential of run ${runId}: it serves ao's MCP server at ${MCP_PATH} only`, 'a user or runner token');
+    const principal = token ? credentials.authenticate(token) : undefined;
     if (!principal) throw new HttpError(401, 'missing or wrong API token (send "Authorization: Bearer <token>")');
     res.locals.principal = principal;
     next();

@@ -31,6 +31,11 @@ export class EventAdmission {
     return events.map((event) => ({ ...event, source: `${principal.name}/${event.source}` }));
   }
 
+  /** Refuses a runner credential that was never assigned the run (403). */
+  async assertAssigned(principal: Principal, runId: string): Promise<void> {
+    if (!(await this.assigned(runId, principal.name))) throw new ForbiddenError(`runner credential "${principal.name}" was never assigned run ${runId}`, 'an assigned runner');
+  }
+
   private async assigned(runId: string, credential: string): Promise<boolean> {
     const key = `${runId}\0${credential}`;
     if (this.admitted.has(key)) return true;

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadAgent } from '../core/config/agents.js';
@@ -62,6 +63,9 @@ export interface RunFilter {
   cursor?: string;
   limit: number;
 }
+
+/** How often a bounded wait reads the run: it holds no Temporal long-poll open past its deadline. */
+const WAIT_POLL_MS = 500;
 
 /** Starts, stops and reads runs. Temporal is the store: no run state is kept here. */
 export class RunsService {
@@ -210,6 +214,16 @@ export class RunsService {
       .result()
       .catch(() => undefined);
     return this.get(id);
+  }
+
+  /** The run once it has ended, or as it is after `timeoutMs` (a bounded wait: MCP `wait_for_run`). */
+  async waitForEndWithin(id: string, timeoutMs: number): Promise<RunView> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const view = await this.get(id);
+      if (isFinalRunStatus(view.status) || Date.now() >= deadline) return view;
+      await sleep(Math.min(WAIT_POLL_MS, Math.max(0, deadline - Date.now())));
+    }
   }
 
   /** Asks the run to stop; answers once the workflow accepted (or refused) the request. */

@@ -21,6 +21,7 @@ import { PostgresEventStore } from './postgres-event-store.js';
 import { AuditLog } from './audit-log.js';
 import { resolveApiToken } from './auth.js';
 import { CredentialStore } from './credentials.js';
+import { RunCredentials } from './run-credentials.js';
 import { DEFAULT_CHILD_LIMITS, RunsService } from './runs-service.js';
 import { ScriptsService } from './scripts-service.js';
 import { SchedulesService } from './schedules-service.js';
@@ -92,7 +93,8 @@ async function main(): Promise<void> {
   await ensurePrivateDir(env.AO_DATA_DIR);
   const events = env.DATABASE_URL ? await PostgresEventStore.connect(env.DATABASE_URL, (message) => log.error(message)) : new FileEventStore(path.join(env.AO_DATA_DIR, 'events'));
   const credentials = CredentialStore.inDataDir(env.AO_DATA_DIR, resolveApiToken(env.AO_API_TOKEN, env.AO_DATA_DIR));
-  const app = createApp({ runs, fleet, agents, flows, scripts, notifications, schedules, triggers, events, usage: new UsageService(client), credentials, admission: new EventAdmission(client), audit: AuditLog.inDataDir(env.AO_DATA_DIR),
+  const mcp = { runCredentials: RunCredentials.inDataDir(env.AO_DATA_DIR), configDir: env.AO_CONFIG_DIR };
+  const app = createApp({ runs, fleet, agents, flows, scripts, notifications, schedules, triggers, events, usage: new UsageService(client), credentials, mcp, admission: new EventAdmission(client), audit: AuditLog.inDataDir(env.AO_DATA_DIR),
     ...(temporal.payloadCodec ? { codec: { codec: temporal.payloadCodec, uiOrigin: new URL(env.AO_TEMPORAL_UI_URL).origin } } : {}),
     metrics,
     tracer: tracing.tracer,

@@ -165,7 +165,7 @@ async function main(): Promise<void> {
     ...dataConverterOptions(temporal),
     taskQueue: runnerTaskQueue(runnerId),
     activities: {
-      ...createRunnerActivities({ client, registration, profile, containment, ...(executorUser ? { executorUser } : {}), dataDir, forge: { remote: options.forgeRemote, ...(options.forgeToken ? { token: options.forgeToken } : {}) }, redactor, contact, events, hooks, log, metrics, shutdownSignal: shutdownController.signal }),
+      ...createRunnerActivities({ client, registration, profile, containment, ...(executorUser ? { executorUser } : {}), ...(apiUrl && options.apiToken ? { agentApi: { url: apiUrl, token: options.apiToken } } : {}), dataDir, forge: { remote: options.forgeRemote, ...(options.forgeToken ? { token: options.forgeToken } : {}) }, redactor, contact, events, hooks, log, metrics, shutdownSignal: shutdownController.signal }),
       ...createFlowRunnerActivities({ projectDir: options.projectDir, forge: { remote: options.forgeRemote, ...(options.forgeToken ? { token: options.forgeToken } : {}) } }),
       ...createScriptActivities({
         projectDir: options.projectDir,

@@ -16,6 +16,7 @@ import type { RunnerLog } from '../runner-log.js';
 import type { RunnerMetrics } from '../../core/observability/metrics.js';
 import type { LiveExecutions } from './live-executions.js';
 import type { ForgeAccess } from '../forge.js';
+import type { AgentApi } from './run-credential.js';
 
 /** What the workflow sends the runner: the run, before the runner adds its executor and workspace. */
 export interface ExecuteRequest {
@@ -79,6 +80,8 @@ export interface ExecuteDependencies {
   live: LiveExecutions;
   /** Where a missing base commit is fetched from, with the runner's forge credential (never the executor's). */
   forge: ForgeAccess;
+  /** The API this runner reports to: where a run's agent CLI gets ao's MCP server and its run's credential. */
+  agentApi?: AgentApi;
   /** Serialises runs in `project` mode: they share one folder. */
   projectLock: <T>(work: () => Promise<T>) => Promise<T>;
 }

@@ -13,6 +13,8 @@ import type { Workspace } from '../workspace.js';
 import type { Attempt, ExecuteDependencies, ExecuteRequest } from './context.js';
 import { userEnvironment, type ExecutorUser } from '../containment/executor-user.js';
 import { executorEnvironment } from './environment.js';
+import { RUN_CREDENTIAL_ENV } from '../../core/contract/mcp.js';
+import { RunCredentialUnavailableError, fetchRunCredential } from './run-credential.js';
 import { openLastingTree, openReadOnlyToExecutor } from './executor-access.js';
 
 /** Everything needed to spawn the executor: what it is, what it reads, and how. */
@@ -31,7 +33,12 @@ export interface Launch {
   supervision?: ApprovalPolicy;
   /** `network: restricted` for a process ao starts itself: the argv prefix of its own network namespace. */
   networkNamespace?: string[];
+  /** Why the agent CLI got no MCP server of ao's (the run goes on without it). */
+  mcpUnavailable?: string;
 }
+
+/** The executor types that are agent CLIs: each gets ao's MCP server for its run. */
+const AGENT_CLI_TYPES = new Set(['claude-code', 'codex', 'gemini']);
 
 /**
  * Resolves the command, builds the invocation and lets the adapter plan argv and stdin. A profile
@@ -59,6 +66,7 @@ export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequ
   } = request;
   // The request can only tighten the profile's policy: the merge unions denials and intersects allowances.
   const policy = mergePolicies(profile.policy, requested);
+  const mcp = await runCredentialFor(deps, profile.type, request.run_id);
   const invocation: ExecutorInvocation = {
     schema_version: EXECUTOR_INVOCATION_SCHEMA_VERSION,
     ...run,
@@ -67,6 +75,7 @@ export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequ
     executor_config: profile.config,
     workspace_dir: workspace.dir,
     ...(policy ? { policy } : {}),
+    ...(mcp.credential ? { ao_mcp: { url: mcp.credential.url, credential_env: RUN_CREDENTIAL_ENV } } : {}),
   };
   const networkNamespace = await isolationFor(profile.type, policy);
   const user = deps.executorUser;
@@ -84,13 +93,26 @@ export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequ
     if (prepared.HOME) await openLastingTree(user, prepared.HOME);
     for (const file of adapter.executorReads?.(invocation) ?? []) await openReadOnlyToExecutor(user, path.resolve(registration.project_dir, file));
   }
-  const env = executorEnvironment(process.env, profile.config, { AO_RUN_ID: request.run_id, AO_WORKSPACE_DIR: workspace.dir }, prepared, user ? userEnvironment(user) : {});
+  // The run's credential reaches the CLI as a variable its MCP config names (and the run's redactor knows, by its name).
+  const credentialEnv = mcp.credential ? { [RUN_CREDENTIAL_ENV]: mcp.credential.token } : {};
+  const env = executorEnvironment(process.env, profile.config, { AO_RUN_ID: request.run_id, AO_WORKSPACE_DIR: workspace.dir }, { ...prepared, ...credentialEnv }, user ? userEnvironment(user) : {});
   const supervision = planned.supervision;
   if (policy && profile.type !== 'procedural' && !supervision?.runPolicy) {
     // Nothing would judge the executor's tool uses: refused rather than run unchecked.
     throw runFailure('INVALID_RUN', `the run has a policy, and a ${profile.type} executor on this runner cannot enforce one (it does not ask ao about its tool uses)`);
   }
-  return { adapter, invocation, ...planned, env, ...(sessionId ? { sessionId } : {}), ...(networkNamespace ? { networkNamespace } : {}) };
+  return { adapter, invocation, ...planned, env, ...(sessionId ? { sessionId } : {}), ...(networkNamespace ? { networkNamespace } : {}), ...(mcp.unavailable ? { mcpUnavailable: mcp.unavailable } : {}) };
+}
+
+/** An agent CLI's credential for ao's MCP server; none for other executors, or when the runner has no API. */
+async function runCredentialFor(deps: ExecuteDependencies, type: string, runId: string): Promise<{ credential?: { url: string; token: string }; unavailable?: string }> {
+  if (!AGENT_CLI_TYPES.has(type) || !deps.agentApi) return {};
+  try {
+    return { credential: await fetchRunCredential(deps.agentApi, runId) };
+  } catch (error) {
+    if (error instanceof RunCredentialUnavailableError) return { unavailable: error.message };
+    throw error;
+  }
 }
 
 /**

@@ -2,6 +2,7 @@ import type { EventKind } from '../../core/contract/events.js';
 import type { ClaudeCodeConfig } from '../../core/contract/executor-profile.js';
 import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/executor-protocol.js';
 import { NO_USAGE, type RunUsage } from '../../core/contract/usage.js';
+import { MCP_SERVER_NAME } from '../../core/contract/mcp.js';
 import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines } from './cli-support.js';
 import { approvalPolicyOf } from './approval-policy.js';
 import { claudeConversation, claudeUserMessage } from './claude-control.js';
@@ -76,7 +77,9 @@ export function claudeArgs(invocation: ExecutorInvocation<ClaudeCodeConfig>, com
     );
   }
   const model = chooseModel(config.model, invocation.parameters);
-  const allowed = config.allowed_tools ?? [];
+  // ao's own MCP server acts only on this run's children, within its limits: its tools need no approval.
+  const allowed = [...(config.allowed_tools ?? []), ...(invocation.ao_mcp ? [`mcp__${MCP_SERVER_NAME}`] : [])];
+  const mcpServers = { ...config.mcp_servers, ...(invocation.ao_mcp ? { [MCP_SERVER_NAME]: aoMcpServer(invocation.ao_mcp) } : {}) };
   const disallowed = [...new Set([...(config.disallowed_tools ?? []), ...(fromPolicy?.disallowedTools ?? [])])];
   const sources = config.setting_sources;
   promptOf(invocation);
@@ -94,9 +97,17 @@ export function claudeArgs(invocation: ExecutorInvocation<ClaudeCodeConfig>, com
     ...(fromPolicy ? ['--settings', JSON.stringify(fromPolicy.settings)] : []),
     ...(appendedPrompt(invocation) ? ['--append-system-prompt', appendedPrompt(invocation)!] : []),
     ...(config.max_turns !== undefined ? ['--max-turns', String(config.max_turns)] : []),
-    ...(config.mcp_servers ? ['--mcp-config', JSON.stringify({ mcpServers: config.mcp_servers })] : []),
+    ...(Object.keys(mcpServers).length ? ['--mcp-config', JSON.stringify({ mcpServers })] : []),
     ...(invocation.session_id ? ['--resume', invocation.session_id] : []),
   ];
+}
+
+/**
+ * ao's MCP server in Claude's `--mcp-config`: the header names the variable that holds the run's
+ * credential, and the CLI expands it, so the credential is never in its argv.
+ */
+function aoMcpServer(mcp: NonNullable<ExecutorInvocation['ao_mcp']>): Record<string, unknown> {
+  return { type: 'http', url: mcp.url, headers: { Authorization: `Bearer \${${mcp.credential_env}}` } };
 }
 
 const summarise = (content: unknown): string => {

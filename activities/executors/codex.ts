@@ -1,6 +1,7 @@
 import type { CodexConfig } from '../../core/contract/executor-profile.js';
 import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/executor-protocol.js';
 import { NO_USAGE, addUsage, priced, type RunUsage } from '../../core/contract/usage.js';
+import { MCP_SERVER_NAME } from '../../core/contract/mcp.js';
 import { approvalPolicyOf } from './approval-policy.js';
 import { ExecutorConfigError, detectCli, eventsFromLine, parseJsonLines, type JsonLine } from './cli-support.js';
 import { CODEX_TOOLS, CodexAppServerConversation, type CodexSessionSettings } from './codex-app-server.js';
@@ -40,6 +41,13 @@ export function codexArgs(invocation: ExecutorInvocation<CodexConfig>, command: 
         ] as Array<[string, unknown]>)
       : []),
     ...Object.entries(config.config ?? {}),
+    // ao's MCP server for this run: codex reads the bearer credential from the named variable, so it is not in the argv.
+    ...(invocation.ao_mcp
+      ? ([
+          [`mcp_servers.${MCP_SERVER_NAME}.url`, invocation.ao_mcp.url],
+          [`mcp_servers.${MCP_SERVER_NAME}.bearer_token_env_var`, invocation.ao_mcp.credential_env],
+        ] as Array<[string, unknown]>)
+      : []),
   ];
   // The run's policy last: its sandbox and network settings win over the profile's.
   const policy = invocation.policy ? codexOverrideArgs(codexPolicySettings(invocation.policy, config.sandbox).overrides) : [];

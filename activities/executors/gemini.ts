@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { GeminiConfig } from '../../core/contract/executor-profile.js';
 import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/executor-protocol.js';
 import { NO_USAGE, priced } from '../../core/contract/usage.js';
+import { MCP_SERVER_NAME } from '../../core/contract/mcp.js';
 import { approvalPolicyOf } from './approval-policy.js';
 import { ExecutorConfigError, detectCli } from './cli-support.js';
 import type { ExecutorAdapter } from './contract.js';
@@ -19,6 +20,20 @@ export const GEMINI_SETTINGS = {
   security: { auth: { selectedType: 'gemini-api-key' }, folderTrust: { enabled: false } },
   privacy: { usageStatisticsEnabled: false },
 };
+
+/**
+ * The settings file: ao's defaults, the profile's settings, and ao's MCP server for the run. Its
+ * header names the variable holding the run's credential (gemini expands `${VAR}` in settings), so
+ * the file is the same for every run and holds no credential; ACP's `session/new` servers are merged into it.
+ */
+export function geminiSettings(invocation: ExecutorInvocation<GeminiConfig>): Record<string, unknown> {
+  const settings: Record<string, unknown> = { ...GEMINI_SETTINGS, ...invocation.executor_config.settings };
+  const mcp = invocation.ao_mcp;
+  if (!mcp) return settings;
+  const own = (settings.mcpServers ?? {}) as Record<string, unknown>;
+  // Trusted: ao's server acts only on the run's own children, within its limits.
+  return { ...settings, mcpServers: { ...own, [MCP_SERVER_NAME]: { httpUrl: mcp.url, headers: { Authorization: `Bearer \${${mcp.credential_env}}` }, trust: true } } };
+}
 
 /** `gemini --acp`: the profile's model and policy file, never a shell string; the prompt goes over ACP. */
 export function geminiArgs(invocation: ExecutorInvocation<GeminiConfig>, command: string[]): string[] {
@@ -58,7 +73,7 @@ export const geminiAdapter: ExecutorAdapter<GeminiConfig> = {
     // One home per executor user, kept across runs: gemini stores the sessions a follow-up run loads there.
     const home = path.join(where.home, '.cache', 'ao', 'gemini-home');
     await fs.mkdir(path.join(home, '.gemini'), { recursive: true });
-    await fs.writeFile(path.join(home, '.gemini', 'settings.json'), JSON.stringify({ ...GEMINI_SETTINGS, ...invocation.executor_config.settings }, null, 2));
+    await fs.writeFile(path.join(home, '.gemini', 'settings.json'), JSON.stringify(geminiSettings(invocation), null, 2));
     if (invocation.session_id) await keepSessionFileApart(home, invocation.session_id);
     if (invocation.policy) {
       const file = runPolicyFile(invocation.run_id);

@@ -32,6 +32,11 @@ export const AgentFields = z
     concurrency: ConcurrencyLimit.optional(),
     /** What each of its runs may spend; a profile's or a run request's stricter limit wins. */
     budget: Budget.optional(),
+    /**
+     * The agents this agent's runs may start as child runs through ao's MCP server (`start_run`).
+     * @defaultValue none: its runs can read nothing and start nothing.
+     */
+    may_start: z.array(Name).max(100).optional(),
   })
   .strict();
 

@@ -26,6 +26,11 @@ export const ExecutorInvocation = z.object({
   session_id: z.string().optional(),
   /** The profile's and the request's policies merged: what the executor must not do (ao's adapters also enforce it). */
   policy: MergedPolicy.optional(),
+  /**
+   * Agent CLIs: ao's MCP server for this run (its URL) and the environment variable holding the
+   * run's own credential, which the CLI's config sends as `Authorization: Bearer …`. Never the credential itself.
+   */
+  ao_mcp: z.object({ url: z.string(), credential_env: z.string() }).optional(),
 });
 /** In ao's own adapters the config is typed by the executor type's schema. */
 export type ExecutorInvocation<C extends ExecutorConfig = ExecutorConfig> = Omit<z.infer<typeof ExecutorInvocation>, 'executor_config'> & { executor_config: C };

@@ -66,6 +66,8 @@ export const SECRET_SHAPES: readonly SecretShape[] = [
   tokenShape('AWS access key id', 'AKIA', '[A-Z0-9]', { min: 16, max: 16 }),
   tokenShape('AWS temporary access key id', 'ASIA', '[A-Z0-9]', { min: 16, max: 16 }),
   tokenShape('Google API key', 'AIza', '[A-Za-z0-9_-]', { min: 35 }),
+  // ao's own run-scoped credential (api/run-credentials.ts): `aor_<run id>.<HMAC>`.
+  tokenShape('ao run credential', 'aor_', '[A-Za-z0-9._-]', { min: 44 }),
   {
     name: 'bearer token',
     complete: /(?<![A-Za-z0-9])(bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi,

@@ -12,6 +12,7 @@ import { CredentialStore } from '../../api/credentials.js';
 import { EventAdmission } from '../../api/event-admission.js';
 import { FileEventStore } from '../../api/event-store.js';
 import { FleetService } from '../../api/fleet-service.js';
+import { RunCredentials } from '../../api/run-credentials.js';
 import { RunsService } from '../../api/runs-service.js';
 import { UsageService } from '../../api/usage-service.js';
 import { ScriptsService } from '../../api/scripts-service.js';
@@ -41,6 +42,7 @@ export function inProcessApp(stack: TestStack, client: Client, options: { dataDi
     events: new FileEventStore(path.join(options.dataDir, 'events')),
     usage: new UsageService(client),
     credentials: CredentialStore.inDataDir(options.dataDir, options.token),
+    mcp: { runCredentials: RunCredentials.inDataDir(options.dataDir), configDir: stack.configDir },
     admission: new EventAdmission(client),
     audit: AuditLog.inDataDir(options.dataDir),
     ...(options.tracer ? { tracer: options.tracer } : {}),
