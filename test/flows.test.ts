@@ -7,6 +7,7 @@ import type { FlowRunView } from '../core/contract/flows.js';
 import type { RunView } from '../core/contract/http.js';
 import * as anthropic from './support/scripted-anthropic.js';
 import * as openai from './support/scripted-openai.js';
+import { collectPageErrors, launchBrowser, screenshot } from './support/browser.js';
 import { ownedByExecutor } from './support/executor-user.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 
@@ -29,6 +30,8 @@ let projectDir: string;
 let remote: string;
 let forgeLog: string;
 let tag: string;
+/** The approved flow run of the first test, which the dashboard test shows. */
+let approved: FlowRunView | undefined;
 
 beforeAll(async () => {
   stack = await TestStack.create();
@@ -180,6 +183,44 @@ describe('the build-review flow on the real CLIs', () => {
     expect(listed.flow_runs.some((row) => row.id === flow.id)).toBe(true);
     const description = await stack.client.workflow.getHandle(`run-${builder1!.run_id}`).describe();
     expect(description.parentExecution?.workflowId).toBe(flow.workflow_id);
+    approved = flow;
+  });
+
+  it('shows the flow, its runs, rounds and steps in the dashboard, with links to each step’s run', async () => {
+    expect(approved, 'the flow test above ran').toBeDefined();
+    const flow = approved!;
+    const browser = await launchBrowser();
+    try {
+      const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+      const errors = collectPageErrors(page);
+      await page.goto(`${stack.apiUrl}/ui/flows#token=${stack.token}`);
+      const definition = page.locator('[data-testid=flow-row][data-flow=test-build-review]');
+      await definition.waitFor();
+      expect(await definition.locator('[data-testid=flow-builder]').innerText()).toBe('coder');
+      expect(await definition.locator('[data-testid=flow-reviewer]').innerText()).toBe('codex-reviewer');
+      const row = page.locator(`[data-testid=flow-run-row][data-flow-run="${flow.id}"]`);
+      await row.locator('[data-status=completed]').waitFor();
+      await screenshot(page, 'flows-page');
+      await row.locator('a').click();
+      await page.waitForURL(`**/ui/flow-runs/${flow.id}`);
+      await page.locator('[data-testid=flow-run-status][data-status=completed]').waitFor();
+      expect(await page.locator('[data-testid=flow-run-verdict]').innerText()).toBe('approve');
+      expect(await page.locator('[data-testid=flow-run-rounds]').innerText()).toBe('2 of 3');
+      expect(await page.locator('[data-testid=flow-run-branch]').innerText()).toBe(flow.branch);
+      expect(await page.locator('[data-testid=flow-run-pr]').innerText()).toBe(PR_URL);
+      expect(await page.locator('[data-testid=flow-round]').count()).toBe(2);
+      const reviews = page.locator('[data-testid=flow-round][data-round="1"] [data-testid=flow-step][data-role=reviewer] [data-testid=flow-step-review]');
+      expect(await reviews.innerText()).toContain('request changes');
+      expect(await reviews.innerText()).toContain('greeting.txt should say');
+      await screenshot(page, 'flow-run-page');
+      const builder2 = flow.steps[2]!;
+      await page.locator(`[data-testid=flow-step][data-run="${builder2.run_id}"] [data-testid=flow-step-link]`).click();
+      await page.waitForURL(`**/ui/runs/${builder2.run_id}`);
+      await page.locator('[data-testid=run-status][data-status=completed]').waitFor();
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('stops the step it runs when the flow run is stopped', async () => {
