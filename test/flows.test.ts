@@ -223,6 +223,33 @@ describe('the build-review flow on the real CLIs', () => {
     }
   });
 
+  it('ends with the last verdict and no pull request when the rounds are used up', async () => {
+    const { body: definition } = await stack.api<Record<string, unknown>>('GET', '/flows/test-build-review');
+    const { name: _name, ...rest } = definition;
+    expect((await stack.api('PUT', '/flows/test-one-round', { body: { ...rest, max_rounds: 1 } })).status).toBe(201);
+    claudeTurns.push(anthropic.callTool('Bash', { command: 'echo draft > notes.txt' }), anthropic.reply('Drafted.'));
+    codexTurns.push(review('request_changes', ['write more']));
+    const { body: flow } = await stack.api<FlowRunView>('POST', '/flows/test-one-round/runs?wait=true', { body: { prompt: 'Write notes', additional_demands: { tags: [tag] } } });
+    expect(flow.status, JSON.stringify(flow.error)).toBe('completed');
+    expect(flow).toMatchObject({ verdict: 'request_changes', comments: ['write more'], rounds: 1 });
+    expect(flow.steps).toHaveLength(2);
+    expect(flow.pull_request).toBeUndefined();
+    expect(flow.history.at(-1)?.reason).toBe('no approval after 1 round(s): the last verdict was request_changes');
+    expect(await git(remote, ['ls-remote', remote, `refs/heads/${flow.branch}`])).toBe('');
+  });
+
+  it('fails, keeping its state, when the reviewer answers no verdict', async () => {
+    claudeTurns.push(anthropic.callTool('Bash', { command: 'echo v1 > version.txt' }), anthropic.reply('Done.'));
+    codexTurns.push(openai.reply('Looks fine to me.'));
+    const { body: flow } = await startFlow('Add version.txt', true);
+    expect(flow.status).toBe('failed');
+    expect(flow.error).toMatch(/^the reviewer's run \S+ failed: the final answer is not JSON: Looks fine to me\./);
+    expect(flow.steps.map((step) => [step.role, step.status])).toEqual([['builder', 'completed'], ['reviewer', 'failed']]);
+    expect(flow.branch).toBe(`ao/${flow.steps[0]!.run_id}`);
+    // Read again once closed: the state comes from the workflow's failure.
+    expect((await stack.api<FlowRunView>('GET', `/flow-runs/${flow.id}`)).body).toMatchObject({ status: 'failed', error: flow.error });
+  });
+
   it('stops the step it runs when the flow run is stopped', async () => {
     const held = anthropic.gate();
     claudeTurns.push({ ...anthropic.reply('never sent'), until: held.promise });
