@@ -145,7 +145,7 @@ describe('a Codex conversation', () => {
     // Codex accepted the steer for the running turn before the held reply is let go.
     await session.line((line) => typeof (line.result as { turnId?: string } | undefined)?.turnId === 'string');
     gates.at(-1)!();
-    const output = codexAdapter.interpret(await session.finished, { executor_config: {} } as never);
+    const output = codexAdapter.interpret(await session.finished, { executor_config: {}, agent: { name: 'codex-coder', type: 'autonomous' } } as never);
     expect(output).toMatchObject({ status: 'completed', result_data: { text: 'Steered.' } });
     expect(endpoint.mainRequests).toHaveLength(before + 2);
     expect(userTexts(endpoint.mainRequests[before + 1]!)).toContain('also mention pelicans');
@@ -161,7 +161,7 @@ describe('a Codex conversation', () => {
     expect(session.deliver({ kind: 'interrupt', by: 'omar' })).toEqual({ delivered: false, reason: 'no turn is running' });
     expect(session.deliver({ kind: 'input', text: 'start over, briefly', by: 'omar' })).toEqual({ delivered: true, queued: false });
     const outcome = await session.finished;
-    expect(codexAdapter.interpret(outcome, { executor_config: {} } as never)).toMatchObject({ status: 'completed', result_data: { text: 'After the interrupt.' } });
+    expect(codexAdapter.interpret(outcome, { executor_config: {}, agent: { name: 'codex-coder', type: 'autonomous' } } as never)).toMatchObject({ status: 'completed', result_data: { text: 'After the interrupt.' } });
     expect(endpoint.mainRequests).toHaveLength(before + 2);
     const next = userTexts(endpoint.mainRequests[before + 1]!);
     expect(next).toContain('start over, briefly');
@@ -178,7 +178,7 @@ describe('a Codex conversation', () => {
     expect(session.withdrawn).toEqual([session.requested[0]!.id]);
     await session.line(turnCompleted('interrupted'));
     session.deliver({ kind: 'input', text: 'never mind the file', by: 'omar' });
-    expect(codexAdapter.interpret(await session.finished, { executor_config: {} } as never)).toMatchObject({ status: 'completed', result_data: { text: 'Carried on.' } });
+    expect(codexAdapter.interpret(await session.finished, { executor_config: {}, agent: { name: 'codex-coder', type: 'autonomous' } } as never)).toMatchObject({ status: 'completed', result_data: { text: 'Carried on.' } });
     await expect(fs.stat(path.join(session.projectDir, 'interrupted.txt'))).rejects.toThrow();
     expect(userTexts(endpoint.mainRequests.at(-1)!)).toContain('never mind the file');
     expect(endpoint.mainRequests).toHaveLength(before + 2);
@@ -189,7 +189,7 @@ describe('a Codex conversation', () => {
     const session = await startSession('create unnamed.txt', { approval_required_tools: ['apply_patch'] });
     // Codex asks (policy untrusted); ao's policy answers at once, since only patches wait for a person.
     await session.line((line) => line.method === 'item/commandExecution/requestApproval');
-    expect(codexAdapter.interpret(await session.finished, { executor_config: {} } as never)).toMatchObject({ status: 'completed', result_data: { text: 'Made it.' } });
+    expect(codexAdapter.interpret(await session.finished, { executor_config: {}, agent: { name: 'codex-coder', type: 'autonomous' } } as never)).toMatchObject({ status: 'completed', result_data: { text: 'Made it.' } });
     expect(session.requested).toEqual([]);
     await fs.stat(path.join(session.projectDir, 'unnamed.txt'));
   });
@@ -197,7 +197,7 @@ describe('a Codex conversation', () => {
   it('fails readably when the thread to resume does not exist, without asking the model', async () => {
     const before = endpoint.mainRequests.length;
     const session = await startSession('carry on', {}, '01a23200-0000-7000-8000-000000000000');
-    expect(codexAdapter.interpret(await session.finished, { executor_config: {} } as never)).toEqual({ status: 'failed', error: 'codex: no rollout found for thread id 01a23200-0000-7000-8000-000000000000' });
+    expect(codexAdapter.interpret(await session.finished, { executor_config: {}, agent: { name: 'codex-coder', type: 'autonomous' } } as never)).toEqual({ status: 'failed', error: 'codex: no rollout found for thread id 01a23200-0000-7000-8000-000000000000' });
     expect(endpoint.mainRequests).toHaveLength(before);
   });
 

@@ -7,6 +7,7 @@ import type { FlowRunView } from '../core/contract/flows.js';
 import type { RunView } from '../core/contract/http.js';
 import * as anthropic from './support/scripted-anthropic.js';
 import * as openai from './support/scripted-openai.js';
+import { collectPageErrors, launchBrowser, screenshot } from './support/browser.js';
 import { ownedByExecutor } from './support/executor-user.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 
@@ -29,6 +30,8 @@ let projectDir: string;
 let remote: string;
 let forgeLog: string;
 let tag: string;
+/** The approved flow run of the first test, which the dashboard test shows. */
+let approved: FlowRunView | undefined;
 
 beforeAll(async () => {
   stack = await TestStack.create();
@@ -180,6 +183,71 @@ describe('the build-review flow on the real CLIs', () => {
     expect(listed.flow_runs.some((row) => row.id === flow.id)).toBe(true);
     const description = await stack.client.workflow.getHandle(`run-${builder1!.run_id}`).describe();
     expect(description.parentExecution?.workflowId).toBe(flow.workflow_id);
+    approved = flow;
+  });
+
+  it('shows the flow, its runs, rounds and steps in the dashboard, with links to each step’s run', async () => {
+    expect(approved, 'the flow test above ran').toBeDefined();
+    const flow = approved!;
+    const browser = await launchBrowser();
+    try {
+      const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+      const errors = collectPageErrors(page);
+      await page.goto(`${stack.apiUrl}/ui/flows#token=${stack.token}`);
+      const definition = page.locator('[data-testid=flow-row][data-flow=test-build-review]');
+      await definition.waitFor();
+      expect(await definition.locator('[data-testid=flow-builder]').innerText()).toBe('coder');
+      expect(await definition.locator('[data-testid=flow-reviewer]').innerText()).toBe('codex-reviewer');
+      const row = page.locator(`[data-testid=flow-run-row][data-flow-run="${flow.id}"]`);
+      await row.locator('[data-status=completed]').waitFor();
+      await screenshot(page, 'flows-page');
+      await row.locator('a').click();
+      await page.waitForURL(`**/ui/flow-runs/${flow.id}`);
+      await page.locator('[data-testid=flow-run-status][data-status=completed]').waitFor();
+      expect(await page.locator('[data-testid=flow-run-verdict]').innerText()).toBe('approve');
+      expect(await page.locator('[data-testid=flow-run-rounds]').innerText()).toBe('2 of 3');
+      expect(await page.locator('[data-testid=flow-run-branch]').innerText()).toBe(flow.branch);
+      expect(await page.locator('[data-testid=flow-run-pr]').innerText()).toBe(PR_URL);
+      expect(await page.locator('[data-testid=flow-round]').count()).toBe(2);
+      const reviews = page.locator('[data-testid=flow-round][data-round="1"] [data-testid=flow-step][data-role=reviewer] [data-testid=flow-step-review]');
+      expect(await reviews.innerText()).toContain('request changes');
+      expect(await reviews.innerText()).toContain('greeting.txt should say');
+      await screenshot(page, 'flow-run-page');
+      const builder2 = flow.steps[2]!;
+      await page.locator(`[data-testid=flow-step][data-run="${builder2.run_id}"] [data-testid=flow-step-link]`).click();
+      await page.waitForURL(`**/ui/runs/${builder2.run_id}`);
+      await page.locator('[data-testid=run-status][data-status=completed]').waitFor();
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('ends with the last verdict and no pull request when the rounds are used up', async () => {
+    const { body: definition } = await stack.api<Record<string, unknown>>('GET', '/flows/test-build-review');
+    const { name: _name, ...rest } = definition;
+    expect((await stack.api('PUT', '/flows/test-one-round', { body: { ...rest, max_rounds: 1 } })).status).toBe(201);
+    claudeTurns.push(anthropic.callTool('Bash', { command: 'echo draft > notes.txt' }), anthropic.reply('Drafted.'));
+    codexTurns.push(review('request_changes', ['write more']));
+    const { body: flow } = await stack.api<FlowRunView>('POST', '/flows/test-one-round/runs?wait=true', { body: { prompt: 'Write notes', additional_demands: { tags: [tag] } } });
+    expect(flow.status, JSON.stringify(flow.error)).toBe('completed');
+    expect(flow).toMatchObject({ verdict: 'request_changes', comments: ['write more'], rounds: 1 });
+    expect(flow.steps).toHaveLength(2);
+    expect(flow.pull_request).toBeUndefined();
+    expect(flow.history.at(-1)?.reason).toBe('no approval after 1 round(s): the last verdict was request_changes');
+    expect(await git(remote, ['ls-remote', remote, `refs/heads/${flow.branch}`])).toBe('');
+  });
+
+  it('fails, keeping its state, when the reviewer answers no verdict', async () => {
+    claudeTurns.push(anthropic.callTool('Bash', { command: 'echo v1 > version.txt' }), anthropic.reply('Done.'));
+    codexTurns.push(openai.reply('Looks fine to me.'));
+    const { body: flow } = await startFlow('Add version.txt', true);
+    expect(flow.status).toBe('failed');
+    expect(flow.error).toMatch(/^the reviewer's run \S+ failed: the final answer is not JSON: Looks fine to me\./);
+    expect(flow.steps.map((step) => [step.role, step.status])).toEqual([['builder', 'completed'], ['reviewer', 'failed']]);
+    expect(flow.branch).toBe(`ao/${flow.steps[0]!.run_id}`);
+    // Read again once closed: the state comes from the workflow's failure.
+    expect((await stack.api<FlowRunView>('GET', `/flow-runs/${flow.id}`)).body).toMatchObject({ status: 'failed', error: flow.error });
   });
 
   it('stops the step it runs when the flow run is stopped', async () => {

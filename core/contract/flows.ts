@@ -17,14 +17,6 @@ export type ReviewVerdict = z.infer<typeof ReviewVerdict>;
 export const Review = z.object({ verdict: ReviewVerdict, comments: z.array(z.string()) });
 export type Review = z.infer<typeof Review>;
 
-/** The output schema a reviewer agent answers through (shipped: `codex-reviewer`, `gemini-reviewer`). */
-export const REVIEW_OUTPUT_SCHEMA = {
-  type: 'object',
-  properties: { verdict: { type: 'string', enum: [...REVIEW_VERDICTS] }, comments: { type: 'array', items: { type: 'string' } } },
-  required: ['verdict', 'comments'],
-  additionalProperties: false,
-} as const;
-
 /** One step's agent, and what its runs get besides the flow's: a policy (the reviewer's keeps it read-only), extra demands. */
 export const FlowStep = z
   .object({

@@ -34,6 +34,7 @@ import {
 } from './contract';
 import { ScheduleList, ScheduleTriggered, ScheduleView } from '../../../core/contract/schedules';
 import { UsageReport, type UsageGrouping } from '../../../core/contract/usage-report';
+import { FlowList, FlowRunList, FlowRunView } from '../../../core/contract/flows';
 import { ApiError, ApiUnreachableError, ConflictError, NotFoundError, UnauthorizedError, UnexpectedResponseError, type ErrorDetails } from './errors';
 
 export interface ApiClientOptions {
@@ -265,6 +266,22 @@ export class ApiClient {
 
   deleteSchedule(name: string) {
     return this.request('DELETE', `/schedules/${encode(name)}`);
+  }
+
+  listFlows({ signal }: ReadOptions = {}) {
+    return this.request('GET', '/flows', { schema: FlowList, signal });
+  }
+
+  listFlowRuns(flow?: string, { signal }: ReadOptions = {}) {
+    return this.request('GET', '/flow-runs', { query: { flow }, schema: FlowRunList, signal });
+  }
+
+  getFlowRun(id: string, { signal }: ReadOptions = {}) {
+    return this.request('GET', `/flow-runs/${encode(id)}`, { schema: FlowRunView, signal });
+  }
+
+  stopFlowRun(id: string) {
+    return this.request('POST', `/flow-runs/${encode(id)}/stop`, { body: {} });
   }
 
   listTokens() {

@@ -1,5 +1,6 @@
 import { FINAL_RUN_STATUSES, RUN_STATUSES, isFinalRunStatus, isLiveRunStatus, type RunStatus } from '../../../core/contract/run-status';
 import type { RunnerStatus } from '../api/contract';
+import type { FlowRunStatus } from '../../../core/contract/flows';
 import type { Tone } from './event-catalog';
 
 export { FINAL_RUN_STATUSES, RUN_STATUSES, isFinalRunStatus, isLiveRunStatus };
@@ -22,4 +23,13 @@ export const RUNNER_STATUS_TONE: Record<RunnerStatus, Tone> = {
   draining: 'warn',
   unhealthy: 'bad',
   offline: 'muted',
+};
+
+/** The colour of each flow run status. */
+export const FLOW_RUN_STATUS_TONE: Record<FlowRunStatus, Tone> = {
+  running: 'info',
+  stopping: 'warn',
+  completed: 'good',
+  failed: 'bad',
+  stopped: 'muted',
 };
