@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadAgent } from '../core/config/agents.js';
-import { resolveConcurrency } from '../core/contract/concurrency.js';
+import { ConcurrencyKeyError, resolveConcurrency } from '../core/contract/concurrency.js';
 import { APPROVAL_NOT_FOUND, APPROVAL_NOT_PENDING, type Approval, type DecideApprovalRequest } from '../core/contract/approvals.js';
 import { AgentInactiveError, ApprovalRefusedError, ChildRunRefusedError, RunAlreadyExistsError, RunCommandRefusedError, RunNotFoundError, RunStopRefusedError, SessionNotFoundError } from '../core/contract/errors.js';
 import { RUN_NOT_LIVE, type SendInputResponse } from '../core/contract/runner-commands.js';
@@ -102,9 +102,14 @@ export class RunsService {
     const script = await checkRunParameters(this.options.configDir, agent, request.parameters);
     const id = start.runId ?? crypto.randomUUID();
     const sessionId = request.session_id ?? id;
-    // A key the run could not fill in is refused now (400), not when the run is resolved.
+    // A key the run could not fill in is refused now (400), not when the run is resolved. A resumed
+    // session's project comes from the runner that holds it, known only then.
     const project = request.additional_demands?.project_dir ?? script?.demands.project_dir ?? agent.demands.project_dir;
-    resolveConcurrency([agent.concurrency, request.concurrency], { agent: agent.name, session: sessionId, ...(project ? { project } : {}) });
+    try {
+      resolveConcurrency([agent.concurrency, request.concurrency], { agent: agent.name, session: sessionId, ...(project ? { project } : {}) });
+    } catch (error) {
+      if (!(error instanceof ConcurrencyKeyError && error.placeholder === 'project' && request.mode === 'resume')) throw error;
+    }
     const mode = request.mode ?? 'new';
     if (mode === 'resume' && (await this.sessionRuns(sessionId, 1)).length === 0) {
       throw new SessionNotFoundError(sessionId);

@@ -10,6 +10,9 @@ type ConcurrencyActivities = ReturnType<typeof createConcurrencyActivities>;
 // In the control worker's own process, in the workflow task that asks: no hand-off through matching.
 const local = proxyLocalActivities<ConcurrencyActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5, initialInterval: '200 milliseconds' } });
 
+/** A waiting run asks its key again this often. */
+const REASK_MS = 60_000;
+
 export interface PermitsContext {
   input: RunInput;
   state: RunState;
@@ -34,15 +37,21 @@ export function createPermits({ input, state, stopRequested, fail }: PermitsCont
   async function acquire(limits: ResolvedConcurrency[]): Promise<boolean> {
     for (const { key, limit } of limits) {
       asked.push(key);
-      await local.requestPermit.executeWithOptions({ summary: `ask for a permit of concurrency key ${key} (at most ${limit} at once)` }, [
-        { key, limit, run_id: state.run_id, workflow_id: workflowInfo().workflowId, priority: input.priority ?? 0 },
-      ]);
+      const ask = () =>
+        local.requestPermit.executeWithOptions({ summary: `ask for a permit of concurrency key ${key} (at most ${limit} at once)` }, [
+          { key, limit, run_id: state.run_id, workflow_id: workflowInfo().workflowId, priority: input.priority ?? 0 },
+        ]);
+      await ask();
       const admitted = () => granted.has(key) || stopRequested();
       if (!admitted()) state.pending_reason = `waiting for concurrency key ${key}: at most ${limit} at once`;
       const timeoutSeconds = input.queue_timeout_seconds;
-      if (timeoutSeconds === undefined) await condition(admitted);
-      else if (!(await condition(admitted, timeoutSeconds * 1000))) {
-        throw fail('QUEUE_TIMEOUT', `waited longer than its queue timeout of ${timeoutSeconds}s for concurrency key ${key} (at most ${limit} at once)`);
+      const deadline = timeoutSeconds === undefined ? Infinity : Date.now() + timeoutSeconds * 1000;
+      while (!admitted()) {
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) throw fail('QUEUE_TIMEOUT', `waited longer than its queue timeout of ${timeoutSeconds}s for concurrency key ${key} (at most ${limit} at once)`);
+        // Asking again keeps the run's place (or hears of a permit it holds once more): a grant that went
+        // astray, or a key workflow that was lost, costs a wait of this long, never the run.
+        if (!(await condition(admitted, Math.min(REASK_MS, remaining))) && Date.now() < deadline) await ask();
       }
       if (stopRequested()) return false;
     }
