@@ -19,6 +19,14 @@ export const GEMINI_SETTINGS = {
   privacy: { usageStatisticsEnabled: false },
 };
 
+/** The prepared `settings.json`: ao's base, the profile's `settings`, then its retry bound (`general.maxAttempts` counts the first attempt). */
+export function geminiSettings(config: GeminiConfig): Record<string, unknown> {
+  const settings: Record<string, unknown> = { ...GEMINI_SETTINGS, ...config.settings };
+  if (config.max_vendor_retries === undefined) return settings;
+  const general = typeof settings.general === 'object' && settings.general !== null ? settings.general : {};
+  return { ...settings, general: { ...general, maxAttempts: config.max_vendor_retries + 1 } };
+}
+
 /** `gemini --acp`: the profile's model and policy file, never a shell string; the prompt goes over ACP. */
 export function geminiArgs(invocation: ExecutorInvocation<GeminiConfig>, command: string[]): string[] {
   const config = invocation.executor_config;
@@ -57,7 +65,7 @@ export const geminiAdapter: ExecutorAdapter<GeminiConfig> = {
     // One home per executor user, kept across runs: gemini stores the sessions a follow-up run loads there.
     const home = path.join(where.home, '.cache', 'ao', 'gemini-home');
     await fs.mkdir(path.join(home, '.gemini'), { recursive: true });
-    await fs.writeFile(path.join(home, '.gemini', 'settings.json'), JSON.stringify({ ...GEMINI_SETTINGS, ...invocation.executor_config.settings }, null, 2));
+    await fs.writeFile(path.join(home, '.gemini', 'settings.json'), JSON.stringify(geminiSettings(invocation.executor_config), null, 2));
     if (invocation.session_id) await keepSessionFileApart(home, invocation.session_id);
     if (invocation.policy) {
       const file = runPolicyFile(invocation.run_id);
