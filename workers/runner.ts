@@ -166,7 +166,7 @@ async function main(): Promise<void> {
     activities: {
       ...createRunnerActivities({ client, registration, profile, containment, ...(executorUser ? { executorUser } : {}), dataDir, forge: { remote: options.forgeRemote, ...(options.forgeToken ? { token: options.forgeToken } : {}) }, redactor, contact, events, hooks, log, metrics, shutdownSignal: shutdownController.signal }),
       ...createScriptActivities({
-        projectDir: options.projectDir,
+        dataDir,
         ...(options.apiUrl ? { apiUrl: options.apiUrl.replace(/\/$/, '') } : {}),
         ...(options.apiToken ? { apiToken: options.apiToken } : {}),
         log: (message) => log.info(message),
