@@ -9,26 +9,30 @@ import { Name } from '../core/contract/names.js';
 import type { InstalledScript, ScriptSyncFailureType } from '../core/contract/fleet.js';
 import type { Script, ScriptRef } from '../core/contract/config-files.js';
 
-/** Where a runner keeps its synced scripts: `<project_dir>/.ao/scripts/<name>/`. */
-export function installedScriptsRoot(projectDir: string): string {
-  return path.join(projectDir, '.ao', 'scripts');
+/**
+ * Where a runner keeps its synced scripts: `<data dir>/scripts/<name>/`, the runner's own folder
+ * (`--data-dir`), so they are never files of the user's repository that a run could commit or change.
+ */
+export function installedScriptsRoot(dataDir: string): string {
+  return path.join(dataDir, 'scripts');
 }
 
-export function installedScriptDir(projectDir: string, name: string): string {
-  return path.join(installedScriptsRoot(projectDir), Name.parse(name));
+export function installedScriptDir(dataDir: string, name: string): string {
+  return path.join(installedScriptsRoot(dataDir), Name.parse(name));
 }
 
-export function installedScriptPath(projectDir: string, script: Pick<ScriptRef, 'name' | 'script_file'>): string {
-  return path.join(installedScriptDir(projectDir, script.name), Name.parse(script.script_file));
+export function installedScriptPath(dataDir: string, script: Pick<ScriptRef, 'name' | 'script_file'>): string {
+  return path.join(installedScriptDir(dataDir, script.name), Name.parse(script.script_file));
 }
 
 /** The script as installed on this runner, re-hashed from its files; undefined when it is missing or damaged. */
-export function readInstalledScript(projectDir: string, name: string): Promise<Script | undefined> {
-  return readScriptFolder(installedScriptDir(projectDir, name), name).catch(() => undefined);
+export function readInstalledScript(dataDir: string, name: string): Promise<Script | undefined> {
+  return readScriptFolder(installedScriptDir(dataDir, name), name).catch(() => undefined);
 }
 
 export interface ScriptActivityDependencies {
-  projectDir: string;
+  /** The runner's own data dir: scripts are installed under its `scripts/`. */
+  dataDir: string;
   apiUrl?: string;
   apiToken?: string;
   log?: (message: string) => void;
@@ -43,8 +47,8 @@ const failure = (type: ScriptSyncFailureType, message: string, nonRetryable = fa
 /** Staging left younger than this may belong to an install still running (a retry, or a runner sharing the project). */
 const STALE_STAGING_MS = 10 * 60_000;
 
-export function createScriptActivities({ projectDir, apiUrl, apiToken, log = () => undefined, metrics }: ScriptActivityDependencies) {
-  const root = installedScriptsRoot(projectDir);
+export function createScriptActivities({ dataDir, apiUrl, apiToken, log = () => undefined, metrics }: ScriptActivityDependencies) {
+  const root = installedScriptsRoot(dataDir);
   // One install or removal of a name at a time in this process: an activity retry can overlap the attempt it replaces.
   const busy = new Map<string, Promise<unknown>>();
   const oneAtATime = <T>(name: string, work: () => Promise<T>): Promise<T> => {
@@ -71,7 +75,7 @@ export function createScriptActivities({ projectDir, apiUrl, apiToken, log = () 
    * swaps it into place whole: a run never sees half an install.
    */
   async function install(name: string, version: string): Promise<InstalledScript> {
-    const current = await readInstalledScript(projectDir, name);
+    const current = await readInstalledScript(dataDir, name);
     if (current?.version === version) return { version, installed_at: new Date().toISOString() };
     const { archive, version: declared } = await download(name);
     await fs.mkdir(root, { recursive: true });
@@ -87,7 +91,7 @@ export function createScriptActivities({ projectDir, apiUrl, apiToken, log = () 
         throw failure('SCRIPT_VERSION_CHANGED', `script ${name} is now at version ${unpacked.version.slice(0, 12)}, not ${version.slice(0, 12)}`, true);
       }
       await fs.chmod(path.join(staging, unpacked.script_file), 0o755);
-      await replaceFolder(staging, installedScriptDir(projectDir, name));
+      await replaceFolder(staging, installedScriptDir(dataDir, name));
       log(`installed script ${name} version ${version.slice(0, 12)}`);
       // From the runner workflow scheduling the install (its first attempt) to the new version in place.
       metrics?.scriptSyncLag.observe(secondsSince(Context.current().info.scheduledTimestampMs));
@@ -109,7 +113,7 @@ export function createScriptActivities({ projectDir, apiUrl, apiToken, log = () 
 
     removeScript({ name }: { name: string }): Promise<void> {
       return oneAtATime(Name.parse(name), async () => {
-        await fs.rm(installedScriptDir(projectDir, name), { recursive: true, force: true });
+        await fs.rm(installedScriptDir(dataDir, name), { recursive: true, force: true });
         log(`removed script ${name}`);
       });
     },
@@ -126,10 +130,10 @@ export function createScriptActivities({ projectDir, apiUrl, apiToken, log = () 
           if (stat && Date.now() - stat.mtimeMs > STALE_STAGING_MS) await fs.rm(path.join(root, entry.name), { recursive: true, force: true });
           continue;
         }
-        const script = await readInstalledScript(projectDir, entry.name);
+        const script = await readInstalledScript(dataDir, entry.name);
         if (!script) continue;
         // The folder's own time: it was made at install, while its files may carry a bundle's time (1970, before noMtime).
-        const stat = await fs.stat(installedScriptDir(projectDir, entry.name));
+        const stat = await fs.stat(installedScriptDir(dataDir, entry.name));
         installed[entry.name] = { version: script.version, installed_at: stat.mtime.toISOString() };
       }
       return installed;

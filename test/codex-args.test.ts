@@ -18,6 +18,12 @@ const invocation = (config: CodexConfig, extra: Partial<ExecutorInvocation<Codex
 const lines = (...objects: object[]): string => objects.map((object) => JSON.stringify(object)).join('\n');
 
 describe('the codex app-server command line and session', () => {
+  it('bounds the provider’s retries by max_vendor_retries, and refuses the bound without a declared provider', () => {
+    const argv = codexArgs(invocation({ max_vendor_retries: 2, provider: { name: 'local', base_url: 'http://127.0.0.1:1/v1', request_max_retries: 7 } }), ['codex']);
+    expect(argv).toContain('model_providers.ao={name="local", base_url="http://127.0.0.1:1/v1", request_max_retries=2, stream_max_retries=2}');
+    expect(() => codexArgs(invocation({ max_vendor_retries: 2 }), ['codex'])).toThrow(/max_vendor_retries needs config.provider/);
+  });
+
   it('starts codex app-server with the profile as -c overrides, each one argv element', () => {
     const argv = codexArgs(invocation({ model: 'gpt-5.5', reasoning_effort: 'high', provider: { name: 'local', base_url: 'http://127.0.0.1:1/v1' }, config: { 'odd key': 'a"b' } }), ['codex']);
     expect(argv).toEqual([

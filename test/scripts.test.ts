@@ -31,8 +31,8 @@ const PARAMETERS_SCHEMA = {
 };
 
 let stack: TestStack;
-let first: { runnerId: string; projectDir: string };
-let second: { runnerId: string; projectDir: string };
+let first: { runnerId: string; projectDir: string; dataDir: string };
+let second: { runnerId: string; projectDir: string; dataDir: string };
 let tag: string;
 
 beforeAll(async () => {
@@ -75,8 +75,10 @@ describe('scripts: storage, API and sync to runners', () => {
 
     await expectOnBothRunners('argv', created.version);
     for (const runner of [first, second]) {
-      const file = path.join(runner.projectDir, '.ao', 'scripts', 'argv', 'argv.mjs');
+      // In the runner's own data dir, never in the user's repository.
+      const file = path.join(runner.dataDir, 'scripts', 'argv', 'argv.mjs');
       expect(await fs.readFile(file, 'utf8')).toBe(ARGV_SCRIPT);
+      await expect(fs.access(path.join(runner.projectDir, '.ao', 'scripts'))).rejects.toThrow();
       expect((await fs.stat(file)).mode & 0o111).toBe(0o111);
     }
     const listed = await stack.api<{ scripts: Array<{ name: string; version?: string }> }>('GET', '/scripts');
@@ -99,7 +101,7 @@ describe('scripts: storage, API and sync to runners', () => {
     expect(response.body.version).not.toBe(created.version);
     expect(response.body.description).toBe('prints its arguments');
     await expectOnBothRunners('argv', response.body.version);
-    expect(await fs.readFile(path.join(second.projectDir, '.ao', 'scripts', 'argv', 'argv.mjs'), 'utf8')).toBe(changed);
+    expect(await fs.readFile(path.join(second.dataDir, 'scripts', 'argv', 'argv.mjs'), 'utf8')).toBe(changed);
     created = response.body;
   });
 
@@ -273,7 +275,7 @@ describe('deleting scripts', () => {
     expect((await stack.api('GET', '/scripts/argv')).status).toBe(404);
     await expectOnBothRunners('argv', undefined);
     for (const runner of [first, second]) {
-      await expect(fs.access(path.join(runner.projectDir, '.ao', 'scripts', 'argv'))).rejects.toThrow();
+      await expect(fs.access(path.join(runner.dataDir, 'scripts', 'argv'))).rejects.toThrow();
     }
   });
 });

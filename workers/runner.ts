@@ -168,7 +168,7 @@ async function main(): Promise<void> {
       ...createRunnerActivities({ client, registration, profile, containment, ...(executorUser ? { executorUser } : {}), ...(apiUrl && options.apiToken ? { agentApi: { url: apiUrl, token: options.apiToken } } : {}), dataDir, forge: { remote: options.forgeRemote, ...(options.forgeToken ? { token: options.forgeToken } : {}) }, redactor, contact, events, hooks, log, metrics, shutdownSignal: shutdownController.signal }),
       ...createFlowRunnerActivities({ projectDir: options.projectDir, forge: { remote: options.forgeRemote, ...(options.forgeToken ? { token: options.forgeToken } : {}) } }),
       ...createScriptActivities({
-        projectDir: options.projectDir,
+        dataDir,
         ...(options.apiUrl ? { apiUrl: options.apiUrl.replace(/\/$/, '') } : {}),
         ...(options.apiToken ? { apiToken: options.apiToken } : {}),
         log: (message) => log.info(message),

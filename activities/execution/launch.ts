@@ -47,7 +47,7 @@ const AGENT_CLI_TYPES = new Set(['claude-code', 'codex', 'gemini']);
 export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequest, workspace: Workspace, attempt: Attempt): Promise<Launch> {
   const { registration, profile } = deps;
   const adapter = adapterFor(profile.type);
-  const command = request.script || request.command ? await proceduralCommand(registration, profile.command, request, deps.executorUser) : (profile.command ?? adapter.defaultCommand());
+  const command = request.script || request.command ? await proceduralCommand(registration, deps.dataDir, profile.command, request, deps.executorUser) : (profile.command ?? adapter.defaultCommand());
   if (!command) {
     throw runFailure('EXECUTOR_NOT_FOUND', `runner ${registration.runner_id}: profile "${registration.executor_profile}" of type ${profile.type} gives no command`);
   }
@@ -135,18 +135,18 @@ async function isolationFor(type: string, policy: MergedPolicy | undefined): Pro
  * validated against (behind the profile's `command`, an interpreter such as `uv run --script`, when
  * it has one), or the agent's runner-local command, relative to the project dir.
  */
-async function proceduralCommand(registration: RunnerRegistration, interpreter: string[] | undefined, request: ExecuteRequest, user: ExecutorUser | undefined): Promise<string[]> {
+async function proceduralCommand(registration: RunnerRegistration, dataDir: string, interpreter: string[] | undefined, request: ExecuteRequest, user: ExecutorUser | undefined): Promise<string[]> {
   const { script } = request;
   if (!script) {
     const [executable, ...args] = request.command!;
     return [executable!.includes('/') ? path.resolve(registration.project_dir, executable!) : executable!, ...args];
   }
-  const installed = await readInstalledScript(registration.project_dir, script.name);
+  const installed = await readInstalledScript(dataDir, script.name);
   if (installed?.version !== script.version) {
     const have = installed ? `version ${installed.version.slice(0, 12)} is installed` : 'it is not installed';
     throw runFailure('EXECUTOR_NOT_FOUND', `script ${script.name} version ${script.version.slice(0, 12)} is not on runner ${registration.runner_id}: ${have}`);
   }
-  const file = installedScriptPath(registration.project_dir, script);
+  const file = installedScriptPath(dataDir, script);
   if (user) await openReadOnlyToExecutor(user, path.dirname(file));
   return [...(interpreter ?? []), file];
 }

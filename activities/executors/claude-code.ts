@@ -118,6 +118,20 @@ const summarise = (content: unknown): string => {
 type Line = { type?: string; subtype?: string; [key: string]: unknown };
 type Block = { type?: string; [key: string]: unknown };
 
+/** A retried model request as an alert, in the shape the Codex driver reports one: the CLI's own fields, not its line. */
+function vendorRetry(line: Line): Record<string, unknown> {
+  const status = typeof line.error_status === 'number' ? ` ${line.error_status}` : '';
+  const cause = typeof line.error === 'string' ? ` (${line.error})` : '';
+  return {
+    kind: 'model_error_retrying',
+    message: `claude: model API error${status}${cause}, retrying`,
+    ...(typeof line.attempt === 'number' ? { attempt: line.attempt } : {}),
+    ...(typeof line.max_retries === 'number' ? { max_retries: line.max_retries } : {}),
+    ...(typeof line.retry_delay_ms === 'number' ? { retry_delay_ms: line.retry_delay_ms } : {}),
+    ...(typeof line.error_status === 'number' ? { status: line.error_status } : {}),
+  };
+}
+
 /** One stream-json line → ao events. */
 export function claudeEvents(line: Line): ExecutorEvent[] {
   const event = (kind: EventKind, data: Record<string, unknown>): ExecutorEvent => ({ kind, data });
@@ -128,7 +142,7 @@ export function claudeEvents(line: Line): ExecutorEvent[] {
     const detail = typeof line.message === 'string' ? `: ${line.message}` : '';
     return [event('alert', { message: `permission denied for ${String(line.tool_name)}${detail}`, tool_use_id: line.tool_use_id })];
   }
-  if (line.type === 'system' && line.subtype === 'api_retry') return [event('alert', { message: 'model API error, retrying', ...line })];
+  if (line.type === 'system' && line.subtype === 'api_retry') return [event('alert', vendorRetry(line))];
   const content = ((line.message as { content?: Block[] } | undefined)?.content ?? []).filter((block): block is Block => typeof block === 'object' && block !== null);
   if (line.type === 'assistant') {
     const message = (line.message ?? {}) as { id?: unknown; model?: unknown; usage?: Record<string, unknown> };
@@ -249,6 +263,9 @@ export const claudeCodeAdapter: ExecutorAdapter<ClaudeCodeConfig> = {
   },
   converse: claudeConversation,
   parseLine: eventsFromLine(claudeEvents),
+  // The CLI's own retry count (its bundled code reads CLAUDE_CODE_MAX_RETRIES; its default is 10, with backoff).
+  prepare: (invocation) =>
+    Promise.resolve(invocation.executor_config.max_vendor_retries !== undefined ? { CLAUDE_CODE_MAX_RETRIES: String(invocation.executor_config.max_vendor_retries) } : {}),
   interpret: claudeOutput,
   detect: (command) => detectCli(command, { name: 'claude', npmPackage: '@anthropic-ai/claude-code', helpArgs: ['--help'], requiredFlags: REQUIRED_FLAGS }),
 };

@@ -24,6 +24,22 @@ export function toToml(value: unknown): string {
   throw new ExecutorConfigError(`cannot pass ${JSON.stringify(value)} to codex as a config value`);
 }
 
+/** A model error as an alert; a retry's "Reconnecting... 2/5" gives its attempt. */
+function modelError(message: string, willRetry: boolean): Record<string, unknown> {
+  const retry = willRetry ? /(\d+)\/(\d+)/.exec(message) : null;
+  return {
+    kind: willRetry ? 'model_error_retrying' : 'model_error',
+    message: message.startsWith('codex: ') ? message : `codex: ${message}`,
+    ...(retry ? { attempt: Number(retry[1]), max_retries: Number(retry[2]) } : {}),
+  };
+}
+
+/** The provider's retry counts: codex retries a request and a dropped stream apart. */
+function vendorRetries(config: CodexConfig): Record<string, number> {
+  const retries = config.max_vendor_retries;
+  return retries === undefined ? {} : { request_max_retries: retries, stream_max_retries: retries };
+}
+
 /**
  * The `codex app-server` argv: the profile's model, reasoning effort, provider and config as
  * `-c` overrides, never a shell string. Sandbox, approval policy and the prompt go over the
@@ -31,13 +47,15 @@ export function toToml(value: unknown): string {
  */
 export function codexArgs(invocation: ExecutorInvocation<CodexConfig>, command: string[]): string[] {
   const config = invocation.executor_config;
+  // Codex takes retry counts per declared provider; its built-in one cannot be changed from the command line.
+  if (config.max_vendor_retries !== undefined && !config.provider) throw new ExecutorConfigError('max_vendor_retries needs config.provider for codex: codex takes retry counts only for a provider the profile declares');
   const overrides: Array<[string, unknown]> = [
     ...(config.model ? [['model', config.model] as [string, unknown]] : []),
     ...(config.reasoning_effort ? [['model_reasoning_effort', config.reasoning_effort] as [string, unknown]] : []),
     ...(config.provider
       ? ([
           ['model_provider', 'ao'],
-          ['model_providers.ao', config.provider],
+          ['model_providers.ao', { ...config.provider, ...vendorRetries(config) }],
         ] as Array<[string, unknown]>)
       : []),
     ...Object.entries(config.config ?? {}),
@@ -112,7 +130,7 @@ export function codexEvents(raw: JsonLine): ExecutorEvent[] {
       return [{ kind: 'usage_tick', data: { scope: 'call', usage: { ...callUsage(usage.last), raw: { ...(thread ? { thread_total: thread } : {}), model_context_window: usage.modelContextWindow ?? null } } } }];
     }
     case M.error:
-      return [{ kind: 'alert', data: { kind: params.willRetry === true ? 'model_error_retrying' : 'model_error', message: turnErrorMessage(params.error) ?? 'model error' } }];
+      return [{ kind: 'alert', data: modelError(turnErrorMessage(params.error) ?? 'model error', params.willRetry === true) }];
     case M.turnCompleted: {
       const turn = params.turn as { status?: TurnStatus; error?: unknown } | undefined;
       return turn?.status === 'failed' ? [{ kind: 'alert', data: { kind: 'turn_failed', message: turnErrorMessage(turn.error) ?? 'the turn failed' } }] : [];

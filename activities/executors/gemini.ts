@@ -22,12 +22,18 @@ export const GEMINI_SETTINGS = {
 };
 
 /**
- * The settings file: ao's defaults, the profile's settings, and ao's MCP server for the run. Its
- * header names the variable holding the run's credential (gemini expands `${VAR}` in settings), so
- * the file is the same for every run and holds no credential; ACP's `session/new` servers are merged into it.
+ * The settings file: ao's defaults, the profile's settings, its retry bound (`general.maxAttempts`
+ * counts the first attempt), and ao's MCP server for the run. Its header names the variable holding
+ * the run's credential (gemini expands `${VAR}` in settings), so the file is the same for every run and
+ * holds no credential; ACP's `session/new` servers are merged into it.
  */
 export function geminiSettings(invocation: ExecutorInvocation<GeminiConfig>): Record<string, unknown> {
-  const settings: Record<string, unknown> = { ...GEMINI_SETTINGS, ...invocation.executor_config.settings };
+  const config = invocation.executor_config;
+  let settings: Record<string, unknown> = { ...GEMINI_SETTINGS, ...config.settings };
+  if (config.max_vendor_retries !== undefined) {
+    const general = typeof settings.general === 'object' && settings.general !== null ? settings.general : {};
+    settings = { ...settings, general: { ...general, maxAttempts: config.max_vendor_retries + 1 } };
+  }
   const mcp = invocation.ao_mcp;
   if (!mcp) return settings;
   const own = (settings.mcpServers ?? {}) as Record<string, unknown>;

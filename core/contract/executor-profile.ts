@@ -64,6 +64,17 @@ const supervisionSettings = {
 };
 export type SupervisionSettings = { [K in keyof typeof supervisionSettings]?: z.infer<(typeof supervisionSettings)[K]> };
 
+/** The most retries of a failing vendor API request an agent CLI may make (gemini takes at most 10 attempts). */
+export const MAX_VENDOR_RETRIES = 9;
+
+/** Keys of the agent CLIs that call a vendor's model API themselves. */
+const vendorSettings = {
+  /**
+   * How many times the CLI retries a failing model request (HTTP 5xx, 529, 429) before the run fails;
+   * unset: the CLI's own default (minutes of retries). Mapped to each CLI's own setting.
+   */
+  max_vendor_retries: z.number().int().min(0).max(MAX_VENDOR_RETRIES).optional(),
+};
 
 export const BaseExecutorConfig = z.object(runSettings).strict();
 export type BaseExecutorConfig = z.infer<typeof BaseExecutorConfig>;
@@ -75,6 +86,7 @@ export const ClaudeCodeConfig = z
   .object({
     ...runSettings,
     ...supervisionSettings,
+    ...vendorSettings,
     /** @defaultValue `acceptEdits` */
     permission_mode: z.enum(CLAUDE_PERMISSION_MODES).optional(),
     /** A model name, or a seniority → model map picked by the run parameter `seniority`. */
@@ -103,6 +115,7 @@ export const CodexConfig = z
   .object({
     ...runSettings,
     ...supervisionSettings,
+    ...vendorSettings,
     model: z.string().min(1).optional(),
     /** @defaultValue `workspace-write` */
     sandbox: z.enum(CODEX_SANDBOXES).optional(),
@@ -128,6 +141,7 @@ export const GeminiConfig = z
   .object({
     ...runSettings,
     ...supervisionSettings,
+    ...vendorSettings,
     model: z.string().min(1).optional(),
     /** @defaultValue `yolo`: without it non-interactive gemini does not offer its write tools. */
     approval_mode: z.enum(GEMINI_APPROVAL_MODES).optional(),
