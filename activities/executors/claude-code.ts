@@ -120,6 +120,21 @@ const summarise = (content: unknown): string => {
 type Line = { type?: string; subtype?: string; [key: string]: unknown };
 type Block = { type?: string; [key: string]: unknown };
 
+/** The CLI's retry of a failing vendor API as an alert: ao's fields only, not the CLI's line (`type`, `uuid`, …). */
+function apiRetryAlert(line: Line): Record<string, unknown> {
+  const status = typeof line.error_status === 'number' ? ` (HTTP ${line.error_status})` : '';
+  const attempt = typeof line.attempt === 'number' && Number.isInteger(line.attempt) && line.attempt > 0 ? line.attempt : undefined;
+  const of = attempt !== undefined && typeof line.max_retries === 'number' ? ` ${attempt} of ${line.max_retries}` : '';
+  return {
+    kind: 'api_retry',
+    message: `model API error${status}, retrying${of}`,
+    ...(attempt !== undefined ? { attempt } : {}),
+    ...(typeof line.max_retries === 'number' ? { max_attempts: line.max_retries } : {}),
+    ...(typeof line.retry_delay_ms === 'number' ? { retry_in_ms: line.retry_delay_ms } : {}),
+    ...(typeof line.error_status === 'number' ? { status: line.error_status } : {}),
+  };
+}
+
 /** One stream-json line → ao events. */
 export function claudeEvents(line: Line): ExecutorEvent[] {
   const event = (kind: EventKind, data: Record<string, unknown>): ExecutorEvent => ({ kind, data });
@@ -128,9 +143,9 @@ export function claudeEvents(line: Line): ExecutorEvent[] {
   }
   if (line.type === 'system' && line.subtype === 'permission_denied') {
     const detail = typeof line.message === 'string' ? `: ${line.message}` : '';
-    return [event('alert', { message: `permission denied for ${String(line.tool_name)}${detail}`, tool_use_id: line.tool_use_id })];
+    return [event('alert', { kind: 'permission_denied', message: `permission denied for ${String(line.tool_name)}${detail}`, tool_use_id: line.tool_use_id })];
   }
-  if (line.type === 'system' && line.subtype === 'api_retry') return [event('alert', { message: 'model API error, retrying', ...line })];
+  if (line.type === 'system' && line.subtype === 'api_retry') return [event('alert', apiRetryAlert(line))];
   const content = ((line.message as { content?: Block[] } | undefined)?.content ?? []).filter((block): block is Block => typeof block === 'object' && block !== null);
   if (line.type === 'assistant') {
     const message = (line.message ?? {}) as { id?: unknown; model?: unknown; usage?: Record<string, unknown> };
@@ -139,7 +154,7 @@ export function claudeEvents(line: Line): ExecutorEvent[] {
       ? [event('usage_tick', { scope: 'call', usage: claudeTokens(message.usage, 1), ...(typeof message.id === 'string' ? { call_id: message.id } : {}), ...(typeof message.model === 'string' ? { model: message.model } : {}) })]
       : [];
     return [...tick, ...content.flatMap((block) => {
-      if (block.type === 'text') return [event('message', { role: 'assistant', text: block.text })];
+      if (block.type === 'text') return typeof block.text === 'string' ? [event('message', { role: 'assistant', text: block.text })] : [];
       if (block.type !== 'tool_use') return [];
       const input = (block.input ?? {}) as Record<string, unknown>;
       const calls = [event('tool_call', { id: block.id, name: block.name, input })];
