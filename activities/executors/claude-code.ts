@@ -147,6 +147,11 @@ export function claudeEvents(line: Line): ExecutorEvent[] {
   }
   if (line.type === 'system' && line.subtype === 'api_retry') return [event('alert', apiRetryAlert(line))];
   const content = ((line.message as { content?: Block[] } | undefined)?.content ?? []).filter((block): block is Block => typeof block === 'object' && block !== null);
+  if (line.type === 'assistant' && line.error !== undefined && line.error !== null) {
+    // A vendor API failure the CLI gave up on comes as a made-up assistant message ("API Error: 400 …"): an alert, not the model's words.
+    const text = content.flatMap((block) => (block.type === 'text' && typeof block.text === 'string' ? [block.text] : [])).join('\n');
+    return [event('alert', { kind: 'model_error', message: text || `model API error: ${String(line.error)}`, error: String(line.error) })];
+  }
   if (line.type === 'assistant') {
     const message = (line.message ?? {}) as { id?: unknown; model?: unknown; usage?: Record<string, unknown> };
     // Every content block of a message comes as a line of its own, each with the message's usage: the runner counts a call once, by its id.
@@ -169,7 +174,7 @@ export function claudeEvents(line: Line): ExecutorEvent[] {
   if (line.type === 'user') {
     return content
       .filter((block) => block.type === 'tool_result')
-      .map((block) => event('tool_result', { tool_use_id: block.tool_use_id, is_error: block.is_error === true, output: summarise(block.content) }));
+      .map((block) => event('tool_result', { tool_use_id: block.tool_use_id, is_error: block.is_error === true, output: summarise(block.content) || `${block.is_error === true ? 'failed' : 'completed'}, no output` }));
   }
   if (line.type === 'result') {
     return [event('usage_tick', { scope: 'run', final: true, usage: claudeUsage(line), duration_ms: line.duration_ms })];
