@@ -180,7 +180,7 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
       heartbeat(progress);
       report.session(sessionId);
     }),
-    onStderr: (text) => emit('terminal_chunk', { stream: 'stderr', text }),
+    onStderr: (text) => emit('terminal_chunk', { stream: 'stderr', text, ...(isNoise(launch.adapter.stderrNoise, text) ? { noise: true } : {}) }),
     onStart: (pid) => {
       const { registration, profile } = deps;
       emit('session_started', { pid, attempt: attempt.number, executor_type: profile.type, runner_id: registration.runner_id, ...(launch.sessionId ? { session_id: launch.sessionId } : {}) });
@@ -241,6 +241,12 @@ function budgetExceeded(reason: string, meter: BudgetMeter, workspace: Execution
   const usage = meter.usage();
   const resultData = { usage, ...(usage.cost_usd !== undefined ? { cost_usd: usage.cost_usd } : {}), budget_exceeded: reason };
   return runFailure('BUDGET_EXCEEDED', `${reason}; the runner stopped it`, [{ ...(workspace ? { workspace } : {}), result_data: resultData }]);
+}
+
+/** Whether every line of a stderr chunk is the CLI's own chatter. */
+function isNoise(noise: RegExp | undefined, text: string): boolean {
+  const lines = text.split('\n').map((line) => line.trim()).filter(Boolean);
+  return noise !== undefined && lines.length > 0 && lines.every((line) => noise.test(line));
 }
 
 /** The shorter of the run's own timeout and the profile's cap. */

@@ -88,6 +88,20 @@ describe('stream-json to ao events', () => {
   });
 });
 
+describe('vendor API failures in the stream', () => {
+  it('reports a failure the CLI gave up on as a model_error alert, not as the model’s message', () => {
+    const line = { type: 'assistant', error: 'unknown', message: { model: '<synthetic>', usage: { input_tokens: 0, output_tokens: 0 }, content: [{ type: 'text', text: 'API Error: 529 Overloaded' }] } };
+    expect(claudeEvents(line)).toEqual([{ kind: 'alert', data: { kind: 'model_error', message: 'API Error: 529 Overloaded', error: 'unknown' } }]);
+  });
+
+  it('reports a retry as an api_retry alert with its attempt, without the CLI’s own fields', () => {
+    const line = { type: 'system', subtype: 'api_retry', attempt: 2, max_retries: 10, retry_delay_ms: 1200, error_status: 529, error: 'overloaded', uuid: 'u1', session_id: 's1' };
+    expect(claudeEvents(line)).toEqual([
+      { kind: 'alert', data: { kind: 'api_retry', message: 'model API error (HTTP 529), retrying 2 of 10', attempt: 2, max_attempts: 10, retry_in_ms: 1200, status: 529 } },
+    ]);
+  });
+});
+
 describe('the claude conversation', () => {
   const open = () => {
     const sent: unknown[] = [];

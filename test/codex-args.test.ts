@@ -68,7 +68,7 @@ describe('the codex app-server stream', () => {
     expect(codexEvents({ method: 'item/started', params: { item: { ...item, status: 'inProgress' } } })).toEqual([
       { kind: 'tool_call', data: { id: 'call_1', name: 'apply_patch', input: { changes: [{ path: '/w/a.txt', kind: 'add' }] } } },
     ]);
-    expect(codexEvents({ method: 'item/completed', params: { item: { ...item, status: 'declined' } } })).toEqual([{ kind: 'tool_result', data: { tool_use_id: 'call_1', is_error: true, status: 'declined' } }]);
+    expect(codexEvents({ method: 'item/completed', params: { item: { ...item, status: 'declined' } } })).toEqual([{ kind: 'tool_result', data: { tool_use_id: 'call_1', is_error: true, status: 'declined', output: 'patch declined: add /w/a.txt' } }]);
     expect(codexEvents({ method: 'item/completed', params: { item: { ...item, status: 'completed' } } }).map((event) => event.kind)).toEqual(['tool_result', 'file_touched']);
   });
 

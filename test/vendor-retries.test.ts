@@ -33,7 +33,7 @@ interface Kit {
   config(endpoint: Endpoint): Record<string, unknown>;
   env(endpoint: Endpoint, home: string): NodeJS.ProcessEnv;
   cause: RegExp;
-  /** Whether the CLI tells of each retry (an `alert` of kind `model_error_retrying`). */
+  /** Whether the CLI tells of each retry (an `alert` of kind `api_retry`). */
   reportsRetries: boolean;
   /** The model requests a call that always fails makes with `max_vendor_retries: 1`. */
   boundedRequests: number;
@@ -132,9 +132,9 @@ describe.each(kits)('the $type executor against a failing vendor API', (kit) => 
     // The first request and one retry: far from the CLI's own default.
     expect(endpoints.bounded!.mainRequests).toHaveLength(kit.boundedRequests);
     if (kit.reportsRetries) {
-      const retry = (await alerts(result.id)).find((event) => event.data.kind === 'model_error_retrying')?.data;
-      expect(retry?.message).toMatch(new RegExp(`^${kit.type === 'claude-code' ? 'claude' : 'codex'}: `));
-      expect(retry).toMatchObject({ attempt: 1, max_retries: 1, ...(kit.type === 'claude-code' ? { status: 529 } : {}) });
+      const retry = (await alerts(result.id)).find((event) => event.data.kind === 'api_retry')?.data;
+      expect(retry?.message).toMatch(kit.type === 'claude-code' ? /^model API error \(HTTP 529\), retrying 1 of 1/ : /^codex: /);
+      expect(retry).toMatchObject({ attempt: 1, max_attempts: 1, ...(kit.type === 'claude-code' ? { status: 529 } : {}) });
     }
   });
 

@@ -173,7 +173,7 @@ export class EventSpool {
       ...event,
       kind: 'alert',
       at: new Date().toISOString(),
-      data: { message: `a ${event.kind} event was refused by the API and dropped: ${refusal.reason}`, refused_kind: event.kind, refused_status: refusal.status },
+      data: { kind: 'event_refused', message: `a ${event.kind} event was refused by the API and dropped: ${refusal.reason}`, refused_kind: event.kind, refused_status: refusal.status },
     };
     try {
       await this.post([alert]);

@@ -16,12 +16,13 @@ export async function commitAndCloseWorkspace(deps: ExecuteDependencies, runId: 
       deleteEmptyBranch: config.keep_empty_branches !== true,
     });
     if (outcome.diff) {
-      for (const file of outcome.diff.files) emit('file_touched', { ...file });
+      // A file no tool reported (a shell command changed it) is known from the diff alone; the others were reported already.
+      for (const file of outcome.diff.files) emit('file_touched', { ...file, operation: 'changed' });
       emit('diff_summary', { ...outcome.diff, branch: outcome.branch, base_commit: outcome.base_commit, head_commit: outcome.head_commit });
     }
     return outcome;
   } catch (error) {
-    emit('alert', { message: `could not summarise the workspace: ${(error as Error).message}` });
+    emit('alert', { kind: 'workspace', message: `could not summarise the workspace: ${(error as Error).message}` });
     return undefined;
   }
 }

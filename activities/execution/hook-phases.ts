@@ -80,5 +80,5 @@ export async function runPostRunHooks(
 ): Promise<void> {
   const runs = await runHooks(deps.hooks, 'post_run', { ...hookInput(deps, request, workspace), outcome, workspace: summary }, deps.registration.project_dir);
   report(deps, emit, runs, request.run_id);
-  for (const run of runs) if (!run.passed) emit('alert', { message: describeHookFailure(run) });
+  for (const run of runs) if (!run.passed) emit('alert', { kind: 'hook_failed', message: describeHookFailure(run) });
 }

@@ -37,7 +37,7 @@ export function executionResult(
     throw new CancelledFailure('executor stopped; its processes have exited');
   }
   const output = launch.adapter.interpret(outcome, launch.invocation);
-  for (const message of output.alerts ?? []) emit('alert', { message, source: 'executor' });
+  for (const message of output.alerts ?? []) emit('alert', { kind: 'executor', message, source: 'executor' });
   if (output.status === 'failed') {
     const details = { exit_code: outcome.exitCode, stderr_tail: outcome.stderr.slice(-TAIL_CHARS), workspace, ...(output.result_data !== undefined ? { result_data: output.result_data } : {}) };
     throw runFailure('EXECUTOR_FAILED', output.error ?? 'executor failed', [details]);

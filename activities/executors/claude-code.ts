@@ -118,16 +118,17 @@ const summarise = (content: unknown): string => {
 type Line = { type?: string; subtype?: string; [key: string]: unknown };
 type Block = { type?: string; [key: string]: unknown };
 
-/** A retried model request as an alert, in the shape the Codex driver reports one: the CLI's own fields, not its line. */
-function vendorRetry(line: Line): Record<string, unknown> {
-  const status = typeof line.error_status === 'number' ? ` ${line.error_status}` : '';
-  const cause = typeof line.error === 'string' ? ` (${line.error})` : '';
+/** The CLI's retry of a failing vendor API as an alert: ao's fields only, not the CLI's line (`type`, `uuid`, …). */
+function apiRetryAlert(line: Line): Record<string, unknown> {
+  const status = typeof line.error_status === 'number' ? ` (HTTP ${line.error_status})` : '';
+  const attempt = typeof line.attempt === 'number' && Number.isInteger(line.attempt) && line.attempt > 0 ? line.attempt : undefined;
+  const of = attempt !== undefined && typeof line.max_retries === 'number' ? ` ${attempt} of ${line.max_retries}` : '';
   return {
-    kind: 'model_error_retrying',
-    message: `claude: model API error${status}${cause}, retrying`,
-    ...(typeof line.attempt === 'number' ? { attempt: line.attempt } : {}),
-    ...(typeof line.max_retries === 'number' ? { max_retries: line.max_retries } : {}),
-    ...(typeof line.retry_delay_ms === 'number' ? { retry_delay_ms: line.retry_delay_ms } : {}),
+    kind: 'api_retry',
+    message: `model API error${status}, retrying${of}`,
+    ...(attempt !== undefined ? { attempt } : {}),
+    ...(typeof line.max_retries === 'number' ? { max_attempts: line.max_retries } : {}),
+    ...(typeof line.retry_delay_ms === 'number' ? { retry_in_ms: line.retry_delay_ms } : {}),
     ...(typeof line.error_status === 'number' ? { status: line.error_status } : {}),
   };
 }
@@ -140,10 +141,15 @@ export function claudeEvents(line: Line): ExecutorEvent[] {
   }
   if (line.type === 'system' && line.subtype === 'permission_denied') {
     const detail = typeof line.message === 'string' ? `: ${line.message}` : '';
-    return [event('alert', { message: `permission denied for ${String(line.tool_name)}${detail}`, tool_use_id: line.tool_use_id })];
+    return [event('alert', { kind: 'permission_denied', message: `permission denied for ${String(line.tool_name)}${detail}`, tool_use_id: line.tool_use_id })];
   }
-  if (line.type === 'system' && line.subtype === 'api_retry') return [event('alert', vendorRetry(line))];
+  if (line.type === 'system' && line.subtype === 'api_retry') return [event('alert', apiRetryAlert(line))];
   const content = ((line.message as { content?: Block[] } | undefined)?.content ?? []).filter((block): block is Block => typeof block === 'object' && block !== null);
+  if (line.type === 'assistant' && line.error !== undefined && line.error !== null) {
+    // A vendor API failure the CLI gave up on comes as a made-up assistant message ("API Error: 400 …"): an alert, not the model's words.
+    const text = content.flatMap((block) => (block.type === 'text' && typeof block.text === 'string' ? [block.text] : [])).join('\n');
+    return [event('alert', { kind: 'model_error', message: text || `model API error: ${String(line.error)}`, error: String(line.error) })];
+  }
   if (line.type === 'assistant') {
     const message = (line.message ?? {}) as { id?: unknown; model?: unknown; usage?: Record<string, unknown> };
     // Every content block of a message comes as a line of its own, each with the message's usage: the runner counts a call once, by its id.
@@ -151,7 +157,7 @@ export function claudeEvents(line: Line): ExecutorEvent[] {
       ? [event('usage_tick', { scope: 'call', usage: claudeTokens(message.usage, 1), ...(typeof message.id === 'string' ? { call_id: message.id } : {}), ...(typeof message.model === 'string' ? { model: message.model } : {}) })]
       : [];
     return [...tick, ...content.flatMap((block) => {
-      if (block.type === 'text') return [event('message', { role: 'assistant', text: block.text })];
+      if (block.type === 'text') return typeof block.text === 'string' ? [event('message', { role: 'assistant', text: block.text })] : [];
       if (block.type !== 'tool_use') return [];
       const input = (block.input ?? {}) as Record<string, unknown>;
       const calls = [event('tool_call', { id: block.id, name: block.name, input })];
@@ -166,7 +172,7 @@ export function claudeEvents(line: Line): ExecutorEvent[] {
   if (line.type === 'user') {
     return content
       .filter((block) => block.type === 'tool_result')
-      .map((block) => event('tool_result', { tool_use_id: block.tool_use_id, is_error: block.is_error === true, output: summarise(block.content) }));
+      .map((block) => event('tool_result', { tool_use_id: block.tool_use_id, is_error: block.is_error === true, output: summarise(block.content) || `${block.is_error === true ? 'failed' : 'completed'}, no output` }));
   }
   if (line.type === 'result') {
     return [event('usage_tick', { scope: 'run', final: true, usage: claudeUsage(line), duration_ms: line.duration_ms })];

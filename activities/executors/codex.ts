@@ -1,4 +1,5 @@
 import type { CodexConfig } from '../../core/contract/executor-profile.js';
+import type { FileOperation } from '../../core/contract/event-kinds.js';
 import type { ExecutorInvocation, ExecutorOutput } from '../../core/contract/executor-protocol.js';
 import { NO_USAGE, addUsage, priced, type RunUsage } from '../../core/contract/usage.js';
 import { MCP_SERVER_NAME } from '../../core/contract/mcp.js';
@@ -28,9 +29,9 @@ export function toToml(value: unknown): string {
 function modelError(message: string, willRetry: boolean): Record<string, unknown> {
   const retry = willRetry ? /(\d+)\/(\d+)/.exec(message) : null;
   return {
-    kind: willRetry ? 'model_error_retrying' : 'model_error',
+    kind: willRetry ? 'api_retry' : 'model_error',
     message: message.startsWith('codex: ') ? message : `codex: ${message}`,
-    ...(retry ? { attempt: Number(retry[1]), max_retries: Number(retry[2]) } : {}),
+    ...(retry ? { attempt: Number(retry[1]), max_attempts: Number(retry[2]) } : {}),
   };
 }
 
@@ -148,16 +149,22 @@ function itemStarted(item: ThreadItem): ExecutorEvent[] {
   return [];
 }
 
+/** A patch's change kinds as ao's file operations. */
+const PATCH_OPERATIONS: Record<string, FileOperation> = { add: 'write', update: 'edit', delete: 'delete' };
+
 function itemCompleted(item: ThreadItem): ExecutorEvent[] {
   if (item.type === 'agentMessage' && 'text' in item) return [{ kind: 'message', data: { role: 'assistant', text: item.text } }];
   if (item.type === 'commandExecution' && 'command' in item) {
-    const output = item.aggregatedOutput ?? '';
+    // An empty output still says so: the result is never blank.
+    const output = item.aggregatedOutput || `${item.status}, exit code ${item.exitCode ?? 'none'}, no output`;
     return [{ kind: 'tool_result', data: { tool_use_id: item.id, is_error: item.status !== 'completed' || item.exitCode !== 0, status: item.status, exit_code: item.exitCode, output: output.slice(0, 2000) } }];
   }
   if (item.type === 'fileChange' && 'changes' in item) {
-    const result: ExecutorEvent = { kind: 'tool_result', data: { tool_use_id: item.id, is_error: item.status !== 'completed', status: item.status } };
+    // The patch's output, as the model is told: which files it changed, and how.
+    const output = item.changes.map((change) => `${change.kind.type} ${change.path}`).join('\n');
+    const result: ExecutorEvent = { kind: 'tool_result', data: { tool_use_id: item.id, is_error: item.status !== 'completed', status: item.status, output: item.status === 'completed' ? output : `patch ${item.status}: ${output}` } };
     if (item.status !== 'completed') return [result];
-    return [result, ...item.changes.map((change): ExecutorEvent => ({ kind: 'file_touched', data: { path: change.path, change: change.kind.type, tool: CODEX_TOOLS.patch } }))];
+    return [result, ...item.changes.map((change): ExecutorEvent => ({ kind: 'file_touched', data: { path: change.path, operation: PATCH_OPERATIONS[change.kind.type] ?? 'edit', tool: CODEX_TOOLS.patch } }))];
   }
   return [];
 }
@@ -234,6 +241,7 @@ export function codexUsage(calls: Array<{ last?: TokenUsageBreakdown; total?: To
 export const codexAdapter: ExecutorAdapter<CodexConfig> = {
   capabilities: { resume: true, structured_events: true, cost: false, approvals: true, input: true, steer: true, interrupt: true },
   defaultCommand: () => ['codex'],
+  stderrNoise: /^Reading additional input from stdin\.\.\.$/,
   plan: (invocation, command) => {
     codexSession(invocation);
     const supervision = approvalPolicyOf(invocation.executor_config, invocation.policy);

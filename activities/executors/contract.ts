@@ -34,6 +34,8 @@ export class UnsupportedCommandError extends Error {}
 /** One executor type's driver, typed by its profile's config. */
 export interface ExecutorAdapter<C extends ExecutorConfig = ExecutorConfig> {
   capabilities: ExecutorCapabilities;
+  /** Lines the CLI prints to stderr that are its own chatter, not the run's output: such chunks are marked `noise`. */
+  stderrNoise?: RegExp;
   /** `pty`: the process prints to a pseudo-terminal (stderr still apart); default: plain pipes. */
   terminal?: 'pty' | 'pipes';
   /** The command used when the profile gives none; undefined when the profile must give one. */

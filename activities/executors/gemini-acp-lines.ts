@@ -35,6 +35,23 @@ function contentText(toolCall: acp.ToolCallUpdate): string {
     .join('\n');
 }
 
+const lineCount = (text: string): number => text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+
+/**
+ * What a finished tool gave the model, as ACP tells it: its text, else its raw output, else what
+ * its diffs wrote (a write's update carries only the diff), else that it gave nothing.
+ */
+function resultText(toolCall: acp.ToolCallUpdate): string {
+  const text = contentText(toolCall);
+  if (text) return text;
+  const raw: unknown = toolCall.rawOutput;
+  if (typeof raw === 'string' && raw) return raw;
+  if (isRecord(raw) && typeof raw.output === 'string' && raw.output) return raw.output;
+  const diffs = (toolCall.content ?? []).flatMap((part) => (part.type === 'diff' ? [`${part.path}: ${lineCount(part.newText)} lines written`] : []));
+  if (diffs.length) return diffs.join('\n');
+  return `${toolCall.status ?? 'completed'}, no output`;
+}
+
 /** Files a tool call names: its locations and the paths of its diffs. */
 function filesOf(toolCall: acp.ToolCallUpdate): string[] {
   const paths = [...(toolCall.locations ?? []).map((location) => location.path), ...(toolCall.content ?? []).flatMap((part) => (part.type === 'diff' ? [part.path] : []))];
@@ -75,9 +92,10 @@ function toolCallEvent(toolCall: acp.ToolCallUpdate): ExecutorEvent {
 /** A finished tool call: its result, and for a completed edit the files it touched. */
 function toolResultEvents(toolCall: acp.ToolCallUpdate): ExecutorEvent[] {
   const failed = toolCall.status === 'failed';
-  const events: ExecutorEvent[] = [{ kind: 'tool_result', data: { tool_use_id: toolCall.toolCallId, is_error: failed, output: summarise(contentText(toolCall)) } }];
+  const events: ExecutorEvent[] = [{ kind: 'tool_result', data: { tool_use_id: toolCall.toolCallId, is_error: failed, output: summarise(resultText(toolCall)) } }];
   if (!failed && CHANGES_FILES.has(toolCall.kind ?? '')) {
-    for (const file of filesOf(toolCall)) events.push({ kind: 'file_touched', data: { path: file, tool: toolNameOf(toolCall) } });
+    const operation = toolCall.kind === 'edit' ? (toolNameOf(toolCall) === 'write_file' ? 'write' : 'edit') : toolCall.kind;
+    for (const file of filesOf(toolCall)) events.push({ kind: 'file_touched', data: { path: file, operation, tool: toolNameOf(toolCall) } });
   }
   return events;
 }

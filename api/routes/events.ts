@@ -3,7 +3,7 @@ import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { EventBatchTooLargeError, EventTooLargeError } from '../../core/contract/errors.js';
 import { EventBatch, EventBatchStored, MAX_EVENT_BYTES, MAX_EVENTS_PER_BATCH, type RunEvent, type RunEventInput } from '../../core/contract/events.js';
-import { ErrorBody, EventPage } from '../../core/contract/http.js';
+import { ErrorBody, TypedEventPage } from '../../core/contract/http.js';
 import type { EventStore } from '../event-store.js';
 import { JSON_MEDIA_TYPE } from '../openapi.js';
 import { RUNNER_ROLE } from '../../core/contract/identity.js';
@@ -80,7 +80,7 @@ export function eventsRouter(store: EventStore, admission: EventAdmission, regis
     {
       summary: 'A runner’s batch of run events',
       access: RUNNER_ROLE,
-      description: `Stores each event not stored before (by run, \`source\` and \`seq\`), so a batch can be resent safely. Events are accepted only for runs that were assigned to a runner registered with the caller’s credential, and are filed under its name (\`source\` is prefixed with it). A 200 means every event of the batch is durably stored; after any other answer none of them was newly stored, and the batch can be resent as it is. At most ${MAX_EVENTS_PER_BATCH} events a batch and ${MAX_EVENT_BYTES} bytes of JSON an event.`,
+      description: `Stores each event not stored before (by run, \`source\` and \`seq\`), so a batch can be resent safely. Each event’s \`data\` must match its kind’s schema (\`RunEventOfKind\`; 400 naming the field otherwise). Events are accepted only for runs that were assigned to a runner registered with the caller’s credential, and are filed under its name (\`source\` is prefixed with it). A 200 means every event of the batch is durably stored; after any other answer none of them was newly stored, and the batch can be resent as it is. At most ${MAX_EVENTS_PER_BATCH} events a batch and ${MAX_EVENT_BYTES} bytes of JSON an event.`,
       body: EventBatch,
       responses: {
         200: { description: 'stored durably', schema: EventBatchStored },
@@ -104,7 +104,7 @@ export function eventsRouter(store: EventStore, admission: EventAdmission, regis
         'With `Accept: text/event-stream`, Server-Sent Events: what came after `Last-Event-ID` (or `after`), then new events as they are stored. Each SSE `id` is the event’s `id`.',
       params: RunParams,
       query: EventsQuery,
-      responses: { 200: { description: 'the events after `after`, oldest first', schema: EventPage, alsoAs: EVENT_STREAM } },
+      responses: { 200: { description: 'the events after `after`, oldest first', schema: TypedEventPage, alsoAs: EVENT_STREAM } },
     },
     async ({ params, query }, req, res) => {
       if (req.accepts([JSON_MEDIA_TYPE, EVENT_STREAM]) === EVENT_STREAM) {

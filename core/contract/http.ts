@@ -3,7 +3,7 @@ import { Agent, AgentFields, MAX_SCRIPT_BYTES, Script, ScriptDefinition } from '
 import { ConcurrencyLimit } from './concurrency.js';
 import { Budget } from './budget.js';
 import { Demands } from './demands.js';
-import { RunEvent } from './events.js';
+import { RunEvent, RunEventOfKind } from './events.js';
 import { ExecutorProfile } from './executor-profile.js';
 import { RunnerView } from './fleet.js';
 import { RunPolicy } from './policy.js';
@@ -151,6 +151,13 @@ export const HealthResponse = z.object({ ok: z.literal(true) }).meta({ id: 'Heal
 
 /** `GET /runs/:id/events` (JSON): a page of events; `next_after` is the `after` of the next page, when there may be one. */
 export const EventPage = z.object({ events: z.array(RunEvent), next_after: z.number().optional() }).meta({ id: 'EventPage' });
+/**
+ * The same page as the document shows it: each event typed by its kind (`RunEventOfKind`). Only the
+ * document: clients read pages with `EventPage`, so events stored before a kind's schema tightened stay readable.
+ */
+export const TypedEventPage = z
+  .object({ events: z.array(z.intersection(RunEvent, RunEventOfKind)), next_after: z.number().optional() })
+  .meta({ id: 'TypedEventPage' });
 
 /** `GET /runners`. */
 export const RunnerList = z.object({ runners: z.array(RunnerView) }).meta({ id: 'RunnerList' });
