@@ -125,7 +125,7 @@ export const RunList = z.object({ runs: z.array(RunSummary), next_cursor: z.stri
 export type RunList = z.infer<typeof RunList>;
 
 /** The optional agent fields a `PATCH` may clear by sending `null`. */
-export const AGENT_CLEARABLE_FIELDS = ['system_prompt', 'script', 'command', 'parameters_schema', 'output_schema', 'timeout_seconds', 'workspace_mode'] as const;
+export const AGENT_CLEARABLE_FIELDS = ['system_prompt', 'script', 'command', 'parameters_schema', 'output_schema', 'timeout_seconds', 'workspace_mode', 'may_start'] as const;
 
 /** `PATCH /agents/:name`: any field but the name; the merged agent is validated as a whole. */
 export const UpdateAgentRequest = AgentFields.omit({ name: true }).partial().strict().meta({ id: 'UpdateAgentRequest' });

@@ -26,6 +26,8 @@ export interface AgentForm {
   active: boolean;
   timeout_seconds: string;
   workspace_mode: string;
+  /** The agents its runs may start as child runs (ao's MCP server). */
+  may_start: string[];
 }
 
 export function emptyAgentForm(): AgentForm {
@@ -47,6 +49,7 @@ export function emptyAgentForm(): AgentForm {
     active: true,
     timeout_seconds: '',
     workspace_mode: '',
+    may_start: [],
   };
 }
 
@@ -69,6 +72,7 @@ export function agentToForm(agent: AgentType): AgentForm {
     active: agent.status === 'active',
     timeout_seconds: agent.timeout_seconds ? String(agent.timeout_seconds) : '',
     workspace_mode: agent.workspace_mode ?? '',
+    may_start: [...(agent.may_start ?? [])],
   };
 }
 
@@ -103,6 +107,7 @@ export function formToAgent(form: AgentForm): { value?: AgentType; problems: str
     status: form.active ? 'active' : 'inactive',
     ...(timeout !== undefined ? { timeout_seconds: timeout } : {}),
     ...optional('workspace_mode', form.workspace_mode),
+    ...(form.may_start.length ? { may_start: form.may_start } : {}),
   };
   const parsed = Agent.safeParse(candidate);
   if (!parsed.success) problems.push(...describeIssues(parsed.error.issues));
