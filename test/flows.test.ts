@@ -59,7 +59,7 @@ beforeAll(async () => {
   const passthrough = (env: Record<string, string>): string[] => Object.keys(env).filter((name) => name !== 'HOME');
   await fs.writeFile(
     path.join(profiles, 'flow-claude.json'),
-    JSON.stringify({ type: 'claude-code', command: [bin('claude')], config: { permission_mode: 'acceptEdits', model: 'claude-sonnet-4-5', allowed_tools: ['Read', 'Edit', 'Write', 'Bash(echo:*)'], env_passthrough: passthrough(claudeEnv) } }),
+    JSON.stringify({ type: 'claude-code', command: [bin('claude')], config: { permission_mode: 'acceptEdits', model: 'claude-sonnet-4-5', allowed_tools: ['Read', 'Edit', 'Write', 'Bash(echo:*)', 'Bash(printenv:*)'], env_passthrough: passthrough(claudeEnv) } }),
   );
   // The reviewer's profile is read-only: codex's own sandbox, besides the flow's policy.
   await fs.writeFile(
@@ -227,7 +227,8 @@ describe('the build-review flow on the real CLIs', () => {
     const { body: definition } = await stack.api<Record<string, unknown>>('GET', '/flows/test-build-review');
     const { name: _name, ...rest } = definition;
     expect((await stack.api('PUT', '/flows/test-one-round', { body: { ...rest, max_rounds: 1 } })).status).toBe(201);
-    claudeTurns.push(anthropic.callTool('Bash', { command: 'echo draft > notes.txt' }), anthropic.reply('Drafted.'));
+    // Hostile: the builder looks for the forge token, which its runner holds; its environment has none of it.
+    claudeTurns.push(anthropic.callTool('Bash', { command: 'printenv AO_RUN_ID AO_FORGE_TOKEN GH_TOKEN GITHUB_TOKEN > notes.txt' }), anthropic.reply('Drafted.'));
     codexTurns.push(review('request_changes', ['write more']));
     const { body: flow } = await stack.api<FlowRunView>('POST', '/flows/test-one-round/runs?wait=true', { body: { prompt: 'Write notes', additional_demands: { tags: [tag] } } });
     expect(flow.status, JSON.stringify(flow.error)).toBe('completed');
@@ -236,6 +237,8 @@ describe('the build-review flow on the real CLIs', () => {
     expect(flow.pull_request).toBeUndefined();
     expect(flow.history.at(-1)?.reason).toBe('no approval after 1 round(s): the last verdict was request_changes');
     expect(await git(remote, ['ls-remote', remote, `refs/heads/${flow.branch}`])).toBe('');
+    // printenv ran (the run's own id is there) and found none of the token's names.
+    expect(await git(projectDir, ['show', `${flow.branch}:notes.txt`])).toBe(`${flow.steps[0]!.run_id}\n`);
   });
 
   it('fails, keeping its state, when the reviewer answers no verdict', async () => {
