@@ -1,8 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { git } from '../activities/git.js';
 import { repoRoot } from '../core/config/paths.js';
+import { workflowSpanSinks } from '../core/observability/temporal-tracing.js';
+import { startTracing } from '../core/observability/tracing.js';
 import type { FlowRunView } from '../core/contract/flows.js';
 import type { RunView } from '../core/contract/http.js';
 import * as anthropic from './support/scripted-anthropic.js';
@@ -59,7 +62,7 @@ beforeAll(async () => {
   const passthrough = (env: Record<string, string>): string[] => Object.keys(env).filter((name) => name !== 'HOME');
   await fs.writeFile(
     path.join(profiles, 'flow-claude.json'),
-    JSON.stringify({ type: 'claude-code', command: [bin('claude')], config: { permission_mode: 'acceptEdits', model: 'claude-sonnet-4-5', allowed_tools: ['Read', 'Edit', 'Write', 'Bash(echo:*)'], env_passthrough: passthrough(claudeEnv) } }),
+    JSON.stringify({ type: 'claude-code', command: [bin('claude')], config: { permission_mode: 'acceptEdits', model: 'claude-sonnet-4-5', allowed_tools: ['Read', 'Edit', 'Write', 'Bash(echo:*)', 'Bash(printenv:*)'], env_passthrough: passthrough(claudeEnv) } }),
   );
   // The reviewer's profile is read-only: codex's own sandbox, besides the flow's policy.
   await fs.writeFile(
@@ -183,6 +186,9 @@ describe('the build-review flow on the real CLIs', () => {
     expect(listed.flow_runs.some((row) => row.id === flow.id)).toBe(true);
     const description = await stack.client.workflow.getHandle(`run-${builder1!.run_id}`).describe();
     expect(description.parentExecution?.workflowId).toBe(flow.workflow_id);
+    // Its history replays against the workflow code, as the control worker runs it (recorded releases: test/replay.test.ts).
+    const history = await stack.client.workflow.getHandle(flow.workflow_id).fetchHistory();
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundle') }, sinks: workflowSpanSinks(startTracing({ serviceName: 'ao-replay' })) }, history, flow.workflow_id);
     approved = flow;
   });
 
@@ -227,7 +233,8 @@ describe('the build-review flow on the real CLIs', () => {
     const { body: definition } = await stack.api<Record<string, unknown>>('GET', '/flows/test-build-review');
     const { name: _name, ...rest } = definition;
     expect((await stack.api('PUT', '/flows/test-one-round', { body: { ...rest, max_rounds: 1 } })).status).toBe(201);
-    claudeTurns.push(anthropic.callTool('Bash', { command: 'echo draft > notes.txt' }), anthropic.reply('Drafted.'));
+    // Hostile: the builder looks for the forge token, which its runner holds; its environment has none of it.
+    claudeTurns.push(anthropic.callTool('Bash', { command: 'printenv AO_RUN_ID AO_FORGE_TOKEN GH_TOKEN GITHUB_TOKEN > notes.txt' }), anthropic.reply('Drafted.'));
     codexTurns.push(review('request_changes', ['write more']));
     const { body: flow } = await stack.api<FlowRunView>('POST', '/flows/test-one-round/runs?wait=true', { body: { prompt: 'Write notes', additional_demands: { tags: [tag] } } });
     expect(flow.status, JSON.stringify(flow.error)).toBe('completed');
@@ -236,6 +243,8 @@ describe('the build-review flow on the real CLIs', () => {
     expect(flow.pull_request).toBeUndefined();
     expect(flow.history.at(-1)?.reason).toBe('no approval after 1 round(s): the last verdict was request_changes');
     expect(await git(remote, ['ls-remote', remote, `refs/heads/${flow.branch}`])).toBe('');
+    // printenv ran (the run's own id is there) and found none of the token's names.
+    expect(await git(projectDir, ['show', `${flow.branch}:notes.txt`])).toBe(`${flow.steps[0]!.run_id}\n`);
   });
 
   it('fails, keeping its state, when the reviewer answers no verdict', async () => {

@@ -138,84 +138,95 @@ export async function flowWorkflow(input: FlowInput): Promise<FlowRunState> {
     return { record, run };
   }
 
-  const builderSession = `flow-${input.flow_run_id}-builder`;
-  let builder: RunState | undefined;
-  let firstBase: string | undefined;
-  let prompt = input.prompt;
-  while (state.rounds < flow.max_rounds) {
-    if (stopRequested) break;
-    state.rounds += 1;
-    transition('running', `round ${state.rounds}: ${flow.builder.agent} builds`);
-    const built = await runStep(
-      'builder',
-      flow.builder,
-      prompt,
-      { session_id: builderSession, session_mode: builder ? 'resume' : 'new' },
-      {
-        // Round 2 on: the builder's session continues on its runner, from its last branch.
-        ...(builder?.runner ? { demands: { hostname: builder.runner.hostname, project_dir: builder.runner.project_dir, executor_profile: builder.runner.executor_profile } } : {}),
-        ...(builder?.workspace?.branch ? { base_ref: builder.workspace.branch } : input.base_ref ? { base_ref: input.base_ref } : {}),
-      },
-    );
-    if (built.run.status === 'stopped' || stopRequested) break;
-    if (built.run.status !== 'completed') throw failFlow(`the builder's run ${built.record.run_id} ${built.run.status}: ${built.run.error?.message ?? 'no reason given'}`);
-    builder = built.run;
-    const workspace = builder.workspace;
-    if (!workspace?.branch || !workspace.head_commit || !builder.runner) throw failFlow(`the builder's run ${built.record.run_id} left no branch to review: its agent must work in a git worktree`);
-    firstBase ??= workspace.base_commit;
-    state.branch = workspace.branch;
-    state.head_commit = workspace.head_commit;
-    if (firstBase) state.base_commit = firstBase;
-    if (workspace.diff) state.diff = workspace.diff;
-    if (firstBase && firstBase !== workspace.base_commit) {
-      // The whole change since the first round, read where the branch is.
-      state.diff = await onRunner(builder.runner.runner_id).branchDiff({ base: firstBase, head: workspace.head_commit });
+  try {
+    const builderSession = `flow-${input.flow_run_id}-builder`;
+    let builder: RunState | undefined;
+    let firstBase: string | undefined;
+    let prompt = input.prompt;
+    while (state.rounds < flow.max_rounds) {
+      if (stopRequested) break;
+      state.rounds += 1;
+      transition('running', `round ${state.rounds}: ${flow.builder.agent} builds`);
+      const built = await runStep(
+        'builder',
+        flow.builder,
+        prompt,
+        { session_id: builderSession, session_mode: builder ? 'resume' : 'new' },
+        {
+          // Round 2 on: the builder's session continues on its runner, from its last branch.
+          ...(builder?.runner ? { demands: { hostname: builder.runner.hostname, project_dir: builder.runner.project_dir, executor_profile: builder.runner.executor_profile } } : {}),
+          ...(builder?.workspace?.branch ? { base_ref: builder.workspace.branch } : input.base_ref ? { base_ref: input.base_ref } : {}),
+        },
+      );
+      if (built.run.status === 'stopped' || stopRequested) break;
+      if (built.run.status !== 'completed') throw failFlow(`the builder's run ${built.record.run_id} ${built.run.status}: ${built.run.error?.message ?? 'no reason given'}`);
+      builder = built.run;
+      const workspace = builder.workspace;
+      if (!workspace?.branch || !workspace.head_commit || !builder.runner) throw failFlow(`the builder's run ${built.record.run_id} left no branch to review: its agent must work in a git worktree`);
+      firstBase ??= workspace.base_commit;
+      state.branch = workspace.branch;
+      state.head_commit = workspace.head_commit;
+      if (firstBase) state.base_commit = firstBase;
+      if (workspace.diff) state.diff = workspace.diff;
+      if (firstBase && firstBase !== workspace.base_commit) {
+        // The whole change since the first round, read where the branch is.
+        const runnerId = builder.runner.runner_id;
+        state.diff = await onRunner(runnerId).branchDiff({ base: firstBase, head: workspace.head_commit }).catch((error: unknown) => {
+          // The runner is gone: the last round's own diff is what is known.
+          state.history.push({ status: state.status, at: new Date().toISOString(), reason: `the whole diff could not be read on runner ${runnerId} (${causeMessage(error)}); this round's is shown` });
+          return workspace.diff;
+        });
+      }
+
+      if (stopRequested) break;
+      transition('running', `round ${state.rounds}: ${flow.reviewer.agent} reviews ${workspace.branch}`);
+      const reviewed = await runStep(
+        'reviewer',
+        flow.reviewer,
+        reviewPrompt(input.prompt, state, state.rounds),
+        { session_id: `flow-${input.flow_run_id}-review-${state.rounds}`, session_mode: 'new' },
+        // The reviewer reads the builder's branch in the same project: its own worktree starts at the branch's head.
+        { demands: { hostname: builder.runner.hostname, project_dir: builder.runner.project_dir }, base_ref: workspace.branch },
+      );
+      if (reviewed.run.status === 'stopped' || stopRequested) break;
+      if (reviewed.run.status !== 'completed') throw failFlow(`the reviewer's run ${reviewed.record.run_id} ${reviewed.run.status}: ${reviewed.run.error?.message ?? 'no reason given'}`);
+      const review = Review.safeParse((reviewed.run.result as { output?: unknown } | undefined)?.output);
+      if (!review.success) throw failFlow(`the reviewer's run ${reviewed.record.run_id} answered no verdict: its agent needs an output_schema asking for { verdict, comments }`);
+      reviewed.record.review = review.data;
+      state.verdict = review.data.verdict;
+      state.comments = review.data.comments;
+      if (review.data.verdict === 'approve') break;
+      prompt = changesPrompt(flow.reviewer.agent, review.data.comments);
     }
 
-    if (stopRequested) break;
-    transition('running', `round ${state.rounds}: ${flow.reviewer.agent} reviews ${workspace.branch}`);
-    const reviewed = await runStep(
-      'reviewer',
-      flow.reviewer,
-      reviewPrompt(input.prompt, state, state.rounds),
-      { session_id: `flow-${input.flow_run_id}-review-${state.rounds}`, session_mode: 'new' },
-      // The reviewer reads the builder's branch in the same project: its own worktree starts at the branch's head.
-      { demands: { hostname: builder.runner.hostname, project_dir: builder.runner.project_dir }, base_ref: workspace.branch },
-    );
-    if (reviewed.run.status === 'stopped' || stopRequested) break;
-    if (reviewed.run.status !== 'completed') throw failFlow(`the reviewer's run ${reviewed.record.run_id} ${reviewed.run.status}: ${reviewed.run.error?.message ?? 'no reason given'}`);
-    const review = Review.safeParse((reviewed.run.result as { output?: unknown } | undefined)?.output);
-    if (!review.success) throw failFlow(`the reviewer's run ${reviewed.record.run_id} answered no verdict: its agent needs an output_schema asking for { verdict, comments }`);
-    reviewed.record.review = review.data;
-    state.verdict = review.data.verdict;
-    state.comments = review.data.comments;
-    if (review.data.verdict === 'approve') break;
-    prompt = changesPrompt(flow.reviewer.agent, review.data.comments);
-  }
-
-  if (stopRequested) {
-    transition('stopped', 'stopped on request', stopBy);
+    if (stopRequested) {
+      transition('stopped', 'stopped on request', stopBy);
+      return state;
+    }
+    if (state.verdict === 'approve' && flow.pull_request && input.open_pull_request && builder?.runner && state.branch) {
+      transition('running', `opening a pull request for ${state.branch}`);
+      const pullRequest = flow.pull_request;
+      try {
+        const opened = await onRunner(builder.runner.runner_id).openPullRequest({
+          branch: state.branch,
+          ...(input.base_ref ? { base: input.base_ref } : {}),
+          title: pullRequestTitle(input.prompt),
+          body: pullRequestBody(state, flow.reviewer.agent),
+          remote: pullRequest.remote,
+          command: pullRequest.command,
+        });
+        state.pull_request = opened;
+      } catch (error) {
+        throw failFlow(`the reviewer approved ${state.branch}, but its pull request was not opened: ${causeMessage(error)}`);
+      }
+    }
+    transition('completed', state.verdict === 'approve' ? `approved in round ${state.rounds}` : `no approval after ${state.rounds} round(s): the last verdict was ${state.verdict ?? 'none'}`);
     return state;
+  } catch (error) {
+    // Whatever else went wrong (a runner-side step that could not run, say) fails the flow run with its state, as a step's failure does.
+    if (error instanceof ApplicationFailure && error.type === FLOW_FAILED) throw error;
+    throw failFlow(causeMessage(error));
   }
-  if (state.verdict === 'approve' && flow.pull_request && input.open_pull_request && builder?.runner && state.branch) {
-    transition('running', `opening a pull request for ${state.branch}`);
-    const pullRequest = flow.pull_request;
-    try {
-      const opened = await onRunner(builder.runner.runner_id).openPullRequest({
-        branch: state.branch,
-        ...(input.base_ref ? { base: input.base_ref } : {}),
-        title: pullRequestTitle(input.prompt),
-        body: pullRequestBody(state, flow.reviewer.agent),
-        remote: pullRequest.remote,
-        command: pullRequest.command,
-      });
-      state.pull_request = opened;
-    } catch (error) {
-      throw failFlow(`the reviewer approved ${state.branch}, but its pull request was not opened: ${causeMessage(error)}`);
-    }
-  }
-  transition('completed', state.verdict === 'approve' ? `approved in round ${state.rounds}` : `no approval after ${state.rounds} round(s): the last verdict was ${state.verdict ?? 'none'}`);
-  return state;
 }
 
 /** Demands of a step: the flow run's, the step's, then the flow's own (runner affinity); tags are unioned. */
