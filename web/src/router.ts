@@ -6,6 +6,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/runs', name: 'runs', component: () => import('./pages/RunsPage.vue') },
   { path: '/runs/new', name: 'new-run', component: () => import('./pages/NewRunPage.vue') },
   { path: '/runs/:id', name: 'run', component: () => import('./pages/RunDetailPage.vue'), props: true },
+  { path: '/sessions/:id', name: 'session', component: () => import('./pages/SessionPage.vue'), props: true },
   { path: '/schedules', name: 'schedules', component: () => import('./pages/SchedulesPage.vue') },
   { path: '/runners', name: 'runners', component: () => import('./pages/RunnersPage.vue') },
   { path: '/fleet', name: 'fleet', component: () => import('./pages/FleetPage.vue') },
