@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { git } from '../activities/git.js';
 import { repoRoot } from '../core/config/paths.js';
-import type { RunView } from '../core/contract/http.js';
+import type { RunView, SessionView } from '../core/contract/http.js';
 import * as anthropic from './support/scripted-anthropic.js';
 import { ownedByExecutor } from './support/executor-user.js';
 import { TestStack, uniqueTag } from './support/stack.js';
@@ -147,6 +147,18 @@ describe('a Claude Code session in worktree mode', () => {
       expect(usageOf(first).cost_usd).toBeCloseTo((300 * 3 + 40 * 15) / 1e6, 8);
       expect(usageOf(second).cost_usd).toBeCloseTo((2100 * 3 + 40 * 15) / 1e6, 8);
       expect(usageOf(second).usage.raw.session_cost_usd).toBeCloseTo(usageOf(first).cost_usd + usageOf(second).cost_usd, 8);
+      // The session view: the chain of runs, oldest first, each with its branch, diff, status, usage and cost, and the total.
+      const { status, body: view } = await stack.api<SessionView>('GET', `/sessions/${session}`);
+      expect(status).toBe(200);
+      expect(view.runs.map((one) => one.id)).toEqual([first.id, second.id]);
+      expect(view.runs[1]).toMatchObject({
+        status: 'completed',
+        workspace: { branch: `ao/${second.id}`, base_commit: first.workspace!.head_commit, diff: { files_changed: 1, added: 1, removed: 1 } },
+        usage: { input_tokens: 2100, output_tokens: 40, turns: 3 },
+      });
+      expect(view.runs[1]!.cost_usd).toBeCloseTo(usageOf(second).cost_usd, 8);
+      expect(view.total).toMatchObject({ usage: { input_tokens: 2400, output_tokens: 80, turns: 6 }, unpriced_runs: 0 });
+      expect(view.total.cost_usd).toBeCloseTo(usageOf(first).cost_usd + usageOf(second).cost_usd, 8);
       expect(await git(projectDir, ['show', `ao/${second.id}:word.txt`])).toBe('status: delta\n');
       expect(await git(projectDir, ['show', `ao/${first.id}:word.txt`])).toBe('status: gamma\n');
       // The CLI saw the file as its conversation remembered it: the edit went through, no tool error.

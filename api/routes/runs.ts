@@ -21,6 +21,7 @@ import type { AuditLog } from '../audit-log.js';
 import { HttpError } from '../errors.js';
 import { ApiRoutes } from '../route.js';
 import type { RunsService } from '../runs-service.js';
+import { sessionView } from '../session-view.js';
 
 export const RunParams = z.object({ id: RunId });
 const WaitQuery = z.object({ wait: z.enum(['true', 'false']).optional() }).strict();
@@ -190,14 +191,16 @@ export function runsRouter(runs: RunsService, audit: AuditLog, registry: OpenAPI
   routes.get(
     '/sessions/:id',
     {
-      summary: 'A session and its runs',
+      summary: 'A session: its runs (oldest first) with their branch, diff summary, status, usage and cost, and the total',
       params: SessionParams,
       responses: { 200: { description: 'the session', schema: SessionView }, 404: { description: 'no run has this session id', schema: ErrorBody } },
     },
     async ({ params }) => {
       const sessionRuns = await runs.sessionRuns(params.id);
       if (sessionRuns.length === 0) throw new HttpError(404, `session "${params.id}" does not exist`);
-      return { body: { session_id: params.id, runs: sessionRuns } };
+      // Branch, diff and usage are in each run's state, not in visibility.
+      const views = await Promise.all(sessionRuns.map(async (summary) => ({ summary, view: await runs.get(summary.id) })));
+      return { body: sessionView(params.id, views) };
     },
   );
 

@@ -10,6 +10,7 @@ import { RunPolicy } from './policy.js';
 import { GitRef, Name, RunId, RunnerId, SessionId, Tag } from './names.js';
 import { RunStatus } from './run-status.js';
 import { RunState, SessionMode } from './workflow-io.js';
+import { RunUsage } from './usage.js';
 
 /** HTTP request and response bodies: the API validates requests with these, the web client parses answers with them. */
 
@@ -195,5 +196,35 @@ export const SessionSummary = z.object({
 export type SessionSummary = z.infer<typeof SessionSummary>;
 /** `GET /sessions`. */
 export const SessionList = z.object({ sessions: z.array(SessionSummary) }).meta({ id: 'SessionList' });
-/** `GET /sessions/:id`. */
-export const SessionView = z.object({ session_id: z.string(), runs: z.array(RunSummary) }).meta({ id: 'SessionView' });
+/** A run in a session's chain: where its work is (branch, diff summary) and what it used. */
+export const SessionRun = RunSummary.extend({
+  workspace: z
+    .object({
+      branch: z.string().optional(),
+      base_commit: z.string().optional(),
+      head_commit: z.string().optional(),
+      /** The run changed nothing and left no branch. */
+      branch_deleted: z.boolean().optional(),
+      diff: z.object({ files_changed: z.number(), added: z.number(), removed: z.number() }).optional(),
+    })
+    .optional(),
+  /** This run's own usage (a resumed run's, not the session's running total). */
+  usage: RunUsage.optional(),
+}).meta({ id: 'SessionRun' });
+export type SessionRun = z.infer<typeof SessionRun>;
+
+/** `GET /sessions/:id`: the session's runs, oldest first, and what they used together. */
+export const SessionView = z
+  .object({
+    session_id: z.string(),
+    runs: z.array(SessionRun),
+    total: z.object({
+      usage: RunUsage,
+      /** The sum of the runs' costs; unset when no run has one. */
+      cost_usd: z.number().optional(),
+      /** Runs that have a usage but no cost (a model without a price): the cost leaves them out. */
+      unpriced_runs: z.number().int().nonnegative(),
+    }),
+  })
+  .meta({ id: 'SessionView' });
+export type SessionView = z.infer<typeof SessionView>;

@@ -178,6 +178,25 @@ export async function driveScenarios(stack: TestStack, log: (line: string) => vo
   record('schedule-launcher', launcher, 'The launcher workflow a schedule’s trigger started, which ran its echo run as a child to the end.');
   record('run-scheduled', runWorkflowId(scheduled), 'An echo run started by a schedule, as the launcher’s child.');
 
+  // ── child runs: a parent with one child that completed and one stopped with it ──
+  const parent = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: HOLD_MS }, ...onMain });
+  await stack.waitForRun(parent, (run) => run.status === 'running');
+  const startChild = async (parameters: Record<string, unknown>): Promise<string> => {
+    const posted = await stack.api<{ id: string }>('POST', '/runs', { body: { agent: 'echo', parameters, parent_run_id: parent, ...onMain } });
+    if (posted.status !== 201) throw new ScenarioError('run-parent-of-children', `POST /runs with parent_run_id answered ${posted.status}: ${JSON.stringify(posted.body)}`);
+    return posted.body.id;
+  };
+  const finishedChild = await startChild({ message: 'from a child' });
+  expectEnd('run-child-completed', await stack.waitForRun(finishedChild), 'completed');
+  const heldChild = await startChild({ sleep_ms: HOLD_MS });
+  await stack.waitForRun(heldChild, (run) => run.status === 'running');
+  await stack.api('POST', `/runs/${parent}/stop?wait=true`, { body: { reason: 'recording a parent stop' } });
+  expectEnd('run-child-stopped-with-parent', await stack.waitForRun(heldChild), 'stopped', 'STOPPED');
+  expectEnd('run-parent-of-children', await stack.waitForRun(parent), 'stopped', 'STOPPED');
+  record('run-parent-of-children', runWorkflowId(parent), 'An echo run that started two child runs (startChild update): one completed, the other was stopped with it when the parent was stopped.');
+  record('run-child-completed', runWorkflowId(finishedChild), 'A child run that completed while its parent ran.');
+  record('run-child-stopped-with-parent', runWorkflowId(heldChild), 'An attached child run stopped by its parent’s end (stopByParent signal).');
+
   record('runner-open', runnerWorkflowId(main.runnerId), 'The echo runner that took the echo runs above and got the script sync signals, still online when recorded: an open history.');
   return records;
 }

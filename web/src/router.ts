@@ -8,6 +8,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/runs/:id', name: 'run', component: () => import('./pages/RunDetailPage.vue'), props: true },
   { path: '/flows', name: 'flows', component: () => import('./pages/FlowsPage.vue') },
   { path: '/flow-runs/:id', name: 'flow-run', component: () => import('./pages/FlowRunPage.vue'), props: true },
+  { path: '/sessions/:id', name: 'session', component: () => import('./pages/SessionPage.vue'), props: true },
   { path: '/schedules', name: 'schedules', component: () => import('./pages/SchedulesPage.vue') },
   { path: '/runners', name: 'runners', component: () => import('./pages/RunnersPage.vue') },
   { path: '/fleet', name: 'fleet', component: () => import('./pages/FleetPage.vue') },

@@ -10,6 +10,7 @@ import {
   ProfileList,
   RunList,
   RunView,
+  SessionView,
   RunnerList,
   Script,
   ScriptList,
@@ -140,6 +141,10 @@ export class ApiClient {
 
   getRun(id: string, { signal }: ReadOptions = {}) {
     return this.request('GET', `/runs/${encode(id)}`, { schema: RunView, signal });
+  }
+
+  getSession(id: string, { signal }: ReadOptions = {}) {
+    return this.request('GET', `/sessions/${encode(id)}`, { schema: SessionView, signal });
   }
 
   createRun(body: CreateRunBody) {
