@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { groupIsAlive } from '../activities/containment/run-container.js';
 import type { RunView } from '../core/contract/http.js';
 import { isFinalRunStatus } from '../core/contract/run-status.js';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { runWorkflowId } from '../workflows/messages.js';
 import { runGate } from './support/gates.js';
 import { gitProject } from './support/git-project.js';
@@ -145,5 +146,21 @@ describe('the limits on child runs', () => {
     const orphan = await stack.api<{ details: { problems: string[] } }>('POST', '/runs', { body: { agent: 'echo', detached: true } });
     expect(orphan.status).toBe(400);
     expect(orphan.body.details.problems).toEqual(['detached: detached applies only to a child run: it needs a parent_run_id']);
+  });
+});
+
+describe('a child run’s budget', () => {
+  it('is never more than its parent’s: the parent’s limits cap what the child asks for', async () => {
+    const parent = await heldRun({ budget: { max_cost_usd: 0.5, max_turns: 4 } });
+    await stack.waitForRun(parent.id, (run) => run.status === 'running');
+    const child = await startChild(parent.id, { budget: { max_turns: 40 } });
+    expect(child.status, JSON.stringify(child.body)).toBe(201);
+    await stack.waitForRun(child.body.id);
+    // What the child's workflow was started with: the first event of its history.
+    const history = await stack.client.workflow.getHandle(runWorkflowId(child.body.id)).fetchHistory();
+    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    const input = defaultPayloadConverter.fromPayload<{ budget?: unknown }>(payload!);
+    expect(input.budget).toEqual({ max_turns: 4, max_cost_usd: 0.5 });
+    await parent.open();
   });
 });
