@@ -57,9 +57,11 @@ export async function assertPortFree(port: number, ip: string): Promise<void> {
 
 /**
  * As in the real server's dynamic-config.yaml: control activities (resolveRun, pickRunner) go
- * eagerly to the control worker that scheduled them, without a trip through matching.
+ * eagerly to the control worker that scheduled them, without a trip through matching. Every runner
+ * long-polls its own queue: the default of 1200 concurrent polls per namespace refused polls with
+ * "namespace concurrent poller limit exceeded" once 200 runner identities were online (bench:dispatch).
  */
-const DEV_SERVER_DYNAMIC_CONFIG = ['system.enableActivityEagerExecution=true'];
+const DEV_SERVER_DYNAMIC_CONFIG = ['system.enableActivityEagerExecution=true', 'frontend.namespaceCount=5000'];
 
 /**
  * Starts `temporal server start-dev` on a SQLite file with the ao search attributes, waits until
