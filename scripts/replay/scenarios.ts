@@ -7,6 +7,7 @@ import type { RunnerView } from '../../core/contract/fleet.js';
 import type { Script } from '../../core/contract/config-files.js';
 import { notifyWorkflowId, runWorkflowId, runnerWorkflowId } from '../../workflows/messages.js';
 import { eventually, type TestStack } from '../../test/support/stack.js';
+import { gitProject } from '../../test/support/git-project.js';
 
 /** A workflow to record once every scenario has run, and what it went through. */
 export interface ScenarioRecord {
@@ -19,7 +20,7 @@ export interface ScenarioRecord {
  * Tags keep each scenario's runs on its own runners. The stack is private to the recording, so
  * fixed names (not random ones) keep the recorded histories alike from one recording to the next.
  */
-const TAGS = { main: 'replay-main', scripted: 'replay-scripted', handover: 'replay-handover', restart: 'replay-restart', nobody: 'replay-nobody', live: 'replay-live' };
+const TAGS = { main: 'replay-main', scripted: 'replay-scripted', handover: 'replay-handover', restart: 'replay-restart', nobody: 'replay-nobody', live: 'replay-live', children: 'replay-children' };
 const SCRIPT = 'replay-argv';
 const ARGV_SCRIPT = '#!/usr/bin/env node\nconsole.log(JSON.stringify({ args: process.argv.slice(2) }));\n';
 const WAIT_COMMAND = 'wait.sh';
@@ -179,10 +180,13 @@ export async function driveScenarios(stack: TestStack, log: (line: string) => vo
   record('run-scheduled', runWorkflowId(scheduled), 'An echo run started by a schedule, as the launcher’s child.');
 
   // ── child runs: a parent with one child that completed and one stopped with it ──
-  const parent = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: HOLD_MS }, ...onMain });
+  // A git project: each run in its own worktree, so the children run beside their held parent.
+  await stack.startRunner({ tags: [TAGS.children], capacity: 3, projectDir: await gitProject(await fs.mkdtemp(path.join(stack.root, 'replay-children-'))) });
+  const onChildren = { additional_demands: { tags: [TAGS.children] } };
+  const parent = await stack.postRun({ agent: 'echo', parameters: { sleep_ms: HOLD_MS }, ...onChildren });
   await stack.waitForRun(parent, (run) => run.status === 'running');
   const startChild = async (parameters: Record<string, unknown>): Promise<string> => {
-    const posted = await stack.api<{ id: string }>('POST', '/runs', { body: { agent: 'echo', parameters, parent_run_id: parent, ...onMain } });
+    const posted = await stack.api<{ id: string }>('POST', '/runs', { body: { agent: 'echo', parameters, parent_run_id: parent, ...onChildren } });
     if (posted.status !== 201) throw new ScenarioError('run-parent-of-children', `POST /runs with parent_run_id answered ${posted.status}: ${JSON.stringify(posted.body)}`);
     return posted.body.id;
   };
