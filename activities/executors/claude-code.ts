@@ -150,7 +150,8 @@ export function claudeEvents(line: Line): ExecutorEvent[] {
   if (line.type === 'assistant' && line.error !== undefined && line.error !== null) {
     // A vendor API failure the CLI gave up on comes as a made-up assistant message ("API Error: 400 …"): an alert, not the model's words.
     const text = content.flatMap((block) => (block.type === 'text' && typeof block.text === 'string' ? [block.text] : [])).join('\n');
-    return [event('alert', { kind: 'model_error', message: text || `model API error: ${String(line.error)}`, error: String(line.error) })];
+    const error = typeof line.error === 'string' ? line.error : JSON.stringify(line.error);
+    return [event('alert', { kind: 'model_error', message: text || `model API error: ${error}`, error })];
   }
   if (line.type === 'assistant') {
     const message = (line.message ?? {}) as { id?: unknown; model?: unknown; usage?: Record<string, unknown> };
