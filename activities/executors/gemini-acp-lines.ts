@@ -38,16 +38,13 @@ function contentText(toolCall: acp.ToolCallUpdate): string {
 const lineCount = (text: string): number => text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
 
 /**
- * What a finished tool gave the model, as ACP tells it: its text, else its raw output, else what
- * its diffs wrote (a write's update carries only the diff), else that it gave nothing.
+ * What a finished tool gave the model, as ACP tells it: its text, else what its diffs wrote (a
+ * write's update carries only the diff), else that it gave nothing.
  */
 function resultText(toolCall: acp.ToolCallUpdate): string {
   const text = contentText(toolCall);
   if (text) return text;
-  const raw: unknown = toolCall.rawOutput;
-  if (typeof raw === 'string' && raw) return raw;
-  if (isRecord(raw) && typeof raw.output === 'string' && raw.output) return raw.output;
-  const diffs = (toolCall.content ?? []).flatMap((part) => (part.type === 'diff' ? [`${part.path}: ${lineCount(part.newText)} lines written`] : []));
+  const diffs = (toolCall.content ?? []).flatMap((part) => (part.type === 'diff' && typeof part.newText === 'string' ? [`${part.path}: ${lineCount(part.newText)} lines written`] : []));
   if (diffs.length) return diffs.join('\n');
   return `${toolCall.status ?? 'completed'}, no output`;
 }

@@ -57,6 +57,8 @@ export function useRunEvents(
           },
           onEvent: (event) => {
             lastEventId = event.id;
+            // The CLI's own chatter (`noise`) stays out of the terminal: it is not the run's output.
+            if (event.kind === 'terminal_chunk' && event.data.noise === true) return;
             if (event.kind === 'terminal_chunk' && typeof event.data.text === 'string') {
               terminal.push({ stream: event.data.stream === 'stderr' ? 'stderr' : 'stdout', text: event.data.text });
             } else events.push(event);
