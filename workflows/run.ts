@@ -315,8 +315,8 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
   );
   // Child runs (workflows/children.ts): a parent ending stops an attached child the way a stop request does.
   /** The run's budget once resolved (its agent's merged in), which caps its children's. */
-  let resolvedBudget: RunInput['budget'];
-  ending.children = createChildRuns({ input, state, stopRequested: () => stopRequested, budget: () => resolvedBudget ?? input.budget });
+  const resolvedBudget: { value?: RunInput['budget'] } = {};
+  ending.children = createChildRuns({ input, state, stopRequested: () => stopRequested, budget: () => resolvedBudget.value ?? input.budget });
   setHandler(stopByParentSignal, ({ reason, by }) => {
     if (!isFinalRunStatus(state.status) && !stopRequested) requestStop({ reason, ...(by ? { by } : {}) });
   });
@@ -399,7 +399,7 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
     throw fail('INVALID_RUN', causeMessage(error));
   }
   state.demands = resolved.demands;
-  resolvedBudget = resolved.request.budget;
+  resolvedBudget.value = resolved.request.budget;
   if (resolved.script) state.script = resolved.script;
   state.timeout_seconds = input.timeout_seconds ?? resolved.timeout_seconds ?? DEFAULT_RUN_TIMEOUT_SECONDS;
   if (resolved.request.session_id) state.executor_session_id = resolved.request.session_id;
