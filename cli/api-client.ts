@@ -41,6 +41,10 @@ export class ApiClient {
     return this.request('POST', path, options);
   }
 
+  put<S extends ZodType | undefined>(path: string, options: RequestOptions<S> = {}): Promise<Result<S>> {
+    return this.request('PUT', path, options);
+  }
+
   patch<S extends ZodType | undefined>(path: string, options: RequestOptions<S> = {}): Promise<Result<S>> {
     return this.request('PATCH', path, options);
   }

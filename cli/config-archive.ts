@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { Agent, MAX_SCRIPT_BYTES, ScriptFileName, type ScriptDefinition } from '../core/contract/config-files.js';
 import { describeIssues } from '../core/contract/errors.js';
 import { ExecutorProfile } from '../core/contract/executor-profile.js';
+import { Flow } from '../core/contract/flows.js';
 import { schemaFieldProblems } from '../core/contract/json-schema.js';
 import { Name } from '../core/contract/names.js';
 import { SCRIPT_DEFINITION_FILE } from '../core/config/scripts.js';
@@ -22,6 +23,7 @@ import { checkScriptDefinition } from './script-folder.js';
  *   scripts/<name>/script.json         the script's definition
  *   scripts/<name>/<script_file>       its file
  *   profiles/<name>.json               the executor profile
+ *   flows/<name>.json                  the flow as `GET /flows/:name` answers it (a version-1 archive may lack them)
  *
  * The manifest names every entry; an archive holding anything else is refused. A later version
  * adds kinds (flows, schedules) with their own folder and manifest list.
@@ -39,6 +41,8 @@ export const ArchiveManifest = z
     agents: z.array(Name),
     scripts: z.array(Name),
     profiles: z.array(Name),
+    /** Added within version 1: an archive written before flows has none. */
+    flows: z.array(Name).default([]),
   })
   .strict();
 export type ArchiveManifest = z.infer<typeof ArchiveManifest>;
@@ -53,6 +57,7 @@ export interface ConfigBundle {
   agents: Agent[];
   scripts: CreateScriptRequest[];
   profiles: NamedProfile[];
+  flows: Flow[];
 }
 
 /** A refused archive: every problem found, none written. */
@@ -79,6 +84,7 @@ export async function packConfigBundle(bundle: ConfigBundle, file: string): Prom
     agents: bundle.agents.map((agent) => agent.name),
     scripts: bundle.scripts.map((script) => script.name),
     profiles: bundle.profiles.map((profile) => profile.name),
+    flows: bundle.flows.map((flow) => flow.name),
   };
   const staging = await fs.mkdtemp(path.join(os.tmpdir(), 'ao-export-'));
   try {
@@ -90,6 +96,7 @@ export async function packConfigBundle(bundle: ConfigBundle, file: string): Prom
         [`scripts/${definition.name}/${definition.script_file}`, content],
       ]),
       ...bundle.profiles.map(({ name, profile }): [string, string] => [`profiles/${name}.json`, json(profile)]),
+      ...bundle.flows.map((flow): [string, string] => [`flows/${flow.name}.json`, json(flow)]),
     ];
     for (const [entry, content] of entries) {
       await fs.mkdir(path.dirname(path.join(staging, entry)), { recursive: true });
@@ -171,7 +178,7 @@ function parseJson(files: Map<string, Buffer>, entry: string, problems: string[]
 }
 
 /** The folders a version-1 archive may hold. */
-const EXPECTED_FOLDERS = new Set(['agents', 'scripts', 'profiles']);
+const EXPECTED_FOLDERS = new Set(['agents', 'scripts', 'profiles', 'flows']);
 
 /**
  * Reads and checks a whole archive before anything is written: every entry a plain file at an
@@ -199,7 +206,7 @@ export async function readConfigArchive(file: string, existingScripts: ReadonlyS
   }
   const manifest = manifestParsed.data!;
   const expected = new Set<string>([MANIFEST_FILE]);
-  const bundle: ConfigBundle = { agents: [], scripts: [], profiles: [] };
+  const bundle: ConfigBundle = { agents: [], scripts: [], profiles: [], flows: [] };
 
   for (const name of manifest.profiles) {
     const entry = `profiles/${name}.json`;
@@ -251,13 +258,26 @@ export async function readConfigArchive(file: string, existingScripts: ReadonlyS
     bundle.agents.push(agent);
   }
 
+  for (const name of manifest.flows) {
+    const entry = `flows/${name}.json`;
+    expected.add(entry);
+    if (!files.has(entry)) {
+      problems.push(`${entry}: named in the manifest but missing`);
+      continue;
+    }
+    const parsed = Flow.safeParse(parseJson(files, entry, problems));
+    if (!parsed.success) problems.push(...describeIssues(parsed.error.issues).map((problem) => `${entry}: ${problem}`));
+    else if (parsed.data.name !== name) problems.push(`${entry}: name "${parsed.data.name}" differs from its file name "${name}"`);
+    else bundle.flows.push(parsed.data);
+  }
+
   for (const entry of files.keys()) {
     if (!expected.has(entry)) problems.push(`entry "${entry}" is not part of an ao config archive`);
   }
   for (const folder of folders) {
     if (!EXPECTED_FOLDERS.has(folder) && !isScriptFolder(folder, manifest)) problems.push(`entry "${folder}/" is not part of an ao config archive`);
   }
-  for (const list of [manifest.agents, manifest.scripts, manifest.profiles]) {
+  for (const list of [manifest.agents, manifest.scripts, manifest.profiles, manifest.flows]) {
     const duplicate = list.find((name, index) => list.indexOf(name) !== index);
     if (duplicate) problems.push(`${MANIFEST_FILE}: "${duplicate}" is listed twice`);
   }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Agent, Script } from '../core/contract/config-files.js';
 import { AGENT_CLEARABLE_FIELDS, AgentList, ProfileList, ScriptList, type CreateScriptRequest } from '../core/contract/http.js';
 import { Name } from '../core/contract/names.js';
+import { Flow, FlowList } from '../core/contract/flows.js';
 import { writeFileAtomically } from '../core/config/files.js';
 import { listProfiles } from '../core/config/profiles.js';
 import type { ApiClient } from './api-client.js';
@@ -10,7 +11,7 @@ import type { ConfigBundle, NamedProfile } from './config-archive.js';
 import { CliError } from './errors.js';
 import { scriptReplacement, versionOf } from './script-folder.js';
 
-export type EntryKind = 'script' | 'agent' | 'profile';
+export type EntryKind = 'script' | 'agent' | 'flow' | 'profile';
 
 /** What importing one entry does: create it, replace a different one (`--overwrite`), nothing (the same), or skip it. */
 export interface PlannedChange {
@@ -60,11 +61,13 @@ async function targetProfiles(client: ApiClient, profilesDir: string | undefined
 
 /** Compares the bundle with the API (and the profiles dir); refuses with every conflict unless `overwrite`. Writes nothing. */
 export async function planImport(client: ApiClient, bundle: ConfigBundle, options: ImportOptions): Promise<PlannedChange[]> {
-  const [agents, scripts, profiles] = await Promise.all([
+  const [agents, scripts, profiles, flows] = await Promise.all([
     client.get('/agents', { schema: AgentList }),
     client.get('/scripts', { schema: ScriptList }),
     targetProfiles(client, options.profilesDir),
+    client.get('/flows', { schema: FlowList }),
   ]);
+  const flowsByName = new Map(flows.flows.map((flow) => [flow.name, flow]));
   const agentsByName = new Map(agents.agents.map((agent) => [agent.name, agent]));
   const scriptsByName = new Map(scripts.scripts.map((script) => [script.name, script]));
   const changes: PlannedChange[] = [];
@@ -85,6 +88,10 @@ export async function planImport(client: ApiClient, bundle: ConfigBundle, option
     const current = agentsByName.get(agent.name);
     compare('agent', agent.name, current, same(current, agent));
   }
+  for (const flow of bundle.flows) {
+    const current = flowsByName.get(flow.name);
+    compare('flow', flow.name, current, same(current, flow));
+  }
   for (const { name, profile } of bundle.profiles) {
     const current = profiles.get(name);
     if (!options.profilesDir) {
@@ -102,7 +109,7 @@ function agentReplacement({ name: _name, ...agent }: Agent): Record<string, unkn
 }
 
 /**
- * Applies a plan through the API, scripts before the agents that run them; profiles into the
+ * Applies a plan through the API, scripts before the agents that run them, flows after the agents they name; profiles into the
  * profiles dir. Returns what was done; an API refusal midway (all was checked, so it should not
  * come) leaves the entries before it applied, and the error names the entry.
  */
@@ -110,8 +117,10 @@ export async function applyImport(client: ApiClient, bundle: ConfigBundle, chang
   const scripts = new Map<string, CreateScriptRequest>(bundle.scripts.map((script) => [script.name, script]));
   const agents = new Map<string, Agent>(bundle.agents.map((agent) => [agent.name, agent]));
   const profiles = new Map<string, NamedProfile>(bundle.profiles.map((profile) => [profile.name, profile]));
+  const flows = new Map<string, Flow>(bundle.flows.map((flow) => [flow.name, flow]));
   const done: PlannedChange[] = [];
-  const order: EntryKind[] = ['script', 'agent', 'profile'];
+  // Flows after the agents they name: the API refuses a flow whose agents do not exist.
+  const order: EntryKind[] = ['script', 'agent', 'flow', 'profile'];
   for (const kind of order) {
     for (const change of changes.filter((item) => item.kind === kind && (item.action === 'create' || item.action === 'update'))) {
       const encoded = encodeURIComponent(change.name);
@@ -124,6 +133,10 @@ export async function applyImport(client: ApiClient, bundle: ConfigBundle, chang
           const agent = agents.get(change.name)!;
           if (change.action === 'create') await client.post('/agents', { body: agent, schema: Agent });
           else await client.patch(`/agents/${encoded}`, { body: agentReplacement(agent), schema: Agent });
+        } else if (kind === 'flow') {
+          const { name: _name, ...definition } = flows.get(change.name)!;
+          // PUT creates or replaces: the plan said which.
+          await client.put(`/flows/${encoded}`, { body: definition, schema: Flow });
         } else {
           const dir = options.profilesDir!;
           await fs.mkdir(dir, { recursive: true });

@@ -9,6 +9,7 @@ import { repoRoot } from '../core/config/paths.js';
 import type { RunEvent } from '../core/contract/events.js';
 import { Agent } from '../core/contract/config-files.js';
 import { AgentList, ProfileList, RunList, RunView, RunnerList, ScriptList } from '../core/contract/http.js';
+import { FlowList } from '../core/contract/flows.js';
 import { CreatedToken, TokenList } from '../core/contract/identity.js';
 import { EXIT } from '../cli/exit-codes.js';
 import { runGate } from './support/gates.js';
@@ -442,6 +443,7 @@ describe('ao config export and import', () => {
       agents: AgentList.parse(await get('/agents')).agents,
       scripts: ScriptList.parse(await get('/scripts')).scripts,
       profiles: ProfileList.parse(await get('/profiles')).profiles.map((entry) => ({ ...entry, file: undefined })),
+      flows: FlowList.parse(await get('/flows')).flows,
     };
   }
 
@@ -449,6 +451,7 @@ describe('ao config export and import', () => {
     const source = await configOf(stack.apiUrl);
     expect(source.agents.length).toBeGreaterThan(0);
     expect(source.scripts.length).toBeGreaterThan(0);
+    expect(source.flows.map((flow) => flow.name)).toContain('build-review');
     const imported = await ao(['config', 'import', archive, '--api-url', target, '--profiles-dir', targetProfiles]);
     expect(imported.code, imported.stderr).toBe(EXIT.ok);
     expect(await configOf(target)).toEqual(source);
@@ -544,6 +547,14 @@ describe('ao config export and import', () => {
           return [];
         },
         /agents\/echo\.json: .*(tags|script)/,
+      ],
+      [
+        'a flow whose forge command is a shell string',
+        async (dir) => {
+          await fs.writeFile(path.join(dir, 'flows', 'build-review.json'), JSON.stringify({ name: 'build-review', builder: { agent: 'coder' }, reviewer: { agent: 'codex-reviewer' }, pull_request: { command: 'gh pr create; curl evil' } }));
+          return [];
+        },
+        /flows\/build-review\.json: pull_request\.command/,
       ],
     ];
 
