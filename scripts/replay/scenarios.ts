@@ -8,6 +8,7 @@ import type { Script } from '../../core/contract/config-files.js';
 import { notifyWorkflowId, runWorkflowId, runnerWorkflowId } from '../../workflows/messages.js';
 import { eventually, type TestStack } from '../../test/support/stack.js';
 import { gitProject } from '../../test/support/git-project.js';
+import { startWebhookReceiver } from '../../test/support/webhook-receiver.js';
 
 /** A workflow to record once every scenario has run, and what it went through. */
 export interface ScenarioRecord {
@@ -146,6 +147,11 @@ export async function driveScenarios(stack: TestStack, log: (line: string) => vo
 
   // ── live control, a queued run woken by a slot, a notification, a schedule (session 5's workflow paths) ──
   await stack.addScriptAgent({ name: 'replay-input', script_file: 'replay-input.sh', script_content: INPUT_SCRIPT });
+  // A notification for the live runner's completed runs: a run's end starts a notify workflow only when one takes it.
+  const receiver = await startWebhookReceiver();
+  const notification = { name: 'replay-live', url: `${receiver.url}/replay`, secret: 'replay-notification-secret', events: ['run.completed'], tags: [TAGS.live] };
+  const notified = await stack.api('POST', '/notifications', { body: notification });
+  if (notified.status !== 201) throw new ScenarioError('run-end-notified', `POST /notifications answered ${notified.status}: ${JSON.stringify(notified.body)}`);
   const live = await stack.startRunner({ profile: 'procedural', tags: [TAGS.live], capacity: 1 });
   const controlled = await stack.postRun({ agent: 'replay-input', parameters: {}, additional_demands: { tags: [TAGS.live] } });
   await stack.waitForRun(controlled, (run) => run.status === 'running');
@@ -161,7 +167,13 @@ export async function driveScenarios(stack: TestStack, log: (line: string) => vo
   await stack.api('POST', `/runs/${queued}/input`, { body: { text: 'the second run' } });
   expectEnd('run-woken-by-slot', await stack.waitForRun(queued), 'completed');
   record('run-woken-by-slot', runWorkflowId(queued), 'A run queued behind a full runner (capacity 1), woken by the slot grant when the first run ended.');
-  record('run-end-notified', notifyWorkflowId(queued, 'ended'), 'The notify workflow a run’s end starts, with no notification configured.');
+  await eventually(() => {
+    if (receiver.to('/replay').length < 2) throw new Error('the notifications of the two runs have not arrived yet');
+  }, 60_000);
+  await stack.client.workflow.getHandle(notifyWorkflowId(queued, 'ended')).result();
+  await stack.api('DELETE', '/notifications/replay-live');
+  await receiver.close();
+  record('run-end-notified', notifyWorkflowId(queued, 'ended'), 'The notify workflow a run’s end started for the one notification that takes it, which delivered it.');
   await live.process.stop('SIGTERM');
 
   await stack.api('POST', '/schedules', { body: { name: 'replay-hourly', timing: { interval_seconds: 3600 }, paused: true, agent: 'echo', prompt: 'scheduled', additional_demands: { tags: [TAGS.main] } } });
