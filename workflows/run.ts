@@ -77,6 +77,8 @@ const ACTIVITY_SUMMARIES_PATCH = 'activity-summaries';
  * that only a run stuck for weeks reaches; a dead runner is still found by the heartbeat timeout.
  */
 const PAUSED_TIMEOUT_PATCH = 'timeout-paused-for-approvals';
+/** Patches of the run's first steps are asked before its first local activity (see where it is used). */
+const PATCHES_BEFORE_DISPATCH_PATCH = 'patches-before-dispatch';
 const BACKSTOP_MARGIN_SECONDS = 120;
 /**
  * A stop also tells the runner at once over the runner command path (`stop { graceful }`), so its
@@ -392,6 +394,11 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
   );
 
   let pausedTimeout = false;
+  // Asked before the resolve local activity is scheduled, not after it: a local activity that
+  // completes as its workflow task is being completed lands its continuation in the next task, while
+  // replay runs that continuation in the first one, so a patch first asked there would not replay.
+  const patchesBeforeDispatch = patched(PATCHES_BEFORE_DISPATCH_PATCH);
+  if (patchesBeforeDispatch) pausedTimeout = patched(PAUSED_TIMEOUT_PATCH);
   let resolved: Awaited<ReturnType<typeof dispatch.resolve>>;
   try {
     resolved = await dispatch.resolve();
@@ -404,7 +411,7 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
   state.timeout_seconds = input.timeout_seconds ?? resolved.timeout_seconds ?? DEFAULT_RUN_TIMEOUT_SECONDS;
   if (resolved.request.session_id) state.executor_session_id = resolved.request.session_id;
   upsertSearchAttributes([{ key: searchAttributes.tags, value: resolved.demands.tags }]);
-  pausedTimeout = patched(PAUSED_TIMEOUT_PATCH);
+  if (!patchesBeforeDispatch) pausedTimeout = patched(PAUSED_TIMEOUT_PATCH);
   // Concurrency keys (workflows/concurrency.ts): only runs resolved with a limit have any, so older histories never get here.
   if (resolved.concurrency?.length) {
     const permits = createPermits({ input, state, stopRequested: () => stopRequested, fail });
