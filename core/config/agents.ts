@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Agent } from '../contract/config-files.js';
 import { Name } from '../contract/names.js';
-import { AgentNotFoundError, InvalidConfigFileError, describeIssues } from '../contract/errors.js';
-import { subfolderNames, writeFileAtomically } from './files.js';
+import { AgentNotFoundError, InvalidConfigFileError } from '../contract/errors.js';
+import { readNamedConfigFile, subfolderNames, writeFileAtomically } from './files.js';
 import { schemaFieldProblems } from '../contract/json-schema.js';
 
 /** Agents live as files, `config/agents/<name>/agent.json` plus an optional `prompt.md`, so they diff well in git. */
@@ -15,26 +15,10 @@ export function agentDir(configDir: string, name: string): string {
 export async function loadAgent(configDir: string, name: string): Promise<Agent> {
   if (!Name.safeParse(name).success) throw new AgentNotFoundError(name);
   const dir = agentDir(configDir, name);
-  const file = path.join(dir, 'agent.json');
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new AgentNotFoundError(name);
-    throw error;
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new InvalidConfigFileError(file, [(error as Error).message]);
-  }
-  const parsed = Agent.safeParse({ name, ...(raw as object) });
-  if (!parsed.success) throw new InvalidConfigFileError(file, describeIssues(parsed.error.issues));
-  if (parsed.data.name !== name) throw new InvalidConfigFileError(file, [`name "${parsed.data.name}" differs from its folder "${name}"`]);
-  const promptFile = path.join(dir, 'prompt.md');
-  const prompt = await fs.readFile(promptFile, 'utf8').catch(() => undefined);
-  return prompt !== undefined && parsed.data.system_prompt === undefined ? { ...parsed.data, system_prompt: prompt } : parsed.data;
+  const agent = await readNamedConfigFile(path.join(dir, 'agent.json'), name, Agent, `folder "${name}"`);
+  if (!agent) throw new AgentNotFoundError(name);
+  const prompt = await fs.readFile(path.join(dir, 'prompt.md'), 'utf8').catch(() => undefined);
+  return prompt !== undefined && agent.system_prompt === undefined ? { ...agent, system_prompt: prompt } : agent;
 }
 
 export type AgentListing = Agent | { name: string; error: string };

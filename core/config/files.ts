@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { z } from 'zod';
+import { InvalidConfigFileError, describeIssues } from '../contract/errors.js';
 
 /** Whether `file` is a regular file this process may execute. */
 export async function isExecutableFile(file: string): Promise<boolean> {
@@ -47,3 +49,34 @@ export async function subfolderNames(dir: string, accept: (name: string) => bool
   });
   return entries.filter((entry) => entry.isDirectory() && accept(entry.name)).map((entry) => entry.name).sort();
 }
+
+/**
+ * Reads a config file named after what it defines (`<name>.json`, `<name>/agent.json`): undefined
+ * when it does not exist; its JSON checked against `schema`, with the name from its path filled in
+ * and required to match. Any other problem is `InvalidConfigFileError` naming the file.
+ */
+export async function readNamedConfigFile<T extends { name: string }>(
+  file: string,
+  name: string,
+  schema: z.ZodType<T>,
+  place: string,
+): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new InvalidConfigFileError(file, [(error as Error).message]);
+  }
+  const parsed = schema.safeParse({ name, ...(raw as object) });
+  if (!parsed.success) throw new InvalidConfigFileError(file, describeIssues(parsed.error.issues));
+  if (parsed.data.name !== name) throw new InvalidConfigFileError(file, [`name "${parsed.data.name}" differs from its ${place}`]);
+  return parsed.data;
+}
+

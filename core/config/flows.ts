@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Flow } from '../contract/flows.js';
 import { Name } from '../contract/names.js';
-import { FlowNotFoundError, InvalidConfigFileError, describeIssues } from '../contract/errors.js';
-import { writeFileAtomically } from './files.js';
+import { FlowNotFoundError } from '../contract/errors.js';
+import { readNamedConfigFile, writeFileAtomically } from './files.js';
 
 /** Flows live as files, `config/flows/<name>.json`, so they diff well in git. */
 export function flowFile(configDir: string, name: string): string {
@@ -13,24 +13,9 @@ export function flowFile(configDir: string, name: string): string {
 
 export async function loadFlow(configDir: string, name: string): Promise<Flow> {
   if (!Name.safeParse(name).success) throw new FlowNotFoundError(name);
-  const file = flowFile(configDir, name);
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new FlowNotFoundError(name);
-    throw error;
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new InvalidConfigFileError(file, [(error as Error).message]);
-  }
-  const parsed = Flow.safeParse({ name, ...(raw as object) });
-  if (!parsed.success) throw new InvalidConfigFileError(file, describeIssues(parsed.error.issues));
-  if (parsed.data.name !== name) throw new InvalidConfigFileError(file, [`name "${parsed.data.name}" differs from its file "${name}.json"`]);
-  return parsed.data;
+  const flow = await readNamedConfigFile(flowFile(configDir, name), name, Flow, `file "${name}.json"`);
+  if (!flow) throw new FlowNotFoundError(name);
+  return flow;
 }
 
 export type FlowListing = Flow | { name: string; error: string };
