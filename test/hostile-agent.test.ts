@@ -60,7 +60,8 @@ beforeAll(async () => {
   const other = await stack.assignedRun();
   // Every runner's data dir (the one that ran `other` keeps a spool by now).
   const runnerDirs = (await fs.readdir(stack.root)).filter((name) => name.startsWith('runner-data-')).map((name) => path.join(stack.root, name));
-  const runnerFiles = (await Promise.all(runnerDirs.map(filesUnder))).flat();
+  // Synced scripts live in the runner's data dir and are the executor's to read (it runs them): not a target.
+  const runnerFiles = (await Promise.all(runnerDirs.map(filesUnder))).flat().filter((file) => !runnerDirs.some((dir) => file.startsWith(path.join(dir, 'scripts') + path.sep)));
   expect(runnerFiles.some((file) => file.endsWith('.jsonl')), 'the runners keep a spool').toBe(true);
   targets = {
     api_url: stack.apiUrl,
