@@ -85,7 +85,7 @@ describe('a workspace per run', () => {
       await expect(fs.stat(run.workspace!.dir)).rejects.toThrow();
       const events = await eventsOf(run.id, ['diff_summary', 'file_touched']);
       expect(events.find((event) => event.kind === 'diff_summary')?.data).toMatchObject({ files_changed: 1, added: 3, branch: `ao/${run.id}` });
-      expect(events.find((event) => event.kind === 'file_touched')?.data).toEqual({ path: `src/${name}.txt`, added: 3, removed: 0 });
+      expect(events.find((event) => event.kind === 'file_touched')?.data).toEqual({ path: `src/${name}.txt`, operation: 'changed', added: 3, removed: 0 });
     }
     await expect(git(repo, ['cat-file', '-e', `ao/${first.id}:src/b.txt`])).rejects.toThrow();
     expect(await git(repo, ['status', '--porcelain'])).toBe('');
