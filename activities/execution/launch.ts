@@ -37,8 +37,12 @@ export interface Launch {
   mcpUnavailable?: string;
 }
 
-/** The agent CLIs that get ao's MCP server for their run (each through its own config: see the adapters). */
-const AGENT_CLI_TYPES = new Set(['claude-code', 'codex', 'gemini']);
+/**
+ * The agent CLIs that get ao's MCP server for their run. Not gemini yet: with the credential in its
+ * environment the Gemini interrupt scenario of test/executor-contract.test.ts no longer completes
+ * (not understood yet); its settings are ready (`geminiSettings`) for when it is enabled.
+ */
+const AGENT_CLI_TYPES = new Set(['claude-code', 'codex']);
 
 /**
  * Resolves the command, builds the invocation and lets the adapter plan argv and stdin. A profile
