@@ -10,6 +10,7 @@ import { approvalRuns } from './support/approval-runs.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 import { startSupervisedClaude, supervisedConfig } from './support/supervised-claude.js';
 import { testTime } from './support/time.js';
+import { gitProject as initGitProject } from './support/git-project.js';
 
 /**
  * Supervised Claude Code runs, end to end: the real CLI from node_modules against the scripted
@@ -226,10 +227,7 @@ describe('an approval nobody answers', () => {
 describe('the shipped supervised profile', () => {
   it('waits for an operator before an edit, end to end in a git project’s worktree', async () => {
     const projectDir = await fs.mkdtemp(path.join(stack.root, 'shipped-supervised-'));
-    await git(projectDir, ['init', '-q', '-b', 'main']);
-    await fs.writeFile(path.join(projectDir, 'README.md'), '# project\n');
-    await git(projectDir, ['add', '-A']);
-    await git(projectDir, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'init']);
+    await initGitProject(projectDir);
     const tag = uniqueTag('shipped-supervised');
     // profiles/supervised.json as shipped: no profiles dir of the test's own.
     await stack.startRunner({ profile: 'supervised', tags: [tag], projectDir, env: { ANTHROPIC_BASE_URL: endpoint.url, ANTHROPIC_API_KEY: 'test-key', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' } });

@@ -5,12 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunEventInput, type RunEvent } from '../core/contract/events.js';
 import type { RunView } from '../core/contract/http.js';
 import { repoRoot } from '../core/config/paths.js';
-import { git } from '../activities/git.js';
 import * as anthropic from './support/scripted-anthropic.js';
 import * as gemini from './support/scripted-gemini.js';
 import * as openai from './support/scripted-openai.js';
 import { ownedByExecutor } from './support/executor-user.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
+import { gitProject as initGitProject } from './support/git-project.js';
 
 /**
  * One event schema: every event each real CLI's run produced matches its kind's schema, every
@@ -69,14 +69,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function gitProject(): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(stack.root, 'events-project-'));
-  await git(dir, ['init', '-q', '-b', 'main']);
-  await fs.writeFile(path.join(dir, 'README.md'), 'project\n');
-  await git(dir, ['add', '-A']);
-  await git(dir, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'init']);
-  return dir;
-}
+const gitProject = async (): Promise<string> => initGitProject(await fs.mkdtemp(path.join(stack.root, 'events-project-')), { 'README.md': 'project\n' });
 
 const storedEvents = (id: string): Promise<RunEvent[]> =>
   eventually(async () => {

@@ -12,6 +12,7 @@ import * as openai from './support/scripted-openai.js';
 import { ownedByExecutor } from './support/executor-user.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 import { testTime } from './support/time.js';
+import { gitProject as initGitProject } from './support/git-project.js';
 
 /**
  * The executor contract: the same scenarios, by the same names, against every agent CLI driver,
@@ -164,14 +165,7 @@ afterAll(async () => {
 });
 
 /** A git project: runs work in worktrees, `<project>/.ao/worktrees/<session>`, on branches of their own. */
-async function gitProject(parent: string): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(parent, 'project-'));
-  await git(dir, ['init', '-q', '-b', 'main']);
-  await fs.writeFile(path.join(dir, 'edited.md'), 'status: draft\n');
-  await git(dir, ['add', '-A']);
-  await git(dir, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'init']);
-  return dir;
-}
+const gitProject = async (parent: string): Promise<string> => initGitProject(await fs.mkdtemp(path.join(parent, 'project-')), { 'edited.md': 'status: draft\n' });
 
 describe.each(kits)('the $type executor', (kit) => {
   const turns: unknown[] = [];

@@ -13,6 +13,7 @@ import * as openai from './support/scripted-openai.js';
 import { collectPageErrors, launchBrowser, screenshot } from './support/browser.js';
 import { ownedByExecutor } from './support/executor-user.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
+import { gitProject as initGitProject } from './support/git-project.js';
 
 /**
  * Builder–reviewer flows on the real CLIs: Claude Code builds on a branch, Codex reviews it
@@ -44,10 +45,7 @@ beforeAll(async () => {
   projectDir = await fs.mkdtemp(path.join(stack.root, 'flow-project-'));
   remote = await fs.mkdtemp(path.join(stack.root, 'flow-remote-'));
   await git(remote, ['init', '-q', '--bare']);
-  await git(projectDir, ['init', '-q', '-b', 'main']);
-  await fs.writeFile(path.join(projectDir, 'README.md'), '# app\n');
-  await git(projectDir, ['add', '-A']);
-  await git(projectDir, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'init']);
+  await initGitProject(projectDir, { 'README.md': '# app\n' });
   await git(projectDir, ['remote', 'add', 'origin', remote]);
 
   const scratch = await fs.mkdtemp(path.join(stack.root, 'flow-scratch-'));

@@ -3,11 +3,11 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { git } from '../activities/git.js';
 import type { RunView } from '../core/contract/http.js';
 import { webDistDir } from '../web/build.js';
 import { UI_TIMEOUT_MS, browserPerTest, screenshot } from './support/browser.js';
 import { TestStack, uniqueTag } from './support/stack.js';
+import { gitProject as initGitProject } from './support/git-project.js';
 
 /** The session page: a run's page links to its session, which shows the chain of runs with their branches and diffs. */
 
@@ -27,14 +27,7 @@ beforeEach(() => {
   page = ui.page;
 });
 
-async function gitProject(): Promise<string> {
-  const dir = await fsp.mkdtemp(path.join(stack.root, 'session-page-'));
-  await git(dir, ['init', '-q', '-b', 'main']);
-  await fsp.writeFile(path.join(dir, 'README.md'), '# project\n');
-  await git(dir, ['add', '-A']);
-  await git(dir, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'init']);
-  return dir;
-}
+const gitProject = async (): Promise<string> => initGitProject(await fsp.mkdtemp(path.join(stack.root, 'session-page-')));
 
 describe('the session page', () => {
   it('is linked from a run’s page and shows the session’s runs in order, with branch, diff and status', async () => {

@@ -7,6 +7,7 @@ import type { RunView, SessionView } from '../core/contract/http.js';
 import * as anthropic from './support/scripted-anthropic.js';
 import { ownedByExecutor } from './support/executor-user.js';
 import { TestStack, uniqueTag } from './support/stack.js';
+import { gitProject as initGitProject } from './support/git-project.js';
 
 /**
  * Sessions carry the work forward: a resumed run works on the code its session's previous run
@@ -21,14 +22,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function gitProject(): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(stack.root, 'session-project-'));
-  await git(dir, ['init', '-q', '-b', 'main']);
-  await fs.writeFile(path.join(dir, 'word.txt'), 'status: beta\n');
-  await git(dir, ['add', '-A']);
-  await git(dir, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'init']);
-  return dir;
-}
+const gitProject = async (): Promise<string> => initGitProject(await fs.mkdtemp(path.join(stack.root, 'session-project-')), { 'word.txt': 'status: beta\n' });
 
 /** A runner with a Claude Code profile on a fresh git project, against its own scripted endpoint. */
 async function claudeRunner(turns: anthropic.Turn[], extraConfig: Record<string, unknown> = {}) {

@@ -10,6 +10,7 @@ import { repoRoot } from '../core/config/paths.js';
 import { runGate } from './support/gates.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 import { testTime } from './support/time.js';
+import { gitProject as initGitProject } from './support/git-project.js';
 
 let stack: TestStack;
 
@@ -20,14 +21,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function gitRepo(): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(stack.root, 'repo-'));
-  await git(dir, ['init', '-q', '-b', 'main']);
-  await fs.writeFile(path.join(dir, 'README.md'), '# project\n');
-  await git(dir, ['add', '-A']);
-  await git(dir, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'init']);
-  return dir;
-}
+const gitRepo = async (): Promise<string> => initGitProject(await fs.mkdtemp(path.join(stack.root, 'repo-')));
 
 async function hooksDir(files: Record<string, string>): Promise<string> {
   const dir = await fs.mkdtemp(path.join(stack.root, 'hooks-'));
