@@ -21,13 +21,16 @@ export class RunCredentials {
     const file = path.join(dataDir, 'run-credential-secret');
     try {
       return new RunCredentials(Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64url'));
-    } catch {
+    } catch (error) {
+      // Only a missing secret is made here; one that cannot be read is an error, not a loop.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       fs.mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
       const secret = crypto.randomBytes(32);
       // `wx`: two API processes starting together keep the one written first.
       try {
         fs.writeFileSync(file, `${secret.toString('base64url')}\n`, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
-      } catch {
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         return RunCredentials.inDataDir(dataDir);
       }
       return new RunCredentials(secret);
