@@ -28,7 +28,7 @@ import {
   type ReserveSlotRequest,
   type RunnerState,
 } from '../workflows/messages.js';
-import { FleetView } from './fleet-view.js';
+import { FleetView, type Freshness } from './fleet-view.js';
 import type { ExecuteRequest } from './runner.js';
 
 /** How many runners' queues a run waiting for a slot joins at most. */
@@ -55,7 +55,7 @@ export interface ResolvedRun {
 export function createControlActivities({ client, configDir }: ControlDependencies) {
   const fleet = new FleetView(client);
   /** Live runners as candidates for `runId`: a slot the run already holds (a retried pick) counts as free for it. */
-  async function liveRunners(runId: string, fresh: boolean): Promise<RunnerCandidate[]> {
+  async function liveRunners(runId: string, fresh: Freshness): Promise<RunnerCandidate[]> {
     return (await fleet.runners({ fresh })).map((state) => {
       const candidate = toCandidate(state, runId);
       return { ...candidate, active_runs: candidate.active_runs + fleet.claimed(candidate.runner_id, runId) };
@@ -174,18 +174,31 @@ export function createControlActivities({ client, configDir }: ControlDependenci
      */
     async pickRunner({ run_id, demands, script, priority, queued_at }: PickRequest): Promise<PickResult> {
       const base = { run_id, workflow_id: runWorkflowId(run_id), ...(script ? { script: { name: script.name, version: script.version } } : {}) };
+      // What the last look lacked: a runner that matches (every runner is read again), or room (new and changed runners are).
+      let fresh: Freshness = 'as-is';
       for (let attempt = 0; attempt < 3; attempt += 1) {
-        const fresh = attempt > 0;
         const candidates = await liveRunners(run_id, fresh);
         const ranking = rankRunners(candidates, demands, script);
         // A run waits only on a fresh view: the one in memory may lack a new runner or a freed slot.
-        if (ranking.waiting !== undefined && !fresh && !(queued_at && ranking.waiting === 'slot')) continue;
-        if (ranking.waiting === 'runner') return { reason: ranking.reason, waiting: ranking.waiting };
+        if (ranking.waiting !== undefined && fresh === 'as-is' && !(queued_at && ranking.waiting === 'slot')) {
+          fresh = ranking.waiting === 'runner' ? 'every-runner' : 'changes';
+          continue;
+        }
+        if (ranking.waiting === 'runner') {
+          // "No runner" is said only of a view that has just read every runner.
+          if (fresh === 'every-runner') return { reason: ranking.reason, waiting: ranking.waiting };
+          fresh = 'every-runner';
+          continue;
+        }
         for (const runner of ranking.eligible) {
           const reply = await reserve(runner.runner_id, { ...base, queue: false });
           if (reply.accepted) return { runner: summaryOf(runner), reason: '', picked_at: new Date().toISOString() };
         }
-        if (ranking.waiting !== 'slot') continue;
+        if (ranking.waiting !== 'slot') {
+          // Every runner the view offered refused (their replies are in it now): look for new ones.
+          fresh = 'changes';
+          continue;
+        }
         const busy = matchingRunners(candidates, demands, script);
         // Already queued on a runner that still matches: its grant will come; asking again costs an update.
         if (queued_at && busy.some((runner) => runner.runner_id === queued_at)) return { reason: ranking.reason, waiting: 'slot', queued_at };

@@ -193,9 +193,11 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
       held.attach(controls);
       meter.attach(controls);
     },
-  }).finally(() => {
+  }).finally(async () => {
     held.release();
     conversation?.close('the executor ended before the approval was answered');
+    // What was written for this run alone; a file left behind is harmless, so its removal never fails the run.
+    await launch.adapter.release?.(launch.invocation, launch.where).catch((error: Error) => deps.log.error(`${request.run_id}: cannot remove its executor files: ${error.message}`, request.run_id));
   });
   const { outcome } = supervised;
   emit('session_ended', { exit_code: outcome.exitCode, signal: outcome.signal, duration_ms: supervised.durationMs, outcome: sessionEndOutcome(supervised) });

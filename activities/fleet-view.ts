@@ -7,12 +7,32 @@ import { RUNNER_WORKFLOW_TYPE, runnerStateQuery, type RunnerState } from '../wor
 const REFRESH_AFTER_MS = 5_000;
 /** A refresh that ended this recently counts as fresh: many runs finding no room at once share one. */
 const FRESH_ENOUGH_MS = 100;
+/**
+ * How often a refresh queries every listed runner again; between, it queries only runners that are
+ * new to the view or whose listed registration (tags, profile) changed. A query is a workflow task on
+ * the control worker's own queue: a fleet of hundreds queried on every busy pick starves the runs.
+ */
+const EVERY_RUNNER_AFTER_MS = 60_000;
+/** Runner workflows queried at once. */
+const QUERY_CONCURRENCY = 16;
+
+/** How fresh a pick needs the view: as it is, with new and changed runners read, or every runner read again. */
+export type Freshness = 'as-is' | 'changes' | 'every-runner';
+
+/** A runner workflow as visibility lists it. */
+interface Listed {
+  workflowId: string;
+  runnerId?: string;
+  profile?: string;
+  tags?: string[];
+}
 
 /**
  * The fleet as the control worker last saw it, kept in memory so a pick costs no per-runner query.
  * It is fed by the runner workflows' own answers (every `reserveSlot` reply carries the runner's
- * state) and refreshed from visibility + one query per runner only when it is old or cannot
- * answer (no runner with room in it). It is a hint: the runner workflow's `reserveSlot` decides,
+ * state) and refreshed from visibility when it is old or cannot answer (no runner with room in
+ * it), querying the runners it does not know yet or whose registration changed, and every runner
+ * only now and then or when no runner matches a run. It is a hint: the runner workflow's `reserveSlot` decides,
  * so a stale view can cost a refused reservation, never an exceeded capacity.
  */
 export class FleetView {
@@ -23,16 +43,19 @@ export class FleetView {
   /** Reservations in flight from this worker, by runner: concurrent picks spread instead of all asking the same runner. */
   readonly #claims = new Map<string, Set<string>>();
   #refreshedAt = 0;
-  #refreshing: Promise<void> | undefined;
+  #everyRunnerAt = 0;
+  #refreshing: { freshness: Exclude<Freshness, 'as-is'>; done: Promise<void> } | undefined;
 
   constructor(client: Client) {
     this.#client = client;
   }
 
-  /** The runners that take runs; `fresh` waits for a refresh from the runner workflows first (unless one just ended). */
-  async runners({ fresh }: { fresh: boolean }): Promise<RunnerState[]> {
-    if ((fresh && Date.now() - this.#refreshedAt > FRESH_ENOUGH_MS) || this.#refreshedAt === 0) await this.refresh();
-    else if (Date.now() - this.#refreshedAt > REFRESH_AFTER_MS) void this.refresh().catch(() => undefined);
+  /** The runners that take runs, after a refresh of the asked freshness (unless one just ended). */
+  async runners({ fresh }: { fresh: Freshness }): Promise<RunnerState[]> {
+    const age = Date.now() - this.#refreshedAt;
+    if (this.#refreshedAt === 0) await this.refresh('every-runner');
+    else if (fresh !== 'as-is' && age > FRESH_ENOUGH_MS) await this.refresh(fresh);
+    else if (age > REFRESH_AFTER_MS) void this.refresh('changes').catch(() => undefined);
     return [...this.#runners.values()].filter(takesRuns);
   }
 
@@ -69,23 +92,65 @@ export class FleetView {
     this.#queueLengths.delete(runnerId);
   }
 
-  /** One refresh at a time: concurrent picks share it. */
-  refresh(): Promise<void> {
-    this.#refreshing ??= this.#load().finally(() => {
-      this.#refreshing = undefined;
+  /** One refresh at a time: concurrent picks share it (one reading every runner also serves one asking for changes). */
+  async refresh(freshness: Exclude<Freshness, 'as-is'> = 'changes'): Promise<void> {
+    const running = this.#refreshing;
+    if (running && (running.freshness === 'every-runner' || freshness === 'changes')) return running.done;
+    if (running) await running.done.catch(() => undefined);
+    const everyRunner = freshness === 'every-runner' || Date.now() - this.#everyRunnerAt > EVERY_RUNNER_AFTER_MS;
+    const done = this.#load(everyRunner).finally(() => {
+      if (this.#refreshing?.done === done) this.#refreshing = undefined;
     });
-    return this.#refreshing;
+    this.#refreshing = { freshness: everyRunner ? 'every-runner' : 'changes', done };
+    return done;
   }
 
-  async #load(): Promise<void> {
+  async #load(everyRunner: boolean): Promise<void> {
     const query = visibility.allOf(visibility.workflowTypeIs(RUNNER_WORKFLOW_TYPE), visibility.isRunning(), visibility.attributeIs(searchAttributes.runnerOnline, true));
-    const ids: string[] = [];
-    for await (const execution of this.#client.workflow.list({ query })) ids.push(execution.workflowId);
+    const listed: Listed[] = [];
+    for await (const execution of this.#client.workflow.list({ query })) {
+      const attributes = execution.typedSearchAttributes;
+      listed.push({
+        workflowId: execution.workflowId,
+        runnerId: attributes.get(searchAttributes.runnerId),
+        profile: attributes.get(searchAttributes.profile),
+        tags: attributes.get(searchAttributes.tags),
+      });
+    }
+    const known = (entry: Listed): RunnerState | undefined => (entry.runnerId === undefined ? undefined : this.#runners.get(entry.runnerId));
+    const stale = listed.filter((entry) => everyRunner || !sameRegistration(known(entry), entry));
     // Visibility lags; each workflow's own state is the truth.
-    const states = await Promise.all(ids.map((id) => this.#client.workflow.getHandle(id).query(runnerStateQuery).catch(() => undefined)));
+    const answers = await queryEach(stale, (entry) => this.#client.workflow.getHandle(entry.workflowId).query(runnerStateQuery).catch(() => undefined));
     const runners = new Map<string, RunnerState>();
-    for (const state of states) if (state) runners.set(state.registration.runner_id, state);
+    for (const entry of listed) {
+      // One that did not answer (a busy control worker) keeps what the view knew: it is listed online.
+      const state = answers.get(entry.workflowId) ?? known(entry);
+      if (state) runners.set(state.registration.runner_id, state);
+    }
     this.#runners = runners;
     this.#refreshedAt = Date.now();
+    if (everyRunner) this.#everyRunnerAt = this.#refreshedAt;
   }
+}
+
+/** Whether what visibility lists of a runner is what the view holds (the rest of its state comes with its replies). */
+function sameRegistration(state: RunnerState | undefined, listed: Listed): boolean {
+  if (!state) return false;
+  const { executor_profile: profile, tags } = state.registration;
+  return profile === listed.profile && [...tags].sort().join('\n') === [...(listed.tags ?? [])].sort().join('\n');
+}
+
+/** `ask` for each entry, QUERY_CONCURRENCY at a time: the answers by workflow id. */
+async function queryEach(entries: Listed[], ask: (entry: Listed) => Promise<RunnerState | undefined>): Promise<Map<string, RunnerState>> {
+  const answers = new Map<string, RunnerState>();
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < entries.length) {
+      const entry = entries[next++]!;
+      const state = await ask(entry);
+      if (state) answers.set(entry.workflowId, state);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(QUERY_CONCURRENCY, entries.length) }, lane));
+  return answers;
 }

@@ -342,8 +342,12 @@ describe.each(kits)('the $type executor', (kit) => {
     // The held answer is never sent: the interrupt ends the model request it would answer.
     const sent = await command(id, 'input', { text: 'start over with the apple' });
     expect([200, 202]).toContain(sent.status);
-    const run = await stack.waitForRun(id);
-    release();
+    const run = await stack.waitForRun(id).catch(async (error: Error) => {
+      const seen = (await events(id)).map((event) => `${event.kind} ${JSON.stringify(event.data).slice(0, 300)}`);
+      const requests = endpoint.mainRequests.slice(before).map((request) => `turn ${(request as { turn?: number }).turn}: ${JSON.stringify(request.body).slice(-400)}`);
+      console.error(`DIAG interrupt ${kit.type}: sent ${JSON.stringify(sent.body)}; interrupted ${JSON.stringify(interrupted.body)}; requests after:\n${requests.join('\n')}\nevents:\n${seen.join('\n')}`);
+      throw error;
+    }).finally(release);
     expect(run.status, JSON.stringify(run.error)).toBe('completed');
     expect(seenAfter(before + 1, 'start over with the apple')).toBe(true);
   });

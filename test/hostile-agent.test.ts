@@ -95,6 +95,29 @@ describe('a hostile agent, from inside its run', () => {
     expectContained(parseHostileReport(stdout), 'procedural', targets, { temporalOpen: true });
   });
 
+  it('as a Claude Code run, reads and runs the synced scripts where AO_SCRIPTS_DIR says, and cannot change them', async () => {
+    const script = path.join(claude.dataDir, 'scripts', 'hostile', 'hostile.mjs');
+    // Synced to every runner at registration.
+    await expect.poll(() => fs.access(script).then(() => true, () => false)).toBe(true);
+    const before = await fs.readFile(script, 'utf8');
+    const command = [
+      'echo "dir=$AO_SCRIPTS_DIR"',
+      'head -c 40 "$AO_SCRIPTS_DIR/hostile/hostile.mjs"; echo',
+      'echo tampered >> "$AO_SCRIPTS_DIR/hostile/hostile.mjs" && echo appended || echo refused-append',
+      'touch "$AO_SCRIPTS_DIR/hostile/planted.mjs" && echo planted || echo refused-plant',
+    ].join('; ');
+    turns.push(anthropic.callTool('Bash', { command }), anthropic.reply('Done.'));
+    const id = await stack.postRun({ agent: 'coder', prompt: 'use the scripts', additional_demands: { tags: [claude.tag] } });
+    const run = await stack.waitForRun(id);
+    expect(run.status, JSON.stringify(run.error)).toBe('completed');
+    const output = JSON.stringify(claude.endpoint.mainRequests.at(-1)!.body);
+    expect(output).toContain(`dir=${path.join(claude.dataDir, 'scripts')}`);
+    expect(output).toContain(JSON.stringify(before.slice(0, 20)).slice(1, -1));
+    expect(output).toContain('refused-append');
+    expect(output).toContain('refused-plant');
+    expect(await fs.readFile(script, 'utf8')).toBe(before);
+  });
+
   it('as a Claude Code run, through its Bash tool, finds no credential and is refused everything but the dev server', async () => {
     const command = `node hostile.mjs --targets '${JSON.stringify(targets)}'`;
     turns.push(anthropic.callTool('Bash', { command }), anthropic.reply('Done.'));

@@ -14,19 +14,24 @@ import { runWorkflowId } from '../workflows/messages.js';
 import { runGate } from './support/gates.js';
 import { gitProject } from './support/git-project.js';
 import { blocksOf, callTool, gate, reply, startScriptedAnthropic, type ScriptedAnthropic, type Turn } from './support/scripted-anthropic.js';
+import * as gemini from './support/scripted-gemini.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 
 /**
  * ao's MCP server for the agents of its runs: the real claude CLI (against the scripted Anthropic
  * endpoint) starts a child echo run through `mcp__ao__start_run`, waits for it with
- * `mcp__ao__wait_for_run` and answers with its result; and the run's credential, hostile: refused on
+ * `mcp__ao__wait_for_run` and answers with its result; the real gemini CLI does the same through
+ * `mcp_ao_start_run` and `mcp_ao_wait_for_run`; and the run's credential, hostile: refused on
  * every other route, on other runs, for agents its agent may not start, and once its run has ended.
  */
 
 const claude = path.join(repoRoot, 'node_modules', '.bin', 'claude');
 let stack: TestStack;
 let endpoint: ScriptedAnthropic;
+let geminiEndpoint: gemini.ScriptedGemini;
+const geminiScript: gemini.Turn[] = [];
 let claudeTag: string;
+let geminiTag: string;
 let echoTag: string;
 let credentials: RunCredentials;
 const script: Turn[] = [];
@@ -51,6 +56,22 @@ beforeAll(async () => {
     extraArgs: ['--profiles-dir', profilesDir],
     env: { ANTHROPIC_BASE_URL: endpoint.url, ANTHROPIC_API_KEY: 'test-key', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', HOME: await fs.mkdtemp(path.join(stack.root, 'home-')) },
   });
+  geminiEndpoint = await gemini.startScriptedGemini(geminiScript);
+  await fs.writeFile(
+    path.join(profilesDir, 'gemini-mcp.json'),
+    JSON.stringify({
+      type: 'gemini',
+      command: [path.join(repoRoot, 'node_modules', '.bin', 'gemini')],
+      config: { model: 'gemini-2.5-pro', settings: { general: { maxAttempts: 1 } }, env_passthrough: ['GEMINI_API_KEY', 'GOOGLE_GEMINI_BASE_URL'] },
+    }),
+  );
+  geminiTag = uniqueTag('mcp-gemini');
+  await stack.startRunner({
+    profile: 'gemini-mcp',
+    tags: [geminiTag],
+    extraArgs: ['--profiles-dir', profilesDir],
+    env: { GEMINI_API_KEY: 'test-key', GOOGLE_GEMINI_BASE_URL: geminiEndpoint.url, HOME: await fs.mkdtemp(path.join(stack.root, 'home-')) },
+  });
   echoTag = uniqueTag('mcp-echo');
   // A git project: each held echo run in a worktree of its own, not queued for the project folder.
   await stack.startRunner({ tags: [echoTag], capacity: 4, projectDir: await gitProject(await fs.mkdtemp(path.join(stack.root, 'echo-project-'))) });
@@ -58,6 +79,10 @@ beforeAll(async () => {
     body: { name: 'foreman', description: 'starts echo children', type: 'autonomous', demands: { executor_type: 'claude-code', tags: [] }, may_start: ['echo'] },
   });
   expect(foreman.status).toBe(201);
+  const geminiForeman = await stack.api('POST', '/agents', {
+    body: { name: 'gemini-foreman', description: 'starts echo children', type: 'autonomous', demands: { executor_type: 'gemini', tags: [] }, may_start: ['echo'] },
+  });
+  expect(geminiForeman.status).toBe(201);
 });
 afterEach(async () => {
   for (const id of started.splice(0)) {
@@ -67,6 +92,7 @@ afterEach(async () => {
 });
 afterAll(async () => {
   await endpoint?.close();
+  await geminiEndpoint?.close();
   await stack?.stop();
 });
 
@@ -88,7 +114,7 @@ async function heldRun(): Promise<{ id: string; token: string; open: () => Promi
 }
 
 describe('an agent CLI run', () => {
-  it('starts a child echo run through ao’s MCP server, waits for it and answers with its result', async () => {
+  it('claude: starts a child echo run through ao’s MCP server, waits for it and answers with its result', async () => {
     const waitTurn = gate();
     const wait = callTool('mcp__ao__wait_for_run', { run_id: 'set-below', timeout_seconds: 120 }, { until: waitTurn.promise });
     script.push(callTool('mcp__ao__start_run', { agent: 'echo', parameters: { message: CHILD_MESSAGE } }), wait, reply(`The child answered: ${CHILD_MESSAGE}`));
@@ -128,6 +154,34 @@ describe('an agent CLI run', () => {
     const late = await fetch(`${stack.apiUrl}${MCP_PATH}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
     expect(late.status).toBe(401);
     expect(((await late.json()) as { error: string }).error).toContain('has ended');
+  });
+  it('gemini: starts a child echo run through ao’s MCP server, waits for it and answers with its result', async () => {
+    const waitTurn = gemini.gate();
+    const wait = gemini.callTool('mcp_ao_wait_for_run', { run_id: 'set-below', timeout_seconds: 120 }, { until: waitTurn.promise });
+    geminiScript.push(gemini.callTool('mcp_ao_start_run', { agent: 'echo', parameters: { message: CHILD_MESSAGE } }), wait, gemini.reply(`The child answered: ${CHILD_MESSAGE}`));
+    const id = await stack.postRun({ agent: 'gemini-foreman', prompt: 'start an echo child and tell me what it said', additional_demands: { tags: [geminiTag] } });
+    started.push(id);
+
+    const { children } = await stack.waitForRun(id, (run) => (run.children?.length ?? 0) > 0);
+    const childId = children![0]!.run_id;
+    (wait.calls![0]!.args as { run_id: string }).run_id = childId;
+    waitTurn.release();
+
+    const run = await stack.waitForRun(id, undefined, 120_000);
+    expect(run.status, JSON.stringify(run.error)).toBe('completed');
+    expect(JSON.stringify(run.result)).toContain(`The child answered: ${CHILD_MESSAGE}`);
+    // What the CLI got back from wait_for_run, in the conversation it sent the model: the child's own result.
+    const responses = gemini.partsOf(geminiEndpoint.mainRequests.at(-1)!, 'functionResponse').map((part) => JSON.stringify(part.functionResponse));
+    expect(responses.at(-1)).toContain(CHILD_MESSAGE);
+    const child = await stack.waitForRun(childId);
+    expect(child).toMatchObject({ status: 'completed', parent_run_id: id });
+    expect(child.history[0]).toMatchObject({ status: 'pending', by: `run:${id}` });
+
+    // The credential reached the CLI through its settings' header, expanded from its environment; it shows nowhere.
+    const token = credentials.tokenFor(id);
+    const { body } = await stack.api<{ events: RunEvent[] }>('GET', `/runs/${id}/events?limit=5000`);
+    expect(JSON.stringify(body.events)).not.toContain(token);
+    expect(JSON.stringify(run)).not.toContain(token);
   });
 });
 

@@ -7,6 +7,8 @@ export const EXECUTOR_BASE_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 
 export interface InvocationVariables {
   AO_RUN_ID: string;
   AO_WORKSPACE_DIR: string;
+  /** Agent CLIs: the runner's synced scripts, `<dir>/<name>/<file>`, for an agent that runs them as tools. */
+  AO_SCRIPTS_DIR?: string;
 }
 
 const pick = (from: NodeJS.ProcessEnv, names: readonly string[]): NodeJS.ProcessEnv =>

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { grantReadTree, grantSearch, grantTree, type ExecutorUser } from '../containment/executor-user.js';
+import type { ExecutorWritable } from '../executors/contract.js';
 import type { Workspace } from '../workspace.js';
 
 /**
@@ -25,6 +26,11 @@ export async function openLastingTree(user: ExecutorUser, dir: string, except: s
   openTrees.add(key);
 }
 const openTrees = new Set<string>();
+
+/** Gives the executor user the folders its adapter says it writes outside the workspace (`ExecutorAdapter.executorWrites`). */
+export async function openExecutorWrites(user: ExecutorUser, writable: ExecutorWritable[]): Promise<void> {
+  for (const { dir, except, lasting } of writable) await (lasting ? openLastingTree(user, dir, except) : grantTree(user, dir, except));
+}
 
 /**
  * Lets the executor user read a file or folder (and what is in it): a synced script's folder, a

@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { EXECUTOR_INVOCATION_SCHEMA_VERSION, type ExecutorInvocation } from '../../core/contract/executor-protocol.js';
@@ -8,19 +9,21 @@ import type { RunnerRegistration } from '../../core/contract/fleet.js';
 import { adapterFor } from '../executors/catalog.js';
 import { ExecutorConfigError } from '../executors/cli-support.js';
 import type { ApprovalPolicy, ExecutorAdapter, Plan } from '../executors/contract.js';
-import { installedScriptPath, readInstalledScript } from '../scripts.js';
+import { installedScriptPath, installedScriptsRoot, readInstalledScript } from '../scripts.js';
 import type { Workspace } from '../workspace.js';
 import type { Attempt, ExecuteDependencies, ExecuteRequest } from './context.js';
 import { userEnvironment, type ExecutorUser } from '../containment/executor-user.js';
 import { executorEnvironment } from './environment.js';
 import { RUN_CREDENTIAL_ENV } from '../../core/contract/mcp.js';
 import { RunCredentialUnavailableError, fetchRunCredential } from './run-credential.js';
-import { openLastingTree, openReadOnlyToExecutor } from './executor-access.js';
+import { openExecutorWrites, openReadOnlyToExecutor } from './executor-access.js';
 
 /** Everything needed to spawn the executor: what it is, what it reads, and how. */
 export interface Launch {
   adapter: ExecutorAdapter;
   invocation: ExecutorInvocation;
+  /** Where the executor's user lives (`ExecutorAdapter.prepare`). */
+  where: { home: string };
   argv: string[];
   stdin: string;
   /** The executor's whole environment: clean, see `executorEnvironment`. */
@@ -37,12 +40,8 @@ export interface Launch {
   mcpUnavailable?: string;
 }
 
-/**
- * The agent CLIs that get ao's MCP server for their run. Not gemini yet: with the credential in its
- * environment the Gemini interrupt scenario of test/executor-contract.test.ts no longer completes
- * (not understood yet); its settings are ready (`geminiSettings`) for when it is enabled.
- */
-const AGENT_CLI_TYPES = new Set(['claude-code', 'codex']);
+/** The agent CLIs that get ao's MCP server for their run. */
+const AGENT_CLI_TYPES = new Set(['claude-code', 'codex', 'gemini']);
 
 /**
  * Resolves the command, builds the invocation and lets the adapter plan argv and stdin. A profile
@@ -71,6 +70,8 @@ export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequ
   // The request can only tighten the profile's policy: the merge unions denials and intersects allowances.
   const policy = mergePolicies(profile.policy, requested);
   const mcp = await runCredentialFor(deps, profile.type, request.run_id);
+  // An agent may run the synced scripts as tools: it is told where they are.
+  const scriptsDir = AGENT_CLI_TYPES.has(profile.type) ? installedScriptsRoot(deps.dataDir) : undefined;
   const invocation: ExecutorInvocation = {
     schema_version: EXECUTOR_INVOCATION_SCHEMA_VERSION,
     ...run,
@@ -80,32 +81,41 @@ export async function planLaunch(deps: ExecuteDependencies, request: ExecuteRequ
     workspace_dir: workspace.dir,
     ...(policy ? { policy } : {}),
     ...(mcp.credential ? { ao_mcp: { url: mcp.credential.url, credential_env: RUN_CREDENTIAL_ENV } } : {}),
+    ...(scriptsDir ? { scripts_dir: scriptsDir } : {}),
   };
   const networkNamespace = await isolationFor(profile.type, policy);
   const user = deps.executorUser;
+  const where = { home: user?.home ?? os.homedir() };
   let planned: Plan;
   let prepared: NodeJS.ProcessEnv;
   try {
     planned = adapter.plan(invocation, command);
-    prepared = adapter.prepare ? await adapter.prepare(invocation, { home: user?.home ?? os.homedir() }) : {};
+    prepared = adapter.prepare ? await adapter.prepare(invocation, where) : {};
   } catch (error) {
     if (error instanceof ExecutorConfigError) throw runFailure('INVALID_RUN', error.message);
     throw error;
   }
   if (user) {
     // A settings home the runner prepared is the executor's to write (its sessions live there).
-    if (prepared.HOME) await openLastingTree(user, prepared.HOME);
+    await openExecutorWrites(user, adapter.executorWrites?.(invocation, where) ?? []);
+    if (scriptsDir) {
+      // Not worth failing the run for: without it the agent cannot read the scripts, and nothing else changes.
+      await fs
+        .mkdir(scriptsDir, { recursive: true })
+        .then(() => openReadOnlyToExecutor(user, scriptsDir))
+        .catch((error: Error) => deps.log.error(`${request.run_id}: the scripts folder is not readable to the executor: ${error.message}`, request.run_id));
+    }
     for (const file of adapter.executorReads?.(invocation) ?? []) await openReadOnlyToExecutor(user, path.resolve(registration.project_dir, file));
   }
   // The run's credential reaches the CLI as a variable its MCP config names (and the run's redactor knows, by its name).
   const credentialEnv = mcp.credential ? { [RUN_CREDENTIAL_ENV]: mcp.credential.token } : {};
-  const env = executorEnvironment(process.env, profile.config, { AO_RUN_ID: request.run_id, AO_WORKSPACE_DIR: workspace.dir }, { ...prepared, ...credentialEnv }, user ? userEnvironment(user) : {});
+  const env = executorEnvironment(process.env, profile.config, { AO_RUN_ID: request.run_id, AO_WORKSPACE_DIR: workspace.dir, ...(scriptsDir ? { AO_SCRIPTS_DIR: scriptsDir } : {}) }, { ...prepared, ...credentialEnv }, user ? userEnvironment(user) : {});
   const supervision = planned.supervision;
   if (policy && profile.type !== 'procedural' && !supervision?.runPolicy) {
     // Nothing would judge the executor's tool uses: refused rather than run unchecked.
     throw runFailure('INVALID_RUN', `the run has a policy, and a ${profile.type} executor on this runner cannot enforce one (it does not ask ao about its tool uses)`);
   }
-  return { adapter, invocation, ...planned, env, ...(sessionId ? { sessionId } : {}), ...(networkNamespace ? { networkNamespace } : {}), ...(mcp.unavailable ? { mcpUnavailable: mcp.unavailable } : {}) };
+  return { adapter, invocation, where, ...planned, env, ...(sessionId ? { sessionId } : {}), ...(networkNamespace ? { networkNamespace } : {}), ...(mcp.unavailable ? { mcpUnavailable: mcp.unavailable } : {}) };
 }
 
 /** An agent CLI's credential for ao's MCP server; none for other executors, or when the runner has no API. */

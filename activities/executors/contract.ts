@@ -57,12 +57,25 @@ export interface ExecutorAdapter<C extends ExecutorConfig = ExecutorConfig> {
    */
   executorReads?(invocation: ExecutorInvocation<C>): string[];
   /**
+   * Folders outside the workspace the executor writes (a settings home `prepare` made): given to
+   * the executor user, but for the top-level names in `except`; a `lasting` one once per runner.
+   */
+  executorWrites?(invocation: ExecutorInvocation<C>, where: { home: string }): ExecutorWritable[];
+  /**
    * Prepares what the executor needs before it starts (e.g. an isolated settings home, under
    * `where.home`: the home of the user the executor runs as); returns environment additions.
    */
   prepare?(invocation: ExecutorInvocation<C>, where: { home: string }): Promise<NodeJS.ProcessEnv>;
+  /** Removes what `prepare` wrote for this run alone, once its executor has ended. */
+  release?(invocation: ExecutorInvocation<C>, where: { home: string }): Promise<void>;
   /** Checks at runner start that the executable exists and supports what the adapter needs. */
   detect?(command: string[]): Promise<{ version: string }>;
+}
+
+export interface ExecutorWritable {
+  dir: string;
+  except?: string[];
+  lasting?: boolean;
 }
 
 export interface Plan {

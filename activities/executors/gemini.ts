@@ -59,6 +59,21 @@ export function geminiArgs(invocation: ExecutorInvocation<GeminiConfig>, command
 const runPolicyFile = (runId: string): string => path.join(os.tmpdir(), 'ao-gemini-policy', `${runId}.toml`);
 
 /**
+ * Gemini's homes under the executor user's: one store kept across runs (the sessions a follow-up
+ * run loads, the prompt history), and a home per run whose `.gemini` holds the run's settings and
+ * links to the store. Gemini reads its settings only from `$HOME/.gemini/settings.json` (a system
+ * settings file must sit in root-owned folders alone), so one home for every run would give a run
+ * whichever settings the last run to start wrote.
+ */
+const storeHome = (home: string): string => path.join(home, '.cache', 'ao', 'gemini-home');
+const runHome = (home: string, runId: string): string => path.join(home, '.cache', 'ao', 'gemini-runs', runId);
+/** What the run's `.gemini` shares with the store. */
+const STORED = ['tmp', 'history'];
+const SETTINGS_FILE = 'settings.json';
+/** Run ids name folders here: ao's own ids only, never a path. */
+const RUN_ID = /^[A-Za-z0-9_-]{1,100}$/;
+
+/**
  * Drives the real `gemini` CLI over the Agent Client Protocol, every run a conversation (see
  * `gemini-acp.ts`); its settings home is prepared here, so no user config leaks in.
  */
@@ -75,12 +90,24 @@ export const geminiAdapter: ExecutorAdapter<GeminiConfig> = {
     ...(invocation.executor_config.policy ? [invocation.executor_config.policy] : []),
     ...(invocation.policy ? [runPolicyFile(invocation.run_id)] : []),
   ],
+  // The store is the executor's for good; the run's home too, but for its settings (and `.gemini`
+  // is sticky, so they cannot be replaced either): they stay the runner's.
+  executorWrites: (invocation, where) => {
+    const own = runHome(where.home, invocation.run_id);
+    return [{ dir: storeHome(where.home), lasting: true }, { dir: own, except: ['.gemini'] }, { dir: path.join(own, '.gemini'), except: [SETTINGS_FILE] }];
+  },
   async prepare(invocation, where) {
-    // One home per executor user, kept across runs: gemini stores the sessions a follow-up run loads there.
-    const home = path.join(where.home, '.cache', 'ao', 'gemini-home');
-    await fs.mkdir(path.join(home, '.gemini'), { recursive: true });
-    await fs.writeFile(path.join(home, '.gemini', 'settings.json'), JSON.stringify(geminiSettings(invocation), null, 2));
-    if (invocation.session_id) await keepSessionFileApart(home, invocation.session_id);
+    if (!RUN_ID.test(invocation.run_id)) throw new ExecutorConfigError(`run id ${JSON.stringify(invocation.run_id)} cannot name a folder`);
+    const store = path.join(storeHome(where.home), '.gemini');
+    for (const entry of STORED) await fs.mkdir(path.join(store, entry), { recursive: true });
+    const own = path.join(runHome(where.home, invocation.run_id), '.gemini');
+    // A retried attempt starts from a fresh home as well.
+    await fs.rm(path.dirname(own), { recursive: true, force: true });
+    await fs.mkdir(own, { recursive: true });
+    await fs.chmod(own, 0o1755);
+    for (const entry of STORED) await fs.symlink(path.join(store, entry), path.join(own, entry));
+    await fs.writeFile(path.join(own, SETTINGS_FILE), JSON.stringify(geminiSettings(invocation), null, 2), { mode: 0o644 });
+    if (invocation.session_id) await keepSessionFileApart(storeHome(where.home), invocation.session_id);
     if (invocation.policy) {
       const file = runPolicyFile(invocation.run_id);
       // Readable by the executor user, writable by the runner alone.
@@ -89,7 +116,11 @@ export const geminiAdapter: ExecutorAdapter<GeminiConfig> = {
       });
       await fs.writeFile(file, geminiPolicyFile(invocation.policy), { mode: 0o644 });
     }
-    return { HOME: home };
+    return { HOME: path.dirname(own) };
+  },
+  async release(invocation, where) {
+    await fs.rm(runHome(where.home, invocation.run_id), { recursive: true, force: true });
+    if (invocation.policy) await fs.rm(runPolicyFile(invocation.run_id), { force: true });
   },
   interpret: (outcome, invocation) => withStructuredAnswer(withGeminiUsage(acpOutput(outcome, invocation.session_id), invocation.executor_config), invocation.agent.output_schema),
   detect: (command) => detectCli(command, { name: 'gemini', npmPackage: '@google/gemini-cli', helpArgs: ['--help'], requiredFlags: ['--acp', '--policy', '--model'] }),

@@ -31,6 +31,8 @@ export const ExecutorInvocation = z.object({
    * run's own credential, which the CLI's config sends as `Authorization: Bearer …`. Never the credential itself.
    */
   ao_mcp: z.object({ url: z.string(), credential_env: z.string() }).optional(),
+  /** Agent CLIs: where the runner keeps its synced scripts (`<scripts_dir>/<name>/<file>`), readable by the executor. */
+  scripts_dir: z.string().optional(),
 });
 /** In ao's own adapters the config is typed by the executor type's schema. */
 export type ExecutorInvocation<C extends ExecutorConfig = ExecutorConfig> = Omit<z.infer<typeof ExecutorInvocation>, 'executor_config'> & { executor_config: C };
