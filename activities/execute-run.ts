@@ -214,14 +214,14 @@ async function runInWorkspace(deps: ExecuteDependencies, request: ExecuteRequest
   await runPostRunHooks(deps, request, workspace, { exit_code: outcome.exitCode, aborted: outcome.aborted, timed_out: supervised.timedOut }, summary, emit);
   const overBudget = meter.exceeded();
   if (overBudget) {
-    await report.aftermath(redactor.value(aftermathOf(launch, supervised, summary, lastMessage.text(), request.session_cost_usd_before)));
+    await report.aftermath(redactor.value(aftermathOf(launch, supervised, summary, lastMessage.text(), meter.usage(), request.session_cost_usd_before)));
     throw redactFailure(budgetExceeded(overBudget, meter, summary), redactor);
   }
   try {
     return redactor.value(executionResult(launch, supervised, timeoutSeconds, summary, emit, shaped.toolErrors(), request.session_cost_usd_before));
   } catch (error) {
     // Failed or stopped: what it did stays on the run, told to the workflow before the failure is.
-    await report.aftermath(redactor.value(aftermathOf(launch, supervised, summary, lastMessage.text(), request.session_cost_usd_before)));
+    await report.aftermath(redactor.value(aftermathOf(launch, supervised, summary, lastMessage.text(), meter.usage(), request.session_cost_usd_before)));
     throw redactFailure(error, redactor);
   }
 }

@@ -154,6 +154,22 @@ describe('a gemini conversation over ACP', () => {
     expect(await run.output()).toMatchObject({ status: 'completed', result_data: { text: 'Carried on.' } });
   });
 
+  it('takes input sent while an interrupted turn is still ending as the next turn, and ends after it', async () => {
+    const never = gemini.gate();
+    harness.defer(() => never.release());
+    const endpoint = await serve([gemini.callTool('run_shell_command', { command: 'echo working' }, { until: never.promise }), gemini.reply('Starting over.')]);
+    const run = await converse(endpoint, await workspace(), 'work on it');
+    await endpoint.waitForMainRequest(1);
+    // Back to back: the cancelled turn cannot have ended in between, so the input is held for the turn after it.
+    expect(run.deliver({ kind: 'interrupt', by: 'gail' })).toEqual({ delivered: true });
+    expect(run.deliver({ kind: 'input', text: 'start over with the apple' })).toEqual({ delivered: true, queued: true });
+    // The interrupt was of the first turn only: once the second has answered, the session ends (it once waited for more input).
+    expect((await run.finished).exitCode).toBe(0);
+    expect(endpoint.mainRequests).toHaveLength(2);
+    expect(userTexts(endpoint.mainRequests[1]!)).toContain('start over with the apple');
+    expect(await run.output()).toMatchObject({ status: 'completed', result_data: { text: 'Starting over.' } });
+  });
+
   it('answers a pending permission request when interrupted, withdrawing its approval, and the tool never runs', async () => {
     const endpoint = await serve([gemini.callTool('run_shell_command', { command: 'touch never.txt' }), gemini.reply('Fine.')]);
     const where = await workspace();

@@ -87,6 +87,8 @@ describe('failed and stopped runs keep what happened', () => {
       expect(await git(projectDir, ['show', `ao/${id}:begun.txt`])).toBe('begun\n');
       const left = view.result as LeftResult;
       expect(left.usage).toMatchObject({ input_tokens: 100, turns: 1 });
+      // Stopped before Claude's result line (its own cost): the call it made, priced by ao's table.
+      expect(left.cost_usd).toBeGreaterThan(0);
       expect(left.last_output?.text).toBe('Writing the start.');
     } finally {
       await endpoint.close();

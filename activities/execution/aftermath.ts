@@ -1,3 +1,4 @@
+import type { RunUsage } from '../../core/contract/usage.js';
 import type { WorkspaceSummary } from '../../core/contract/workspace.js';
 import type { Emit } from './context.js';
 import type { Launch } from './launch.js';
@@ -35,7 +36,14 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> => type
  * What a run that ended without completing had done: its usage and cost so far (from what the
  * executor reported before it ended), its last message and the tails of its output.
  */
-export function aftermathOf(launch: Launch, supervised: SupervisedOutcome, workspace: WorkspaceSummary | undefined, lastMessage: string | undefined, sessionCostBefore?: number): Aftermath {
+export function aftermathOf(
+  launch: Launch,
+  supervised: SupervisedOutcome,
+  workspace: WorkspaceSummary | undefined,
+  lastMessage: string | undefined,
+  metered: RunUsage,
+  sessionCostBefore?: number,
+): Aftermath {
   const { outcome } = supervised;
   let reported: Record<string, unknown> = {};
   try {
@@ -45,7 +53,11 @@ export function aftermathOf(launch: Launch, supervised: SupervisedOutcome, works
     // An output the adapter cannot read leaves no usage; the tails below still show it.
   }
   const priced = launch.adapter.capabilities.cost ? ownCost(reported, sessionCostBefore) : reported;
-  const { usage, cost_usd: cost } = isPlainObject(priced) ? priced : {};
+  const own = isPlainObject(priced) ? priced : {};
+  // Ended before the CLI's own count (Claude's result line): what the run's meter added up from its calls.
+  const counted = metered.input_tokens + metered.output_tokens + metered.cache_read_tokens > 0;
+  const usage = own.usage ?? (counted ? metered : undefined);
+  const cost = typeof own.cost_usd === 'number' ? own.cost_usd : counted ? metered.cost_usd : undefined;
   const text = lastMessage ?? (typeof reported.text === 'string' ? reported.text : undefined);
   return {
     ...(workspace ? { workspace } : {}),

@@ -94,9 +94,11 @@ export function geminiConversation(invocation: ExecutorInvocation<GeminiConfig>,
   async function prompt(texts: string[]): Promise<void> {
     phase = 'prompting';
     await agent.request(acp.methods.agent.session.prompt, { sessionId, prompt: texts.map((text) => ({ type: 'text', text })) });
+    // The interrupt was of this turn alone: the turn that input held meanwhile starts is not interrupted.
+    const wasInterrupted = interrupted;
+    interrupted = false;
     if (held.length) return prompt(held.splice(0));
-    if (interrupted) {
-      interrupted = false;
+    if (wasInterrupted) {
       phase = 'idle';
       return;
     }
