@@ -31,9 +31,9 @@ let failingForge: FakeForge;
 let opened: RunView | undefined;
 
 /** An agent like the shipped echo (its parameters included) with this pull request config. */
-async function echoAgentWith(name: string, pullRequest: Record<string, unknown> | undefined): Promise<void> {
+async function echoAgentWith(name: string, pullRequest: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}): Promise<void> {
   const echo = JSON.parse(await fs.readFile(path.join(repoRoot, 'config', 'agents', 'echo', 'agent.json'), 'utf8')) as Record<string, unknown>;
-  const created = await stack.api('POST', '/agents', { body: { ...echo, name, ...(pullRequest ? { pull_request: pullRequest } : {}) } });
+  const created = await stack.api('POST', '/agents', { body: { ...echo, ...extra, name, ...(pullRequest ? { pull_request: pullRequest } : {}) } });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
 }
 
@@ -51,6 +51,7 @@ beforeAll(async () => {
   await echoAgentWith('echo-pr', { command: [...forge.program, 'pr', 'create', '--head', '{branch}', '--title', '{title}', '--body', '{body}', '--base', '{base}'] });
   // Placeholders standing alone as elements: where a value that looks like an option would be read as one.
   await echoAgentWith('echo-pr-bare', { remote: 'origin', command: [...forge.program, '{title}', '{body}', '{branch}', '{base}'] });
+  await echoAgentWith('echo-pr-temp', { command: [...forge.program, 'pr', 'create'] }, { workspace_mode: 'temp' });
   await echoAgentWith('echo-pr-failing', { command: [...failingForge.program, 'pr', 'create', '--head', '{branch}'] });
 });
 afterAll(async () => {
@@ -133,6 +134,16 @@ describe('a run whose agent defines a pull request', () => {
     expect(run.workspace?.branch_deleted).toBe(true);
     expect(run.history.map((change) => change.reason)).toContain('no pull request: the run changed nothing (its empty branch was deleted)');
     expect(await remoteHead(remote, `ao/${run.id}`)).toBeUndefined();
+    expect(await forge.calls()).toHaveLength(before);
+  });
+
+  it('opens none, and says why, when the run worked outside a git worktree', async () => {
+    const before = (await forge.calls()).length;
+    const run = await runTo({ agent: 'echo-pr-temp', prompt: 'write somewhere temporary', parameters: writing('scratch.txt', 'x\n') });
+    expect(run.status).toBe('completed');
+    expect(run.workspace?.mode).toBe('temp');
+    expect(run.pull_request).toBeUndefined();
+    expect(run.history.map((change) => change.reason)).toContain('no pull request: the run worked in a temp folder, not a git worktree: it has no branch');
     expect(await forge.calls()).toHaveLength(before);
   });
 

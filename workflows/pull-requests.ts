@@ -25,24 +25,24 @@ export function pullRequestTitle(prompt: string): string {
   return line.length > TITLE_CHARS ? `${line.slice(0, TITLE_CHARS - 1).trimEnd()}…` : line;
 }
 
-/** What a run's pull request step came to: opened, skipped (a run with nothing to propose) or failed, each with why. */
-export type RunPullRequestStep = { opened: PullRequestOutcome } | { skipped: string } | { failed: string };
+/** What a completed run can propose: its branch and the runner whose project holds it, or why it has nothing (no commits on a worktree branch). */
+export function proposal({ workspace, runner }: RunState): { branch: string; runnerId: string } | { nothing: string } {
+  if (workspace?.branch_deleted) return { nothing: 'the run changed nothing (its empty branch was deleted)' };
+  if (!workspace?.branch || !runner) return { nothing: `the run worked in ${workspace ? `a ${workspace.mode} folder` : 'no workspace'}, not a git worktree: it has no branch` };
+  if (!workspace.head_commit || workspace.head_commit === workspace.base_commit) return { nothing: `the run committed nothing on ${workspace.branch}` };
+  return { branch: workspace.branch, runnerId: runner.runner_id };
+}
 
 /**
  * The end of a completed run whose agent defines a pull request: its branch pushed and the forge
- * command run on its runner (whose project holds the branch). A run with no commits on a branch
- * (it worked outside a worktree, or changed nothing) has nothing to propose.
+ * command run on its runner, whose project holds the branch. Answers the outcome, or why it was not opened.
  */
-export async function openRunPullRequest(input: RunInput, state: RunState, config: PullRequestConfig): Promise<RunPullRequestStep> {
-  const { workspace, runner } = state;
-  if (workspace?.branch_deleted) return { skipped: 'the run changed nothing (its empty branch was deleted)' };
-  if (!workspace?.branch || !runner) return { skipped: `the run worked in ${workspace ? `a ${workspace.mode} folder` : 'no workspace'}, not a git worktree: it has no branch` };
-  if (!workspace.head_commit || workspace.head_commit === workspace.base_commit) return { skipped: `the run committed nothing on ${workspace.branch}` };
+export async function openRunPullRequest(input: RunInput, state: RunState, config: PullRequestConfig, { branch, runnerId }: { branch: string; runnerId: string }): Promise<{ opened: PullRequestOutcome } | { failed: string }> {
   const prompt = input.prompt?.trim() ?? '';
   try {
-    const opened = await onRunner(runner.runner_id).openPullRequest.executeWithOptions({ summary: `push ${workspace.branch} to ${config.remote} and open its pull request` }, [
+    const opened = await onRunner(runnerId).openPullRequest.executeWithOptions({ summary: `push ${branch} to ${config.remote} and open its pull request` }, [
       {
-        branch: workspace.branch,
+        branch,
         ...(input.base_ref ? { base: input.base_ref } : {}),
         title: pullRequestTitle(prompt) || `ao: run ${input.run_id} of ${input.agent}`,
         body: pullRequestBody(input, state),
@@ -52,7 +52,7 @@ export async function openRunPullRequest(input: RunInput, state: RunState, confi
     ]);
     return { opened };
   } catch (error) {
-    return { failed: `the run's work is on branch ${workspace.branch}, but its pull request was not opened: ${causeMessage(error)}` };
+    return { failed: `the run's work is on branch ${branch}, but its pull request was not opened: ${causeMessage(error)}` };
   }
 }
 

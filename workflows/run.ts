@@ -56,7 +56,7 @@ import {
 } from './messages.js';
 import { causeMessage } from './cause-message.js';
 import { createChildRuns } from './children.js';
-import { openRunPullRequest } from './pull-requests.js';
+import { openRunPullRequest, proposal } from './pull-requests.js';
 import { notifyWorkflow } from './notify.js';
 import { createDispatch } from './dispatch.js';
 import { createPermits } from './concurrency-permits.js';
@@ -506,16 +506,21 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
     }
   }
 
-  // Here only with the executor completed and a pull request to open (RUN_PULL_REQUEST_PATCH).
+  // Here only with the executor completed and its agent's pull request to open (RUN_PULL_REQUEST_PATCH).
   const completed = `exit code ${exitCode ?? 'none'}`;
   const branch = state.workspace?.branch;
   if (stopRequested) return endStopped(`stopped on request before its pull request was opened${branch ? `; the work is on branch ${branch}` : ''}`);
-  note(`opening a pull request${branch ? ` for ${branch}` : ''}`);
-  const step = await openRunPullRequest(input, state, input.pull_request);
+  const proposed = proposal(state);
+  if ('nothing' in proposed) {
+    note(`no pull request: ${proposed.nothing}`);
+    transition('completed', completed);
+    return state;
+  }
+  note(`opening a pull request for ${proposed.branch}`);
+  const step = await openRunPullRequest(input, state, input.pull_request, proposed);
   if ('failed' in step) throw fail('PULL_REQUEST_FAILED', step.failed);
-  if ('skipped' in step) note(`no pull request: ${step.skipped}`);
-  else state.pull_request = step.opened;
-  transition('completed', `${completed}${'opened' in step ? `; pull request ${step.opened.url ?? `for ${step.opened.branch} (the forge command printed no URL)`}` : ''}`);
+  state.pull_request = step.opened;
+  transition('completed', `${completed}; pull request ${step.opened.url ?? `for ${step.opened.branch} (the forge command printed no URL)`}`);
   return state;
 
   /** Decides an approval: its status, who and why, and the run back to `running` once none is pending. */
