@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
@@ -57,6 +58,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
+
+/** The real `ao` CLI against the stack's API, with nothing of this process's environment but PATH. */
+const aoCli = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    const env = { PATH: process.env.PATH, HOME: stack.root, XDG_CONFIG_HOME: path.join(stack.root, 'cli-config'), AO_DATA_DIR: path.join(stack.root, 'cli-data'), AO_API_URL: stack.apiUrl, AO_API_TOKEN: stack.token };
+    execFile(process.execPath, [path.join(repoRoot, 'bin', 'ao.js'), ...args], { env, cwd: stack.root }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
 
 const runTo = async (body: Record<string, unknown>): Promise<RunView> => stack.waitForRun(await stack.postRun({ ...body, additional_demands: { tags: [tag] } }));
 
@@ -123,6 +133,25 @@ describe('a run whose agent defines a pull request', () => {
     expect(await remoteHead(remote, `ao/${run.id}`)).toBeUndefined();
     expect(await git(projectDir, ['show', `ao/${run.id}:quiet.txt`])).toBe('quiet\n');
     expect(await forge.calls()).toHaveLength(before);
+  });
+
+  it('opens none for `ao run --no-pull-request`, and `ao show` prints an opened one', async () => {
+    expect(opened, 'the run of the first test opened one').toBeDefined();
+    const shown = await aoCli(['show', opened!.id]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout.split('\n').find((line) => line.trimStart().startsWith('pull request'))).toContain(PR_URL);
+    const before = (await forge.calls()).length;
+    const started = await aoCli(['run', 'echo-pr', '--no-pull-request', '--tag', tag, '--prompt', 'from the CLI', '-p', 'write_file={"path":"cli.txt","content":"cli\\n"}']);
+    expect(started.code, started.stderr).toBe(0);
+    const run = await stack.waitForRun(started.stdout.trim());
+    expect(run.status).toBe('completed');
+    expect(run.workspace?.branch).toBe(`ao/${run.id}`);
+    expect(run.pull_request).toBeUndefined();
+    expect(await forge.calls()).toHaveLength(before);
+    // Without the flag nothing is sent: an agent without a pull request runs as before.
+    const plain = await aoCli(['run', 'echo', '--tag', tag, '--prompt', 'plain']);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect((await stack.waitForRun(plain.stdout.trim())).status).toBe('completed');
   });
 
   it('opens none, and says why, when the run changed nothing', async () => {
