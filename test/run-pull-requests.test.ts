@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createFlowRunnerActivities } from '../activities/flow-runner.js';
 import { git } from '../activities/git.js';
 import { repoRoot } from '../core/config/paths.js';
 import { workflowSpanSinks } from '../core/observability/temporal-tracing.js';
@@ -228,6 +229,19 @@ describe('hostile input on the way to git and the forge command', () => {
     expect(base).toBe('');
     expect(calls[0]!.argv.every((element) => !element.startsWith('-'))).toBe(true);
     expect(await remoteHead(remote, `ao/${run.id}`)).toBe(run.workspace!.head_commit);
+    await expect(fs.stat(path.join(projectDir, 'pwned'))).rejects.toThrow();
+  });
+
+  it('refuses, where git runs, a branch or remote that looks like an option, before git or the command sees it', async () => {
+    // ao names run branches itself; this is the runner-side guard should a request ever carry another name.
+    const runnerSide = createFlowRunnerActivities({ projectDir, forge: { remote: 'origin' } });
+    const openPullRequest = (request: Parameters<typeof runnerSide.openPullRequest>[0]) => runnerSide.openPullRequest(request);
+    const before = (await forge.calls()).length;
+    const request = { title: 't', body: 'b', command: [...forge.program, '{branch}'] };
+    await expect(openPullRequest({ ...request, branch: '--upload-pack=touch pwned', remote: 'origin' })).rejects.toThrow('refused to push: "--upload-pack=touch pwned" is not a branch name');
+    await expect(openPullRequest({ ...request, branch: 'ao/x', remote: '--receive-pack=touch pwned' })).rejects.toThrow('is not a remote name');
+    await expect(openPullRequest({ ...request, branch: 'ao/../main', remote: 'origin' })).rejects.toThrow('refused to push');
+    expect(await forge.calls()).toHaveLength(before);
     await expect(fs.stat(path.join(projectDir, 'pwned'))).rejects.toThrow();
   });
 });
