@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
+import { ApplicationFailure } from '@temporalio/common';
 import type { DiffSummary } from '../core/contract/flows.js';
+import type { PullRequestOutcome } from '../core/contract/pull-requests.js';
 import { credentialEnv, type ForgeAccess } from './forge.js';
 import { diffNumstat, git } from './git.js';
 
@@ -9,7 +11,7 @@ const FORGE_COMMAND_TIMEOUT_MS = 120_000;
 const OUTPUT_CHARS = 4000;
 
 export interface PullRequestRequest {
-  /** The branch pushed and proposed (a run's branch, `ao/<run id>`). */
+  /** The branch pushed and proposed (a run's branch, `ao/<run id>`, or a flow's builder's). */
   branch: string;
   /** The branch it should merge into, when the flow knows it (its `base_ref`). */
   base?: string;
@@ -20,14 +22,6 @@ export interface PullRequestRequest {
   command: string[];
 }
 
-export interface PullRequestOutcome {
-  /** The last URL the command printed: the pull request's. */
-  url?: string;
-  remote: string;
-  branch: string;
-  output: string;
-}
-
 /** `{name}` replaced inside one argv element; an unknown placeholder stays as written. */
 export function fillPlaceholders(element: string, values: Record<string, string>): string {
   return element.replace(/\{([a-z_]+)\}/g, (whole, name: string) => values[name] ?? whole);
@@ -35,6 +29,10 @@ export function fillPlaceholders(element: string, values: Record<string, string>
 
 /** A value a placeholder takes: never read as an option when it stands alone in an element. */
 const notAnOption = (value: string): string => value.replace(/^-+/, '');
+/** What a branch ao pushes (`ao/<run id>`) and a remote look like: nothing git or the forge command could read as an option. */
+const PUSHABLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/;
+/** The request names a branch or remote ao would not have made or taken: refused before git or the command sees it, and not retried. */
+export const PULL_REQUEST_REFUSED = 'PULL_REQUEST_REFUSED';
 
 /**
  * Runner-side steps of a flow, on the project the runner serves: the builder's whole diff, and
@@ -52,15 +50,23 @@ export function createFlowRunnerActivities({ projectDir, forge }: { projectDir: 
     /** Pushes the branch to the remote, then runs the forge command (argv, placeholders filled) and reads the URL it prints. */
     async openPullRequest(request: PullRequestRequest): Promise<PullRequestOutcome> {
       const token = forge.token;
-      // The branch was named by ao (`ao/<run id>`) and the remote checked by the flow's schema: neither can pose as an option.
+      // The branch was named by ao (`ao/<run id>`) and the remote checked by the config's schema: neither can pose as an option. Checked again here, where git runs.
+      for (const [what, name] of [['branch', request.branch], ['remote', request.remote]] as const) {
+        if (!PUSHABLE_NAME.test(name) || name.includes('..')) {
+          throw ApplicationFailure.create({ type: PULL_REQUEST_REFUSED, message: `refused to push: ${JSON.stringify(name)} is not a ${what} name ao makes or takes`, nonRetryable: true });
+        }
+      }
       await git(projectDir, ['push', '--quiet', request.remote, `refs/heads/${request.branch}:refs/heads/${request.branch}`], credentialEnv(token));
-      const values = { branch: request.branch, title: notAnOption(request.title), body: request.body, remote: request.remote, base: request.base ?? '' };
+      // Title, body and base come from people (a prompt, a base_ref): none may start an element with a dash.
+      const values = { branch: request.branch, title: notAnOption(request.title), body: notAnOption(request.body), remote: request.remote, base: notAnOption(request.base ?? '') };
       const [program, ...args] = request.command.map((element) => fillPlaceholders(element, values));
       const env = { ...process.env, ...(token ? { GH_TOKEN: token, GITHUB_TOKEN: token } : {}) };
+      // What the command prints is kept in the run's state: a command that echoes the token does not put it there.
+      const hidden = (text: string): string => (token ? text.split(token).join('[redacted]') : text);
       const output = await new Promise<string>((resolve, reject) => {
         execFile(program!, args, { cwd: projectDir, env, timeout: FORGE_COMMAND_TIMEOUT_MS, maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
-          if (error) reject(new Error(`the pull request command ${program} failed: ${(stderr || error.message).trim().slice(-OUTPUT_CHARS)}`));
-          else resolve(stdout);
+          if (error) reject(new Error(`the pull request command ${program} failed: ${hidden((stderr || error.message).trim()).slice(-OUTPUT_CHARS)}`));
+          else resolve(hidden(stdout));
         });
       });
       const url = output.match(/https?:\/\/[^\s"'<>]+/g)?.at(-1);

@@ -26,6 +26,7 @@ import {
   FlowNotFoundError,
   FlowRunNotFoundError,
   FlowStopRefusedError,
+  PullRequestNotConfiguredError,
   describeIssues,
 } from '../core/contract/errors.js';
 import { APPROVAL_NOT_FOUND } from '../core/contract/approvals.js';
@@ -105,6 +106,7 @@ export function toHttpError(error: unknown): { status: number; body: ErrorBody }
   if (error instanceof RunnerForgetRefusedError || error instanceof FlowStopRefusedError) return { status: 409, body: { error: error.message } };
   if (error instanceof ConcurrencyKeyError) return { status: 400, body: { error: error.message, details: { key: error.key, placeholder: error.placeholder } } };
   if (error instanceof InvalidCursorError) return { status: 400, body: { error: error.message } };
+  if (error instanceof PullRequestNotConfiguredError) return { status: 400, body: { error: error.message, details: { agent: error.agent } } };
   if (error instanceof InvalidConfigFileError) return { status: 422, body: { error: error.message, details: { problems: error.problems } } };
   return { status: 500, body: { error: 'internal error' } };
 }

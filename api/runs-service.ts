@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { loadAgent } from '../core/config/agents.js';
 import { ConcurrencyKeyError, resolveConcurrency } from '../core/contract/concurrency.js';
 import { APPROVAL_NOT_FOUND, APPROVAL_NOT_PENDING, type Approval, type DecideApprovalRequest } from '../core/contract/approvals.js';
-import { AgentInactiveError, ApprovalRefusedError, ChildRunRefusedError, RunAlreadyExistsError, RunCommandRefusedError, RunNotFoundError, RunStopRefusedError, SessionNotFoundError } from '../core/contract/errors.js';
+import { AgentInactiveError, ApprovalRefusedError, PullRequestNotConfiguredError, ChildRunRefusedError, RunAlreadyExistsError, RunCommandRefusedError, RunNotFoundError, RunStopRefusedError, SessionNotFoundError } from '../core/contract/errors.js';
 import { RUN_NOT_LIVE, type SendInputResponse } from '../core/contract/runner-commands.js';
 import { isFinalRunStatus, isRunStatus, type RunStatus } from '../core/contract/run-status.js';
 import { listExecutionsPage } from '../core/temporal/list-page.js';
@@ -110,6 +110,9 @@ export class RunsService {
     } catch (error) {
       if (!(error instanceof ConcurrencyKeyError && error.placeholder === 'project' && request.mode === 'resume')) throw error;
     }
+    // The agent's forge command as it is now: a later edit of the agent does not change a run under way.
+    if (request.pull_request === true && !agent.pull_request) throw new PullRequestNotConfiguredError(agent.name);
+    const pullRequest = request.pull_request === false ? undefined : agent.pull_request;
     const mode = request.mode ?? 'new';
     if (mode === 'resume' && (await this.sessionRuns(sessionId, 1)).length === 0) {
       throw new SessionNotFoundError(sessionId);
@@ -131,6 +134,7 @@ export class RunsService {
       ...(request.priority !== undefined ? { priority: request.priority } : {}),
       ...(request.queue_timeout_seconds ? { queue_timeout_seconds: request.queue_timeout_seconds } : {}),
       ...(request.concurrency ? { concurrency: request.concurrency } : {}),
+      ...(pullRequest ? { pull_request: pullRequest } : {}),
       ...this.runDefaults,
     };
     if (request.parent_run_id) {

@@ -432,6 +432,9 @@ describe('ao config export and import', () => {
     await fs.mkdir(path.join(root, 'config'));
     await fs.mkdir(targetProfiles);
     target = await stack.startApi({ AO_CONFIG_DIR: path.join(root, 'config'), AO_PROFILES_DIR: targetProfiles });
+    // An agent whose runs open pull requests: the archive carries its forge command.
+    const withPullRequest = await stack.api('POST', '/agents', { body: { name: 'pr-opener', demands: { executor_type: 'echo', tags: [] }, pull_request: { remote: 'upstream', command: ['gh', 'pr', 'create', '--head', '{branch}'] } } });
+    expect(withPullRequest.status, JSON.stringify(withPullRequest.body)).toBe(201);
     archive = path.join(home, 'export.tar.gz');
     const exported = await ao(['config', 'export', '-o', archive]);
     expect(exported.code, exported.stderr).toBe(EXIT.ok);
@@ -452,6 +455,7 @@ describe('ao config export and import', () => {
     expect(source.agents.length).toBeGreaterThan(0);
     expect(source.scripts.length).toBeGreaterThan(0);
     expect(source.flows.map((flow) => flow.name)).toContain('build-review');
+    expect(source.agents.find((agent) => agent.name === 'pr-opener')).toMatchObject({ pull_request: { remote: 'upstream', command: ['gh', 'pr', 'create', '--head', '{branch}'] } });
     const imported = await ao(['config', 'import', archive, '--api-url', target, '--profiles-dir', targetProfiles]);
     expect(imported.code, imported.stderr).toBe(EXIT.ok);
     expect(await configOf(target)).toEqual(source);
@@ -464,7 +468,9 @@ describe('ao config export and import', () => {
   it('refuses entries that differ unless --overwrite, listing them', async () => {
     // Imported first (a no-op when the test before did it), so this test stands on its own.
     expect((await ao(['config', 'import', archive, '--api-url', target, '--profiles-dir', targetProfiles])).code).toBe(EXIT.ok);
-    await stack.api('PATCH', '/agents/echo', { baseUrl: target, body: { description: 'changed on the target' } });
+    // The target's echo also opens pull requests now: an overwrite clears what the archive's echo lacks.
+    const patched = await stack.api('PATCH', '/agents/echo', { baseUrl: target, body: { description: 'changed on the target', pull_request: { command: ['gh', 'pr', 'create'] } } });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
     const refused = await ao(['config', 'import', archive, '--api-url', target, '--profiles-dir', targetProfiles]);
     expect(refused.code).toBe(EXIT.failed);
     expect(refused.stderr).toContain('agent echo exists and differs');

@@ -400,6 +400,7 @@ describe('when an agent is edited on the agents page', () => {
     await page.locator('#agent-description').fill('made in the dashboard');
     await page.locator('#agent-parameters').fill('{"type": "object", "properties": {"level": {"enum": ["low", "high"]}}, "required": ["level"]}');
     await page.locator('#agent-executor-type').selectOption('echo');
+    await page.locator('#agent-pull-request').fill('{"command": ["gh", "pr", "create", "--head", "{branch}"]}');
     await page.getByTestId('save-agent').click();
     await page.waitForURL(new RegExp(`/ui/agents/${name}$`));
     await screenshot(page, 'agent-editor');
@@ -413,7 +414,8 @@ describe('when an agent is edited on the agents page', () => {
     await page.getByTestId('save-agent').click();
     await page.getByTestId('saved').waitFor();
     const { body: stored } = await stack.api<{ status: string; demands: { executor_type?: string } }>('GET', `/agents/${name}`);
-    expect(stored).toMatchObject({ status: 'inactive', demands: { executor_type: 'echo' } });
+    // The edit kept its pull request config (the form carries it; an agent saved without it would lose it).
+    expect(stored).toMatchObject({ status: 'inactive', demands: { executor_type: 'echo' }, pull_request: { remote: 'origin', command: ['gh', 'pr', 'create', '--head', '{branch}'] } });
     await open('/runs/new');
     await page.locator('#run-agent option[value=echo]').waitFor({ state: 'attached' });
     await expect(page.locator(`#run-agent option[value="${name}"]`).count()).resolves.toBe(0);

@@ -14,6 +14,7 @@ import { collectPageErrors, launchBrowser, screenshot } from './support/browser.
 import { ownedByExecutor } from './support/executor-user.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 import { gitProject as initGitProject } from './support/git-project.js';
+import { bareRemote, fakeForge, remoteHead, type FakeForge } from './support/forge.js';
 
 /**
  * Builder–reviewer flows on the real CLIs: Claude Code builds on a branch, Codex reviews it
@@ -32,7 +33,7 @@ let claudeEndpoint: anthropic.ScriptedAnthropic;
 let codexEndpoint: openai.ScriptedOpenAI;
 let projectDir: string;
 let remote: string;
-let forgeLog: string;
+let forge: FakeForge;
 let tag: string;
 /** The approved flow run of the first test, which the dashboard test shows. */
 let approved: FlowRunView | undefined;
@@ -43,10 +44,8 @@ beforeAll(async () => {
   codexEndpoint = await openai.startScriptedOpenAI(codexTurns);
   // The project, and a bare repository standing in for its forge remote.
   projectDir = await fs.mkdtemp(path.join(stack.root, 'flow-project-'));
-  remote = await fs.mkdtemp(path.join(stack.root, 'flow-remote-'));
-  await git(remote, ['init', '-q', '--bare']);
   await initGitProject(projectDir, { 'README.md': '# app\n' });
-  await git(projectDir, ['remote', 'add', 'origin', remote]);
+  remote = await bareRemote(stack.root, projectDir);
 
   const scratch = await fs.mkdtemp(path.join(stack.root, 'flow-scratch-'));
   const profiles = await fs.mkdtemp(path.join(scratch, 'profiles-'));
@@ -82,23 +81,13 @@ beforeAll(async () => {
   await stack.startRunner({ profile: 'flow-codex', tags: [tag], projectDir, extraArgs: ['--profiles-dir', profiles], env: codexEnv });
 
   // The forge command's stand-in: records its argv and the token it was given, prints a URL.
-  forgeLog = path.join(scratch, 'forge-calls.jsonl');
-  const forge = path.join(scratch, 'fake-forge.mjs');
-  await fs.writeFile(
-    forge,
-    [
-      "import fs from 'node:fs';",
-      `fs.appendFileSync(${JSON.stringify(forgeLog)}, JSON.stringify({ argv: process.argv.slice(2), gh_token: process.env.GH_TOKEN ?? null }) + '\\n');`,
-      `console.log('Creating pull request for the branch');`,
-      `console.log(${JSON.stringify(PR_URL)});`,
-    ].join('\n'),
-  );
+  forge = await fakeForge(scratch, { url: PR_URL });
   const flow = {
     description: 'the test flow',
     builder: { agent: 'coder' },
     reviewer: { agent: 'codex-reviewer', policy: { shell_deny: ['git push', 'git commit', 'rm'] } },
     max_rounds: 3,
-    pull_request: { remote: 'origin', command: [process.execPath, forge, 'pr', 'create', '--head', '{branch}', '--title', '{title}', '--body', '{body}'] },
+    pull_request: { remote: 'origin', command: [...forge.program, 'pr', 'create', '--head', '{branch}', '--title', '{title}', '--body', '{body}'] },
   };
   const put = await stack.api('PUT', '/flows/test-build-review', { body: flow });
   expect(put.status, JSON.stringify(put.body)).toBe(201);
@@ -165,10 +154,9 @@ describe('the build-review flow on the real CLIs', () => {
     expect(flow.cost_usd).toBeCloseTo(costs.reduce((sum, cost) => sum! + cost!, 0)!, 8);
 
     // The branch was pushed to the remote, and the forge command got the branch, title and body as argv, and the token.
-    const pushed = await git(remote, ['ls-remote', remote, `refs/heads/${flow.branch}`]);
-    expect(pushed.split('\t')[0]).toBe(flow.head_commit);
+    expect(await remoteHead(remote, flow.branch!)).toBe(flow.head_commit);
     expect(flow.pull_request).toMatchObject({ url: PR_URL, remote: 'origin', branch: flow.branch });
-    const calls = (await fs.readFile(forgeLog, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { argv: string[]; gh_token: string | null });
+    const calls = await forge.calls();
     expect(calls).toHaveLength(1);
     expect(calls[0]!.argv.slice(0, 6)).toEqual(['pr', 'create', '--head', flow.branch, '--title', prompt]);
     expect(calls[0]!.argv[7]).toContain('approved by codex-reviewer in round 2 of 3');
@@ -240,7 +228,7 @@ describe('the build-review flow on the real CLIs', () => {
     expect(flow.steps).toHaveLength(2);
     expect(flow.pull_request).toBeUndefined();
     expect(flow.history.at(-1)?.reason).toBe('no approval after 1 round(s): the last verdict was request_changes');
-    expect(await git(remote, ['ls-remote', remote, `refs/heads/${flow.branch}`])).toBe('');
+    expect(await remoteHead(remote, flow.branch!)).toBeUndefined();
     // printenv ran (the run's own id is there) and found none of the token's names.
     expect(await git(projectDir, ['show', `${flow.branch}:notes.txt`])).toBe(`${flow.steps[0]!.run_id}\n`);
   });

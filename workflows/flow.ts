@@ -1,31 +1,18 @@
 import { ApplicationFailure, ChildWorkflowFailure, proxyActivities, setCurrentDetails, setHandler, startChild, upsertSearchAttributes, uuid4 } from '@temporalio/workflow';
 import type { createFlowControlActivities } from '../activities/flow-control.js';
-import type { createFlowRunnerActivities } from '../activities/flow-runner.js';
 import type { Demands } from '../core/contract/demands.js';
 import { Review, isFinalFlowRunStatus, type FlowInput, type FlowRole, type FlowRunState, type FlowRunStatus, type FlowStep, type FlowStepState } from '../core/contract/flows.js';
 import { searchAttributes } from '../core/contract/search-attributes.js';
 import type { RunInput, RunState } from '../core/contract/workflow-io.js';
-import { FLOW_FAILED, FLOW_NOT_STOPPABLE, flowStateQuery, runWorkflowId, runnerTaskQueue, stopFlowUpdate } from './messages.js';
+import { FLOW_FAILED, FLOW_NOT_STOPPABLE, flowStateQuery, runWorkflowId, stopFlowUpdate } from './messages.js';
+import { causeMessage } from './cause-message.js';
+import { onRunner, pullRequestTitle } from './pull-requests.js';
 import { runWorkflow } from './run.js';
-
-type FlowRunnerActivities = ReturnType<typeof createFlowRunnerActivities>;
 
 const { stopStepRun } = proxyActivities<ReturnType<typeof createFlowControlActivities>>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 3, initialInterval: '1 second' },
 });
-
-/** The runner-side steps (diff, pull request) go to the builder's runner: its project holds the branch. */
-const onRunner = (runnerId: string) =>
-  proxyActivities<FlowRunnerActivities>({
-    taskQueue: runnerTaskQueue(runnerId),
-    scheduleToStartTimeout: '1 minute',
-    startToCloseTimeout: '5 minutes',
-    retry: { maximumAttempts: 2, initialInterval: '2 seconds' },
-  });
-
-/** How much of the prompt a pull request's title takes. */
-const TITLE_CHARS = 72;
 
 /**
  * A builder–reviewer flow: the builder's run changes code on a branch, the reviewer's run (another
@@ -261,11 +248,6 @@ function changesPrompt(reviewer: string, comments: string[]): string {
   return [`The reviewer (${reviewer}) asked for changes:`, ...comments.map((comment) => `- ${comment}`), '', 'Make them on this branch.'].join('\n');
 }
 
-function pullRequestTitle(prompt: string): string {
-  const line = prompt.trim().split('\n', 1)[0] ?? '';
-  return line.length > TITLE_CHARS ? `${line.slice(0, TITLE_CHARS - 1).trimEnd()}…` : line;
-}
-
 function pullRequestBody(state: FlowRunState, reviewer: string): string {
   return [
     state.prompt,
@@ -273,11 +255,4 @@ function pullRequestBody(state: FlowRunState, reviewer: string): string {
     `Built and reviewed by ao flow ${state.flow} (run ${state.flow_run_id}): approved by ${reviewer} in round ${state.rounds} of ${state.max_rounds}.`,
     ...(state.diff ? [`${state.diff.files_changed} file(s) changed, +${state.diff.added} −${state.diff.removed}.`] : []),
   ].join('\n');
-}
-
-/** The innermost readable message of a failure. */
-function causeMessage(error: unknown): string {
-  let current: unknown = error;
-  while (current instanceof Error && 'cause' in current && current.cause instanceof Error) current = current.cause;
-  return current instanceof Error ? current.message : String(current);
 }

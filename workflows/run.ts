@@ -54,7 +54,9 @@ import {
   stopByParentSignal,
   stopRunUpdate,
 } from './messages.js';
+import { causeMessage } from './cause-message.js';
 import { createChildRuns } from './children.js';
+import { openRunPullRequest, proposal } from './pull-requests.js';
 import { notifyWorkflow } from './notify.js';
 import { createDispatch } from './dispatch.js';
 import { createPermits } from './concurrency-permits.js';
@@ -91,6 +93,12 @@ const EXECUTE_CEILING = '30 days';
 const NOTIFICATIONS_PATCH = 'notifications';
 /** A run's tokens (and a failed run's cost) as search attributes, for `GET /usage`. */
 const USAGE_ATTRIBUTES_PATCH = 'usage-search-attributes';
+/**
+ * A completed run whose agent defines a pull request pushes its branch and opens one (after its
+ * runner slot is given back). Only runs started with `pull_request` in their input get here; the
+ * marker keeps it so should that ever change.
+ */
+const RUN_PULL_REQUEST_PATCH = 'run-pull-request';
 const END_EVENTS: Record<FinalRunStatus, NotificationEvent> = { completed: 'run.completed', failed: 'run.failed', stopped: 'run.stopped' };
 /**
  * The notify workflow starts only for an event some notification takes: a local activity asks first,
@@ -340,8 +348,8 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
     return reply;
   };
   /** A history entry without a status change (input, interrupt): who did what to the live run. */
-  const note = (reason: string, by: string): void => {
-    state.history.push({ status: state.status, at: new Date().toISOString(), reason, by });
+  const note = (reason: string, by?: string): void => {
+    state.history.push({ status: state.status, at: new Date().toISOString(), reason, ...(by ? { by } : {}) });
   };
   setHandler(
     sendInputUpdate,
@@ -419,6 +427,8 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
     if (!(await permits.acquire(resolved.concurrency))) return endStopped('stopped on request');
   }
 
+  /** Set when the executor completed and the run goes on to its pull request. */
+  let exitCode: number | null = null;
   for (let dispatches = 0; ; dispatches += 1) {
     if (stopRequested) return endStopped('stopped on request');
     const runner = await dispatch.waitForRunner(resolved);
@@ -459,8 +469,12 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
       const cost = (result.result_data as { cost_usd?: unknown } | undefined)?.cost_usd;
       if (typeof cost === 'number' && Number.isFinite(cost)) upsertSearchAttributes([{ key: searchAttributes.costUsd, value: cost }]);
       recordUsage(result.result_data, false);
-      transition('completed', `exit code ${result.exit_code ?? 'none'}`);
-      return state;
+      if (!input.pull_request || !patched(RUN_PULL_REQUEST_PATCH)) {
+        transition('completed', `exit code ${result.exit_code ?? 'none'}`);
+        return state;
+      }
+      exitCode = result.exit_code;
+      break;
     } catch (error) {
       if (stopRequested && (isCancellation(error) || error instanceof ActivityFailure)) {
         return endStopped('stopped on request; the executor’s processes have exited');
@@ -491,6 +505,23 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
       await dispatch.releaseSlot(runner.runner_id);
     }
   }
+
+  // Here only with the executor completed and its agent's pull request to open (RUN_PULL_REQUEST_PATCH).
+  const completed = `exit code ${exitCode ?? 'none'}`;
+  const branch = state.workspace?.branch;
+  if (stopRequested) return endStopped(`stopped on request before its pull request was opened${branch ? `; the work is on branch ${branch}` : ''}`);
+  const proposed = proposal(state);
+  if ('nothing' in proposed) {
+    note(`no pull request: ${proposed.nothing}`);
+    transition('completed', completed);
+    return state;
+  }
+  note(`opening a pull request for ${proposed.branch}`);
+  const step = await openRunPullRequest(input, state, input.pull_request, proposed);
+  if ('failed' in step) throw fail('PULL_REQUEST_FAILED', step.failed);
+  state.pull_request = step.opened;
+  transition('completed', `${completed}; pull request ${step.opened.url ?? `for ${step.opened.branch} (the forge command printed no URL)`}`);
+  return state;
 
   /** Decides an approval: its status, who and why, and the run back to `running` once none is pending. */
   function settle(approval: Approval, status: ApprovalStatus, reason: string, decision: { by?: string; note?: string; remember?: boolean | undefined } = {}): void {
@@ -587,13 +618,6 @@ function summarized(summary: string): ActivityOptions {
 
 function isTimeout(error: unknown, type: TimeoutFailure['timeoutType']): boolean {
   return error instanceof ActivityFailure && error.cause instanceof TimeoutFailure && error.cause.timeoutType === type;
-}
-
-/** The innermost readable message of an activity failure. */
-function causeMessage(error: unknown): string {
-  let current: unknown = error;
-  while (current instanceof Error && 'cause' in current && current.cause instanceof Error) current = current.cause;
-  return current instanceof Error ? current.message : String(current);
 }
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -43,6 +43,7 @@ function printRun(out: Output, run: RunView): void {
     ['started', shortTime(run.executor_started_at)],
     ['error', run.error ? `${run.error.type}: ${run.error.message}` : undefined],
     ['branch', run.workspace?.branch],
+    ['pull request', run.pull_request ? (run.pull_request.url ?? `opened for ${run.pull_request.branch} (no URL printed)`) : undefined],
     ['temporal', run.temporal_ui_url],
   ]);
   if (Object.keys(run.parameters).length) out.text(`parameters:\n${indent(JSON.stringify(run.parameters, null, 2))}`);
@@ -64,6 +65,7 @@ export function registerRunCommands(program: Command): void {
     .option('--session <id>', 'the session the run belongs to')
     .option('--resume', 'continue the session’s executor session (needs --session)')
     .option('--base-ref <ref>', 'the git ref the run’s worktree starts from')
+    .option('--no-pull-request', 'open no pull request at its end, though its agent defines one')
     .option('-f, --follow', `stream its events and exit with its outcome (${OUTCOME_CODES})`)
     .action(async (agent: string, options: RunOptions, command: Command) => {
       const { out, client } = contextOf(command);
@@ -76,6 +78,7 @@ export function registerRunCommands(program: Command): void {
         ...(options.session ? { session_id: options.session } : {}),
         ...(options.resume ? { mode: 'resume' as const } : {}),
         ...(options.baseRef ? { base_ref: options.baseRef } : {}),
+        ...(options.pullRequest === false ? { pull_request: false } : {}),
       };
       const created = await client.post('/runs', { body, schema: CreateRunResponse });
       if (options.follow) {
@@ -204,5 +207,7 @@ interface RunOptions {
   session?: string;
   resume?: boolean;
   baseRef?: string;
+  /** False with `--no-pull-request`; commander sets it true otherwise, which is the agent's default, so it is not sent. */
+  pullRequest?: boolean;
   follow?: boolean;
 }

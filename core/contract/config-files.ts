@@ -3,6 +3,7 @@ import { ConcurrencyLimit } from './concurrency.js';
 import { Budget } from './budget.js';
 import { Demands } from './demands.js';
 import { Name, Tag } from './names.js';
+import { PullRequestConfig } from './pull-requests.js';
 import { WorkspaceMode } from './workspace.js';
 
 /** The shapes of ao's config files: agents and scripts (profiles: `executor-profile.ts`). */
@@ -37,6 +38,11 @@ export const AgentFields = z
      * @defaultValue none: its runs can read nothing and start nothing.
      */
     may_start: z.array(Name).max(100).optional(),
+    /**
+     * Its runs end by pushing their branch and opening a pull request through this forge command,
+     * when they worked in a git worktree and committed something (`POST /runs` `pull_request: false` opts out).
+     */
+    pull_request: PullRequestConfig.optional(),
   })
   .strict();
 

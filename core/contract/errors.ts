@@ -68,6 +68,14 @@ export class ScriptNotFoundError extends Error {
   }
 }
 
+/** `POST /runs` asked for a pull request (`pull_request: true`) of an agent that defines none. */
+export class PullRequestNotConfiguredError extends Error {
+  constructor(readonly agent: string) {
+    super(`agent "${agent}" defines no pull_request (its forge command), so its runs cannot open one: set the agent's pull_request, or leave the run's unset`);
+    this.name = 'PullRequestNotConfiguredError';
+  }
+}
+
 /** A change refused because of what already is: a name taken, or a script still used by agents. */
 export class ConfigConflictError extends Error {
   constructor(message: string, readonly details?: Record<string, unknown>) {

@@ -27,6 +27,8 @@ export const RUN_FAILURE_TYPES = [
   'APPROVAL_TIMEOUT',
   /** The run's usage went over its budget (`max_cost_usd` or `max_turns`); the runner stopped it. */
   'BUDGET_EXCEEDED',
+  /** The run's work is on its branch, but the pull request its agent defines was not opened (push or forge command failed). */
+  'PULL_REQUEST_FAILED',
 ] as const;
 export type RunFailureType = (typeof RUN_FAILURE_TYPES)[number];
 
@@ -54,6 +56,7 @@ export function finalStatusFor(type: RunFailureType): FinalRunStatus {
     case 'HOOK_FAILED':
     case 'APPROVAL_TIMEOUT':
     case 'BUDGET_EXCEEDED':
+    case 'PULL_REQUEST_FAILED':
       return 'failed';
     default:
       return assertExhaustive(type);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Demands } from './demands.js';
 import { GitRef, Name, RunId } from './names.js';
 import { RunPolicy } from './policy.js';
+import { PullRequestConfig, PullRequestOutcome } from './pull-requests.js';
 
 /**
  * Flows: several agents' runs in one workflow (`workflows/flow.ts`), each step a child run. The
@@ -27,25 +28,6 @@ export const FlowStep = z
   })
   .strict();
 export type FlowStep = z.infer<typeof FlowStep>;
-
-/** A `{placeholder}` of a pull request command: replaced inside each argv element, never through a shell. */
-export const PULL_REQUEST_PLACEHOLDERS = ['branch', 'title', 'body', 'remote', 'base'] as const;
-const GitRemote = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a git remote name');
-
-/**
- * How a flow ends with a pull request: its final branch pushed to `remote`, then `command` run on
- * the runner (an argv array; `{branch}`, `{title}`, `{body}`, `{remote}`, `{base}` replaced per
- * element) with the runner's forge token in its environment. The URL it prints is recorded.
- */
-export const PullRequestConfig = z
-  .object({
-    /** @defaultValue `origin` */
-    remote: GitRemote.default('origin'),
-    command: z.array(z.string().min(1).max(2000)).min(1).max(50),
-  })
-  .strict()
-  .meta({ id: 'PullRequestConfig' });
-export type PullRequestConfig = z.infer<typeof PullRequestConfig>;
 
 /** `config/flows/<name>.json`. */
 export const Flow = z
@@ -149,7 +131,7 @@ export const FlowRunState = z.object({
   diff: DiffSummary.optional(),
   /** Steps' costs summed (those whose executor reports or prices one). */
   cost_usd: z.number(),
-  pull_request: z.object({ url: z.string().optional(), remote: z.string(), branch: z.string(), output: z.string() }).optional(),
+  pull_request: PullRequestOutcome.optional(),
   error: z.string().optional(),
   history: z.array(z.object({ status: FlowRunStatus, at: z.string(), reason: z.string().optional(), by: z.string().optional() })),
   created_at: z.string(),

@@ -47,6 +47,11 @@ export const CreateRunRequest = z
     parent_run_id: RunId.optional(),
     /** With `parent_run_id`: the child lives on when its parent ends (default false: stopped with it). */
     detached: z.boolean().optional(),
+    /**
+     * Push the run's branch and open the pull request its agent defines (`pull_request` of the agent) once it completes.
+     * @defaultValue true when the agent defines one; `true` for an agent without one is refused (400).
+     */
+    pull_request: z.boolean().optional(),
   })
   .strict()
   .refine((request) => request.mode !== 'resume' || request.session_id !== undefined, {
@@ -126,7 +131,7 @@ export const RunList = z.object({ runs: z.array(RunSummary), next_cursor: z.stri
 export type RunList = z.infer<typeof RunList>;
 
 /** The optional agent fields a `PATCH` may clear by sending `null`. */
-export const AGENT_CLEARABLE_FIELDS = ['system_prompt', 'script', 'command', 'parameters_schema', 'output_schema', 'timeout_seconds', 'workspace_mode', 'may_start'] as const;
+export const AGENT_CLEARABLE_FIELDS = ['system_prompt', 'script', 'command', 'parameters_schema', 'output_schema', 'timeout_seconds', 'workspace_mode', 'may_start', 'pull_request'] as const;
 
 /** `PATCH /agents/:name`: any field but the name; the merged agent is validated as a whole. */
 export const UpdateAgentRequest = AgentFields.omit({ name: true }).partial().strict().meta({ id: 'UpdateAgentRequest' });

@@ -7,6 +7,7 @@ import { Demands } from './demands.js';
 import { ScriptRef } from './config-files.js';
 import { Name } from './names.js';
 import { RunPolicy } from './policy.js';
+import { PullRequestConfig, PullRequestOutcome } from './pull-requests.js';
 import { RunStatus } from './run-status.js';
 import { WorkspaceSummary } from './workspace.js';
 
@@ -58,6 +59,8 @@ export const RunInput = z.object({
   created_by: z.string().optional(),
   /** Set on a child run: its parent, its depth and whether it outlives the parent. */
   parent: ParentLink.optional(),
+  /** Set when the run ends with a pull request: its agent's config as it was when the run started. */
+  pull_request: PullRequestConfig.optional(),
 });
 export type RunInput = z.infer<typeof RunInput>;
 
@@ -120,6 +123,8 @@ export const RunState = z.object({
   parent_run_id: z.string().optional(),
   /** The child runs this run started, in order. */
   children: z.array(ChildRun).optional(),
+  /** The pull request the run opened at its end (its agent's `pull_request`). */
+  pull_request: PullRequestOutcome.optional(),
   created_at: z.string(),
 });
 export type RunState = z.infer<typeof RunState>;

@@ -28,6 +28,8 @@ export interface AgentForm {
   workspace_mode: string;
   /** The agents its runs may start as child runs (ao's MCP server). */
   may_start: string[];
+  /** Its pull request config as JSON text (`{ "remote": "origin", "command": [...] }`); empty: none. */
+  pull_request: string;
 }
 
 export function emptyAgentForm(): AgentForm {
@@ -50,6 +52,7 @@ export function emptyAgentForm(): AgentForm {
     timeout_seconds: '',
     workspace_mode: '',
     may_start: [],
+    pull_request: '',
   };
 }
 
@@ -73,6 +76,7 @@ export function agentToForm(agent: AgentType): AgentForm {
     timeout_seconds: agent.timeout_seconds ? String(agent.timeout_seconds) : '',
     workspace_mode: agent.workspace_mode ?? '',
     may_start: [...(agent.may_start ?? [])],
+    pull_request: agent.pull_request ? toJson(agent.pull_request) : '',
   };
 }
 
@@ -83,7 +87,8 @@ export function formToAgent(form: AgentForm): { value?: AgentType; problems: str
   const problems: string[] = [];
   const parameters = parseJsonObject('parameters schema', form.parameters_schema);
   const output = parseJsonObject('output schema', form.output_schema);
-  for (const parsed of [parameters, output]) if (parsed.problem) problems.push(parsed.problem);
+  const pullRequest = parseJsonObject('pull request', form.pull_request);
+  for (const parsed of [parameters, output, pullRequest]) if (parsed.problem) problems.push(parsed.problem);
   const timeout = form.timeout_seconds.trim() ? Number(form.timeout_seconds) : undefined;
   const command = form.command.split('\n').map((line) => line.trim()).filter(Boolean);
   const procedural = form.type === 'procedural';
@@ -108,6 +113,7 @@ export function formToAgent(form: AgentForm): { value?: AgentType; problems: str
     ...(timeout !== undefined ? { timeout_seconds: timeout } : {}),
     ...optional('workspace_mode', form.workspace_mode),
     ...(form.may_start.length ? { may_start: form.may_start } : {}),
+    ...(pullRequest.value ? { pull_request: pullRequest.value } : {}),
   };
   const parsed = Agent.safeParse(candidate);
   if (!parsed.success) problems.push(...describeIssues(parsed.error.issues));
