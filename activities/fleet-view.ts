@@ -96,10 +96,14 @@ export class FleetView {
   async refresh(freshness: Exclude<Freshness, 'as-is'> = 'changes'): Promise<void> {
     const running = this.#refreshing;
     if (running && (running.freshness === 'every-runner' || freshness === 'changes')) return running.done;
-    if (running) await running.done.catch(() => undefined);
+    if (running) {
+      // Asked for more than the running one reads: after it, share whatever runs then (another waiter may have started it).
+      await running.done.catch(() => undefined);
+      return this.refresh(freshness);
+    }
     const everyRunner = freshness === 'every-runner' || Date.now() - this.#everyRunnerAt > EVERY_RUNNER_AFTER_MS;
     const done = this.#load(everyRunner).finally(() => {
-      if (this.#refreshing?.done === done) this.#refreshing = undefined;
+      this.#refreshing = undefined;
     });
     this.#refreshing = { freshness: everyRunner ? 'every-runner' : 'changes', done };
     return done;
