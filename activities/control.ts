@@ -176,9 +176,14 @@ export function createControlActivities({ client, configDir }: ControlDependenci
       const base = { run_id, workflow_id: runWorkflowId(run_id), ...(script ? { script: { name: script.name, version: script.version } } : {}) };
       // What the last look lacked: a runner that matches (every runner is read again), or room (new and changed runners are).
       let fresh: Freshness = 'as-is';
+      const held = await fleet.holding(run_id);
       for (let attempt = 0; attempt < 3; attempt += 1) {
         const candidates = await liveRunners(run_id, fresh);
         const ranking = rankRunners(candidates, demands, script);
+        // A slot an earlier attempt of this pick reserved (its reply was lost to a timeout) is taken first.
+        const eligible: RunnerCandidate[] = [...ranking.eligible];
+        const holder = eligible.findIndex((runner) => runner.runner_id === held);
+        if (holder > 0) eligible.unshift(...eligible.splice(holder, 1));
         // A run waits only on a fresh view: the one in memory may lack a new runner or a freed slot.
         if (ranking.waiting !== undefined && fresh === 'as-is' && !(queued_at && ranking.waiting === 'slot')) {
           fresh = ranking.waiting === 'runner' ? 'every-runner' : 'changes';
@@ -190,7 +195,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
           fresh = 'every-runner';
           continue;
         }
-        for (const runner of ranking.eligible) {
+        for (const runner of eligible) {
           const reply = await reserve(runner.runner_id, { ...base, queue: false });
           if (reply.accepted) return { runner: summaryOf(runner), reason: '', picked_at: new Date().toISOString() };
         }

@@ -42,6 +42,8 @@ export class FleetView {
   readonly #queueLengths = new Map<string, number>();
   /** Reservations in flight from this worker, by runner: concurrent picks spread instead of all asking the same runner. */
   readonly #claims = new Map<string, Set<string>>();
+  /** Each run's reservations in flight: a retried pick waits for its earlier attempt's before it looks. */
+  readonly #inFlight = new Map<string, Set<Promise<unknown>>>();
   #refreshedAt = 0;
   #everyRunnerAt = 0;
   #refreshing: { freshness: Exclude<Freshness, 'as-is'>; done: Promise<void> } | undefined;
@@ -75,12 +77,30 @@ export class FleetView {
   async claiming<T>(runnerId: string, runId: string, done: () => Promise<T>): Promise<T> {
     const claims = this.#claims.get(runnerId) ?? new Set<string>();
     this.#claims.set(runnerId, claims.add(runId));
+    const pending = this.#inFlight.get(runId) ?? new Set<Promise<unknown>>();
+    this.#inFlight.set(runId, pending);
+    const reply = done();
+    pending.add(reply);
     try {
-      return await done();
+      return await reply;
     } finally {
       claims.delete(runId);
       if (claims.size === 0) this.#claims.delete(runnerId);
+      pending.delete(reply);
+      if (pending.size === 0) this.#inFlight.delete(runId);
     }
+  }
+
+  /**
+   * Once no reservation of `runId` is in flight (an attempt of its pick that timed out may still be
+   * asking), the runner whose slot it holds, as the view knows: a retried pick takes that slot
+   * instead of leaving it held by a run that went elsewhere.
+   */
+  async holding(runId: string): Promise<string | undefined> {
+    const pending = this.#inFlight.get(runId);
+    if (pending) await Promise.allSettled([...pending]);
+    for (const [runnerId, state] of this.#runners) if (state.active_runs.includes(runId)) return runnerId;
+    return undefined;
   }
 
   queueLength(runnerId: string): number {

@@ -5,7 +5,7 @@ import { Context, heartbeat } from '@temporalio/activity';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { RunnerRegistration } from '../core/contract/fleet.js';
 import { installQuietRuntime } from './quiet-runtime.js';
-import { CONTROL_TASK_QUEUE, RUNNER_WORKFLOW_TYPE, registerRunnerSignal, runnerTaskQueue, runnerWorkflowId } from '../workflows/messages.js';
+import { FLEET_TASK_QUEUE, RUNNER_WORKFLOW_TYPE, registerRunnerSignal, runnerTaskQueue, runnerWorkflowId } from '../workflows/messages.js';
 
 /** The tag every filler carries and no bench run demands: fillers are registered and online, never picked. */
 export const FILLER_TAG = 'bench-filler';
@@ -77,7 +77,7 @@ export async function startFleetFillers(address: string, namespace: string, coun
     };
     await client.workflow.signalWithStart(RUNNER_WORKFLOW_TYPE, {
       workflowId: runnerWorkflowId(runnerId),
-      taskQueue: CONTROL_TASK_QUEUE,
+      taskQueue: FLEET_TASK_QUEUE,
       args: [],
       signal: registerRunnerSignal,
       signalArgs: [registration],

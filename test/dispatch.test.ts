@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '../core/contract/http.js';
 import { runGate } from './support/gates.js';
 import { TestStack, uniqueTag } from './support/stack.js';
-import { testSeconds } from './support/time.js';
+import { testSeconds, testTime } from './support/time.js';
+import { FLEET_TASK_QUEUE, runnerWorkflowId } from '../workflows/messages.js';
 
 let stack: TestStack;
 
@@ -28,7 +29,7 @@ async function busyRunner() {
     await stack.waitForRun(id, (run) => run.pending_reason?.startsWith('waiting for a free slot') === true);
     return id;
   };
-  return { runnerId, holder, held, queue };
+  return { tag, runnerId, holder, held, queue };
 }
 
 describe('the queue for a busy runner', () => {
@@ -67,5 +68,25 @@ describe('the queue for a busy runner', () => {
       expect(status, JSON.stringify(bad)).toBe(400);
       expect(JSON.stringify(body)).toMatch(/priority|queue_timeout_seconds/);
     }
+  });
+});
+
+describe('a burst of runs larger than the control worker’s workflow task slots (40)', () => {
+  it('queues every one behind a busy runner and runs them all, the runner workflow on a queue of its own', async () => {
+    const { tag, runnerId, holder, held } = await busyRunner();
+    // Each pick holds its run's workflow task slot while it waits on the runner workflow: on the control
+    // queue, 40 such picks would leave the runner workflow no slot to answer them in.
+    expect((await stack.client.workflow.getHandle(runnerWorkflowId(runnerId)).describe()).taskQueue).toBe(FLEET_TASK_QUEUE);
+    const ids = await Promise.all(Array.from({ length: 60 }, () => stack.postRun({ agent: 'echo', additional_demands: { tags: [tag] } })));
+    for (const id of ids) await stack.waitForRun(id, (run) => run.pending_reason?.startsWith('waiting for a free slot') === true);
+    await held.open();
+    expect((await stack.waitForRun(holder)).status).toBe('completed');
+    // One at a time through one slot, waited for in order (polling every run at once would load the control worker).
+    const runs: RunView[] = [];
+    for (const id of ids) runs.push(await stack.waitForRun(id, undefined, testTime(120_000)));
+    expect(runs.filter((run) => run.status !== 'completed').map((run) => `${run.id}: ${run.status} ${run.error?.message ?? ''}`)).toEqual([]);
+    // Capacity 1 all along: no two of them ran at once.
+    const spans = runs.map((run) => [spawnedAt(run), Date.parse(run.history.at(-1)!.at)] as const).sort((a, b) => a[0] - b[0]);
+    for (let index = 1; index < spans.length; index += 1) expect(spans[index]![0]).toBeGreaterThanOrEqual(spans[index - 1]![1]);
   });
 });

@@ -136,6 +136,8 @@ describe('a notification for run.completed', () => {
     const elsewhere = await createNotification({ events: ['run.completed'], tags: [uniqueTag('elsewhere')] });
     const matching = await createNotification({ events: ['run.completed'], tags: [tag], agents: ['echo'] });
     const id = await echoRun(tag);
+    // The run workflow starts its end's notify workflow before it closes (its status reads completed before that).
+    await stack.client.workflow.getHandle(runWorkflowId(id)).result();
     // The notify workflow of the run's end returns once every delivery it made has settled.
     const deliveries = await stack.client.workflow.getHandle(notifyWorkflowId(id, 'ended')).result() as Delivery[];
     const names = deliveries.map((delivery) => delivery.notification);

@@ -8,12 +8,12 @@ import { InvalidEnvironmentError, parseEnv } from '../core/config/env.js';
 import { defaultConfigDir } from '../core/config/paths.js';
 import { LogEnv, createLogger, resolveLogFormat, type Logger } from '../core/observability/logger.js';
 import { installTemporalRuntime } from '../core/observability/temporal-runtime.js';
-import { TRACING_WORKFLOW_INTERCEPTORS, clientTracingInterceptors, workerTracingInterceptors, workflowSpanSinks } from '../core/observability/temporal-tracing.js';
+import { clientTracingInterceptors, workerTracingInterceptors, workflowSpanSinks } from '../core/observability/temporal-tracing.js';
 import { TracingEnv, startTracing } from '../core/observability/tracing.js';
 import { redactProcessOutput } from '../core/process/redacted-output.js';
 import { TemporalEnv, connectClient, connectWorker, dataConverterOptions, temporalSettingsFromEnv } from '../core/temporal/connection.js';
-import { CONTROL_TASK_QUEUE } from '../workflows/messages.js';
-import { workflowSource } from './workflow-bundle.js';
+import { CONTROL_TASK_QUEUE, FLEET_TASK_QUEUE } from '../workflows/messages.js';
+import { buildWorkflowBundle } from './workflow-bundle.js';
 
 const ControlEnv = TemporalEnv.extend(LogEnv.shape).extend(TracingEnv.shape).extend({
   AO_CONFIG_DIR: z.string().min(1).default(defaultConfigDir),
@@ -28,7 +28,10 @@ redactProcessOutput();
 /** Set once the environment is read; errors before that are printed plainly. */
 let logger: Logger | undefined;
 
-/** The control worker: runs every workflow and the control activities (config, matching). */
+/**
+ * The control worker: runs every workflow and the control activities (config, matching), with the
+ * runner workflows on a worker of their own (FLEET_TASK_QUEUE says why).
+ */
 async function main(): Promise<void> {
   const env = parseEnv(ControlEnv, process.env, 'the control worker');
   const log = createLogger({ name: 'control', format: resolveLogFormat(env.AO_LOG_FORMAT) });
@@ -38,22 +41,21 @@ async function main(): Promise<void> {
   const tracing = startTracing({ serviceName: 'ao-control', env });
   installTemporalRuntime({ logger: log, ...(env.AO_CONTROL_TEMPORAL_METRICS_ADDRESS ? { metricsAddress: env.AO_CONTROL_TEMPORAL_METRICS_ADDRESS } : {}) });
   const client = await connectClient(temporal, { interceptors: clientTracingInterceptors() });
-  const source = workflowSource(env.AO_WORKFLOW_BUNDLE);
+  // One bundle for both workers; either way it has the tracing workflow interceptors (workers/workflow-bundle.ts).
+  const workflowBundle = env.AO_WORKFLOW_BUNDLE ? { codePath: env.AO_WORKFLOW_BUNDLE } : { code: await buildWorkflowBundle() };
+  const connection = await connectWorker(temporal);
+  const common = { connection, namespace: temporal.namespace, ...dataConverterOptions(temporal), workflowBundle, interceptors: workerTracingInterceptors(), sinks: workflowSpanSinks(tracing) };
   const worker = await Worker.create({
-    connection: await connectWorker(temporal),
-    namespace: temporal.namespace,
-    ...dataConverterOptions(temporal),
+    ...common,
     taskQueue: CONTROL_TASK_QUEUE,
-    ...source,
     activities: { ...createControlActivities({ client, configDir: env.AO_CONFIG_DIR }), ...createConcurrencyActivities({ client }), ...createNotificationActivities({ configDir: env.AO_CONFIG_DIR }), ...createFlowControlActivities({ client }) },
-    // A prebuilt bundle has the workflow interceptors in it already (workers/workflow-bundle.ts).
-    interceptors: { ...workerTracingInterceptors(), ...('workflowsPath' in source ? { workflowModules: [TRACING_WORKFLOW_INTERCEPTORS] } : {}) },
-    sinks: workflowSpanSinks(tracing),
   });
-  log.info(`control worker polling ${CONTROL_TASK_QUEUE} on ${temporal.address} (namespace ${temporal.namespace})`);
+  // Workflows only: what runner workflows schedule runs on the runner's queue or on the control queue.
+  const fleet = await Worker.create({ ...common, taskQueue: FLEET_TASK_QUEUE });
+  log.info(`control worker polling ${CONTROL_TASK_QUEUE} and ${FLEET_TASK_QUEUE} on ${temporal.address} (namespace ${temporal.namespace})`);
   if (env.AO_CONTROL_TEMPORAL_METRICS_ADDRESS) log.info(`control worker: Temporal SDK metrics on http://${env.AO_CONTROL_TEMPORAL_METRICS_ADDRESS}/metrics`);
   // Runtime's default shutdown signals (SIGINT, SIGTERM) make run() resolve after draining.
-  await worker.run();
+  await Promise.all([worker.run(), fleet.run()]);
   await client.connection.close();
   await tracing.shutdown().catch(() => undefined);
   log.info('control worker stopped');

@@ -26,7 +26,7 @@ import type { RunnerRegistration } from '../core/contract/fleet.js';
 import { TemporalEnv, connectClient, connectWorker, dataConverterOptions, temporalSettingsFromEnv } from '../core/temporal/connection.js';
 import { runnerDetails, runnerSummary } from '../core/temporal/summaries.js';
 import {
-  CONTROL_TASK_QUEUE,
+  FLEET_TASK_QUEUE,
   RUNNER_WORKFLOW_TYPE,
   deregisterRunnerSignal,
   drainRunnerSignal,
@@ -189,7 +189,7 @@ async function main(): Promise<void> {
   const register = (): Promise<unknown> =>
     client.workflow.signalWithStart(RUNNER_WORKFLOW_TYPE, {
       workflowId: runnerWorkflowId(runnerId),
-      taskQueue: CONTROL_TASK_QUEUE,
+      taskQueue: FLEET_TASK_QUEUE,
       args: [],
       signal: registerRunnerSignal,
       signalArgs: [registration],

@@ -14,6 +14,13 @@ import type { WorkspaceSummary } from '../core/contract/workspace.js';
 
 /** Workflows and control activities run here. */
 export const CONTROL_TASK_QUEUE = 'ao.control';
+/**
+ * Runner workflows run here, on a worker of their own in the control process: a run's pick (a local
+ * activity, which holds its workflow task's slot while it runs) waits on a runner workflow's update
+ * or query, so the two must never compete for the same slots. (Runner workflows started before this
+ * queue existed move to it at their next continue-as-new.)
+ */
+export const FLEET_TASK_QUEUE = 'ao.fleet';
 /** Each runner polls its own queue; executor activities are routed to the runner that was picked. */
 export const runnerTaskQueue = (runnerId: string): string => `ao.runner.${runnerId}`;
 

@@ -7,6 +7,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  makeContinueAsNewFunc,
   patched,
   proxyActivities,
   setHandler,
@@ -17,6 +18,7 @@ import type { createRunnerActivities } from '../activities/runner.js';
 import { notForgettableReason, notTakingRunsReason, takesRuns, type PresenceHeartbeat, type RunnerRegistration } from '../core/contract/fleet.js';
 import { searchAttributes } from '../core/contract/search-attributes.js';
 import {
+  FLEET_TASK_QUEUE,
   deregisterRunnerSignal,
   drainRunnerSignal,
   forgetRunnerUpdate,
@@ -55,6 +57,8 @@ const MAX_WAITERS = 200;
  */
 const SLOT_GRANTS_PATCH = 'slot-grants';
 const MAX_QUEUED_RUNS = 5_000;
+/** A runner workflow still on the control queue (started before the fleet queue) moves to it when it continues as new. */
+const FLEET_QUEUE_PATCH = 'fleet-queue';
 
 /** A run waiting in this runner's queue. */
 interface QueuedRun {
@@ -80,6 +84,8 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
   let instanceGeneration = 0;
   /** Set by an admin's forget: the workflow ends instead of waiting for the runner to come back. */
   let forgotten = false;
+  /** Set when this workflow leaves the control queue for the fleet queue (continue-as-new). */
+  let moving = false;
   const waiters: string[] = [];
   /** Runs queued for a slot (slot grants): highest priority first, equal priorities in arrival order. */
   const queue: QueuedRun[] = [...(carriedQueue ?? [])];
@@ -90,6 +96,7 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
         state = change(state!);
       },
       generation: () => instanceGeneration,
+      ending: () => workflowInfo().continueAsNewSuggested || moving,
     },
     carriedScripts,
   );
@@ -257,6 +264,11 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
     if (forgotten && !state!.online && patched(FORGET_PATCH)) break;
     forgotten = false;
     if (workflowInfo().continueAsNewSuggested) break;
+    // Still on the control queue, where a pick could wait on this workflow behind its own slot: move.
+    if (workflowInfo().taskQueue !== FLEET_TASK_QUEUE && patched(FLEET_QUEUE_PATCH)) {
+      moving = true;
+      break;
+    }
     // A runner that comes back to a workflow from before script sync starts a fresh run of it, which has sync.
     if (!syncing && patched(SCRIPT_SYNC_UPGRADE_PATCH)) break;
     const generation = instanceGeneration;
@@ -302,8 +314,9 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
   await syncing;
   await condition(allHandlersFinished);
   // Waiting runs poll on their own as well; dropping the waiter list here loses no run. The queue is carried.
-  if (queue.length) await continueAsNew<typeof runnerWorkflow>(state, scriptSync.wanted, queue);
-  else await continueAsNew<typeof runnerWorkflow>(state, scriptSync.wanted);
+  const next = patched(FLEET_QUEUE_PATCH) ? makeContinueAsNewFunc<typeof runnerWorkflow>({ taskQueue: FLEET_TASK_QUEUE }) : continueAsNew<typeof runnerWorkflow>;
+  if (queue.length) await next(state, scriptSync.wanted, queue);
+  else await next(state, scriptSync.wanted);
 }
 
 /** When a lost presence hold last heartbeat: its heartbeat timeout carries the last details the runner sent. */

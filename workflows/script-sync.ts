@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, condition, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, proxyActivities } from '@temporalio/workflow';
 import type { createControlActivities } from '../activities/control.js';
 import type { createScriptActivities } from '../activities/scripts.js';
 import { CONTROL_TASK_QUEUE, runnerTaskQueue, type RunnerState, type WantedScripts } from './messages.js';
@@ -28,6 +28,8 @@ export interface ScriptSyncHost {
   update(change: (state: RunnerState) => RunnerState): void;
   /** Bumped when a new runner process registers: its disk may hold anything. */
   generation(): number;
+  /** The workflow is about to continue as new: the loop returns. */
+  ending(): boolean;
 }
 
 type Operation = { kind: 'install'; name: string; version: string } | { kind: 'remove'; name: string };
@@ -166,10 +168,10 @@ export function createScriptSync(host: ScriptSyncHost, carriedWanted: WantedScri
         const retryIn = nextRetryInMs();
         const untilReconcile = Math.max(1, lastReconcileAt + FULL_RECONCILE_INTERVAL_MS - Date.now());
         // Offline, nothing runs: the timer only re-checks; signals and a registration wake the loop at once.
-        await condition(() => workPending() || workflowInfo().continueAsNewSuggested, Math.min(retryIn ?? untilReconcile, untilReconcile) + 1);
-        if (workflowInfo().continueAsNewSuggested) return;
+        await condition(() => workPending() || host.ending(), Math.min(retryIn ?? untilReconcile, untilReconcile) + 1);
+        if (host.ending()) return;
         if (!workPending()) {
-          if (!online()) await condition(() => online() || workflowInfo().continueAsNewSuggested);
+          if (!online()) await condition(() => online() || host.ending());
           continue;
         }
         if (reconcileWanted()) {
@@ -184,7 +186,7 @@ export function createScriptSync(host: ScriptSyncHost, carriedWanted: WantedScri
           if (!reconciled) {
             // The runner went away mid-reconcile: try again after a pause, or at once when a new instance registers.
             reconcileDue = true;
-            await condition(() => host.generation() !== generation || workflowInfo().continueAsNewSuggested, FIRST_RETRY_MS);
+            await condition(() => host.generation() !== generation || host.ending(), FIRST_RETRY_MS);
           }
           continue;
         }
