@@ -210,14 +210,14 @@ export function createControlActivities({ client, configDir }: ControlDependenci
         // All busy: join the shortest queues (several, so a slot freeing on any of them is taken; the run gives
         // back the grants it does not need). A runner may have room after all (the view was old).
         busy.sort((a, b) => fleet.queueLength(a.runner_id) - fleet.queueLength(b.runner_id) || a.runner_id.localeCompare(b.runner_id));
-        let queuedAt: string | undefined;
+        const joined: string[] = [];
         for (const runner of busy) {
           const reply = await reserve(runner.runner_id, { ...base, queue: true, ...(priority !== undefined ? { priority } : {}) });
-          if (reply.accepted) return { runner: summaryOf(runner), reason: '', picked_at: new Date().toISOString() };
-          if (reply.queued) queuedAt ??= runner.runner_id;
-          if (reply.queued && busy.indexOf(runner) + 1 >= MAX_QUEUES_JOINED) break;
+          if (reply.accepted) return { runner: summaryOf(runner), reason: '', picked_at: new Date().toISOString(), ...(joined.length ? { joined } : {}) };
+          if (reply.queued) joined.push(runner.runner_id);
+          if (joined.length >= MAX_QUEUES_JOINED) break;
         }
-        if (queuedAt) return { reason: ranking.reason, waiting: 'slot', queued_at: queuedAt };
+        if (joined.length) return { reason: ranking.reason, waiting: 'slot', queued_at: joined[0]!, joined };
       }
       return { reason: 'every matching runner filled up; retrying', waiting: 'slot' };
     },
@@ -242,6 +242,8 @@ export interface PickResult {
   waiting?: RunnerWait;
   /** The runner whose queue the run joined: that runner grants it a slot when one frees. */
   queued_at?: string;
+  /** Every runner whose queue the run joined (queued_at first): the run leaves the others' once it has a slot. */
+  joined?: string[];
   /** When the slot was reserved (the control worker's clock): the workflow's own clock stands still within a workflow task. */
   picked_at?: string;
 }

@@ -4,6 +4,11 @@ import type { RunnerView } from '../api/fleet-service.js';
 import { runGate } from './support/gates.js';
 import { TestStack, eventually, uniqueTag } from './support/stack.js';
 import { testSeconds, testTime } from './support/time.js';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { runnerIdFor } from '../workers/runner-options.js';
+import { CONTROL_TASK_QUEUE, FLEET_TASK_QUEUE, RUNNER_WORKFLOW_TYPE, runnerWorkflowId } from '../workflows/messages.js';
 
 let stack: TestStack;
 
@@ -180,6 +185,25 @@ describe('a run waiting for a slot', () => {
     expect(waiting.pending_reason).toContain('at capacity');
     await held.open();
     expect((await stack.waitForRun(queued)).status).toBe('completed');
+  });
+});
+
+describe('a runner workflow started by an earlier release on the control queue', () => {
+  it('moves to the fleet queue when its runner registers, and the runner takes runs', async () => {
+    const tag = uniqueTag('moved');
+    const projectDir = await fs.mkdtemp(path.join(stack.root, 'project-'));
+    const runnerId = runnerIdFor(os.hostname(), projectDir, 'echo');
+    // Where releases before the fleet queue started it (it waits for its runner's registration).
+    const old = await stack.client.workflow.start(RUNNER_WORKFLOW_TYPE, { workflowId: runnerWorkflowId(runnerId), taskQueue: CONTROL_TASK_QUEUE, args: [] });
+    await stack.startRunner({ tags: [tag], projectDir });
+    await eventually(async () => {
+      const current = await stack.client.workflow.getHandle(runnerWorkflowId(runnerId)).describe();
+      if (current.runId === old.firstExecutionRunId || current.taskQueue !== FLEET_TASK_QUEUE) throw new Error(`still run ${current.runId} on ${current.taskQueue}`);
+    }, testTime(30_000));
+    expect((await stack.client.workflow.getHandle(old.workflowId, old.firstExecutionRunId).describe()).status.name).toBe('CONTINUED_AS_NEW');
+    expect(await runnerView(runnerId)).toMatchObject({ status: 'online' });
+    const id = await stack.postRun({ agent: 'echo', additional_demands: { tags: [tag] } });
+    expect(await stack.waitForRun(id)).toMatchObject({ status: 'completed', runner_id: runnerId });
   });
 });
 

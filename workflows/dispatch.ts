@@ -46,6 +46,10 @@ export function createDispatch({ input, state, stopRequested, fail, summarized }
   let granted: RunnerSummary | undefined;
   /** The runner whose queue the run waits in, as the last pick said. */
   let queuedAt: string | undefined;
+  /** Slots being given back: the run closes only after they are, since Temporal drops the signals of a closed workflow. */
+  const releasing = new Set<Promise<void>>();
+  /** Runners whose queues the run joined: once it has a slot it leaves the rest, so none grants it one it would give back. */
+  const joined = new Set<string>();
 
   setHandler(runnerAvailableSignal, () => {
     // Also sent by a runner that stops taking runs to its queue: look everywhere again.
@@ -55,12 +59,25 @@ export function createDispatch({ input, state, stopRequested, fail, summarized }
   setHandler(slotGrantedSignal, ({ runner }) => {
     // A run that no longer waits (dispatched elsewhere, stopping) gives the slot back at once.
     if (!waiting || granted || stopRequested()) {
-      void releaseSlot(runner.runner_id);
+      giveBack(runner.runner_id);
       return;
     }
     granted = runner;
     woken = true;
   });
+
+  /** Gives a slot back (or leaves a queue) without waiting; the run closes only once it has reached the runner. */
+  function giveBack(runnerId: string): void {
+    joined.delete(runnerId);
+    const released = releaseSlot(runnerId).finally(() => releasing.delete(released));
+    releasing.add(released);
+  }
+
+  /** The run has its slot on `runnerId` (or no longer waits): it leaves every other queue it joined. */
+  function leaveQueues(runnerId: string | undefined): void {
+    if (runnerId) joined.delete(runnerId);
+    for (const other of [...joined]) giveBack(other);
+  }
 
   async function releaseSlot(runnerId: string): Promise<void> {
     try {
@@ -77,10 +94,14 @@ export function createDispatch({ input, state, stopRequested, fail, summarized }
   /** Waits for an eligible runner with a free slot; undefined when a stop arrives first. */
   async function waitForRunner(resolved: ResolvedRun): Promise<RunnerSummary | undefined> {
     waiting = true;
+    let chosen: RunnerSummary | undefined;
     try {
-      return await pickOrWait(resolved);
+      chosen = await pickOrWait(resolved);
+      return chosen;
     } finally {
       waiting = false;
+      // Only picks that report the queues they joined fill `joined`: older histories send nothing here.
+      leaveQueues(chosen?.runner_id);
     }
   }
 
@@ -95,6 +116,7 @@ export function createDispatch({ input, state, stopRequested, fail, summarized }
       const pick: PickResult = await control.pickRunner.executeWithOptions(summarized('pick a live runner that meets the demands and reserve a slot on it'), [
         { run_id: state.run_id, demands: resolved.demands, ...(resolved.script ? { script: resolved.script } : {}), ...(input.priority !== undefined ? { priority: input.priority } : {}), ...(queuedAt ? { queued_at: queuedAt } : {}) },
       ]);
+      for (const runnerId of pick.joined ?? []) joined.add(runnerId);
       if (stopRequested()) {
         if (pick.runner) await releaseSlot(pick.runner.runner_id);
         if (granted) await releaseSlot(takeGrant().runner_id);
@@ -140,6 +162,10 @@ export function createDispatch({ input, state, stopRequested, fail, summarized }
     resolve,
     waitForRunner,
     releaseSlot,
+    /** Once every slot given back on the way (grants the run did not need) has reached its runner. */
+    async released(): Promise<void> {
+      while (releasing.size) await Promise.all([...releasing]);
+    },
     /** A stop wakes a pending run at once. */
     wake(): void {
       woken = true;

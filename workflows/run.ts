@@ -106,6 +106,8 @@ const END_EVENTS: Record<FinalRunStatus, NotificationEvent> = { completed: 'run.
  * (The notify workflow still matches for itself: it is the durable record of what was sent.)
  */
 const NOTIFY_WHEN_MATCHED_PATCH = 'notify-when-matched';
+/** A run closes only once the slots it gave back on the way (grants it did not need) have reached their runners. */
+const RELEASES_BEFORE_CLOSE_PATCH = 'releases-before-close';
 const { matchNotifications } = proxyLocalActivities<NotificationActivities>({ startToCloseTimeout: '10 seconds', retry: { maximumAttempts: 3, initialInterval: '100 milliseconds' } });
 /** The runner command path: a command reaches a live runner within milliseconds, or the runner is gone. */
 const COMMAND_TIMEOUT = '10 seconds';
@@ -126,7 +128,7 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
   const notices: Array<Promise<void>> = [];
   /** What the run gives back when it ends, however it ends (its concurrency permits). */
   const releases: Array<() => Promise<void>> = [];
-  const ending: { children?: ChildRuns } = {};
+  const ending: { children?: ChildRuns; dispatch?: Dispatch } = {};
   try {
     return await runToEnd(input, notices, releases, ending);
   } finally {
@@ -135,12 +137,15 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     await Promise.all(releases.map((release) => release()));
     // An abandoned child outlives its parent only once it has started: the run closes after its notices have.
     await Promise.all(notices);
+    // A grant that came while the run was ending is given back before it closes: a closed workflow's signal is never sent.
+    if (ending.dispatch && patched(RELEASES_BEFORE_CLOSE_PATCH)) await ending.dispatch.released();
   }
 }
 
 type ChildRuns = ReturnType<typeof createChildRuns>;
+type Dispatch = ReturnType<typeof createDispatch>;
 
-async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases: Array<() => Promise<void>>, ending: { children?: ChildRuns }): Promise<RunState> {
+async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases: Array<() => Promise<void>>, ending: { children?: ChildRuns; dispatch?: Dispatch }): Promise<RunState> {
   const state: RunState = {
     run_id: input.run_id,
     agent: input.agent,
@@ -238,6 +243,7 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
   setHandler(runStateQuery, () => state);
   // Resolving and picking a runner: workflows/dispatch.ts.
   const dispatch = createDispatch({ input, state, stopRequested: () => stopRequested, fail, summarized });
+  ending.dispatch = dispatch;
   setHandler(executorStartedSignal, ({ pid, started_at, attempt, resumed_session, controls }) => {
     if (controls) state.live_controls = controls;
     // A restarted executor asks its questions again: the dead one's can no longer be answered.

@@ -59,6 +59,10 @@ const SLOT_GRANTS_PATCH = 'slot-grants';
 const MAX_QUEUED_RUNS = 5_000;
 /** A runner workflow still on the control queue (started before the fleet queue) moves to it when it continues as new. */
 const FLEET_QUEUE_PATCH = 'fleet-queue';
+/** Grants in flight reach their runs before the workflow continues as new: Temporal drops a closed run's signals. */
+const GRANTS_BEFORE_CONTINUE_PATCH = 'grants-before-continue';
+/** A run that gives a slot back also leaves this runner's queue: it has a slot elsewhere, or no longer waits. */
+const RELEASE_LEAVES_QUEUE_PATCH = 'release-leaves-queue';
 
 /** A run waiting in this runner's queue. */
 interface QueuedRun {
@@ -89,6 +93,8 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
   const waiters: string[] = [];
   /** Runs queued for a slot (slot grants): highest priority first, equal priorities in arrival order. */
   const queue: QueuedRun[] = [...(carriedQueue ?? [])];
+  /** Grants signalled and not yet delivered. */
+  const granting = new Set<Promise<void>>();
   const scriptSync = createScriptSync(
     {
       state: () => state!,
@@ -166,6 +172,7 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
 
   setHandler(releaseSlotSignal, ({ run_id }) => {
     if (!state) return;
+    if (queue.some((queued) => queued.run_id === run_id) && patched(RELEASE_LEAVES_QUEUE_PATCH)) dequeue(run_id);
     state = { ...state, active_runs: state.active_runs.filter((id) => id !== run_id) };
     if (patched(SLOT_GRANTS_PATCH)) grantSlots();
     else wakeWaiters(state.registration.capacity - state.active_runs.length);
@@ -230,14 +237,16 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
       const next = queue.shift()!;
       state = { ...state, active_runs: [...state.active_runs, next.run_id] };
       const { runner_id, hostname, project_dir, executor_profile } = state.registration;
-      getExternalWorkflowHandle(next.workflow_id)
+      const grant = getExternalWorkflowHandle(next.workflow_id)
         .signal(slotGrantedSignal, { runner: { runner_id, hostname, project_dir, executor_profile } })
         .catch(() => {
           // The run has ended: its slot goes to the next one.
           if (!state) return;
           state = { ...state, active_runs: state.active_runs.filter((id) => id !== next.run_id) };
           grantSlots();
-        });
+        })
+        .finally(() => granting.delete(grant));
+      granting.add(grant);
     }
   }
 
@@ -313,6 +322,7 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
   }
   await syncing;
   await condition(allHandlersFinished);
+  if (granting.size && patched(GRANTS_BEFORE_CONTINUE_PATCH)) while (granting.size) await Promise.all([...granting]);
   // Waiting runs poll on their own as well; dropping the waiter list here loses no run. The queue is carried.
   const next = patched(FLEET_QUEUE_PATCH) ? makeContinueAsNewFunc<typeof runnerWorkflow>({ taskQueue: FLEET_TASK_QUEUE }) : continueAsNew<typeof runnerWorkflow>;
   if (queue.length) await next(state, scriptSync.wanted, queue);
