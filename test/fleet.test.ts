@@ -148,7 +148,9 @@ describe('matching', () => {
     const running = await stack.waitForRun(first, (run) => run.status === 'running');
     const second = await stack.postRun({ agent: 'echo', additional_demands: { tags: [tag] } });
     const other = running.runner_id === one.runnerId ? two.runnerId : one.runnerId;
-    expect((await stack.waitForRun(second)).runner_id).toBe(other);
+    const secondRun = await stack.waitForRun(second);
+    if (secondRun.runner_id !== other) console.error('DIAG', JSON.stringify(running.history), JSON.stringify(secondRun.history), secondRun.pending_reason);
+    expect(secondRun.runner_id).toBe(other);
     await held.open();
     expect((await stack.waitForRun(first)).status).toBe('completed');
   });
