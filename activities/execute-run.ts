@@ -24,6 +24,7 @@ import { runPostRunHooks, runPreRunHooks } from './execution/hook-phases.js';
 import { planLaunch } from './execution/launch.js';
 import { executionResult, sessionEndOutcome } from './execution/outcome.js';
 import { redactFailure } from './execution/redacted-failure.js';
+import { inProjectTurn } from './execution/project-turn.js';
 import { stdoutToEvents } from './execution/stdout-events.js';
 import { shapeEvents } from './execution/event-shaping.js';
 import { meterBudget, type BudgetMeter } from './execution/budget-meter.js';
@@ -55,7 +56,7 @@ export async function executeRun(deps: ExecuteDependencies, request: ExecuteRequ
     const { mode, workspace } = await openWorkspace(deps, request);
     const work = (): Promise<ExecutionResult> => runInWorkspace(deps, request, workspace, attempt, emit, measure.stopReached);
     deps.log.runStarted(request.run_id, request.agent.name, workspace.dir);
-    const result = await (mode === 'project' ? deps.projectLock(work) : work());
+    const result = await (mode === 'project' ? inProjectTurn(deps.projectLock, work) : work());
     deps.log.runEnded(request.run_id, 'completed', Date.now() - started);
     measure.ended('completed');
     return result;

@@ -143,6 +143,10 @@ describe('matching', () => {
     const one = await stack.startRunner({ tags: [tag], capacity: 2 });
     const two = await stack.startRunner({ tags: [tag], capacity: 2 });
     // The first run holds a slot until the gate opens, so its runner has less free capacity when the second comes.
+    // Both listed before the runs come, so the pick's view of the fleet can have both.
+    await eventually(async () => {
+      for (const { runnerId } of [one, two]) if ((await runnerView(runnerId)).status !== 'online') throw new Error(`${runnerId} not listed online yet`);
+    }, testTime(30_000));
     const held = await runGate(stack.root);
     const first = await stack.postRun({ agent: 'echo', parameters: held.parameters, additional_demands: { tags: [tag] } });
     const running = await stack.waitForRun(first, (run) => run.status === 'running');
@@ -153,6 +157,29 @@ describe('matching', () => {
     expect(secondRun.runner_id).toBe(other);
     await held.open();
     expect((await stack.waitForRun(first)).status).toBe('completed');
+  });
+
+  it('keeps a project-mode run waiting for the project behind a long one, and stops it there', async () => {
+    // Not a git repository: runs take the project's lock one at a time, whatever the capacity.
+    const tag = uniqueTag('project');
+    await stack.startRunner({ tags: [tag], capacity: 3 });
+    const held = await runGate(stack.root);
+    const first = await stack.postRun({ agent: 'echo', parameters: held.parameters, additional_demands: { tags: [tag] } });
+    await stack.waitForRun(first, (run) => run.status === 'running');
+    const second = await stack.postRun({ agent: 'echo', additional_demands: { tags: [tag] } });
+    const third = await stack.postRun({ agent: 'echo', additional_demands: { tags: [tag] } });
+    for (const id of [second, third]) await stack.waitForRun(id, (run) => run.status === 'dispatched');
+    // Longer than the execute activity's heartbeat timeout (10 s): waiting is not being lost.
+    await new Promise((resolve) => setTimeout(resolve, testTime(13_000)));
+    const stopped = await stack.api<RunView>('POST', `/runs/${third}/stop?wait=true`);
+    expect(stopped.status).toBe(200);
+    expect((await stack.waitForRun(third)).status).toBe('stopped');
+    expect((await stack.api<RunView>('GET', `/runs/${first}`)).body.status).toBe('running');
+    await held.open();
+    expect((await stack.waitForRun(first)).status).toBe('completed');
+    const waited = await stack.waitForRun(second);
+    expect(waited.status).toBe('completed');
+    expect(waited.history.map((change) => change.status)).toEqual(['pending', 'dispatched', 'running', 'completed']);
   });
 
   it('fails a run with NO_RUNNER after the no-runner timeout', async () => {
