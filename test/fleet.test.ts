@@ -140,13 +140,13 @@ describe('matching', () => {
 
   it('prefers the runner with the most free capacity', async () => {
     const tag = uniqueTag('spread');
-    const one = await stack.startRunner({ tags: [tag], capacity: 2 });
-    const two = await stack.startRunner({ tags: [tag], capacity: 2 });
-    // The first run holds a slot until the gate opens, so its runner has less free capacity when the second comes.
-    // Both listed before the runs come, so the pick's view of the fleet can have both.
-    await eventually(async () => {
-      for (const { runnerId } of [one, two]) if ((await runnerView(runnerId)).status !== 'online') throw new Error(`${runnerId} not listed online yet`);
-    }, testTime(30_000));
+    const one = await stack.startRunner({ tags: [tag, `${tag}-one`], capacity: 2 });
+    const two = await stack.startRunner({ tags: [tag, `${tag}-two`], capacity: 2 });
+    // The control worker's view of the fleet is a hint that learns of a new runner within seconds. A run
+    // for each runner alone makes it read both first (no runner matching in the view: it reads every one).
+    for (const own of [`${tag}-one`, `${tag}-two`]) {
+      expect((await stack.waitForRun(await stack.postRun({ agent: 'echo', additional_demands: { tags: [own] } }))).status).toBe('completed');
+    }
     const held = await runGate(stack.root);
     const first = await stack.postRun({ agent: 'echo', parameters: held.parameters, additional_demands: { tags: [tag] } });
     const running = await stack.waitForRun(first, (run) => run.status === 'running');
