@@ -189,14 +189,9 @@ export function createControlActivities({ client, configDir }: ControlDependenci
         const eligible: RunnerCandidate[] = [...ranking.eligible];
         const holder = eligible.findIndex((runner) => runner.runner_id === held);
         if (holder > 0) eligible.unshift(...eligible.splice(holder, 1));
-        // "No runner" is said only of a fresh view: the one in memory may lack a new runner. A run that
-        // finds every runner busy asks them to queue it, which tells it of a slot the view missed.
-        if (ranking.waiting === 'runner' && fresh === 'as-is') {
-          fresh = 'every-runner';
-          continue;
-        }
         if (ranking.waiting === 'runner') {
-          // "No runner" is said only of a view that has just read every runner.
+          // "No runner" is said only of a view that has just read every runner: the one in memory may lack a
+          // new runner. (A run that finds every runner busy asks them to queue it, which tells it of a slot the view missed.)
           if (fresh === 'every-runner') return { reason: ranking.reason, waiting: ranking.waiting };
           fresh = 'every-runner';
           continue;

@@ -2,6 +2,7 @@ import { condition, getExternalWorkflowHandle, patched, proxyActivities, proxyLo
 import type { createControlActivities, PickResult, ResolvedRun } from '../activities/control.js';
 import type { RunFailureType } from '../core/contract/failures.js';
 import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
+import { inFlight } from './in-flight.js';
 import { releaseSlotSignal, runnerAvailableSignal, runnerWorkflowId, slotGrantedSignal } from './messages.js';
 
 type ControlActivities = ReturnType<typeof createControlActivities>;
@@ -46,8 +47,8 @@ export function createDispatch({ input, state, stopRequested, fail, summarized }
   let granted: RunnerSummary | undefined;
   /** The runner whose queue the run waits in, as the last pick said. */
   let queuedAt: string | undefined;
-  /** Slots being given back: the run closes only after they are, since Temporal drops the signals of a closed workflow. */
-  const releasing = new Set<Promise<void>>();
+  /** Slots being given back: the run closes only once they have reached their runners. */
+  const releasing = inFlight();
   /** Runners whose queues the run joined: once it has a slot it leaves the rest, so none grants it one it would give back. */
   const joined = new Set<string>();
 
@@ -69,8 +70,7 @@ export function createDispatch({ input, state, stopRequested, fail, summarized }
   /** Gives a slot back (or leaves a queue) without waiting; the run closes only once it has reached the runner. */
   function giveBack(runnerId: string): void {
     joined.delete(runnerId);
-    const released = releaseSlot(runnerId).finally(() => releasing.delete(released));
-    releasing.add(released);
+    releasing.track(releaseSlot(runnerId));
   }
 
   /** The run has its slot on `runnerId` (or no longer waits): it leaves every other queue it joined. */
@@ -163,9 +163,7 @@ export function createDispatch({ input, state, stopRequested, fail, summarized }
     waitForRunner,
     releaseSlot,
     /** Once every slot given back on the way (grants the run did not need) has reached its runner. */
-    async released(): Promise<void> {
-      while (releasing.size) await Promise.all([...releasing]);
-    },
+    released: (): Promise<void> => releasing.settled(),
     /** A stop wakes a pending run at once. */
     wake(): void {
       woken = true;

@@ -36,6 +36,7 @@ import {
   type RunnerState,
   type WantedScripts,
 } from './messages.js';
+import { inFlight } from './in-flight.js';
 import { createScriptSync } from './script-sync.js';
 
 /** Patch ids: runner workflows started before script sync existed keep replaying as they ran. */
@@ -94,7 +95,7 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
   /** Runs queued for a slot (slot grants): highest priority first, equal priorities in arrival order. */
   const queue: QueuedRun[] = [...(carriedQueue ?? [])];
   /** Grants signalled and not yet delivered. */
-  const granting = new Set<Promise<void>>();
+  const granting = inFlight();
   const scriptSync = createScriptSync(
     {
       state: () => state!,
@@ -244,9 +245,8 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
           if (!state) return;
           state = { ...state, active_runs: state.active_runs.filter((id) => id !== next.run_id) };
           grantSlots();
-        })
-        .finally(() => granting.delete(grant));
-      granting.add(grant);
+        });
+      granting.track(grant);
     }
   }
 
@@ -322,7 +322,7 @@ export async function runnerWorkflow(carried?: RunnerState, carriedScripts?: Wan
   }
   await syncing;
   await condition(allHandlersFinished);
-  if (granting.size && patched(GRANTS_BEFORE_CONTINUE_PATCH)) while (granting.size) await Promise.all([...granting]);
+  if (granting.size && patched(GRANTS_BEFORE_CONTINUE_PATCH)) await granting.settled();
   // Waiting runs poll on their own as well; dropping the waiter list here loses no run. The queue is carried.
   const next = patched(FLEET_QUEUE_PATCH) ? makeContinueAsNewFunc<typeof runnerWorkflow>({ taskQueue: FLEET_TASK_QUEUE }) : continueAsNew<typeof runnerWorkflow>;
   if (queue.length) await next(state, scriptSync.wanted, queue);
