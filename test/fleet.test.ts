@@ -102,6 +102,10 @@ describe('matching', () => {
   it('keeps untagged runs off a runner that requires matching tags', async () => {
     const gamma = uniqueTag('gamma');
     const strict = await stack.startRunner({ tags: [gamma], requireMatchingTags: true });
+    // Listed first: a pick that finds no matching runner reads the fleet from the same listing.
+    await eventually(async () => {
+      if ((await runnerView(strict.runnerId)).status !== 'online') throw new Error('not listed online yet');
+    }, testTime(30_000));
     const untagged = await stack.postRun({ agent: 'echo', additional_demands: { project_dir: strict.projectDir } });
     const pending = await stack.waitForRun(untagged, (run) => run.pending_reason !== undefined);
     expect(pending.pending_reason).toMatch(/require matching tags and take only runs that demand one of their tags/);
