@@ -71,7 +71,8 @@ export async function startBenchStack({ runners, capacity }: { runners: number; 
     // Runners hold a runner credential of their own, as npm start's does: a user token is refused.
     const runnerToken = localRunnerToken(CredentialStore.inDataDir(env.AO_DATA_DIR, token), path.join(root, 'runner-token'), 'bench-runners');
     const runnerEnv = (apiUrl: string) => ({ ...env, AO_API_URL: apiUrl, AO_API_TOKEN: runnerToken, AO_RUNNER_DATA_DIR: path.join(root, 'runner-data') });
-    const control = startTsProcess('control', 'workers/control.ts', [], env);
+    // BENCH_CONTROL_NODE_ARGS: flags for the control worker's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses).
+    const control = process.env.BENCH_CONTROL_NODE_ARGS ? startNodeProcess('control', [...process.env.BENCH_CONTROL_NODE_ARGS.split(' '), '--import', 'tsx', path.join(repoRoot, 'workers/control.ts')], env) : startTsProcess('control', 'workers/control.ts', [], env);
     const api = startTsProcess('api', 'api/server.ts', [], env);
     processes.push(control, api);
     await control.waitFor(/control worker polling/);

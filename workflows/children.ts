@@ -8,9 +8,10 @@ import {
   setHandler,
   startChild,
 } from '@temporalio/workflow';
-import { isFinalRunStatus, type RunStatus } from '../core/contract/run-status.js';
+import { isFinalRunStatus, type RunStatus } from '../core/contract/plain/run-status.js';
 import type { ChildRun, RunInput, RunState } from '../core/contract/workflow-io.js';
-import { strictestBudget, type Budget } from '../core/contract/budget.js';
+import type { Budget } from '../core/contract/budget.js';
+import { strictestBudget } from '../core/contract/plain/budget.js';
 import { searchAttributes } from '../core/contract/search-attributes.js';
 import { CHILD_LIMIT, PARENT_NOT_LIVE, RUN_WORKFLOW_TYPE, runWorkflowId, startChildUpdate, stopByParentSignal, type StartChildRequest } from './messages.js';
 

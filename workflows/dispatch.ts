@@ -1,4 +1,4 @@
-import { condition, getExternalWorkflowHandle, patched, proxyActivities, proxyLocalActivities, setHandler, type ActivityOptions, type ApplicationFailure } from '@temporalio/workflow';
+import { condition, getExternalWorkflowHandle, proxyActivities, proxyLocalActivities, setHandler, type ActivityOptions, type ApplicationFailure } from '@temporalio/workflow';
 import type { createControlActivities, PickResult, ResolvedRun } from '../activities/control.js';
 import type { RunFailureType } from '../core/contract/failures.js';
 import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
@@ -12,7 +12,7 @@ type ControlActivities = ReturnType<typeof createControlActivities>;
  * the workflow task that started the run: no hand-off through matching for either. Histories
  * from before replay the two activities they scheduled.
  */
-const LOCAL_DISPATCH_PATCH = 'local-dispatch';
+export const LOCAL_DISPATCH_PATCH = 'local-dispatch';
 
 const DEFAULT_NO_RUNNER_TIMEOUT_SECONDS = 300;
 /** Polling for a matching runner backs off up to this interval; a freed slot wakes the run sooner. */
@@ -30,6 +30,8 @@ const local = proxyLocalActivities<ControlActivities>(CONTROL_ACTIVITY_OPTIONS);
 export interface DispatchContext {
   input: RunInput;
   state: RunState;
+  /** Whether a patch is in effect for the run (workflows/run.ts asks its patches under one marker). */
+  has: (patchId: typeof LOCAL_DISPATCH_PATCH) => boolean;
   stopRequested: () => boolean;
   fail: (type: RunFailureType, message: string) => ApplicationFailure;
   summarized: (summary: string) => ActivityOptions;
@@ -39,8 +41,8 @@ export interface DispatchContext {
  * How a run finds its runner: resolve its demands once, then pick an eligible runner with a free
  * slot, waiting (woken by the runner whose slot it is granted, not by polling) while all are busy.
  */
-export function createDispatch({ input, state, stopRequested, fail, summarized }: DispatchContext) {
-  const control = patched(LOCAL_DISPATCH_PATCH) ? local : remote;
+export function createDispatch({ input, state, has, stopRequested, fail, summarized }: DispatchContext) {
+  const control = has(LOCAL_DISPATCH_PATCH) ? local : remote;
   let woken = false;
   let waiting = false;
   /** A slot a runner reserved for this run while it waited in that runner's queue. */

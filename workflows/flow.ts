@@ -1,7 +1,8 @@
 import { ApplicationFailure, ChildWorkflowFailure, proxyActivities, setCurrentDetails, setHandler, startChild, upsertSearchAttributes, uuid4 } from '@temporalio/workflow';
 import type { createFlowControlActivities } from '../activities/flow-control.js';
 import type { Demands } from '../core/contract/demands.js';
-import { Review, isFinalFlowRunStatus, type FlowInput, type FlowRole, type FlowRunState, type FlowRunStatus, type FlowStep, type FlowStepState } from '../core/contract/flows.js';
+import type { FlowInput, FlowRole, FlowRunState, FlowRunStatus, FlowStep, FlowStepState } from '../core/contract/flows.js';
+import { isFinalFlowRunStatus, reviewOf } from '../core/contract/plain/flows.js';
 import { searchAttributes } from '../core/contract/search-attributes.js';
 import type { RunInput, RunState } from '../core/contract/workflow-io.js';
 import { FLOW_FAILED, FLOW_NOT_STOPPABLE, flowStateQuery, runWorkflowId, stopFlowUpdate } from './messages.js';
@@ -177,13 +178,13 @@ export async function flowWorkflow(input: FlowInput): Promise<FlowRunState> {
       );
       if (reviewed.run.status === 'stopped' || stopRequested) break;
       if (reviewed.run.status !== 'completed') throw failFlow(`the reviewer's run ${reviewed.record.run_id} ${reviewed.run.status}: ${reviewed.run.error?.message ?? 'no reason given'}`);
-      const review = Review.safeParse((reviewed.run.result as { output?: unknown } | undefined)?.output);
-      if (!review.success) throw failFlow(`the reviewer's run ${reviewed.record.run_id} answered no verdict: its agent needs an output_schema asking for { verdict, comments }`);
-      reviewed.record.review = review.data;
-      state.verdict = review.data.verdict;
-      state.comments = review.data.comments;
-      if (review.data.verdict === 'approve') break;
-      prompt = changesPrompt(flow.reviewer.agent, review.data.comments);
+      const review = reviewOf((reviewed.run.result as { output?: unknown } | undefined)?.output);
+      if (!review) throw failFlow(`the reviewer's run ${reviewed.record.run_id} answered no verdict: its agent needs an output_schema asking for { verdict, comments }`);
+      reviewed.record.review = review;
+      state.verdict = review.verdict;
+      state.comments = review.comments;
+      if (review.verdict === 'approve') break;
+      prompt = changesPrompt(flow.reviewer.agent, review.comments);
     }
 
     if (stopRequested) {

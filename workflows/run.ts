@@ -9,7 +9,6 @@ import {
   condition,
   isCancellation,
   log,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -21,16 +20,12 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createNotificationActivities } from '../activities/notifications.js';
 import type { createRunnerActivities } from '../activities/runner.js';
-import {
-  APPROVAL_EXPIRED,
-  APPROVAL_NOT_FOUND,
-  APPROVAL_NOT_PENDING,
-  type Approval,
-  type ApprovalStatus,
-} from '../core/contract/approvals.js';
-import { COMMAND_REFUSED, RUN_NOT_LIVE, type RunnerCommand, type RunnerCommandReply } from '../core/contract/runner-commands.js';
+import type { Approval, ApprovalStatus } from '../core/contract/approvals.js';
+import { APPROVAL_EXPIRED, APPROVAL_NOT_FOUND, APPROVAL_NOT_PENDING } from '../core/contract/plain/approvals.js';
+import type { RunnerCommand, RunnerCommandReply } from '../core/contract/runner-commands.js';
+import { COMMAND_REFUSED, RUN_NOT_LIVE } from '../core/contract/plain/runner-commands.js';
 import { finalStatusFor, isRunFailureType, runFailure, type RunFailureType } from '../core/contract/failures.js';
-import { isFinalRunStatus, isLiveRunStatus, type FinalRunStatus, type RunStatus } from '../core/contract/run-status.js';
+import { isFinalRunStatus, isLiveRunStatus, type FinalRunStatus, type RunStatus } from '../core/contract/plain/run-status.js';
 import type { NotificationEvent, NotifyInput } from '../core/contract/notifications.js';
 import type { RunInput, RunState } from '../core/contract/workflow-io.js';
 import { searchAttributes, usageSearchAttributes } from '../core/contract/search-attributes.js';
@@ -58,7 +53,8 @@ import { causeMessage } from './cause-message.js';
 import { createChildRuns } from './children.js';
 import { openRunPullRequest, proposal } from './pull-requests.js';
 import { notifyWorkflow } from './notify.js';
-import { createDispatch } from './dispatch.js';
+import { LOCAL_DISPATCH_PATCH, createDispatch } from './dispatch.js';
+import { patchesUnder } from './patches.js';
 import { createPermits } from './concurrency-permits.js';
 
 type RunnerActivities = ReturnType<typeof createRunnerActivities>;
@@ -108,6 +104,26 @@ const END_EVENTS: Record<FinalRunStatus, NotificationEvent> = { completed: 'run.
 const NOTIFY_WHEN_MATCHED_PATCH = 'notify-when-matched';
 /** A run closes only once the slots it gave back on the way (grants it did not need) have reached their runners. */
 const RELEASES_BEFORE_CLOSE_PATCH = 'releases-before-close';
+/**
+ * Every patch above and dispatch's, asked with this one marker by runs started by this release or a
+ * later one (workflows/patches.ts); a patch added after it is asked with `patched()` on its own.
+ */
+const RUN_PATCHES_MARKER = 'run-patches-2026-12';
+const RUN_PATCHES = [
+  STOPPED_RUN_COMPLETES_PATCH,
+  ACTIVITY_SUMMARIES_PATCH,
+  PAUSED_TIMEOUT_PATCH,
+  PATCHES_BEFORE_DISPATCH_PATCH,
+  STOP_COMMAND_PATCH,
+  NOTIFICATIONS_PATCH,
+  USAGE_ATTRIBUTES_PATCH,
+  RUN_PULL_REQUEST_PATCH,
+  NOTIFY_WHEN_MATCHED_PATCH,
+  RELEASES_BEFORE_CLOSE_PATCH,
+  LOCAL_DISPATCH_PATCH,
+] as const;
+/** Whether a patch of RUN_PATCHES is in effect for this run. */
+export type HasRunPatch = (patchId: (typeof RUN_PATCHES)[number]) => boolean;
 const { matchNotifications } = proxyLocalActivities<NotificationActivities>({ startToCloseTimeout: '10 seconds', retry: { maximumAttempts: 3, initialInterval: '100 milliseconds' } });
 /** The runner command path: a command reaches a live runner within milliseconds, or the runner is gone. */
 const COMMAND_TIMEOUT = '10 seconds';
@@ -125,12 +141,14 @@ const MAX_REDISPATCHES = 3;
  * completes with its state (status `stopped`), as a completed one does.
  */
 export async function runWorkflow(input: RunInput): Promise<RunState> {
+  // First of all, in the first workflow task: the one marker of every run started by this release.
+  const has: HasRunPatch = patchesUnder(RUN_PATCHES_MARKER, RUN_PATCHES);
   const notices: Array<Promise<void>> = [];
   /** What the run gives back when it ends, however it ends (its concurrency permits). */
   const releases: Array<() => Promise<void>> = [];
   const ending: { children?: ChildRuns; dispatch?: Dispatch } = {};
   try {
-    return await runToEnd(input, notices, releases, ending);
+    return await runToEnd(input, has, notices, releases, ending);
   } finally {
     // Attached child runs end with their parent (stopped, their processes reaped), before it closes.
     await ending.children?.endWithParent();
@@ -138,14 +156,14 @@ export async function runWorkflow(input: RunInput): Promise<RunState> {
     // An abandoned child outlives its parent only once it has started: the run closes after its notices have.
     await Promise.all(notices);
     // A grant that came while the run was ending is given back before it closes: a closed workflow's signal is never sent.
-    if (ending.dispatch && patched(RELEASES_BEFORE_CLOSE_PATCH)) await ending.dispatch.released();
+    if (ending.dispatch && has(RELEASES_BEFORE_CLOSE_PATCH)) await ending.dispatch.released();
   }
 }
 
 type ChildRuns = ReturnType<typeof createChildRuns>;
 type Dispatch = ReturnType<typeof createDispatch>;
 
-async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases: Array<() => Promise<void>>, ending: { children?: ChildRuns; dispatch?: Dispatch }): Promise<RunState> {
+async function runToEnd(input: RunInput, has: HasRunPatch, notices: Array<Promise<void>>, releases: Array<() => Promise<void>>, ending: { children?: ChildRuns; dispatch?: Dispatch }): Promise<RunState> {
   const state: RunState = {
     run_id: input.run_id,
     agent: input.agent,
@@ -179,7 +197,7 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
    * the run and the event, so the event is notified once however often this code replays.
    */
   const notify = (key: string, event: NotificationEvent, reason?: string, approval?: Approval): void => {
-    if (!patched(NOTIFICATIONS_PATCH)) return;
+    if (!has(NOTIFICATIONS_PATCH)) return;
     const notice: NotifyInput = {
       event,
       occurred_at: new Date().toISOString(),
@@ -198,7 +216,7 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
         : {}),
     };
     // Decided here, before any await, so replay meets the marker where it was recorded.
-    const askFirst = patched(NOTIFY_WHEN_MATCHED_PATCH);
+    const askFirst = has(NOTIFY_WHEN_MATCHED_PATCH);
     const start = async (): Promise<unknown> => {
       if (askFirst) {
         const names = await matchNotifications.executeWithOptions({ summary: `does a notification take ${event}?` }, [{ event, agent: notice.run.agent, tags: notice.run.tags }]);
@@ -225,7 +243,7 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
   /** The run's usage on its search attributes (the cost of a completed run is set apart, as before the patch). */
   const recordUsage = (result: unknown, cost: boolean): void => {
     const pairs = usageSearchAttributes(result, cost);
-    if (pairs.length && patched(USAGE_ATTRIBUTES_PATCH)) upsertSearchAttributes(pairs);
+    if (pairs.length && has(USAGE_ATTRIBUTES_PATCH)) upsertSearchAttributes(pairs);
   };
   const fail = (type: RunFailureType, message: string, by?: string): ApplicationFailure => {
     state.error = { type, message };
@@ -236,13 +254,16 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
   /** Ends a run stopped on request; the caller returns what this returns. */
   const endStopped = (message: string): RunState => {
     const failure = fail('STOPPED', message, stopBy);
-    if (patched(STOPPED_RUN_COMPLETES_PATCH)) return state;
+    if (has(STOPPED_RUN_COMPLETES_PATCH)) return state;
     throw failure;
   };
 
+  /** A summary for an activity; none for histories from before summaries, so they replay the commands they recorded. */
+  const summarized = (summary: string): ActivityOptions => (has(ACTIVITY_SUMMARIES_PATCH) ? { summary } : {});
+
   setHandler(runStateQuery, () => state);
   // Resolving and picking a runner: workflows/dispatch.ts.
-  const dispatch = createDispatch({ input, state, stopRequested: () => stopRequested, fail, summarized });
+  const dispatch = createDispatch({ input, state, has, stopRequested: () => stopRequested, fail, summarized });
   ending.dispatch = dispatch;
   setHandler(executorStartedSignal, ({ pid, started_at, attempt, resumed_session, controls }) => {
     if (controls) state.live_controls = controls;
@@ -310,7 +331,7 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
       transition('stopping', `${reason ?? 'stop requested'}${now ? ' (now: no grace period)' : ''}`, by);
       execution?.cancel();
       // Straight to the runner; the cancellation above reaches it at its next heartbeat.
-      if (patched(STOP_COMMAND_PATCH)) void deliver({ kind: 'stop', graceful: !now, ...(by ? { by } : {}) });
+      if (has(STOP_COMMAND_PATCH)) void deliver({ kind: 'stop', graceful: !now, ...(by ? { by } : {}) });
       return { status: 'stopping' as const };
     }
     // Pending: the dispatch loop sees the flag at once and ends the run.
@@ -411,8 +432,8 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
   // Asked before the resolve local activity is scheduled, not after it: a local activity that
   // completes as its workflow task is being completed lands its continuation in the next task, while
   // replay runs that continuation in the first one, so a patch first asked there would not replay.
-  const patchesBeforeDispatch = patched(PATCHES_BEFORE_DISPATCH_PATCH);
-  if (patchesBeforeDispatch) pausedTimeout = patched(PAUSED_TIMEOUT_PATCH);
+  const patchesBeforeDispatch = has(PATCHES_BEFORE_DISPATCH_PATCH);
+  if (patchesBeforeDispatch) pausedTimeout = has(PAUSED_TIMEOUT_PATCH);
   let resolved: Awaited<ReturnType<typeof dispatch.resolve>>;
   try {
     resolved = await dispatch.resolve();
@@ -425,7 +446,7 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
   state.timeout_seconds = input.timeout_seconds ?? resolved.timeout_seconds ?? DEFAULT_RUN_TIMEOUT_SECONDS;
   if (resolved.request.session_id) state.executor_session_id = resolved.request.session_id;
   upsertSearchAttributes([{ key: searchAttributes.tags, value: resolved.demands.tags }]);
-  if (!patchesBeforeDispatch) pausedTimeout = patched(PAUSED_TIMEOUT_PATCH);
+  if (!patchesBeforeDispatch) pausedTimeout = has(PAUSED_TIMEOUT_PATCH);
   // Concurrency keys (workflows/concurrency.ts): only runs resolved with a limit have any, so older histories never get here.
   if (resolved.concurrency?.length) {
     const permits = createPermits({ input, state, stopRequested: () => stopRequested, fail });
@@ -475,7 +496,7 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
       const cost = (result.result_data as { cost_usd?: unknown } | undefined)?.cost_usd;
       if (typeof cost === 'number' && Number.isFinite(cost)) upsertSearchAttributes([{ key: searchAttributes.costUsd, value: cost }]);
       recordUsage(result.result_data, false);
-      if (!input.pull_request || !patched(RUN_PULL_REQUEST_PATCH)) {
+      if (!input.pull_request || !has(RUN_PULL_REQUEST_PATCH)) {
         transition('completed', `exit code ${result.exit_code ?? 'none'}`);
         return state;
       }
@@ -617,10 +638,6 @@ async function runToEnd(input: RunInput, notices: Array<Promise<void>>, releases
   }
 }
 
-/** A summary for an activity; none for histories from before summaries, so they replay the commands they recorded. */
-function summarized(summary: string): ActivityOptions {
-  return patched(ACTIVITY_SUMMARIES_PATCH) ? { summary } : {};
-}
 
 function isTimeout(error: unknown, type: TimeoutFailure['timeoutType']): boolean {
   return error instanceof ActivityFailure && error.cause instanceof TimeoutFailure && error.cause.timeoutType === type;

@@ -15,7 +15,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createRunnerActivities } from '../activities/runner.js';
-import { notForgettableReason, notTakingRunsReason, takesRuns, type PresenceHeartbeat, type RunnerRegistration } from '../core/contract/fleet.js';
+import type { PresenceHeartbeat, RunnerRegistration } from '../core/contract/fleet.js';
+import { notForgettableReason, notTakingRunsReason, takesRuns } from '../core/contract/plain/fleet.js';
 import { searchAttributes } from '../core/contract/search-attributes.js';
 import {
   FLEET_TASK_QUEUE,

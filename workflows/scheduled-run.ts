@@ -1,7 +1,7 @@
 import { ChildWorkflowFailure, ParentClosePolicy, WorkflowIdReusePolicy, executeChild, workflowInfo } from '@temporalio/workflow';
 import type { RunInput, RunState } from '../core/contract/workflow-io.js';
 import type { ScheduledRunInput, ScheduledRunOutcome } from '../core/contract/schedules.js';
-import { isRunStatus } from '../core/contract/run-status.js';
+import { isRunStatus } from '../core/contract/plain/run-status.js';
 import { searchAttributes } from '../core/contract/search-attributes.js';
 import { CONTROL_TASK_QUEUE, RUN_WORKFLOW_TYPE, runWorkflowId, scheduleOrigin, scheduledRunId } from './messages.js';
 

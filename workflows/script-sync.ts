@@ -2,7 +2,7 @@ import { ActivityFailure, ApplicationFailure, condition, proxyActivities } from 
 import type { createControlActivities } from '../activities/control.js';
 import type { createScriptActivities } from '../activities/scripts.js';
 import { CONTROL_TASK_QUEUE, runnerTaskQueue, type RunnerState, type WantedScripts } from './messages.js';
-import { STALE_SCRIPT_REQUEST_FAILURES } from '../core/contract/fleet.js';
+import { STALE_SCRIPT_REQUEST_FAILURES } from '../core/contract/plain/fleet.js';
 
 type ScriptActivities = ReturnType<typeof createScriptActivities>;
 type ControlActivities = ReturnType<typeof createControlActivities>;

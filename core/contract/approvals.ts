@@ -74,7 +74,5 @@ export const DecideApprovalRequest = z
   .meta({ id: 'DecideApprovalRequest' });
 export type DecideApprovalRequest = z.infer<typeof DecideApprovalRequest>;
 
-/** Failure types of a refused decision (the update's validator). */
-export const APPROVAL_NOT_FOUND = 'APPROVAL_NOT_FOUND';
-export const APPROVAL_NOT_PENDING = 'APPROVAL_NOT_PENDING';
-export const APPROVAL_EXPIRED = 'APPROVAL_EXPIRED';
+// Failure types of a refused decision (the update's validator): zod-free, for workflow code.
+export { APPROVAL_EXPIRED, APPROVAL_NOT_FOUND, APPROVAL_NOT_PENDING } from './plain/approvals.js';

@@ -17,19 +17,8 @@ export const Budget = z
   .meta({ id: 'Budget' });
 export type Budget = z.infer<typeof Budget>;
 
-const LIMITS = ['max_cost_usd', 'max_turns'] as const;
-
-/** The strictest of the budgets given, limit by limit; undefined when none sets any limit. */
-export function strictestBudget(...budgets: Array<Budget | undefined>): Budget | undefined {
-  const merged: Budget = {};
-  for (const budget of budgets) {
-    for (const limit of LIMITS) {
-      const value = budget?.[limit];
-      if (value !== undefined) merged[limit] = Math.min(value, merged[limit] ?? value);
-    }
-  }
-  return Object.keys(merged).length ? merged : undefined;
-}
+// Zod-free, for workflow code.
+export { strictestBudget } from './plain/budget.js';
 
 /** Why the usage is over the budget (the limit and the amount), or undefined while it is within. */
 export function overBudget(budget: Budget, usage: Pick<RunUsage, 'turns' | 'cost_usd'>): string | undefined {

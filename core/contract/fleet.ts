@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RunnerExecutor } from './executor-profile.js';
 import { Tag } from './names.js';
+import { RUNNER_STATUSES } from './plain/fleet.js';
 
 /** Runners as the fleet knows them: registration, the runner workflow's state, and the view derived from it. */
 
@@ -52,23 +53,8 @@ export type RunnerRegistration = z.infer<typeof RunnerRegistration>;
 export const InstalledScript = z.object({ version: z.string(), installed_at: z.string() });
 export type InstalledScript = z.infer<typeof InstalledScript>;
 
-/** Failure types of a script install, a closed set: the runner's activity raises them, script sync reads them. */
-export const SCRIPT_SYNC_FAILURE_TYPES = [
-  /** The runner has no API URL to download from. */
-  'SCRIPT_SYNC_UNAVAILABLE',
-  /** The script was deleted since the request. */
-  'SCRIPT_GONE',
-  'SCRIPT_DOWNLOAD_FAILED',
-  /** The bundle is too large or holds an entry that is not a plain file. */
-  'SCRIPT_BUNDLE_REFUSED',
-  'SCRIPT_HASH_MISMATCH',
-  /** The script changed since the request; a newer request follows. */
-  'SCRIPT_VERSION_CHANGED',
-] as const;
-export type ScriptSyncFailureType = (typeof SCRIPT_SYNC_FAILURE_TYPES)[number];
-
-/** Failure types that mean the request is out of date, not that the runner cannot install. */
-export const STALE_SCRIPT_REQUEST_FAILURES: readonly string[] = ['SCRIPT_GONE', 'SCRIPT_VERSION_CHANGED'] satisfies ScriptSyncFailureType[];
+// The script install failure types are zod-free, for workflow code (script sync reads them).
+export { SCRIPT_SYNC_FAILURE_TYPES, STALE_SCRIPT_REQUEST_FAILURES, type ScriptSyncFailureType } from './plain/fleet.js';
 
 /** A script install (or removal) that failed on a runner; it is retried with a growing pause. */
 export const ScriptSyncFailure = z.object({
@@ -102,45 +88,16 @@ export const RunnerState = z.object({
 });
 export type RunnerState = z.infer<typeof RunnerState>;
 
-export const RUNNER_STATUSES = ['online', 'draining', 'unhealthy', 'offline'] as const;
+// What a runner's state means (only an `online` runner takes runs): zod-free, for workflow code.
+export { RUNNER_STATUSES, notForgettableReason, notTakingRunsReason, runnerStatus, takesRuns } from './plain/fleet.js';
 export const RunnerStatus = z.enum(RUNNER_STATUSES);
 export type RunnerStatus = z.infer<typeof RunnerStatus>;
-
-type Liveness = Pick<RunnerState, 'online' | 'draining' | 'unhealthy_reason'>;
-
-/** The one rule for what a runner's state means: only an `online` runner takes runs. */
-export const runnerStatus = (state: Liveness): RunnerStatus =>
-  !state.online ? 'offline' : state.draining ? 'draining' : state.unhealthy_reason ? 'unhealthy' : 'online';
-
-/** Only a runner that is offline and holds no run may be forgotten; why not, in words, otherwise. */
-export function notForgettableReason(state: Pick<RunnerState, 'online' | 'draining' | 'unhealthy_reason' | 'active_runs'>): string | undefined {
-  const status = runnerStatus(state);
-  if (status !== 'offline') return `runner is ${status}: only an offline runner can be forgotten`;
-  if (state.active_runs.length) return `runner still holds ${state.active_runs.length} run(s) (${state.active_runs.join(', ')}): they release their slots when they end`;
-  return undefined;
-}
 
 /** What the presence activity heartbeats; `at` lets the workflow keep the last heartbeat time once the hold ends. */
 export interface PresenceHeartbeat {
   pid: number;
   instance: string;
   at: string;
-}
-
-export const takesRuns = (state: Liveness): boolean => runnerStatus(state) === 'online';
-
-/** Why a runner takes no runs, in words; undefined when it takes them. */
-export function notTakingRunsReason(state: Liveness): string | undefined {
-  switch (runnerStatus(state)) {
-    case 'offline':
-      return 'runner is offline';
-    case 'draining':
-      return 'runner is draining';
-    case 'unhealthy':
-      return `runner is unhealthy: ${state.unhealthy_reason}`;
-    case 'online':
-      return undefined;
-  }
 }
 
 /** `GET /runners` entry: the runner workflow's state with what the fleet view derives from it. */

@@ -3,6 +3,7 @@ import { Demands } from './demands.js';
 import { GitRef, Name, RunId } from './names.js';
 import { RunPolicy } from './policy.js';
 import { PullRequestConfig, PullRequestOutcome } from './pull-requests.js';
+import { FLOW_RUN_STATUSES, REVIEW_VERDICTS } from './plain/flows.js';
 
 /**
  * Flows: several agents' runs in one workflow (`workflows/flow.ts`), each step a child run. The
@@ -11,8 +12,10 @@ import { PullRequestConfig, PullRequestOutcome } from './pull-requests.js';
  * comments until the reviewer approves or `max_rounds` is reached.
  */
 
-/** What a reviewer answers (its agent's `output_schema` must ask for this). */
-export const REVIEW_VERDICTS = ['approve', 'request_changes'] as const;
+// The verdicts, the flow statuses and reading a review are zod-free, for workflow code.
+export { FLOW_RUN_STATUSES, REVIEW_VERDICTS, isFinalFlowRunStatus, reviewOf } from './plain/flows.js';
+
+/** What a reviewer answers (its agent's `output_schema` must ask for this; the flow workflow reads it with `reviewOf`). */
 export const ReviewVerdict = z.enum(REVIEW_VERDICTS);
 export type ReviewVerdict = z.infer<typeof ReviewVerdict>;
 export const Review = z.object({ verdict: ReviewVerdict, comments: z.array(z.string()) });
@@ -66,10 +69,8 @@ export const StartFlowRunRequest = z
 export type StartFlowRunRequest = z.infer<typeof StartFlowRunRequest>;
 
 /** A flow run's status: one closed set (final: completed, failed, stopped). */
-export const FLOW_RUN_STATUSES = ['running', 'stopping', 'completed', 'failed', 'stopped'] as const;
 export const FlowRunStatus = z.enum(FLOW_RUN_STATUSES);
 export type FlowRunStatus = z.infer<typeof FlowRunStatus>;
-export const isFinalFlowRunStatus = (status: FlowRunStatus): boolean => status === 'completed' || status === 'failed' || status === 'stopped';
 
 export const FLOW_ROLES = ['builder', 'reviewer'] as const;
 export const FlowRole = z.enum(FLOW_ROLES);

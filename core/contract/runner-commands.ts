@@ -47,9 +47,8 @@ export const LiveControls = z.object({
 });
 export type LiveControls = z.infer<typeof LiveControls>;
 
-/** Failure types of a refused live command (the API answers 409 with the reason). */
-export const RUN_NOT_LIVE = 'RUN_NOT_LIVE';
-export const COMMAND_REFUSED = 'COMMAND_REFUSED';
+// Failure types of a refused live command (the API answers 409 with the reason): zod-free, for workflow code.
+export { COMMAND_REFUSED, RUN_NOT_LIVE } from './plain/runner-commands.js';
 
 /** `POST /runs/:id/input`: a message for the running session (or a procedural run's terminal). */
 export const SendInputRequest = z.object({ text: z.string().min(1).max(100_000) }).strict().meta({ id: 'SendInputRequest' });

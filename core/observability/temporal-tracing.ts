@@ -11,8 +11,9 @@ import type { Tracing } from './tracing.js';
 
 /**
  * The workflow side of the Temporal OpenTelemetry interceptors. It is in every workflow bundle,
- * tracing on or off: it adds no command to a history (only headers and sink calls), so histories
- * replay the same either way.
+ * tracing on or off: histories recorded with it replay only with it (a run stopped by an update
+ * replays its timer's cancel in another order without it: tried, and replay.test.ts failed), so
+ * a bundle without it would break every run in flight. Tracing off, its spans go to a no-op sink.
  */
 export const TRACING_WORKFLOW_INTERCEPTORS = createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
 
