@@ -17,5 +17,5 @@ export function reviewOf(output: unknown): Review | undefined {
   const { verdict, comments } = output as { verdict?: unknown; comments?: unknown };
   if (!(REVIEW_VERDICTS as readonly unknown[]).includes(verdict)) return undefined;
   if (!Array.isArray(comments) || !comments.every((comment) => typeof comment === 'string')) return undefined;
-  return { verdict: verdict as ReviewVerdict, comments: [...(comments as string[])] };
+  return { verdict: verdict as ReviewVerdict, comments: [...comments] };
 }
