@@ -180,7 +180,8 @@ export function createControlActivities({ client, configDir }: ControlDependenci
     async pickRunner({ run_id, demands, script, priority, queued_at }: PickRequest): Promise<PickResult> {
       const base = { run_id, workflow_id: runWorkflowId(run_id), ...(script ? { script: { name: script.name, version: script.version } } : {}) };
       // What the last look lacked: a runner that matches (every runner is read again), or room (new and changed runners are).
-      let fresh: Freshness = 'as-is';
+      // A queued run looking again (workflows/dispatch.ts) looks for a slot that freed without the view hearing of it.
+      let fresh: Freshness = queued_at ? 'slots' : 'as-is';
       const held = await fleet.holding(run_id);
       for (let attempt = 0; attempt < 3; attempt += 1) {
         const candidates = await liveRunners(run_id, fresh);

@@ -13,11 +13,20 @@ const FRESH_ENOUGH_MS = 100;
  * the control worker's own queue: a fleet of hundreds queried on every busy pick starves the runs.
  */
 const EVERY_RUNNER_AFTER_MS = 60_000;
+/**
+ * A view whose runners were all read this recently answers a queued run looking again: a slot that
+ * freed reaches the view only through a reply or a read of that runner, and a queued run looks
+ * again because one may have (workflows/dispatch.ts). Many queued runs share one read this way.
+ */
+const SLOTS_FRESH_MS = 5_000;
 /** Runner workflows queried at once. */
 const QUERY_CONCURRENCY = 16;
 
-/** How fresh a pick needs the view: as it is, with new and changed runners read, or every runner read again. */
-export type Freshness = 'as-is' | 'changes' | 'every-runner';
+/**
+ * How fresh a pick needs the view: as it is, with new and changed runners read, every runner read
+ * within SLOTS_FRESH_MS (`slots`), or every runner read again.
+ */
+export type Freshness = 'as-is' | 'changes' | 'slots' | 'every-runner';
 
 /** A runner workflow as visibility lists it. */
 interface Listed {
@@ -46,7 +55,7 @@ export class FleetView {
   readonly #inFlight = new Map<string, Set<Promise<unknown>>>();
   #refreshedAt = 0;
   #everyRunnerAt = 0;
-  #refreshing: { freshness: Exclude<Freshness, 'as-is'>; done: Promise<void> } | undefined;
+  #refreshing: { freshness: Exclude<Freshness, 'as-is' | 'slots'>; done: Promise<void> } | undefined;
 
   constructor(client: Client) {
     this.#client = client;
@@ -56,7 +65,9 @@ export class FleetView {
   async runners({ fresh }: { fresh: Freshness }): Promise<RunnerState[]> {
     const age = Date.now() - this.#refreshedAt;
     if (this.#refreshedAt === 0) await this.refresh('every-runner');
-    else if (fresh !== 'as-is' && age > FRESH_ENOUGH_MS) await this.refresh(fresh);
+    else if (fresh === 'slots') {
+      if (Date.now() - this.#everyRunnerAt > SLOTS_FRESH_MS) await this.refresh('every-runner');
+    } else if (fresh !== 'as-is' && age > FRESH_ENOUGH_MS) await this.refresh(fresh);
     else if (age > REFRESH_AFTER_MS) void this.refresh('changes').catch(() => undefined);
     return [...this.#runners.values()].filter(takesRuns);
   }
@@ -113,7 +124,7 @@ export class FleetView {
   }
 
   /** One refresh at a time: concurrent picks share it (one reading every runner also serves one asking for changes). */
-  async refresh(freshness: Exclude<Freshness, 'as-is'> = 'changes'): Promise<void> {
+  async refresh(freshness: Exclude<Freshness, 'as-is' | 'slots'> = 'changes'): Promise<void> {
     const running = this.#refreshing;
     if (running && (running.freshness === 'every-runner' || freshness === 'changes')) return running.done;
     if (running) {

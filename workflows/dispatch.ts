@@ -18,9 +18,13 @@ const DEFAULT_NO_RUNNER_TIMEOUT_SECONDS = 300;
 /** Polling for a matching runner backs off up to this interval; a freed slot wakes the run sooner. */
 const MAX_PICK_INTERVAL_MS = 2_000;
 /**
- * A run queued on a runner is granted that runner's next free slot; it looks again on its own only
- * this often, in case another runner came along that could take it sooner.
+ * A run queued on a runner is granted that runner's next free slot; it also looks again on its own,
+ * in case another runner has room: the fleet view it queued by may have been a few seconds old
+ * (a slot freed on another runner meanwhile, whose queue is empty, would stay idle), or a new runner
+ * came along. First after QUEUED_FIRST_RECHECK_MS, then twice as long each time up to QUEUED_RECHECK_MS.
+ * (A timer's duration is not part of what replay checks: histories that waited 30 s replay the same.)
  */
+const QUEUED_FIRST_RECHECK_MS = 5_000;
 const QUEUED_RECHECK_MS = 30_000;
 
 const CONTROL_ACTIVITY_OPTIONS = { startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5, initialInterval: '200 milliseconds' } } as const;
@@ -113,6 +117,7 @@ export function createDispatch({ input, state, has, stopRequested, fail, summari
     /** Set once the run first waits for a slot, when it has a queue timeout. */
     let queueDeadline: number | undefined;
     let interval = 250;
+    let queuedInterval = QUEUED_FIRST_RECHECK_MS;
     for (;;) {
       if (granted && !stopRequested()) return takeGrant();
       const pick: PickResult = await control.pickRunner.executeWithOptions(summarized('pick a live runner that meets the demands and reserve a slot on it'), [
@@ -148,9 +153,10 @@ export function createDispatch({ input, state, has, stopRequested, fail, summari
       woken = false;
       // Queued on a runner: its grant wakes the run. (Picks from before queues carry no `queued_at`.)
       queuedAt = pick.queued_at;
-      const wait = pick.queued_at ? QUEUED_RECHECK_MS : interval;
+      const wait = pick.queued_at ? queuedInterval : interval;
       await condition(() => woken || stopRequested(), Math.min(wait, remaining));
-      if (!pick.queued_at) interval = Math.min(interval * 2, MAX_PICK_INTERVAL_MS);
+      if (pick.queued_at) queuedInterval = Math.min(queuedInterval * 2, QUEUED_RECHECK_MS);
+      else interval = Math.min(interval * 2, MAX_PICK_INTERVAL_MS);
     }
   }
 
