@@ -101,7 +101,7 @@ export function createControlActivities({ client, configDir }: ControlDependenci
     return typeof total === 'number' ? total : undefined;
   }
 
-  return {
+  const activities = {
     /** What every runner should have installed: script name → version. */
     listScriptVersions(): Promise<Record<string, string>> {
       return scriptVersions(configDir);
@@ -224,6 +224,27 @@ export function createControlActivities({ client, configDir }: ControlDependenci
       return { reason: 'every matching runner filled up; retrying', waiting: 'slot' };
     },
   };
+  return {
+    ...activities,
+    /**
+     * resolveRun, then (for a run without concurrency keys, which takes its permits first) its first
+     * pickRunner, in one local activity: one hand-off to the workflow thread fewer.
+     */
+    async resolveAndPick(input: RunInput): Promise<ResolvedAndPicked> {
+      const resolved = await activities.resolveRun(input);
+      if (resolved.concurrency?.length) return { resolved };
+      const { demands, script } = resolved;
+      // A pick that fails is not a bad run: the workflow picks again on its own (a slot this one reserved is found again).
+      const pick = await activities.pickRunner({ run_id: input.run_id, demands, ...(script ? { script } : {}), ...(input.priority !== undefined ? { priority: input.priority } : {}) }).catch(() => undefined);
+      return { resolved, ...(pick ? { pick } : {}) };
+    },
+  };
+}
+
+/** What resolveAndPick answers: the run resolved, and its first pick unless it has concurrency keys to take first. */
+export interface ResolvedAndPicked {
+  resolved: ResolvedRun;
+  pick?: PickResult;
 }
 
 /** What pickRunner takes. */

@@ -67,7 +67,7 @@ describe('tracing a run', () => {
     const workflow = only(spans, `RunWorkflow:${RUN_WORKFLOW_TYPE}`);
     expect(workflow).toMatchObject({ service: 'ao-control', parentSpanId: start.spanId });
     // The workflow schedules each activity in a span of its own, which the activity's span continues.
-    for (const activity of ['resolveRun', 'pickRunner', 'execute']) {
+    for (const activity of ['resolveAndPick', 'execute']) {
       const scheduled = only(spans, `StartActivity:${activity}`);
       expect(scheduled).toMatchObject({ service: 'ao-control', parentSpanId: workflow.spanId });
       const ran = only(spans, `RunActivity:${activity}`);

@@ -13,6 +13,12 @@ type ControlActivities = ReturnType<typeof createControlActivities>;
  * from before replay the two activities they scheduled.
  */
 export const LOCAL_DISPATCH_PATCH = 'local-dispatch';
+/**
+ * Resolve and the first pick are one local activity (`resolveAndPick`), for runs without
+ * concurrency keys: one hand-off to the workflow thread fewer. The run's tags, runner and
+ * `dispatched` status then go to visibility in one upsert (workflows/run.ts).
+ */
+export const ONE_STEP_DISPATCH_PATCH = 'one-step-dispatch';
 
 const DEFAULT_NO_RUNNER_TIMEOUT_SECONDS = 300;
 /** Polling for a matching runner backs off up to this interval; a freed slot wakes the run sooner. */
@@ -35,7 +41,7 @@ export interface DispatchContext {
   input: RunInput;
   state: RunState;
   /** Whether a patch is in effect for the run (workflows/run.ts asks its patches under one marker). */
-  has: (patchId: typeof LOCAL_DISPATCH_PATCH) => boolean;
+  has: (patchId: typeof LOCAL_DISPATCH_PATCH | typeof ONE_STEP_DISPATCH_PATCH) => boolean;
   stopRequested: () => boolean;
   fail: (type: RunFailureType, message: string) => ApplicationFailure;
   summarized: (summary: string) => ActivityOptions;
@@ -57,6 +63,8 @@ export function createDispatch({ input, state, has, stopRequested, fail, summari
   const releasing = inFlight();
   /** Runners whose queues the run joined: once it has a slot it leaves the rest, so none grants it one it would give back. */
   const joined = new Set<string>();
+  /** The pick `resolveAndPick` made, not yet taken by `waitForRunner`. */
+  let firstPick: PickResult | undefined;
 
   setHandler(runnerAvailableSignal, () => {
     // Also sent by a runner that stops taking runs to its queue: look everywhere again.
@@ -94,7 +102,26 @@ export function createDispatch({ input, state, has, stopRequested, fail, summari
   }
 
   async function resolve(): Promise<ResolvedRun> {
-    return control.resolveRun.executeWithOptions(summarized(`resolve agent ${input.agent}: its demands, timeout and script`), [input]);
+    if (!has(ONE_STEP_DISPATCH_PATCH)) return control.resolveRun.executeWithOptions(summarized(`resolve agent ${input.agent}: its demands, timeout and script`), [input]);
+    // The pick may queue the run on a runner, whose grant can come before waitForRunner: it is kept.
+    waiting = true;
+    try {
+      const { resolved, pick } = await local.resolveAndPick.executeWithOptions(summarized(`resolve agent ${input.agent} (its demands, timeout and script), then pick a live runner that meets the demands and reserve a slot on it`), [input]);
+      firstPick = pick;
+      return resolved;
+    } finally {
+      waiting = firstPick !== undefined;
+    }
+  }
+
+  /** The run will not look for a runner after all (a stop came first): what the first pick reserved or joined is given back. */
+  function abandon(): void {
+    if (!firstPick) return;
+    for (const runnerId of firstPick.joined ?? []) giveBack(runnerId);
+    if (firstPick.runner) giveBack(firstPick.runner.runner_id);
+    if (granted) giveBack(takeGrant().runner_id);
+    firstPick = undefined;
+    waiting = false;
   }
 
   /** Waits for an eligible runner with a free slot; undefined when a stop arrives first. */
@@ -118,11 +145,21 @@ export function createDispatch({ input, state, has, stopRequested, fail, summari
     let queueDeadline: number | undefined;
     let interval = 250;
     let queuedInterval = QUEUED_FIRST_RECHECK_MS;
+    /** resolveAndPick's pick, taken as this loop's first. */
+    let preset = takeFirstPick();
     for (;;) {
-      if (granted && !stopRequested()) return takeGrant();
-      const pick: PickResult = await control.pickRunner.executeWithOptions(summarized('pick a live runner that meets the demands and reserve a slot on it'), [
-        { run_id: state.run_id, demands: resolved.demands, ...(resolved.script ? { script: resolved.script } : {}), ...(input.priority !== undefined ? { priority: input.priority } : {}), ...(queuedAt ? { queued_at: queuedAt } : {}) },
-      ]);
+      if (granted && !stopRequested()) {
+        // The grant of a queue the first pick joined came before the loop did.
+        for (const runnerId of preset?.joined ?? []) joined.add(runnerId);
+        if (preset?.runner) giveBack(preset.runner.runner_id);
+        return takeGrant();
+      }
+      const pick: PickResult =
+        preset ??
+        (await control.pickRunner.executeWithOptions(summarized('pick a live runner that meets the demands and reserve a slot on it'), [
+          { run_id: state.run_id, demands: resolved.demands, ...(resolved.script ? { script: resolved.script } : {}), ...(input.priority !== undefined ? { priority: input.priority } : {}), ...(queuedAt ? { queued_at: queuedAt } : {}) },
+        ]));
+      preset = undefined;
       for (const runnerId of pick.joined ?? []) joined.add(runnerId);
       if (stopRequested()) {
         if (pick.runner) await releaseSlot(pick.runner.runner_id);
@@ -160,6 +197,12 @@ export function createDispatch({ input, state, has, stopRequested, fail, summari
     }
   }
 
+  function takeFirstPick(): PickResult | undefined {
+    const pick = firstPick;
+    firstPick = undefined;
+    return pick;
+  }
+
   function takeGrant(): RunnerSummary {
     const runner = granted!;
     granted = undefined;
@@ -169,6 +212,9 @@ export function createDispatch({ input, state, has, stopRequested, fail, summari
   return {
     resolve,
     waitForRunner,
+    abandon,
+    /** The first pick reserved a slot: the run is dispatched without waiting. */
+    holdsFirstSlot: (): boolean => firstPick?.runner !== undefined,
     releaseSlot,
     /** Once every slot given back on the way (grants the run did not need) has reached its runner. */
     released: (): Promise<void> => releasing.settled(),

@@ -17,7 +17,7 @@ import {
   upsertSearchAttributes,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, type SearchAttributeUpdatePair } from '@temporalio/common';
 import type { createNotificationActivities } from '../activities/notifications.js';
 import type { createRunnerActivities } from '../activities/runner.js';
 import type { Approval, ApprovalStatus } from '../core/contract/approvals.js';
@@ -53,7 +53,7 @@ import { causeMessage } from './cause-message.js';
 import { createChildRuns } from './children.js';
 import { openRunPullRequest, proposal } from './pull-requests.js';
 import { notifyWorkflow } from './notify.js';
-import { LOCAL_DISPATCH_PATCH, createDispatch } from './dispatch.js';
+import { LOCAL_DISPATCH_PATCH, ONE_STEP_DISPATCH_PATCH, createDispatch } from './dispatch.js';
 import { patchesUnder } from './patches.js';
 import { createPermits } from './concurrency-permits.js';
 
@@ -105,11 +105,12 @@ const NOTIFY_WHEN_MATCHED_PATCH = 'notify-when-matched';
 /** A run closes only once the slots it gave back on the way (grants it did not need) have reached their runners. */
 const RELEASES_BEFORE_CLOSE_PATCH = 'releases-before-close';
 /**
- * Every patch above and dispatch's, asked with this one marker by runs started by this release or a
- * later one (workflows/patches.ts); a patch added after it is asked with `patched()` on its own.
+ * Every patch above and dispatch's, asked with one marker by runs started by this release
+ * (workflows/patches.ts), newest generation first; a run from an earlier release replays under its
+ * own marker. A patch added after the newest marker is asked with `patched()` on its own, or under
+ * a new generation that covers every patch before it.
  */
-const RUN_PATCHES_MARKER = 'run-patches-2026-12';
-const RUN_PATCHES = [
+const PATCHES_2026_12 = [
   STOPPED_RUN_COMPLETES_PATCH,
   ACTIVITY_SUMMARIES_PATCH,
   PAUSED_TIMEOUT_PATCH,
@@ -122,8 +123,13 @@ const RUN_PATCHES = [
   RELEASES_BEFORE_CLOSE_PATCH,
   LOCAL_DISPATCH_PATCH,
 ] as const;
-/** Whether a patch of RUN_PATCHES is in effect for this run. */
-export type HasRunPatch = (patchId: (typeof RUN_PATCHES)[number]) => boolean;
+const RUN_PATCH_GENERATIONS = [
+  { marker: 'run-patches-2026-12-02', covers: [...PATCHES_2026_12, ONE_STEP_DISPATCH_PATCH] },
+  { marker: 'run-patches-2026-12', covers: PATCHES_2026_12 },
+] as const;
+type RunPatch = (typeof RUN_PATCH_GENERATIONS)[0]['covers'][number];
+/** Whether a run patch is in effect for this run. */
+export type HasRunPatch = (patchId: RunPatch) => boolean;
 const { matchNotifications } = proxyLocalActivities<NotificationActivities>({ startToCloseTimeout: '10 seconds', retry: { maximumAttempts: 3, initialInterval: '100 milliseconds' } });
 /** The runner command path: a command reaches a live runner within milliseconds, or the runner is gone. */
 const COMMAND_TIMEOUT = '10 seconds';
@@ -142,7 +148,7 @@ const MAX_REDISPATCHES = 3;
  */
 export async function runWorkflow(input: RunInput): Promise<RunState> {
   // First of all, in the first workflow task: the one marker of every run started by this release.
-  const has: HasRunPatch = patchesUnder(RUN_PATCHES_MARKER, RUN_PATCHES);
+  const has: HasRunPatch = patchesUnder<RunPatch>(RUN_PATCH_GENERATIONS);
   const notices: Array<Promise<void>> = [];
   /** What the run gives back when it ends, however it ends (its concurrency permits). */
   const releases: Array<() => Promise<void>> = [];
@@ -184,10 +190,11 @@ async function runToEnd(input: RunInput, has: HasRunPatch, notices: Array<Promis
   /** Set when the workflow's backstop clock ended the execution. */
   let backstopTripped = false;
 
-  const transition = (status: RunStatus, reason?: string, by?: string): void => {
+  /** `alongside`: more search attributes, in the same upsert as the status (one visibility write). */
+  const transition = (status: RunStatus, reason?: string, by?: string, alongside: SearchAttributeUpdatePair[] = []): void => {
     state.status = status;
     state.history.push({ status, at: new Date().toISOString(), ...(reason ? { reason } : {}), ...(by ? { by } : {}) });
-    upsertSearchAttributes([{ key: searchAttributes.runStatus, value: status }]);
+    upsertSearchAttributes([...alongside, { key: searchAttributes.runStatus, value: status }]);
     // Shown as the run's current details in the Temporal UI; a query answers it, so no history is written.
     setCurrentDetails(`**${status}**${reason ? ` — ${reason}` : ''}${state.runner_id ? `\n\nrunner ${state.runner_id}` : ''}`);
     if (isFinalRunStatus(status)) notify('ended', END_EVENTS[status], reason);
@@ -445,7 +452,10 @@ async function runToEnd(input: RunInput, has: HasRunPatch, notices: Array<Promis
   if (resolved.script) state.script = resolved.script;
   state.timeout_seconds = input.timeout_seconds ?? resolved.timeout_seconds ?? DEFAULT_RUN_TIMEOUT_SECONDS;
   if (resolved.request.session_id) state.executor_session_id = resolved.request.session_id;
-  upsertSearchAttributes([{ key: searchAttributes.tags, value: resolved.demands.tags }]);
+  const tags = { key: searchAttributes.tags, value: resolved.demands.tags } as const;
+  // Dispatched at once (the first pick reserved a slot): the tags go with the runner and status, in one upsert.
+  let pendingTags = has(ONE_STEP_DISPATCH_PATCH) && dispatch.holdsFirstSlot() ? tags : undefined;
+  if (!pendingTags) upsertSearchAttributes([tags]);
   if (!patchesBeforeDispatch) pausedTimeout = has(PAUSED_TIMEOUT_PATCH);
   // Concurrency keys (workflows/concurrency.ts): only runs resolved with a limit have any, so older histories never get here.
   if (resolved.concurrency?.length) {
@@ -457,19 +467,32 @@ async function runToEnd(input: RunInput, has: HasRunPatch, notices: Array<Promis
   /** Set when the executor completed and the run goes on to its pull request. */
   let exitCode: number | null = null;
   for (let dispatches = 0; ; dispatches += 1) {
-    if (stopRequested) return endStopped('stopped on request');
+    /** A stop before the run had its runner: what the first pick holds is given back, and the tags still recorded. */
+    const stoppedUnplaced = (): RunState => {
+      dispatch.abandon();
+      if (pendingTags) upsertSearchAttributes([pendingTags]);
+      pendingTags = undefined;
+      return endStopped('stopped on request');
+    };
+    if (stopRequested) return stoppedUnplaced();
     const runner = await dispatch.waitForRunner(resolved);
-    if (!runner) return endStopped('stopped on request');
+    if (!runner) return stoppedUnplaced();
     state.runner_id = runner.runner_id;
     state.runner = runner;
     // Every runner the run was ever handed to: their late events are still its events.
     if (!state.assigned_runners?.includes(runner.runner_id)) state.assigned_runners = [...(state.assigned_runners ?? []), runner.runner_id];
     state.pending_reason = undefined;
-    upsertSearchAttributes([
+    const placed = [
+      ...(pendingTags ? [pendingTags] : []),
       { key: searchAttributes.runnerId, value: runner.runner_id },
       { key: searchAttributes.profile, value: runner.executor_profile },
-    ]);
-    transition('dispatched', `runner ${runner.runner_id}`);
+    ];
+    pendingTags = undefined;
+    if (has(ONE_STEP_DISPATCH_PATCH)) transition('dispatched', `runner ${runner.runner_id}`, undefined, placed);
+    else {
+      upsertSearchAttributes(placed);
+      transition('dispatched', `runner ${runner.runner_id}`);
+    }
 
     const { execute } = proxyActivities<RunnerActivities>({
       taskQueue: runnerTaskQueue(runner.runner_id),
