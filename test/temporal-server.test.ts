@@ -129,11 +129,11 @@ describe('runs on the production topology', () => {
     expect(await description.staticSummary()).toBe('echo: “summarise the \\*release\\* notes…”');
     expect(await description.staticDetails()).toContain('**agent** echo');
     const { events } = await handle.fetchHistory();
-    // Activities and local activities (resolving and picking run in the run's own workflow task: markers) both say what they did.
+    // Activities and local activities (resolving and picking run as one in the run's own workflow task: a marker) both say what they did.
     const summaries = (events ?? [])
       .filter((event) => (event.activityTaskScheduledEventAttributes || event.markerRecordedEventAttributes) && event.userMetadata?.summary)
       .map((event) => defaultPayloadConverter.fromPayload<string>(event.userMetadata!.summary!));
-    expect(summaries).toContain('resolve agent echo: its demands, timeout and script');
+    expect(summaries).toContain('resolve agent echo (its demands, timeout and script), then pick a live runner that meets the demands and reserve a slot on it');
     expect(summaries).toContain(`run echo on runner ${runnerId} (profile echo, ${os.hostname()})`);
 
     const runner = await started().client.workflow.getHandle(runnerWorkflowId(runnerId)).describe();
