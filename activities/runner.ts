@@ -14,6 +14,7 @@ import type { RunnerMetrics } from '../core/observability/metrics.js';
 import type { RunnerCommand, RunnerCommandReply } from '../core/contract/runner-commands.js';
 import { LiveExecutions } from './execution/live-executions.js';
 import { executeRun, type ExecuteRequest } from './execute-run.js';
+import { releaseSlotSignal, runnerWorkflowId } from '../workflows/messages.js';
 import type { ForgeAccess } from './forge.js';
 import type { AgentApi } from './execution/run-credential.js';
 
@@ -60,6 +61,16 @@ export function createRunnerActivities({ client, registration, profile, killGrac
     return next;
   };
   const live = new LiveExecutions();
+  /** Tells this runner's workflow that the run's slot is free; false when Temporal did not take it (the workflow then releases it). */
+  const releaseOwnSlot = async (runId: string): Promise<boolean> => {
+    try {
+      await client.workflow.getHandle(runnerWorkflowId(registration.runner_id)).signal(releaseSlotSignal, { run_id: runId });
+      return true;
+    } catch (error) {
+      log.error(`could not give the slot back (${(error as Error).message}); the run's workflow will`, runId);
+      return false;
+    }
+  };
   return {
     /**
      * Held for as long as this runner process lives. Its heartbeats are the runner's liveness;
@@ -85,9 +96,16 @@ export function createRunnerActivities({ client, registration, profile, killGrac
       }
     },
 
-    /** Runs the executor for one run and returns its result; cancelling the activity ends its process group. */
-    execute(request: ExecuteRequest): Promise<ExecutionResult> {
-      return executeRun({ client, registration, profile, containment, ...(executorUser ? { executorUser } : {}), ...(agentApi ? { agentApi } : {}), dataDir, forge, redactor, contact, events, hooks, log, metrics, live, projectLock, killGraceMs: killGraceMs ?? 5_000 }, request);
+    /**
+     * Runs the executor for one run and returns its result; cancelling the activity ends its process group.
+     * A run that completed gives its slot back here, before its result goes out: the runner's next queued
+     * run is granted the slot without waiting for this run's closing workflow task. (Only on success: a
+     * failed attempt may be retried on this runner, and the workflow gives the slot back when it is done.
+     * A success never comes from an attempt Temporal timed out: the fence ends the executor first.)
+     */
+    async execute(request: ExecuteRequest): Promise<ExecutionResult> {
+      const result = await executeRun({ client, registration, profile, containment, ...(executorUser ? { executorUser } : {}), ...(agentApi ? { agentApi } : {}), dataDir, forge, redactor, contact, events, hooks, log, metrics, live, projectLock, killGraceMs: killGraceMs ?? 5_000 }, request);
+      return (await releaseOwnSlot(request.run_id)) ? { ...result, slot_released: true } : result;
     },
 
     /**

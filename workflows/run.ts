@@ -105,6 +105,12 @@ const NOTIFY_WHEN_MATCHED_PATCH = 'notify-when-matched';
 /** A run closes only once the slots it gave back on the way (grants it did not need) have reached their runners. */
 const RELEASES_BEFORE_CLOSE_PATCH = 'releases-before-close';
 /**
+ * A runner that gave the slot back itself as the executor completed (`slot_released` in the result)
+ * gets no release from the run: the run closes in the task that hears the result, without waiting
+ * for a signal of its own to be delivered.
+ */
+const RUNNER_RELEASES_PATCH = 'runner-releases-slot';
+/**
  * Every patch above and dispatch's, asked with one marker by runs started by this release
  * (workflows/patches.ts), newest generation first; a run from an earlier release replays under its
  * own marker. A patch added after the newest marker is asked with `patched()` on its own, or under
@@ -124,6 +130,7 @@ const PATCHES_2026_12 = [
   LOCAL_DISPATCH_PATCH,
 ] as const;
 const RUN_PATCH_GENERATIONS = [
+  { marker: 'run-patches-2026-12-02.2', covers: [...PATCHES_2026_12, ONE_STEP_DISPATCH_PATCH, RUNNER_RELEASES_PATCH] },
   { marker: 'run-patches-2026-12-02', covers: [...PATCHES_2026_12, ONE_STEP_DISPATCH_PATCH] },
   { marker: 'run-patches-2026-12', covers: PATCHES_2026_12 },
 ] as const;
@@ -509,10 +516,13 @@ async function runToEnd(input: RunInput, has: HasRunPatch, notices: Array<Promis
     });
     execution = new CancellationScope();
     let executing = true;
+    /** The runner gave the slot back itself. */
+    let releasedByRunner = false;
     if (pausedTimeout) void backstop(execution, () => !executing);
     try {
       const summary = summarized(`run ${input.agent} on runner ${runner.runner_id} (profile ${runner.executor_profile}, ${runner.hostname})`);
       const result = await execution.run(() => execute.executeWithOptions(summary, [{ ...resolved.request, timeout_seconds: state.timeout_seconds }]));
+      releasedByRunner = result.slot_released === true && has(RUNNER_RELEASES_PATCH);
       if (result.session_id) state.executor_session_id = result.session_id;
       if (result.workspace) state.workspace = result.workspace;
       state.result = result.result_data ?? { exit_code: result.exit_code, stdout: result.stdout_tail, stderr: result.stderr_tail };
@@ -552,7 +562,7 @@ async function runToEnd(input: RunInput, has: HasRunPatch, notices: Array<Promis
       executing = false;
       execution = undefined;
       for (const approval of state.approvals ?? []) if (approval.status === 'pending') approval.status = 'withdrawn';
-      await dispatch.releaseSlot(runner.runner_id);
+      if (!releasedByRunner) await dispatch.releaseSlot(runner.runner_id);
     }
   }
 

@@ -72,6 +72,8 @@ export const ExecutionResult = z.object({
   session_id: z.string().optional(),
   stdout_tail: z.string(),
   stderr_tail: z.string(),
+  /** The runner gave the run's slot back itself as the executor finished (the workflow then sends no release). */
+  slot_released: z.literal(true).optional(),
 });
 export type ExecutionResult = z.infer<typeof ExecutionResult>;
 
