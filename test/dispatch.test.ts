@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '../core/contract/http.js';
 import { runGate } from './support/gates.js';
-import { TestStack, uniqueTag } from './support/stack.js';
+import { TestStack, eventually, uniqueTag } from './support/stack.js';
 import { testSeconds, testTime } from './support/time.js';
-import { FLEET_TASK_QUEUE, runWorkflowId, runnerWorkflowId } from '../workflows/messages.js';
+import { FLEET_TASK_QUEUE, releaseSlotSignal, runWorkflowId, runnerStateQuery, runnerWorkflowId } from '../workflows/messages.js';
 
 let stack: TestStack;
 
@@ -60,6 +60,24 @@ describe('the queue for a busy runner', () => {
     expect((await stack.waitForRun(holder)).status).toBe('completed');
     // The slot the timed-out run would have been granted goes to the next in line.
     expect((await stack.waitForRun(patient)).status).toBe('completed');
+  });
+
+  it("gives a completed run's slot back from the runner, without a release from its workflow, and a failed run's from its workflow", async () => {
+    const { runnerId, holder, held, queue } = await busyRunner();
+    const failing = await queue({ parameters: { exit_code: 3 } });
+    const next = await queue({});
+    await held.open();
+    expect((await stack.waitForRun(holder)).status).toBe('completed');
+    expect((await stack.waitForRun(failing)).status).toBe('failed');
+    // Each slot reached the next run in line: the holder's (given back by the runner), then the failed run's (by its workflow).
+    expect(await stack.waitForRun(next)).toMatchObject({ status: 'completed', runner_id: runnerId });
+    const releasesSent = async (runId: string): Promise<number> =>
+      ((await stack.client.workflow.getHandle(runWorkflowId(runId)).fetchHistory()).events ?? []).filter((event) => event.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === releaseSlotSignal.name).length;
+    expect(await releasesSent(holder)).toBe(0);
+    expect(await releasesSent(next)).toBe(0);
+    expect(await releasesSent(failing)).toBe(1);
+    const runner = stack.client.workflow.getHandle(runnerWorkflowId(runnerId));
+    await eventually(async () => expect((await runner.query(runnerStateQuery)).active_runs).toEqual([]));
   });
 
   it('refuses bad priorities and queue timeouts with 400', async () => {
