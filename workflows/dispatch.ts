@@ -107,6 +107,7 @@ export function createDispatch({ input, state, has, stopRequested, fail, summari
     waiting = true;
     try {
       const { resolved, pick } = await local.resolveAndPick.executeWithOptions(summarized(`resolve agent ${input.agent} (its demands, timeout and script), then pick a live runner that meets the demands and reserve a slot on it`), [input]);
+      for (const runnerId of pick?.joined ?? []) joined.add(runnerId);
       firstPick = pick;
       return resolved;
     } finally {
@@ -117,7 +118,7 @@ export function createDispatch({ input, state, has, stopRequested, fail, summari
   /** The run will not look for a runner after all (a stop came first): what the first pick reserved or joined is given back. */
   function abandon(): void {
     if (!firstPick) return;
-    for (const runnerId of firstPick.joined ?? []) giveBack(runnerId);
+    leaveQueues(undefined);
     if (firstPick.runner) giveBack(firstPick.runner.runner_id);
     if (granted) giveBack(takeGrant().runner_id);
     firstPick = undefined;
@@ -150,7 +151,6 @@ export function createDispatch({ input, state, has, stopRequested, fail, summari
     for (;;) {
       if (granted && !stopRequested()) {
         // The grant of a queue the first pick joined came before the loop did.
-        for (const runnerId of preset?.joined ?? []) joined.add(runnerId);
         if (preset?.runner) giveBack(preset.runner.runner_id);
         return takeGrant();
       }

@@ -473,14 +473,14 @@ async function runToEnd(input: RunInput, has: HasRunPatch, notices: Array<Promis
 
   /** Set when the executor completed and the run goes on to its pull request. */
   let exitCode: number | null = null;
+  /** A stop before the run had its runner: what the first pick holds is given back, and the tags still recorded. */
+  const stoppedUnplaced = (): RunState => {
+    dispatch.abandon();
+    if (pendingTags) upsertSearchAttributes([pendingTags]);
+    pendingTags = undefined;
+    return endStopped('stopped on request');
+  };
   for (let dispatches = 0; ; dispatches += 1) {
-    /** A stop before the run had its runner: what the first pick holds is given back, and the tags still recorded. */
-    const stoppedUnplaced = (): RunState => {
-      dispatch.abandon();
-      if (pendingTags) upsertSearchAttributes([pendingTags]);
-      pendingTags = undefined;
-      return endStopped('stopped on request');
-    };
     if (stopRequested) return stoppedUnplaced();
     const runner = await dispatch.waitForRunner(resolved);
     if (!runner) return stoppedUnplaced();
