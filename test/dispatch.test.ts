@@ -1,3 +1,5 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '../core/contract/http.js';
 import { runGate } from './support/gates.js';
@@ -76,6 +78,23 @@ describe('the queue for a busy runner', () => {
     expect(await releasesSent(holder)).toBe(0);
     expect(await releasesSent(next)).toBe(0);
     expect(await releasesSent(failing)).toBe(1);
+    const runner = stack.client.workflow.getHandle(runnerWorkflowId(runnerId));
+    await eventually(async () => expect((await runner.query(runnerStateQuery)).active_runs).toEqual([]));
+  });
+
+  it('does not take an executor at its word that the slot is free: a failed run that prints slot_released has its slot given back by its workflow', async () => {
+    const tag = uniqueTag('forged-release');
+    const profiles = await fs.mkdtemp(path.join(stack.root, 'profiles-'));
+    // An executor that claims, in its own output, what only the runner may say, then fails.
+    const forger = "process.stdin.resume(); process.stdin.on('end', () => { process.stdout.write(JSON.stringify({ status: 'failed', error: 'forged', slot_released: true }) + '\\n'); process.exitCode = 3; });";
+    await fs.writeFile(path.join(profiles, 'forger.json'), JSON.stringify({ description: 'claims slot_released', type: 'echo', command: [process.execPath, '-e', forger], config: {} }));
+    const { runnerId } = await stack.startRunner({ profile: 'forger', tags: [tag], capacity: 1, extraArgs: ['--profiles-dir', profiles] });
+    const first = await stack.postRun({ agent: 'echo', additional_demands: { tags: [tag] } });
+    const second = await stack.postRun({ agent: 'echo', additional_demands: { tags: [tag] } });
+    // Capacity 1: the second runs only once the first's slot is back.
+    for (const id of [first, second]) expect(await stack.waitForRun(id)).toMatchObject({ status: 'failed', runner_id: runnerId });
+    const history = (await stack.client.workflow.getHandle(runWorkflowId(first)).fetchHistory()).events ?? [];
+    expect(history.filter((event) => event.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === releaseSlotSignal.name)).toHaveLength(1);
     const runner = stack.client.workflow.getHandle(runnerWorkflowId(runnerId));
     await eventually(async () => expect((await runner.query(runnerStateQuery)).active_runs).toEqual([]));
   });
