@@ -28,7 +28,7 @@ import {
   type ReserveSlotRequest,
   type RunnerState,
 } from '../workflows/messages.js';
-import { FleetView, type Freshness } from './fleet-view.js';
+import type { FleetView, Freshness } from './fleet-view.js';
 import type { ExecuteRequest } from './runner.js';
 
 /**
@@ -43,6 +43,8 @@ export interface ControlDependencies {
   client: Client;
   /** Where `agents/` and `scripts/` live. */
   configDir: string;
+  /** The worker's fleet view, which its workflows' sinks also feed (fleetViewSinks). */
+  fleet: FleetView;
 }
 
 /** What the workflow needs once the agent is resolved. */
@@ -57,8 +59,7 @@ export interface ResolvedRun {
 }
 
 /** Activities of the control worker: they read configuration and the fleet, never run executors. */
-export function createControlActivities({ client, configDir }: ControlDependencies) {
-  const fleet = new FleetView(client);
+export function createControlActivities({ client, configDir, fleet }: ControlDependencies) {
   /** Live runners as candidates for `runId`: a slot the run already holds (a retried pick) counts as free for it. */
   async function liveRunners(runId: string, fresh: Freshness): Promise<RunnerCandidate[]> {
     return (await fleet.runners({ fresh })).map((state) => {

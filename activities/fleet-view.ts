@@ -1,4 +1,6 @@
 import type { Client } from '@temporalio/client';
+import type { InjectedSinks } from '@temporalio/worker';
+import type { FleetSinks } from '../workflows/fleet-sink.js';
 import { takesRuns } from '../core/contract/fleet.js';
 import { searchAttributes, visibility } from '../core/contract/search-attributes.js';
 import { RUNNER_WORKFLOW_TYPE, runnerStateQuery, type RunnerState } from '../workflows/messages.js';
@@ -39,7 +41,7 @@ interface Listed {
 /**
  * The fleet as the control worker last saw it, kept in memory so a pick costs no per-runner query.
  * It is fed by the runner workflows' own answers (every `reserveSlot` reply carries the runner's
- * state) and refreshed from visibility when it is old or cannot answer (no runner with room in
+ * state), by the runs on this worker as they give their slots back (`fleetViewSinks`), and refreshed from visibility when it is old or cannot answer (no runner with room in
  * it), querying the runners it does not know yet or whose registration changed, and every runner
  * only now and then or when no runner matches a run. It is a hint: the runner workflow's `reserveSlot` decides,
  * so a stale view can cost a refused reservation, never an exceeded capacity.
@@ -76,6 +78,16 @@ export class FleetView {
   note(state: RunnerState, queueLength: number): void {
     this.#runners.set(state.registration.runner_id, state);
     this.#queueLengths.set(state.registration.runner_id, queueLength);
+  }
+
+  /**
+   * A run on this worker gave its slot on `runnerId` back. Without this the view would count the slot
+   * taken until its next read of that runner, and send the next run to the runner it last reserved
+   * on when another had more room.
+   */
+  freed(runnerId: string, runId: string): void {
+    const state = this.#runners.get(runnerId);
+    if (state?.active_runs.includes(runId)) this.#runners.set(runnerId, { ...state, active_runs: state.active_runs.filter((id) => id !== runId) });
   }
 
   /** Slots this worker is asking a runner for right now, other than `runId`'s. */
@@ -166,6 +178,11 @@ export class FleetView {
     this.#refreshedAt = Date.now();
     if (everyRunner) this.#everyRunnerAt = this.#refreshedAt;
   }
+}
+
+/** The worker side of workflows/fleet-sink.ts: what the runs say of their slots reaches `view`. */
+export function fleetViewSinks(view: Pick<FleetView, 'freed'>): InjectedSinks<FleetSinks> {
+  return { fleet: { slotFreed: { fn: (_info, runnerId, runId) => view.freed(runnerId, runId) } } };
 }
 
 /** Whether what visibility lists of a runner is what the view holds (the rest of its state comes with its replies). */

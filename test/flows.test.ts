@@ -4,8 +4,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { git } from '../activities/git.js';
 import { repoRoot } from '../core/config/paths.js';
-import { workflowSpanSinks } from '../core/observability/temporal-tracing.js';
-import { startTracing } from '../core/observability/tracing.js';
+import { replaySinks } from './support/replay-sinks.js';
 import type { FlowRunView } from '../core/contract/flows.js';
 import type { RunView } from '../core/contract/http.js';
 import * as anthropic from './support/scripted-anthropic.js';
@@ -174,7 +173,7 @@ describe('the build-review flow on the real CLIs', () => {
     expect(description.parentExecution?.workflowId).toBe(flow.workflow_id);
     // Its history replays against the workflow code, as the control worker runs it (recorded releases: test/replay.test.ts).
     const history = await stack.client.workflow.getHandle(flow.workflow_id).fetchHistory();
-    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundle') }, sinks: workflowSpanSinks(startTracing({ serviceName: 'ao-replay' })) }, history, flow.workflow_id);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundle') }, sinks: replaySinks() }, history, flow.workflow_id);
     approved = flow;
   });
 

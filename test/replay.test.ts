@@ -2,8 +2,7 @@ import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
 import { HISTORIES_DIR, historyFileName, readHistorySets } from './support/recorded-histories.js';
-import { workflowSpanSinks } from '../core/observability/temporal-tracing.js';
-import { startTracing } from '../core/observability/tracing.js';
+import { replaySinks } from './support/replay-sinks.js';
 
 // Read while the file is collected: a history that cannot be read fails it with its path, before any replay.
 const sets = await readHistorySets();
@@ -15,9 +14,9 @@ describe('upgrading workflow code with runs in flight', () => {
     const histories = files.map(({ file, entry, history }) => ({ workflowId: entry?.workflow_id ?? file, history }));
     const failures: Array<{ file: string; error: string }> = [];
     let replayed = 0;
-    // One replay worker for them all, configured as the control worker is (the bundle has the tracing interceptors; their span sink, tracing off);
+    // One replay worker for them all, configured as the control worker is (test/support/replay-sinks.ts);
     // it replays one history at a time and yields their results in order.
-    const sinks = workflowSpanSinks(startTracing({ serviceName: 'ao-replay' }));
+    const sinks = replaySinks();
     for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundle') }, sinks }, histories)) {
       const { file } = files[replayed]!;
       replayed += 1;

@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createFlowRunnerActivities } from '../activities/flow-runner.js';
 import { git } from '../activities/git.js';
 import { repoRoot } from '../core/config/paths.js';
-import { workflowSpanSinks } from '../core/observability/temporal-tracing.js';
-import { startTracing } from '../core/observability/tracing.js';
+import { replaySinks } from './support/replay-sinks.js';
 import type { RunView } from '../core/contract/http.js';
 import { collectPageErrors, launchBrowser, screenshot } from './support/browser.js';
 import { bareRemote, fakeForge, remoteHead, type FakeForge } from './support/forge.js';
@@ -103,7 +102,7 @@ describe('a run whose agent defines a pull request', () => {
 
     // Its history replays against the workflow code, as the control worker runs it.
     const history = await stack.client.workflow.getHandle(run.workflow_id).fetchHistory();
-    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundle') }, sinks: workflowSpanSinks(startTracing({ serviceName: 'ao-replay' })) }, history, run.workflow_id);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundle') }, sinks: replaySinks() }, history, run.workflow_id);
     opened = run;
   });
 

@@ -2,6 +2,7 @@ import { Worker } from '@temporalio/worker';
 import { z } from 'zod';
 import { createConcurrencyActivities } from '../activities/concurrency.js';
 import { createControlActivities } from '../activities/control.js';
+import { FleetView, fleetViewSinks } from '../activities/fleet-view.js';
 import { createNotificationActivities } from '../activities/notifications.js';
 import { createFlowControlActivities } from '../activities/flow-control.js';
 import { InvalidEnvironmentError, parseEnv } from '../core/config/env.js';
@@ -44,11 +45,13 @@ async function main(): Promise<void> {
   // One bundle for both workers; either way it has the tracing workflow interceptors (workers/workflow-bundle.ts).
   const workflowBundle = env.AO_WORKFLOW_BUNDLE ? { codePath: env.AO_WORKFLOW_BUNDLE } : { code: await buildWorkflowBundle() };
   const connection = await connectWorker(temporal);
-  const common = { connection, namespace: temporal.namespace, ...dataConverterOptions(temporal), workflowBundle, interceptors: workerTracingInterceptors(), sinks: workflowSpanSinks(tracing) };
+  const fleetView = new FleetView(client);
+  const sinks = { ...workflowSpanSinks(tracing), ...fleetViewSinks(fleetView) };
+  const common = { connection, namespace: temporal.namespace, ...dataConverterOptions(temporal), workflowBundle, interceptors: workerTracingInterceptors(), sinks };
   const worker = await Worker.create({
     ...common,
     taskQueue: CONTROL_TASK_QUEUE,
-    activities: { ...createControlActivities({ client, configDir: env.AO_CONFIG_DIR }), ...createConcurrencyActivities({ client }), ...createNotificationActivities({ configDir: env.AO_CONFIG_DIR }), ...createFlowControlActivities({ client }) },
+    activities: { ...createControlActivities({ client, configDir: env.AO_CONFIG_DIR, fleet: fleetView }), ...createConcurrencyActivities({ client }), ...createNotificationActivities({ configDir: env.AO_CONFIG_DIR }), ...createFlowControlActivities({ client }) },
   });
   // Workflows only: what runner workflows schedule runs on the runner's queue or on the control queue.
   const fleet = await Worker.create({ ...common, taskQueue: FLEET_TASK_QUEUE });

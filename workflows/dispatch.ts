@@ -2,6 +2,7 @@ import { condition, getExternalWorkflowHandle, proxyActivities, proxyLocalActivi
 import type { createControlActivities, PickResult, ResolvedRun } from '../activities/control.js';
 import type { RunFailureType } from '../core/contract/failures.js';
 import type { RunInput, RunState, RunnerSummary } from '../core/contract/workflow-io.js';
+import { fleetSink } from './fleet-sink.js';
 import { inFlight } from './in-flight.js';
 import { releaseSlotSignal, runnerAvailableSignal, runnerWorkflowId, slotGrantedSignal } from './messages.js';
 
@@ -99,6 +100,12 @@ export function createDispatch({ input, state, has, stopRequested, fail, summari
     } catch {
       // The runner's workflow is gone; it holds no slot to release.
     }
+    slotFreed(runnerId);
+  }
+
+  /** Tells the fleet view the slot is free once it is (leaving a queue frees none: the view then has nothing to drop). */
+  function slotFreed(runnerId: string): void {
+    fleetSink.slotFreed(runnerId, state.run_id);
   }
 
   async function resolve(): Promise<ResolvedRun> {
@@ -216,6 +223,8 @@ export function createDispatch({ input, state, has, stopRequested, fail, summari
     /** The first pick reserved a slot: the run is dispatched without waiting. */
     holdsFirstSlot: (): boolean => firstPick?.runner !== undefined,
     releaseSlot,
+    /** The runner gave the slot back itself (a completed run): only the fleet view is left to tell. */
+    releasedByRunner: slotFreed,
     /** Once every slot given back on the way (grants the run did not need) has reached its runner. */
     released: (): Promise<void> => releasing.settled(),
     /** A stop wakes a pending run at once. */

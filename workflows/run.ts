@@ -562,7 +562,8 @@ async function runToEnd(input: RunInput, has: HasRunPatch, notices: Array<Promis
       executing = false;
       execution = undefined;
       for (const approval of state.approvals ?? []) if (approval.status === 'pending') approval.status = 'withdrawn';
-      if (!releasedByRunner) await dispatch.releaseSlot(runner.runner_id);
+      if (releasedByRunner) dispatch.releasedByRunner(runner.runner_id);
+      else await dispatch.releaseSlot(runner.runner_id);
     }
   }
 
