@@ -90,6 +90,14 @@ export class FleetView {
     if (state?.active_runs.includes(runId)) this.#runners.set(runnerId, { ...state, active_runs: state.active_runs.filter((id) => id !== runId) });
   }
 
+  /** A run on this worker was granted a slot on `runnerId` from its queue: that slot is no longer free, and the queue is one shorter. */
+  granted(runnerId: string, runId: string): void {
+    const state = this.#runners.get(runnerId);
+    if (!state || state.active_runs.includes(runId)) return;
+    this.#runners.set(runnerId, { ...state, active_runs: [...state.active_runs, runId] });
+    this.#queueLengths.set(runnerId, Math.max(0, this.queueLength(runnerId) - 1));
+  }
+
   /** Slots this worker is asking a runner for right now, other than `runId`'s. */
   claimed(runnerId: string, runId: string): number {
     const claims = this.#claims.get(runnerId);
@@ -181,8 +189,13 @@ export class FleetView {
 }
 
 /** The worker side of workflows/fleet-sink.ts: what the runs say of their slots reaches `view`. */
-export function fleetViewSinks(view: Pick<FleetView, 'freed'>): InjectedSinks<FleetSinks> {
-  return { fleet: { slotFreed: { fn: (_info, runnerId, runId) => view.freed(runnerId, runId) } } };
+export function fleetViewSinks(view: Pick<FleetView, 'freed' | 'granted'>): InjectedSinks<FleetSinks> {
+  return {
+    fleet: {
+      slotFreed: { fn: (_info, runnerId, runId) => view.freed(runnerId, runId) },
+      slotGranted: { fn: (_info, runnerId, runId) => view.granted(runnerId, runId) },
+    },
+  };
 }
 
 /** Whether what visibility lists of a runner is what the view holds (the rest of its state comes with its replies). */

@@ -80,6 +80,7 @@ export function createDispatch({ input, state, has, stopRequested, fail, summari
     }
     granted = runner;
     woken = true;
+    fleetSink.slotGranted(runner.runner_id, state.run_id);
   });
 
   /** Gives a slot back (or leaves a queue) without waiting; the run closes only once it has reached the runner. */

@@ -7,5 +7,5 @@ import { startTracing } from '../../core/observability/tracing.js';
  * interceptors' span sink (tracing off) and the fleet view's, which a replay never calls.
  */
 export function replaySinks() {
-  return { ...workflowSpanSinks(startTracing({ serviceName: 'ao-replay' })), ...fleetViewSinks({ freed: () => undefined }) };
+  return { ...workflowSpanSinks(startTracing({ serviceName: 'ao-replay' })), ...fleetViewSinks({ freed: () => undefined, granted: () => undefined }) };
 }
