@@ -18,6 +18,18 @@ afterAll(async () => {
 
 const spawnedAt = (run: RunView): number => Date.parse(run.executor_started_at!);
 
+/** How many `releaseSlot` signals a run's workflow sent its runners. */
+async function releasesSent(runId: string): Promise<number> {
+  const events = (await stack.client.workflow.getHandle(runWorkflowId(runId)).fetchHistory()).events ?? [];
+  return events.filter((event) => event.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === releaseSlotSignal.name).length;
+}
+
+/** Once the runner workflow holds no slot for any run. */
+async function holdsNoSlot(runnerId: string): Promise<void> {
+  const runner = stack.client.workflow.getHandle(runnerWorkflowId(runnerId));
+  await eventually(async () => expect((await runner.query(runnerStateQuery)).active_runs).toEqual([]));
+}
+
 /** A runner of capacity 1 whose one slot is held by a gated run, so every further run queues. */
 async function busyRunner() {
   const tag = uniqueTag('queue');
@@ -73,13 +85,10 @@ describe('the queue for a busy runner', () => {
     expect((await stack.waitForRun(failing)).status).toBe('failed');
     // Each slot reached the next run in line: the holder's (given back by the runner), then the failed run's (by its workflow).
     expect(await stack.waitForRun(next)).toMatchObject({ status: 'completed', runner_id: runnerId });
-    const releasesSent = async (runId: string): Promise<number> =>
-      ((await stack.client.workflow.getHandle(runWorkflowId(runId)).fetchHistory()).events ?? []).filter((event) => event.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === releaseSlotSignal.name).length;
     expect(await releasesSent(holder)).toBe(0);
     expect(await releasesSent(next)).toBe(0);
     expect(await releasesSent(failing)).toBe(1);
-    const runner = stack.client.workflow.getHandle(runnerWorkflowId(runnerId));
-    await eventually(async () => expect((await runner.query(runnerStateQuery)).active_runs).toEqual([]));
+    await holdsNoSlot(runnerId);
   });
 
   it('does not take an executor at its word that the slot is free: a failed run that prints slot_released has its slot given back by its workflow', async () => {
@@ -93,10 +102,8 @@ describe('the queue for a busy runner', () => {
     const second = await stack.postRun({ agent: 'echo', additional_demands: { tags: [tag] } });
     // Capacity 1: the second runs only once the first's slot is back.
     for (const id of [first, second]) expect(await stack.waitForRun(id)).toMatchObject({ status: 'failed', runner_id: runnerId });
-    const history = (await stack.client.workflow.getHandle(runWorkflowId(first)).fetchHistory()).events ?? [];
-    expect(history.filter((event) => event.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === releaseSlotSignal.name)).toHaveLength(1);
-    const runner = stack.client.workflow.getHandle(runnerWorkflowId(runnerId));
-    await eventually(async () => expect((await runner.query(runnerStateQuery)).active_runs).toEqual([]));
+    expect(await releasesSent(first)).toBe(1);
+    await holdsNoSlot(runnerId);
   });
 
   it('refuses bad priorities and queue timeouts with 400', async () => {
