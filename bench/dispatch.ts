@@ -7,10 +7,11 @@ import { Client, Connection } from '@temporalio/client';
 import { isFinalRunStatus } from '../core/contract/run-status.js';
 import type { RunView } from '../core/contract/http.js';
 import { runWorkflowId } from '../workflows/messages.js';
+import { cpuPerRun, cpuSnapshot } from './cpu.js';
 import { measureFloor } from './floor/floor.js';
 import { startFleetFillers } from './fleet-fillers.js';
 import { runGate } from '../test/support/gates.js';
-import { BENCH_AGENT, percentile, startBenchStack, type BenchStack } from './support.js';
+import { BENCH_AGENT, NPM_RUN_RUNNER, percentile, startBenchStack, type BenchStack } from './support.js';
 
 /**
  * `npm run bench:dispatch`: a private dev server, control worker, API and BENCH_RUNNERS (4) echo
@@ -22,7 +23,8 @@ import { BENCH_AGENT, percentile, startBenchStack, type BenchStack } from './sup
  * 1. one run at a time (BENCH_SEQUENTIAL_RUNS, 50), with where the time goes (accepted → picked →
  *    execute scheduled → started on the runner → executor spawned; scheduled/started are the
  *    Temporal history's event times);
- * 2. four at a time on the 4 × 4 fleet (each of four clients posts its next run when its last ended);
+ * 2. four at a time on the 4 × 4 fleet (each of four clients posts its next run when its last ended),
+ *    with where the time goes;
  * 3. the same one-at-a-time figure with BENCH_FILLERS (196) more runners registered (runner
  *    identities hosted in this process, online, not matching the runs): fleet size must not matter;
  * 4. a burst: BENCH_RUNS (100) runs posted BENCH_CONCURRENCY (10) at a time, runs/s, beside the
@@ -30,7 +32,10 @@ import { BENCH_AGENT, percentile, startBenchStack, type BenchStack } from './sup
  * 5. a deep queue: every slot held by a gated run, BENCH_QUEUED (1000) runs queued behind them, the
  *    gate opened: time from a slot freeing (the run before it on that runner completed) to the next
  *    run's executor spawned, beside the idle dispatch figure;
- * 6. the idle runners' resident memory.
+ * 6. the idle runners' resident memory (runners are started as `npm run runner` starts them).
+ * Sections 2, 4 and 5 also print where the CPU went per run (each of the stack's processes' own
+ * CPU time, and the rest of the machine's: executors and their children) and the rate that much
+ * CPU per run allows on this machine's cores: on a small machine the runs' own work bounds them.
  */
 const sequentialRuns = Number(process.env.BENCH_SEQUENTIAL_RUNS ?? 50);
 const runners = Number(process.env.BENCH_RUNNERS ?? 4);
@@ -44,7 +49,7 @@ const echoExecutor = fileURLToPath(new URL('../activities/executors/echo-executo
 const cores = os.cpus().length;
 
 async function main(): Promise<void> {
-  const stack = await startBenchStack({ runners, capacity });
+  const stack = await startBenchStack({ runners, capacity, runnerStart: NPM_RUN_RUNNER });
   const connection = await Connection.connect({ address: stack.temporalAddress });
   const temporal = new Client({ connection });
   try {
@@ -59,10 +64,14 @@ async function main(): Promise<void> {
     await printPhases(temporal, single);
 
     // 2. Four at a time on the 4 × 4 fleet.
+    const fourCpu = cpuSnapshot(stack.cpuRoles());
     const four = await oneAtATime(stack, sequentialRuns, 4);
+    const fourCpuAfter = cpuSnapshot(stack.cpuRoles());
     const floor4 = await measureFloor(stack.temporalAddress, 'default', sequentialRuns, 4);
     console.log(`dispatch, four runs at a time (${four.length} runs on ${runners} runners × capacity ${capacity}):`);
     printRatio(four.map((run) => run.dispatch), floor4);
+    await printPhases(temporal, four);
+    console.log(`  ${cpuPerRun(fourCpu, fourCpuAfter, four.length + 1)}`);
 
     // 3. Many registered runners.
     const fleet = await startFleetFillers(stack.temporalAddress, 'default', fillers);
@@ -83,18 +92,25 @@ async function main(): Promise<void> {
     }
 
     // 4. A burst, and the ceiling without Temporal.
+    const burstCpu = cpuSnapshot(stack.cpuRoles());
     const burst = await burstOf(stack, runs, concurrency);
+    const burstCpuAfter = cpuSnapshot(stack.cpuRoles());
+    const ceilingCpu = cpuSnapshot({});
     const ceiling = await echoCeiling(runs, runners * capacity);
+    const ceilingCpuAfter = cpuSnapshot({});
     console.log(`burst: ${runs} runs, ${concurrency} posting at once, ${runners} runners × capacity ${capacity}:`);
     console.log(`  ${burst.rate.toFixed(1)} runs/s end to end (ceiling, echo executors started and reaped ${runners * capacity} at a time without Temporal: ${ceiling.toFixed(1)} /s, ${((burst.rate / ceiling) * 100).toFixed(0)} %); ${burst.failed} not completed; at most ${burst.peak} running at once`);
     console.log(`  dispatch latency p50 ${ms(burst.latencies, 50)}, p99 ${ms(burst.latencies, 99)}`);
+    console.log(`  ${cpuPerRun(burstCpu, burstCpuAfter, runs)}`);
+    console.log(`  the ceiling's ${cpuPerRun(ceilingCpu, ceilingCpuAfter, runs)}`);
 
     // 5. A deep queue behind busy runners.
     const wake = await queueWakeUp(stack, queued, runners * capacity);
     console.log(`queue: ${queued} runs queued behind ${runners * capacity} busy slots, then the slots freed:`);
     console.log(`  slot freed → next run's executor spawned: p50 ${ms(wake.gaps, 50)}, p99 ${ms(wake.gaps, 99)} (idle dispatch p50 ${ms(sorted(single.map((run) => run.dispatch)), 50)}); ${wake.failed} not completed, drained at ${wake.rate.toFixed(1)} runs/s`);
+    console.log(`  while draining, ${cpuPerRun(wake.cpuBefore, wake.cpuAfter, queued + runners * capacity)}`);
 
-    console.log(`idle runner resident memory: ${memory.map((mb) => `${mb.toFixed(0)} MB`).join(', ')} (goal ≤ 120 MB)`);
+    console.log(`idle runner resident memory (started as npm run runner starts them; npm run bench:runner-memory compares runner:dist): ${memory.map((mb) => `${mb.toFixed(0)} MB`).join(', ')} (goal ≤ 120 MB)`);
   } finally {
     await connection.close();
     await stack.stop();
@@ -295,9 +311,11 @@ async function queueWakeUp(stack: BenchStack, count: number, slots: number) {
     }
   }
   console.error(`queue: ${count} runs queued; freeing the slots`);
+  const cpuBefore = cpuSnapshot(stack.cpuRoles());
   const opened = Date.now();
   await gate.open();
   const finished = await waitForAll(stack, [...holders.map((run) => run.id), ...ids]);
+  const cpuAfter = cpuSnapshot(stack.cpuRoles());
   const byRunner = new Map<string, RunView[]>();
   for (const run of finished) if (run.runner_id && run.executor_started_at) byRunner.set(run.runner_id, [...(byRunner.get(run.runner_id) ?? []), run]);
   const gaps: number[] = [];
@@ -309,7 +327,7 @@ async function queueWakeUp(stack: BenchStack, count: number, slots: number) {
     });
   }
   const drained = Math.max(...finished.map(endOf));
-  return { gaps: sorted(gaps), failed: finished.filter((run) => run.status !== 'completed').length, rate: count / ((drained - opened) / 1000) };
+  return { gaps: sorted(gaps), failed: finished.filter((run) => run.status !== 'completed').length, rate: count / ((drained - opened) / 1000), cpuBefore, cpuAfter };
 }
 
 /** Resident memory (VmRSS) of each process, in MB. */

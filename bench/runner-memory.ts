@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { RUNNER_BUNDLE, buildRunner } from '../scripts/build-runner.js';
-import { BENCH_AGENT, startBenchStack, type BenchStack, type RunnerStart } from './support.js';
+import { BENCH_AGENT, RUNNER_ENV, RUNNER_NODE_FLAGS, startBenchStack, type BenchStack, type RunnerStart } from './support.js';
 
 /**
  * `npm run bench:runner-memory`: the resident memory (VmRSS) of an idle runner, started three ways,
@@ -10,10 +10,6 @@ import { BENCH_AGENT, startBenchStack, type BenchStack, type RunnerStart } from 
  * The flags and MALLOC_ARENA_MAX are package.json's (`runner`, `runner:dist`), repeated here.
  */
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 10_000);
-/** What `npm run runner` and `runner:dist` give node (package.json): see README, Runners. */
-const RUNNER_NODE_FLAGS = ['--max-semi-space-size=1', '--v8-pool-size=1'];
-/** glibc's malloc makes an arena per thread (the Temporal core's and node's): two are plenty for a runner. */
-const RUNNER_ENV = { MALLOC_ARENA_MAX: '2' };
 const SAMPLES = 5;
 const GOAL_MB = 120;
 

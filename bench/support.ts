@@ -7,6 +7,7 @@ import { repoRoot } from '../core/config/paths.js';
 import { findTemporalCli } from '../temporal-config/cli.js';
 import { startDevServer } from '../temporal-config/dev-server.js';
 import { buildWorkflowBundle } from '../workers/workflow-bundle.js';
+import type { CpuRoles } from './cpu.js';
 import { startNodeProcess, startTsProcess, type TestProcess } from '../test/support/process.js';
 
 /** A runner the bench starts: its profile and arguments, and how node runs it (default: tsx, as `npm run runner`). */
@@ -20,6 +21,13 @@ export interface RunnerStart {
   entry?: string;
 }
 
+/** What `npm run runner` and `runner:dist` give node (package.json): see README, Runners. */
+export const RUNNER_NODE_FLAGS = ['--max-semi-space-size=1', '--v8-pool-size=1'];
+/** glibc's malloc makes an arena per thread (the Temporal core's and node's): two are plenty for a runner. */
+export const RUNNER_ENV = { MALLOC_ARENA_MAX: '2' };
+/** A runner started as `npm run runner` starts it. */
+export const NPM_RUN_RUNNER: Omit<RunnerStart, 'profile'> = { nodeArgs: RUNNER_NODE_FLAGS, env: RUNNER_ENV };
+
 export interface BenchStack {
   apiUrl: string;
   /** The private dev server's address, for a floor measured on the same server. */
@@ -31,6 +39,8 @@ export interface BenchStack {
   root: string;
   /** The runner processes' pids, for their resident memory. */
   runnerPids: number[];
+  /** The stack's processes by role (and the bench's own), for where the CPU goes. */
+  cpuRoles(): CpuRoles;
   stop(): Promise<void>;
 }
 
@@ -40,8 +50,8 @@ export interface BenchStack {
  */
 export const BENCH_AGENT = 'bench-echo';
 
-/** A private dev server, control worker, API and `runners` echo runners, all real processes. */
-export async function startBenchStack({ runners, capacity }: { runners: number; capacity: number }): Promise<BenchStack> {
+/** A private dev server, control worker, API and `runners` echo runners (started as `runnerStart` says: tsx, node's defaults unless told), all real processes. */
+export async function startBenchStack({ runners, capacity, runnerStart = {} }: { runners: number; capacity: number; runnerStart?: Omit<RunnerStart, 'profile'> }): Promise<BenchStack> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ao-bench-'));
   const processes: TestProcess[] = [];
   const server = await startDevServer({ cli: await findTemporalCli(), dataDir: path.join(root, 'temporal') });
@@ -86,10 +96,17 @@ export async function startBenchStack({ runners, capacity }: { runners: number; 
       await runner.waitFor(/registered/);
       return { projectDir, pid: runner.child.pid! };
     };
-    for (let index = 0; index < runners; index += 1) await startRunner({ profile: 'echo' });
+    for (let index = 0; index < runners; index += 1) await startRunner({ ...runnerStart, profile: 'echo' });
     // The runner processes' pids, for their resident memory: those started later are not counted.
     const runnerPids = processes.filter((child) => child.name === 'runner').map((child) => child.child.pid!);
-    return { apiUrl: apiUrl!, temporalAddress: server.address, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, root, runnerPids, startRunner, stop };
+    const cpuRoles = (): CpuRoles => ({
+      temporal: [server.process.pid!],
+      control: [control.child.pid!],
+      api: [api.child.pid!],
+      runners: processes.filter((child) => child.name === 'runner').map((child) => child.child.pid!),
+      bench: [process.pid],
+    });
+    return { apiUrl: apiUrl!, temporalAddress: server.address, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, root, runnerPids, cpuRoles, startRunner, stop };
   } catch (error) {
     await stop();
     throw error;
