@@ -214,13 +214,17 @@ export function createControlActivities({ client, configDir, fleet }: ControlDep
         // A runner may have room after all (the view was old): it accepts instead of queueing.
         busy.sort((a, b) => fleet.queueLength(a.runner_id) - fleet.queueLength(b.runner_id) || a.runner_id.localeCompare(b.runner_id));
         const joined: string[] = [];
+        let queueLength: number | undefined;
         for (const runner of busy) {
           const reply = await reserve(runner.runner_id, { ...base, queue: true, ...(priority !== undefined ? { priority } : {}) });
           if (reply.accepted) return { runner: summaryOf(runner), reason: '', picked_at: new Date().toISOString(), ...(joined.length ? { joined } : {}) };
-          if (reply.queued) joined.push(runner.runner_id);
+          if (reply.queued) {
+            joined.push(runner.runner_id);
+            queueLength ??= reply.queue_length;
+          }
           if (joined.length >= MAX_QUEUES_JOINED) break;
         }
-        if (joined.length) return { reason: ranking.reason, waiting: 'slot', queued_at: joined[0]!, joined };
+        if (joined.length) return { reason: ranking.reason, waiting: 'slot', queued_at: joined[0]!, joined, ...(queueLength !== undefined ? { queue_length: queueLength } : {}) };
       }
       return { reason: 'every matching runner filled up; retrying', waiting: 'slot' };
     },
@@ -268,6 +272,8 @@ export interface PickResult {
   queued_at?: string;
   /** Every runner whose queue the run joined (queued_at first): the run leaves the others' once it has a slot. */
   joined?: string[];
+  /** How many runs that queue held once the run joined it (the run included): a run deep in a queue looks again less often. */
+  queue_length?: number;
   /** When the slot was reserved (the control worker's clock): the workflow's own clock stands still within a workflow task. */
   picked_at?: string;
 }

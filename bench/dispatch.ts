@@ -29,9 +29,10 @@ import { BENCH_AGENT, NPM_RUN_RUNNER, percentile, startBenchStack, type BenchSta
  *    identities hosted in this process, online, not matching the runs): fleet size must not matter;
  * 4. a burst: BENCH_RUNS (100) runs posted BENCH_CONCURRENCY (10) at a time, runs/s, beside the
  *    ceiling: the same echo executor started and reaped with the fleet's parallelism, no Temporal;
- * 5. a deep queue: every slot held by a gated run, BENCH_QUEUED (1000) runs queued behind them, the
- *    gate opened: time from a slot freeing (the run before it on that runner completed) to the next
- *    run's executor spawned, beside the idle dispatch figure;
+ * 5. a deep queue: every slot held by a gated run, BENCH_QUEUED (1000) runs queued behind them;
+ *    one gate opened, so one slot serves the queue for BENCH_ONE_SLOT_SECONDS (10) while the other
+ *    slots stay held, then every gate: time from a slot freeing (the run before it on that runner
+ *    completed) to the next run's executor spawned, for each phase, beside the idle dispatch figure;
  * 6. the idle runners' resident memory (runners are started as `npm run runner` starts them).
  * Sections 2, 4 and 5 also print where the CPU went per run (each of the stack's processes' own
  * CPU time, and the rest of the machine's: executors and their children) and the rate that much
@@ -44,6 +45,7 @@ const fillers = Number(process.env.BENCH_FILLERS ?? 196);
 const runs = Number(process.env.BENCH_RUNS ?? 100);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 10);
 const queued = Number(process.env.BENCH_QUEUED ?? 1000);
+const oneSlotSeconds = Number(process.env.BENCH_ONE_SLOT_SECONDS ?? 10);
 
 const echoExecutor = fileURLToPath(new URL('../activities/executors/echo-executor.mjs', import.meta.url));
 const cores = os.cpus().length;
@@ -106,9 +108,12 @@ async function main(): Promise<void> {
 
     // 5. A deep queue behind busy runners.
     const wake = await queueWakeUp(stack, queued, runners * capacity);
-    console.log(`queue: ${queued} runs queued behind ${runners * capacity} busy slots, then the slots freed:`);
-    console.log(`  slot freed → next run's executor spawned: p50 ${ms(wake.gaps, 50)}, p99 ${ms(wake.gaps, 99)} (idle dispatch p50 ${ms(sorted(single.map((run) => run.dispatch)), 50)}); ${wake.failed} not completed, drained at ${wake.rate.toFixed(1)} runs/s`);
-    console.log(`  while draining, ${cpuPerRun(wake.cpuBefore, wake.cpuAfter, queued + runners * capacity)}`);
+    const idle = ms(sorted(single.map((run) => run.dispatch)), 50);
+    console.log(`queue: ${queued} runs queued behind ${runners * capacity} busy slots (${wake.failed} not completed in the end):`);
+    console.log(`  one slot freed, the other ${runners * capacity - 1} held, for ${oneSlotSeconds} s (that slot serves the queue run after run): slot freed → next run's executor spawned p50 ${ms(wake.oneSlot.gaps, 50)}, p99 ${ms(wake.oneSlot.gaps, 99)} over ${wake.oneSlot.gaps.length} runs (idle dispatch p50 ${idle})`);
+    console.log(`    ${wake.oneSlot.cpu}`);
+    console.log(`  then every slot freed: p50 ${ms(wake.draining.gaps, 50)}, p99 ${ms(wake.draining.gaps, 99)}; drained at ${wake.draining.rate.toFixed(1)} runs/s`);
+    console.log(`    ${wake.draining.cpu}`);
 
     console.log(`idle runner resident memory (started as npm run runner starts them; npm run bench:runner-memory compares runner:dist): ${memory.map((mb) => `${mb.toFixed(0)} MB`).join(', ')} (goal ≤ 120 MB)`);
   } finally {
@@ -274,14 +279,17 @@ async function echoCeiling(count: number, parallel: number): Promise<number> {
 }
 
 /**
- * Fills every slot with a run held by a gate file, queues `count` runs behind them, opens the gate.
- * For each runner, the k-th executor spawned after the gate opened took the k-th slot freed there:
- * the gap is spawn − that slot's previous run's end.
+ * Fills every slot with a run held by a gate file of its own, queues `count` runs behind them, then
+ * opens one gate: that one slot serves the queue run after run for BENCH_ONE_SLOT_SECONDS while
+ * the others stay held (the wake-up path on a machine with CPU to spare); then opens the rest and
+ * the queue drains on every slot (the same path with the machine saturated).
+ * For each runner, the k-th executor spawned after the first gate opened took the k-th slot freed
+ * there: the gap is spawn − that slot's previous run's end.
  */
 async function queueWakeUp(stack: BenchStack, count: number, slots: number) {
-  // Where the executor user can see it (the tests' gates).
-  const gate = await runGate(stack.root);
-  const holders = await Promise.all(Array.from({ length: slots }, () => post(stack, { parameters: gate.parameters }, false)));
+  // Where the executor user can see them (the tests' gates).
+  const gates = await Promise.all(Array.from({ length: slots }, () => runGate(stack.root)));
+  const holders = await Promise.all(gates.map((gate) => post(stack, { parameters: gate.parameters }, false)));
   // Every slot held before anything queues: a holder still pending would take a slot a queued run should wait for.
   for (const { id } of holders) {
     for (let polls = 1; ; polls += 1) {
@@ -310,24 +318,36 @@ async function queueWakeUp(stack: BenchStack, count: number, slots: number) {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
-  console.error(`queue: ${count} runs queued; freeing the slots`);
-  const cpuBefore = cpuSnapshot(stack.cpuRoles());
-  const opened = Date.now();
-  await gate.open();
+  console.error(`queue: ${count} runs queued; freeing one slot for ${oneSlotSeconds} s, then the rest`);
+  const oneCpu = cpuSnapshot(stack.cpuRoles());
+  const oneOpened = Date.now();
+  await gates[0]!.open();
+  await new Promise((resolve) => setTimeout(resolve, oneSlotSeconds * 1000));
+  const drainCpu = cpuSnapshot(stack.cpuRoles());
+  const allOpened = Date.now();
+  await Promise.all(gates.slice(1).map((gate) => gate.open()));
   const finished = await waitForAll(stack, [...holders.map((run) => run.id), ...ids]);
-  const cpuAfter = cpuSnapshot(stack.cpuRoles());
+  const drainCpuAfter = cpuSnapshot(stack.cpuRoles());
   const byRunner = new Map<string, RunView[]>();
   for (const run of finished) if (run.runner_id && run.executor_started_at) byRunner.set(run.runner_id, [...(byRunner.get(run.runner_id) ?? []), run]);
-  const gaps: number[] = [];
+  const oneSlot: number[] = [];
+  const draining: number[] = [];
   for (const onRunner of byRunner.values()) {
     const ends = sorted(onRunner.map(endOf));
-    const spawns = sorted(onRunner.map((run) => Date.parse(run.executor_started_at!)).filter((at) => at >= opened));
+    const spawns = sorted(onRunner.map((run) => Date.parse(run.executor_started_at!)).filter((at) => at >= oneOpened));
     spawns.forEach((spawnedAt, index) => {
-      if (ends[index] !== undefined && ends[index] <= spawnedAt) gaps.push(spawnedAt - ends[index]);
+      if (ends[index] !== undefined && ends[index] <= spawnedAt) (spawnedAt < allOpened ? oneSlot : draining).push(spawnedAt - ends[index]);
     });
   }
+  const queuedRuns = new Set(ids);
+  const oneSlotRuns = finished.filter((run) => queuedRuns.has(run.id) && endOf(run) < allOpened).length;
+  const drainedRuns = finished.filter((run) => endOf(run) >= allOpened).length;
   const drained = Math.max(...finished.map(endOf));
-  return { gaps: sorted(gaps), failed: finished.filter((run) => run.status !== 'completed').length, rate: count / ((drained - opened) / 1000), cpuBefore, cpuAfter };
+  return {
+    oneSlot: { gaps: sorted(oneSlot), cpu: cpuPerRun(oneCpu, drainCpu, Math.max(1, oneSlotRuns)) },
+    draining: { gaps: sorted(draining), rate: drainedRuns / ((drained - allOpened) / 1000), cpu: cpuPerRun(drainCpu, drainCpuAfter, drainedRuns) },
+    failed: finished.filter((run) => run.status !== 'completed').length,
+  };
 }
 
 /** Resident memory (VmRSS) of each process, in MB. */

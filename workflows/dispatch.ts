@@ -33,6 +33,14 @@ const MAX_PICK_INTERVAL_MS = 2_000;
  */
 const QUEUED_FIRST_RECHECK_MS = 5_000;
 const QUEUED_RECHECK_MS = 30_000;
+/**
+ * A run deep in a queue looks again less often, QUEUED_RECHECK_PER_RUN_AHEAD_MS for each run that
+ * was ahead of it when it joined, up to QUEUED_MAX_RECHECK_MS: its grant comes anyway, and 1,000
+ * queued runs each looking again every 30 s were 33 picks a second, which left the control worker
+ * no time for the runs that had slots (the bench's queue of 1,000 stopped draining).
+ */
+const QUEUED_RECHECK_PER_RUN_AHEAD_MS = 10_000;
+const QUEUED_MAX_RECHECK_MS = 600_000;
 
 const CONTROL_ACTIVITY_OPTIONS = { startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5, initialInterval: '200 milliseconds' } } as const;
 const remote = proxyActivities<ControlActivities>(CONTROL_ACTIVITY_OPTIONS);
@@ -154,6 +162,8 @@ export function createDispatch({ input, state, has, stopRequested, fail, summari
     let queueDeadline: number | undefined;
     let interval = 250;
     let queuedInterval = QUEUED_FIRST_RECHECK_MS;
+    /** How many runs were ahead of this one in the queue it last joined. */
+    let runsAhead = 0;
     /** resolveAndPick's pick, taken as this loop's first. */
     let preset = takeFirstPick();
     for (;;) {
@@ -198,7 +208,8 @@ export function createDispatch({ input, state, has, stopRequested, fail, summari
       woken = false;
       // Queued on a runner: its grant wakes the run. (Picks from before queues carry no `queued_at`.)
       queuedAt = pick.queued_at;
-      const wait = pick.queued_at ? queuedInterval : interval;
+      if (pick.queue_length !== undefined) runsAhead = pick.queue_length - 1;
+      const wait = pick.queued_at ? Math.min(Math.max(queuedInterval, runsAhead * QUEUED_RECHECK_PER_RUN_AHEAD_MS), QUEUED_MAX_RECHECK_MS) : interval;
       await condition(() => woken || stopRequested(), Math.min(wait, remaining));
       if (pick.queued_at) queuedInterval = Math.min(queuedInterval * 2, QUEUED_RECHECK_MS);
       else interval = Math.min(interval * 2, MAX_PICK_INTERVAL_MS);
