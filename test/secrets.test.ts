@@ -14,6 +14,13 @@ describe('redacting whole values', () => {
     expect(text).toMatch(/^before .*\[redacted\] after$/);
   });
 
+  it('redacts project and service-account OpenAI keys that happen to hold no digit, whole and split across writes', () => {
+    for (const key of ['sk-proj-KFCqmCpOarHIgnRPTAddmuuNpaOqsK_sQbDbTPcYDntPGnFhKOV', 'sk-svcacct-KFCqmCpOarHIgnRPTAddmuuNpaOqsK']) {
+      expect(new Redactor().text(`key: ${key} end`)).toBe(`key: ${REDACTED} end`);
+      expect(streamed(new Redactor(), [`key: ${key.slice(0, 5)}`, key.slice(5, 30), `${key.slice(30)} end`]).join('')).toBe(`key: ${REDACTED} end`);
+    }
+  });
+
   it('keeps the word Bearer and redacts only the token', () => {
     expect(new Redactor().text('Authorization: Bearer abc123def456ghi')).toBe(`Authorization: Bearer ${REDACTED}`);
   });

@@ -59,8 +59,10 @@ const pemPrefixes = Array.from({ length: '-----BEGIN '.length - 1 }, (_, index) 
 /** The key shapes ao redacts wherever it shows text. */
 export const SECRET_SHAPES: readonly SecretShape[] = [
   tokenShape('Anthropic API key', 'sk-ant-', '[A-Za-z0-9_-]', { min: 20 }),
-  // Also `sk-proj-…` and `sk-svcacct-…`.
+  // Also `sk-proj-…` and `sk-svcacct-…` that carry a digit; those two prefixes are keys with or without one
+  // (a key of 50 random letters and digits has none about once in 7,000: the redaction test met one).
   tokenShape('OpenAI API key', 'sk-', '[A-Za-z0-9_-]', { min: 20 }, { digit: true }),
+  ...['sk-proj-', 'sk-svcacct-'].map((prefix) => tokenShape('OpenAI API key', prefix, '[A-Za-z0-9_-]', { min: 20 })),
   ...['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_'].map((prefix) => tokenShape('GitHub token', prefix, '[A-Za-z0-9]', { min: 30 })),
   tokenShape('GitHub fine-grained token', 'github_pat_', '[A-Za-z0-9_]', { min: 40 }),
   tokenShape('AWS access key id', 'AKIA', '[A-Z0-9]', { min: 16, max: 16 }),
