@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import { readProcess } from '../activities/containment/proc.js';
 
 /** The kernel's clock ticks per second for /proc CPU times (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
@@ -21,16 +22,7 @@ function machineBusySeconds(): number {
   return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / TICKS_PER_SECOND;
 }
 
-function processSeconds(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
-}
+const processSeconds = (pid: number): number => (readProcess(pid)?.cpuTicks ?? 0) / TICKS_PER_SECOND;
 
 export function cpuSnapshot(roles: CpuRoles): CpuSnapshot {
   return {

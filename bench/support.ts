@@ -97,13 +97,14 @@ export async function startBenchStack({ runners, capacity, runnerStart = {} }: {
       return { projectDir, pid: runner.child.pid! };
     };
     for (let index = 0; index < runners; index += 1) await startRunner({ ...runnerStart, profile: 'echo' });
+    const runnerProcessPids = (): number[] => processes.filter((child) => child.name === 'runner').map((child) => child.child.pid!);
     // The runner processes' pids, for their resident memory: those started later are not counted.
-    const runnerPids = processes.filter((child) => child.name === 'runner').map((child) => child.child.pid!);
+    const runnerPids = runnerProcessPids();
     const cpuRoles = (): CpuRoles => ({
       temporal: [server.process.pid!],
       control: [control.child.pid!],
       api: [api.child.pid!],
-      runners: processes.filter((child) => child.name === 'runner').map((child) => child.child.pid!),
+      runners: runnerProcessPids(),
       bench: [process.pid],
     });
     return { apiUrl: apiUrl!, temporalAddress: server.address, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, root, runnerPids, cpuRoles, startRunner, stop };

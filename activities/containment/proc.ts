@@ -10,6 +10,8 @@ export interface ProcessEntry {
   state: string;
   /** Clock ticks after boot at which it started: with the pid, it names one process even after the pid is reused. */
   startTime: string;
+  /** Clock ticks of CPU its own threads have used (user + system; not its children's). */
+  cpuTicks: number;
 }
 
 /** The process `pid`, or undefined when there is none. */
@@ -22,7 +24,7 @@ export function readProcess(pid: number): ProcessEntry | undefined {
   }
   // The command name is parenthesised and may hold spaces: the fields start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { pid, state: fields[0]!, ppid: Number(fields[1]), pgrp: Number(fields[2]), session: Number(fields[3]), startTime: fields[19]! };
+  return { pid, state: fields[0]!, ppid: Number(fields[1]), pgrp: Number(fields[2]), session: Number(fields[3]), startTime: fields[19]!, cpuTicks: Number(fields[11]) + Number(fields[12]) };
 }
 
 export function listProcesses(): ProcessEntry[] {
