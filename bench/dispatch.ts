@@ -34,6 +34,7 @@ import { BENCH_AGENT, NPM_RUN_RUNNER, percentile, startBenchStack, type BenchSta
  *    slots stay held, then every gate: time from a slot freeing (the run before it on that runner
  *    completed) to the next run's executor spawned, for each phase, beside the idle dispatch figure;
  * 6. the idle runners' resident memory (runners are started as `npm run runner` starts them).
+ * BENCH_SECTIONS (e.g. `3,5`) runs section 1 (the figure the others compare with) and only those.
  * Sections 2, 4 and 5 also print where the CPU went per run (each of the stack's processes' own
  * CPU time, and the rest of the machine's: executors and their children) and the rate that much
  * CPU per run allows on this machine's cores: on a small machine the runs' own work bounds them.
@@ -46,6 +47,7 @@ const runs = Number(process.env.BENCH_RUNS ?? 100);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 10);
 const queued = Number(process.env.BENCH_QUEUED ?? 1000);
 const oneSlotSeconds = Number(process.env.BENCH_ONE_SLOT_SECONDS ?? 10);
+const sections = new Set((process.env.BENCH_SECTIONS ?? '2,3,4,5,6').split(',').map((section) => Number(section.trim())));
 
 const echoExecutor = fileURLToPath(new URL('../activities/executors/echo-executor.mjs', import.meta.url));
 const cores = os.cpus().length;
@@ -66,56 +68,66 @@ async function main(): Promise<void> {
     await printPhases(temporal, single);
 
     // 2. Four at a time on the 4 × 4 fleet.
-    const fourCpu = cpuSnapshot(stack.cpuRoles());
-    const four = await oneAtATime(stack, sequentialRuns, 4);
-    const fourCpuAfter = cpuSnapshot(stack.cpuRoles());
-    const floor4 = await measureFloor(stack.temporalAddress, 'default', sequentialRuns, 4);
-    console.log(`dispatch, four runs at a time (${four.length} runs on ${runners} runners × capacity ${capacity}):`);
-    printRatio(four.map((run) => run.dispatch), floor4);
-    await printPhases(temporal, four);
-    console.log(`  ${cpuPerRun(fourCpu, fourCpuAfter, four.length + 1)}`);
+    if (sections.has(2)) {
+      const fourCpu = cpuSnapshot(stack.cpuRoles());
+      const four = await oneAtATime(stack, sequentialRuns, 4);
+      const fourCpuAfter = cpuSnapshot(stack.cpuRoles());
+      // The floor's workers run in this process: its CPU is the bench's.
+      const floor4 = await measureFloor(stack.temporalAddress, 'default', sequentialRuns, 4, { temporal: stack.cpuRoles().temporal!, 'floor workers': [process.pid] });
+      console.log(`dispatch, four runs at a time (${four.length} runs on ${runners} runners × capacity ${capacity}):`);
+      printRatio(four.map((run) => run.dispatch), floor4);
+      await printPhases(temporal, four);
+      console.log(`  ${cpuPerRun(fourCpu, fourCpuAfter, four.length + 1)}`);
+      console.log(`  the floor's ${floor4.cpu}`);
+    }
 
     // 3. Many registered runners.
-    const fleet = await startFleetFillers(stack.temporalAddress, 'default', fillers);
-    try {
-      // Let the control worker's fleet view see them (it refreshes in the background).
-      await new Promise((resolve) => setTimeout(resolve, 6_000));
-      const many = sorted((await oneAtATime(stack, sequentialRuns, 1)).map((run) => run.dispatch));
-      const few = sorted(single.map((run) => run.dispatch));
-      // The fillers' heartbeats load the server too: the floor beside this figure is measured with them registered.
-      const floorMany = await measureFloor(stack.temporalAddress, 'default', sequentialRuns, 1);
-      const ratioMany = percentile(many, 50) / percentile(floorMany, 50);
-      const ratioFew = percentile(few, 50) / percentile(floor1, 50);
-      console.log(`dispatch with ${runners + fillers} registered runners (${fillers} online, not matching), one run at a time:`);
-      console.log(`  p50 ${ms(many, 50)} (${runners} runners: ${ms(few, 50)}, ${((percentile(many, 50) / percentile(few, 50) - 1) * 100).toFixed(0)} %), p99 ${ms(many, 99)}`);
-      console.log(`  ratio to the floor measured with them registered: ${ratioMany.toFixed(2)} (${runners} runners: ${ratioFew.toFixed(2)}, ${((ratioMany / ratioFew - 1) * 100).toFixed(0)} %)`);
-    } finally {
-      await fleet.stop();
+    if (sections.has(3)) {
+      const fleet = await startFleetFillers(stack.temporalAddress, 'default', fillers);
+      try {
+        // Let the control worker's fleet view see them (it refreshes in the background).
+        await new Promise((resolve) => setTimeout(resolve, 6_000));
+        const many = sorted((await oneAtATime(stack, sequentialRuns, 1)).map((run) => run.dispatch));
+        const few = sorted(single.map((run) => run.dispatch));
+        // The fillers' heartbeats load the server too: the floor beside this figure is measured with them registered.
+        const floorMany = await measureFloor(stack.temporalAddress, 'default', sequentialRuns, 1);
+        const ratioMany = percentile(many, 50) / percentile(floorMany, 50);
+        const ratioFew = percentile(few, 50) / percentile(floor1, 50);
+        console.log(`dispatch with ${runners + fillers} registered runners (${fillers} online, not matching), one run at a time:`);
+        console.log(`  p50 ${ms(many, 50)} (${runners} runners: ${ms(few, 50)}, ${((percentile(many, 50) / percentile(few, 50) - 1) * 100).toFixed(0)} %), p99 ${ms(many, 99)}`);
+        console.log(`  ratio to the floor measured with them registered: ${ratioMany.toFixed(2)} (${runners} runners: ${ratioFew.toFixed(2)}, ${((ratioMany / ratioFew - 1) * 100).toFixed(0)} %)`);
+      } finally {
+        await fleet.stop();
+      }
     }
 
     // 4. A burst, and the ceiling without Temporal.
-    const burstCpu = cpuSnapshot(stack.cpuRoles());
-    const burst = await burstOf(stack, runs, concurrency);
-    const burstCpuAfter = cpuSnapshot(stack.cpuRoles());
-    const ceilingCpu = cpuSnapshot({});
-    const ceiling = await echoCeiling(runs, runners * capacity);
-    const ceilingCpuAfter = cpuSnapshot({});
-    console.log(`burst: ${runs} runs, ${concurrency} posting at once, ${runners} runners × capacity ${capacity}:`);
-    console.log(`  ${burst.rate.toFixed(1)} runs/s end to end (ceiling, echo executors started and reaped ${runners * capacity} at a time without Temporal: ${ceiling.toFixed(1)} /s, ${((burst.rate / ceiling) * 100).toFixed(0)} %); ${burst.failed} not completed; at most ${burst.peak} running at once`);
-    console.log(`  dispatch latency p50 ${ms(burst.latencies, 50)}, p99 ${ms(burst.latencies, 99)}`);
-    console.log(`  ${cpuPerRun(burstCpu, burstCpuAfter, runs)}`);
-    console.log(`  the ceiling's ${cpuPerRun(ceilingCpu, ceilingCpuAfter, runs)}`);
+    if (sections.has(4)) {
+      const burstCpu = cpuSnapshot(stack.cpuRoles());
+      const burst = await burstOf(stack, runs, concurrency);
+      const burstCpuAfter = cpuSnapshot(stack.cpuRoles());
+      const ceilingCpu = cpuSnapshot({});
+      const ceiling = await echoCeiling(runs, runners * capacity);
+      const ceilingCpuAfter = cpuSnapshot({});
+      console.log(`burst: ${runs} runs, ${concurrency} posting at once, ${runners} runners × capacity ${capacity}:`);
+      console.log(`  ${burst.rate.toFixed(1)} runs/s end to end (ceiling, echo executors started and reaped ${runners * capacity} at a time without Temporal: ${ceiling.toFixed(1)} /s, ${((burst.rate / ceiling) * 100).toFixed(0)} %); ${burst.failed} not completed; at most ${burst.peak} running at once`);
+      console.log(`  dispatch latency p50 ${ms(burst.latencies, 50)}, p99 ${ms(burst.latencies, 99)}`);
+      console.log(`  ${cpuPerRun(burstCpu, burstCpuAfter, runs)}`);
+      console.log(`  the ceiling's ${cpuPerRun(ceilingCpu, ceilingCpuAfter, runs)}`);
+    }
 
     // 5. A deep queue behind busy runners.
-    const wake = await queueWakeUp(stack, queued, runners * capacity);
-    const idle = ms(sorted(single.map((run) => run.dispatch)), 50);
-    console.log(`queue: ${queued} runs queued behind ${runners * capacity} busy slots (${wake.failed} not completed in the end):`);
-    console.log(`  one slot freed, the other ${runners * capacity - 1} held, for ${oneSlotSeconds} s (that slot serves the queue run after run): slot freed → next run's executor spawned p50 ${ms(wake.oneSlot.gaps, 50)}, p99 ${ms(wake.oneSlot.gaps, 99)} over ${wake.oneSlot.gaps.length} runs (idle dispatch p50 ${idle})`);
-    console.log(`    ${wake.oneSlot.cpu}`);
-    console.log(`  then every slot freed: p50 ${ms(wake.draining.gaps, 50)}, p99 ${ms(wake.draining.gaps, 99)}; drained at ${wake.draining.rate.toFixed(1)} runs/s`);
-    console.log(`    ${wake.draining.cpu}`);
+    if (sections.has(5)) {
+      const wake = await queueWakeUp(stack, queued, runners * capacity);
+      const idle = ms(sorted(single.map((run) => run.dispatch)), 50);
+      console.log(`queue: ${queued} runs queued behind ${runners * capacity} busy slots (${wake.failed} not completed in the end):`);
+      console.log(`  one slot freed, the other ${runners * capacity - 1} held, for ${oneSlotSeconds} s (that slot serves the queue run after run): slot freed → next run's executor spawned p50 ${ms(wake.oneSlot.gaps, 50)}, p99 ${ms(wake.oneSlot.gaps, 99)} over ${wake.oneSlot.gaps.length} runs (idle dispatch p50 ${idle})`);
+      console.log(`    ${wake.oneSlot.cpu}`);
+      console.log(`  then every slot freed: p50 ${ms(wake.draining.gaps, 50)}, p99 ${ms(wake.draining.gaps, 99)}; drained at ${wake.draining.rate.toFixed(1)} runs/s`);
+      console.log(`    ${wake.draining.cpu}`);
+    }
 
-    console.log(`idle runner resident memory (started as npm run runner starts them; npm run bench:runner-memory compares runner:dist): ${memory.map((mb) => `${mb.toFixed(0)} MB`).join(', ')} (goal ≤ 120 MB)`);
+    if (sections.has(6)) console.log(`idle runner resident memory (started as npm run runner starts them; npm run bench:runner-memory compares runner:dist): ${memory.map((mb) => `${mb.toFixed(0)} MB`).join(', ')} (goal ≤ 120 MB)`);
   } finally {
     await connection.close();
     await stack.stop();
@@ -165,7 +177,7 @@ async function oneAtATime(stack: BenchStack, count: number, parallel: number): P
   return measured;
 }
 
-/** Where one-at-a-time dispatch goes: each step's p50 from the run's status history and its Temporal history. */
+/** Where dispatch goes: each step's p50 and p99 from the run's status history and its Temporal history. */
 async function printPhases(temporal: Client, measured: Measured[]): Promise<void> {
   const steps = { task: [] as number[], picked: [] as number[], scheduled: [] as number[], started: [] as number[], spawned: [] as number[] };
   for (const { id, run } of measured) {
@@ -199,9 +211,9 @@ async function printPhases(temporal: Client, measured: Measured[]): Promise<void
     steps.started.push(startedAt! - scheduledAt!);
     steps.spawned.push(spawned - startedAt!);
   }
-  const p50 = (values: number[]): string => `${percentile(sorted(values), 50)} ms`;
+  const p = (values: number[]): string => `${percentile(sorted(values), 50)}/${percentile(sorted(values), 99)} ms`;
   console.log(
-    `  where it goes (p50 of each step): accepted → first workflow task started ${p50(steps.task)}, → resolved and picked (slot reserved) ${p50(steps.picked)}, → execute scheduled ${p50(steps.scheduled)}, → started on the runner ${p50(steps.started)}, → executor spawned ${p50(steps.spawned)}`,
+    `  where it goes (p50/p99 of each step): accepted → first workflow task started ${p(steps.task)}, → resolved and picked (slot reserved) ${p(steps.picked)}, → execute scheduled ${p(steps.scheduled)}, → started on the runner ${p(steps.started)}, → executor spawned ${p(steps.spawned)}`,
   );
 }
 

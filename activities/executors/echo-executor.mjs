@@ -7,7 +7,8 @@
 // `spawn_escapee: "<label>"` starts a child in a session of its own that ignores SIGHUP and SIGTERM
 // (`<label>` in its argv), to show that leaving the process group does not outlive a stop,
 // `ignore_sigterm` makes a stop need its SIGKILL, `write_file: {path, content}` writes into the workspace,
-// `ticks` prints that many timestamped lines (`tick_interval_ms` apart, `ticks_per_interval` at a time) for the events benchmark,
+// `ticks` prints that many timestamped lines (`ticks_per_interval` at a time, one batch due every `tick_interval_ms`
+// from the first: a late timer is caught up, so the rate asked is the rate printed) for the events benchmark,
 // `ticks_allowed_file` holds tick k back until that file holds a number greater than k, and
 // `wait_for_file` holds the answer back until that file exists: tests hold a run that way, and let it
 // go once their premise holds. A gate whose folder is gone fails the run (its test has ended).
@@ -75,11 +76,16 @@ if (parameters.write_file) {
   process.stdout.write(`echo executor: wrote ${parameters.write_file.path}\n`);
 }
 if (Number.isInteger(parameters.ticks)) {
+  const ticksStartedAt = Date.now();
+  const perInterval = parameters.ticks_per_interval ?? 1;
   for (let tick = 0; tick < parameters.ticks; tick += 1) {
     if (parameters.ticks_allowed_file) await gate(parameters.ticks_allowed_file, () => ticksAllowed(parameters.ticks_allowed_file) > tick);
     // The reader's pace: wait for the pipe to drain rather than queue the whole output in memory.
     if (!process.stdout.write(`tick ${tick} ${Date.now()}\n`)) await once(process.stdout, 'drain');
-    if (parameters.tick_interval_ms && (tick + 1) % (parameters.ticks_per_interval ?? 1) === 0) await sleep(parameters.tick_interval_ms);
+    if (parameters.tick_interval_ms && (tick + 1) % perInterval === 0) {
+      const nextDueAt = ticksStartedAt + ((tick + 1) / perInterval) * parameters.tick_interval_ms;
+      if (nextDueAt > Date.now()) await sleep(nextDueAt - Date.now());
+    }
   }
 }
 if (parameters.wait_for_file) await gate(parameters.wait_for_file, () => fs.existsSync(parameters.wait_for_file));
