@@ -62,10 +62,11 @@ async function main(): Promise<void> {
 
     // 1. One run at a time on an idle fleet: what a user waits for one run.
     const single = await oneAtATime(stack, sequentialRuns, 1);
-    const floor1 = await measureFloor(stack.temporalAddress, 'default', sequentialRuns, 1);
+    const { latencies: floor1 } = await measureFloor(stack.temporalAddress, 'default', sequentialRuns, 1);
     console.log(`dispatch, one run at a time (${single.length} runs, ${runners} runners × capacity ${capacity}, ${cores} cores):`);
     printRatio(single.map((run) => run.dispatch), floor1);
     await printPhases(temporal, single);
+    const idle = sorted(single.map((run) => run.dispatch));
 
     // 2. Four at a time on the 4 × 4 fleet.
     if (sections.has(2)) {
@@ -73,12 +74,12 @@ async function main(): Promise<void> {
       const four = await oneAtATime(stack, sequentialRuns, 4);
       const fourCpuAfter = cpuSnapshot(stack.cpuRoles());
       // The floor's workers run in this process: its CPU is the bench's.
-      const floor4 = await measureFloor(stack.temporalAddress, 'default', sequentialRuns, 4, { temporal: stack.cpuRoles().temporal!, 'floor workers': [process.pid] });
+      const { latencies: floor4, cpu: floor4Cpu } = await measureFloor(stack.temporalAddress, 'default', sequentialRuns, 4, { temporal: stack.cpuRoles().temporal!, 'floor workers': [process.pid] });
       console.log(`dispatch, four runs at a time (${four.length} runs on ${runners} runners × capacity ${capacity}):`);
       printRatio(four.map((run) => run.dispatch), floor4);
       await printPhases(temporal, four);
       console.log(`  ${cpuPerRun(fourCpu, fourCpuAfter, four.length + 1)}`);
-      console.log(`  the floor's ${floor4.cpu}`);
+      console.log(`  the floor's ${floor4Cpu}`);
     }
 
     // 3. Many registered runners.
@@ -88,13 +89,12 @@ async function main(): Promise<void> {
         // Let the control worker's fleet view see them (it refreshes in the background).
         await new Promise((resolve) => setTimeout(resolve, 6_000));
         const many = sorted((await oneAtATime(stack, sequentialRuns, 1)).map((run) => run.dispatch));
-        const few = sorted(single.map((run) => run.dispatch));
         // The fillers' heartbeats load the server too: the floor beside this figure is measured with them registered.
-        const floorMany = await measureFloor(stack.temporalAddress, 'default', sequentialRuns, 1);
+        const { latencies: floorMany } = await measureFloor(stack.temporalAddress, 'default', sequentialRuns, 1);
         const ratioMany = percentile(many, 50) / percentile(floorMany, 50);
-        const ratioFew = percentile(few, 50) / percentile(floor1, 50);
+        const ratioFew = percentile(idle, 50) / percentile(floor1, 50);
         console.log(`dispatch with ${runners + fillers} registered runners (${fillers} online, not matching), one run at a time:`);
-        console.log(`  p50 ${ms(many, 50)} (${runners} runners: ${ms(few, 50)}, ${((percentile(many, 50) / percentile(few, 50) - 1) * 100).toFixed(0)} %), p99 ${ms(many, 99)}`);
+        console.log(`  p50 ${ms(many, 50)} (${runners} runners: ${ms(idle, 50)}, ${((percentile(many, 50) / percentile(idle, 50) - 1) * 100).toFixed(0)} %), p99 ${ms(many, 99)}`);
         console.log(`  ratio to the floor measured with them registered: ${ratioMany.toFixed(2)} (${runners} runners: ${ratioFew.toFixed(2)}, ${((ratioMany / ratioFew - 1) * 100).toFixed(0)} %)`);
       } finally {
         await fleet.stop();
@@ -119,9 +119,8 @@ async function main(): Promise<void> {
     // 5. A deep queue behind busy runners.
     if (sections.has(5)) {
       const wake = await queueWakeUp(stack, queued, runners * capacity);
-      const idle = ms(sorted(single.map((run) => run.dispatch)), 50);
       console.log(`queue: ${queued} runs queued behind ${runners * capacity} busy slots (${wake.failed} not completed in the end):`);
-      console.log(`  one slot freed, the other ${runners * capacity - 1} held, for ${oneSlotSeconds} s (that slot serves the queue run after run): slot freed → next run's executor spawned p50 ${ms(wake.oneSlot.gaps, 50)}, p99 ${ms(wake.oneSlot.gaps, 99)} over ${wake.oneSlot.gaps.length} runs (idle dispatch p50 ${idle})`);
+      console.log(`  one slot freed, the other ${runners * capacity - 1} held, for ${oneSlotSeconds} s (that slot serves the queue run after run): slot freed → next run's executor spawned p50 ${ms(wake.oneSlot.gaps, 50)}, p99 ${ms(wake.oneSlot.gaps, 99)} over ${wake.oneSlot.gaps.length} runs (idle dispatch p50 ${ms(idle, 50)})`);
       console.log(`    ${wake.oneSlot.cpu}`);
       console.log(`  then every slot freed: p50 ${ms(wake.draining.gaps, 50)}, p99 ${ms(wake.draining.gaps, 99)}; drained at ${wake.draining.rate.toFixed(1)} runs/s`);
       console.log(`    ${wake.draining.cpu}`);
@@ -211,7 +210,10 @@ async function printPhases(temporal: Client, measured: Measured[]): Promise<void
     steps.started.push(startedAt! - scheduledAt!);
     steps.spawned.push(spawned - startedAt!);
   }
-  const p = (values: number[]): string => `${percentile(sorted(values), 50)}/${percentile(sorted(values), 99)} ms`;
+  const p = (values: number[]): string => {
+    const ordered = sorted(values);
+    return `${percentile(ordered, 50)}/${percentile(ordered, 99)} ms`;
+  };
   console.log(
     `  where it goes (p50/p99 of each step): accepted → first workflow task started ${p(steps.task)}, → resolved and picked (slot reserved) ${p(steps.picked)}, → execute scheduled ${p(steps.scheduled)}, → started on the runner ${p(steps.started)}, → executor spawned ${p(steps.spawned)}`,
   );

@@ -83,8 +83,8 @@ if (Number.isInteger(parameters.ticks)) {
     // The reader's pace: wait for the pipe to drain rather than queue the whole output in memory.
     if (!process.stdout.write(`tick ${tick} ${Date.now()}\n`)) await once(process.stdout, 'drain');
     if (parameters.tick_interval_ms && (tick + 1) % perInterval === 0) {
-      const nextDueAt = ticksStartedAt + ((tick + 1) / perInterval) * parameters.tick_interval_ms;
-      if (nextDueAt > Date.now()) await sleep(nextDueAt - Date.now());
+      const untilDue = ticksStartedAt + ((tick + 1) / perInterval) * parameters.tick_interval_ms - Date.now();
+      if (untilDue > 0) await sleep(untilDue);
     }
   }
 }

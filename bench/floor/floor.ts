@@ -11,11 +11,11 @@ const WORKFLOW_QUEUE = 'bench.floor.workflow';
 /**
  * The floor dispatch is judged against, on the same server in the same run: start a workflow →
  * its one activity starts on a worker polling its own queue. One worker for the workflow, one for
- * the activity, as ao has a control worker and a runner. Answers one latency (ms) per run,
+ * the activity, as ao has a control worker and a runner. Answers one latency (ms) per run, sorted,
  * measured `parallel` runs at a time (each of `parallel` clients starts its next run when its last one ended),
  * and with `cpu` where the CPU of those runs went (not the workers' startup: bundling the workflow is seconds).
  */
-export async function measureFloor(address: string, namespace: string, runs: number, parallel = 1, cpu?: CpuRoles): Promise<number[] & { cpu?: string }> {
+export async function measureFloor(address: string, namespace: string, runs: number, parallel = 1, cpu?: CpuRoles): Promise<{ latencies: number[]; cpu?: string }> {
   installQuietRuntime();
   const native = await NativeConnection.connect({ address });
   const workflowWorker = await Worker.create({ connection: native, namespace, taskQueue: WORKFLOW_QUEUE, workflowsPath: fileURLToPath(new URL('./workflow.ts', import.meta.url)) });
@@ -48,5 +48,5 @@ export async function measureFloor(address: string, namespace: string, runs: num
     await connection.close();
     await native.close();
   }
-  return Object.assign(latencies.sort((a, b) => a - b), cpuUsed ? { cpu: cpuUsed } : {});
+  return { latencies: latencies.sort((a, b) => a - b), ...(cpuUsed ? { cpu: cpuUsed } : {}) };
 }
